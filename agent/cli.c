@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: every command and option declared once, in one table (--help, man page, README). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pib-config.h"
+
+const struct agent_command agent_commands[] = {
+	{"validate", CMD_VALIDATE, "BUNDLE",
+	 "check a bundle: open, verify, resolve and (with --root) install and report", 1, 1,
+	 agent_cmd_validate},
+	{NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+
+#define ALL_PIPE (CMD_VALIDATE | CMD_RUN)
+const struct agent_option agent_options[] = {
+	{"root", "DIR", ALL_PIPE | CMD_SCAN,
+	 "the image to work on; validate installs only into a --root given explicitly (--root / for this system)"},
+	{"os", "ID:VERSION", ALL_PIPE, "override the detected OS, e.g. debian:12 or windows:2022"},
+	{"report", "FILE", ALL_PIPE | CMD_SCAN, "write the report to FILE (default: standard output)"},
+	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed"},
+	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)"},
+	{NULL, NULL, 0, NULL},
+};
+
+void agent_print_help(FILE *f, const struct agent_command *only)
+{
+	if (only) {
+		fprintf(f, "Usage: pib-agent %s %s [OPTIONS]\n%s\n\nOptions:\n", only->name, only->usage,
+			only->summary);
+	} else {
+		fprintf(f, "Usage: pib-agent COMMAND [ARGS] [OPTIONS]\n"
+			   "The agent of a private image build: installs a seller's bundle into an image,\n"
+			   "scans it, checks it and reports.\n\nCommands:\n");
+		for (int i = 0; agent_commands[i].name; i++)
+			fprintf(f, "  %-9s %-28s %s\n", agent_commands[i].name, agent_commands[i].usage,
+				agent_commands[i].summary);
+		fprintf(f, "\nOptions:\n");
+	}
+	for (int i = 0; agent_options[i].name; i++) {
+		if (only && !(agent_options[i].commands & only->flag))
+			continue;
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s%s", agent_options[i].name,
+			 agent_options[i].metavar ? " " : "",
+			 agent_options[i].metavar ? agent_options[i].metavar : "");
+		fprintf(f, "  %-24s %s\n", left, agent_options[i].help);
+	}
+	fprintf(f, "  %-24s %s\n  %-24s %s\n", "--help", "show this help and exit", "--version",
+		"show the version and exit");
+	if (!only)
+		fprintf(f, "\nExit codes: 0 succeeded or incomplete, 1 findings, 2 failed, 3 usage or job error,\n"
+			   "4 environment error, 5 report still in the spool. See pib-agent(1).\n");
+}
+
+int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct agent_command **ret_cmd,
+		    bool *ret_done)
+{
+	struct option lopts[64];
+	int n = 0;
+	const struct agent_command *cmd = NULL;
+
+	memset(o, 0, sizeof(*o));
+	*ret_done = false;
+	for (int i = 0; agent_options[i].name && n < 60; i++, n++)
+		lopts[n] = (struct option){agent_options[i].name,
+					   agent_options[i].metavar ? required_argument : no_argument,
+					   NULL, 1000 + i};
+	lopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	lopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+	lopts[n] = (struct option){NULL, 0, NULL, 0};
+
+	if (argc >= 2 && argv[1][0] != '-') {
+		for (int i = 0; agent_commands[i].name; i++)
+			if (!strcmp(argv[1], agent_commands[i].name))
+				cmd = &agent_commands[i];
+		if (!cmd) {
+			fprintf(stderr, "pib-agent: unknown command \"%s\" (see pib-agent --help)\n", argv[1]);
+			return PIB_EXIT_USAGE;
+		}
+		argc--;
+		argv++;
+	}
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		int c = getopt_long(argc, argv, "hV", lopts, NULL);
+		if (c == -1)
+			break;
+		if (c == 'h') {
+			agent_print_help(stdout, cmd);
+			*ret_done = true;
+			return 0;
+		}
+		if (c == 'V') {
+			printf("pib-agent %s\n", PIB_VERSION);
+			*ret_done = true;
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "pib-agent: %s: %s (see pib-agent %s--help)\n",
+				argv[optind - 1] ? argv[optind - 1] : "?",
+				c == ':' ? "missing its argument" : "unknown option or missing argument",
+				cmd ? cmd->name : "");
+			if (cmd)
+				fprintf(stderr, "pib-agent: usage: pib-agent %s %s [OPTIONS]\n", cmd->name, cmd->usage);
+			return PIB_EXIT_USAGE;
+		}
+		const struct agent_option *ao = &agent_options[c - 1000];
+		if (!cmd) {
+			fprintf(stderr, "pib-agent: --%s: give a command first (see pib-agent --help)\n", ao->name);
+			return PIB_EXIT_USAGE;
+		}
+		if (!(ao->commands & cmd->flag)) {
+			fprintf(stderr, "pib-agent: --%s does not apply to \"%s\"\n", ao->name, cmd->name);
+			return PIB_EXIT_USAGE;
+		}
+		const char *v = optarg;
+		if (!strcmp(ao->name, "root"))
+			o->root = v;
+		else if (!strcmp(ao->name, "os"))
+			o->os = v;
+		else if (!strcmp(ao->name, "report"))
+			o->report = v;
+		else if (!strcmp(ao->name, "dry-run"))
+			o->dry_run = true;
+		else if (!strcmp(ao->name, "no-scan"))
+			o->no_scan = true;
+		else if (!strcmp(ao->name, "db"))
+			o->db = v;
+		else if (!strcmp(ao->name, "key"))
+			o->key = v;
+		else if (!strcmp(ao->name, "job"))
+			o->job = v;
+		else if (!strcmp(ao->name, "pubkey"))
+			o->pubkey = v;
+		else if (!strcmp(ao->name, "html"))
+			o->html = v;
+		else if (!strcmp(ao->name, "out"))
+			o->out = v;
+		else if (!strcmp(ao->name, "state-dir"))
+			o->state_dir = v;
+		else if (!strcmp(ao->name, "log-format"))
+			o->log_format = v;
+		else if (!strcmp(ao->name, "json"))
+			o->json = true;
+		else if (!strcmp(ao->name, "jobs")) {
+			char *end = NULL;
+			long j = strtol(v, &end, 10);
+			if (!*v || *end || j < 1 || j > 256) {
+				fprintf(stderr, "pib-agent: --jobs: expected a number from 1 to 256, got \"%s\"\n", v);
+				return PIB_EXIT_USAGE;
+			}
+			o->jobs = (int)j;
+		}
+	}
+	if (!cmd) {
+		agent_print_help(stderr, NULL);
+		return PIB_EXIT_USAGE;
+	}
+	o->command = cmd->name;
+	o->args = argv + optind;
+	o->n_args = argc - optind;
+	if (o->n_args < cmd->min_args || (cmd->max_args >= 0 && o->n_args > cmd->max_args)) {
+		fprintf(stderr, "pib-agent: usage: pib-agent %s %s [OPTIONS]\n", cmd->name, cmd->usage);
+		return PIB_EXIT_USAGE;
+	}
+	*ret_cmd = cmd;
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: every command and option declared once, in one table (--help, man page, README). */
+#pragma once
+
+#include "util.h"
+
+/* Parsed options of one invocation. */
+struct agent_opts {
+	const char *command;
+	const char *root;      /* NULL when --root was not given */
+	const char *db;
+	const char *key;
+	const char *report;
+	const char *os;
+	const char *job;
+	const char *pubkey;
+	const char *html;
+	const char *out;
+	const char *state_dir;
+	const char *log_format;
+	bool dry_run, no_scan, json;
+	int jobs;
+	char **args; /* positional arguments */
+	int n_args;
+};
+
+enum agent_cmd_flag {
+	CMD_VALIDATE = 1 << 0,
+	CMD_RUN = 1 << 1,
+	CMD_SCAN = 1 << 2,
+	CMD_VERIFY = 1 << 3,
+	CMD_SHOW = 1 << 4,
+	CMD_KEYGEN = 1 << 5,
+	CMD_DELIVER = 1 << 6,
+};
+
+struct agent_command {
+	const char *name;
+	unsigned flag;
+	const char *usage;   /* after the command name */
+	const char *summary; /* one line */
+	int min_args, max_args;
+	int (*fn)(const struct agent_opts *o);
+};
+
+struct agent_option {
+	const char *name;    /* long name without "--" */
+	const char *metavar; /* NULL: a flag */
+	unsigned commands;   /* CMD_* it applies to */
+	const char *help;
+};
+
+extern const struct agent_command agent_commands[];
+extern const struct agent_option agent_options[];
+
+/* Parses argv; on a usage error prints it on stderr and returns 3; --help/--version print and return 0 with *ret_done. */
+int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct agent_command **ret_cmd,
+		    bool *ret_done);
+void agent_print_help(FILE *f, const struct agent_command *only);
+
+/* Command entry points. */
+int agent_cmd_validate(const struct agent_opts *o);

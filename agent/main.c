@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* pib-agent's entry point: parse the command line, run the command, exit with its code. */
+#include "cli.h"
+
+#include <locale.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o;
+	const struct agent_command *cmd = NULL;
+	bool done = false;
+	int r;
+
+	setlocale(LC_ALL, "C");
+	r = agent_cli_parse(argc, argv, &o, &cmd, &done);
+	if (r != 0 || done)
+		return r;
+	return cmd->fn(&o);
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* The pipeline of one run: each step checked, recorded and reported. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void log_line(const char *fmt, ...) PIB_PRINTF(1, 2);
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pib-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Ends the current step with run->err; returns true when the step failed. */
+static bool step_end(struct agent_run *run)
+{
+	bool failed = run->err.set;
+	cJSON *cur = run->report->cur;
+	const char *name = cur ? cJSON_GetObjectItemCaseSensitive(cur, "name")->valuestring : "?";
+
+	if (failed)
+		log_line("%s failed: %s: %s", name, run->err.code, run->err.msg);
+	report_step_end(run->report, &run->err);
+	pib_err_clear(&run->err);
+	return failed;
+}
+
+static cJSON *host_json(const struct agent_run *run)
+{
+	cJSON *h = cJSON_CreateObject();
+	const struct osinfo *os = &run->os;
+
+	cJSON_AddStringToObject(h, "root", run->root);
+	cJSON_AddStringToObject(h, "os_source", os->source ? os->source : "");
+	cJSON_AddStringToObject(h, "id", os->id ? os->id : "");
+	cJSON *like = cJSON_AddArrayToObject(h, "id_like");
+	for (size_t i = 0; os->id_like && os->id_like[i]; i++)
+		cJSON_AddItemToArray(like, cJSON_CreateString(os->id_like[i]));
+	cJSON_AddStringToObject(h, "version_id", os->version_id ? os->version_id : "");
+	if (os->pretty_name)
+		cJSON_AddStringToObject(h, "pretty_name", os->pretty_name);
+	if (os->version_codename)
+		cJSON_AddStringToObject(h, "version_codename", os->version_codename);
+	cJSON_AddStringToObject(h, "arch", os->arch ? os->arch : "");
+	if (os->family)
+		cJSON_AddStringToObject(h, "family", os->family);
+	else
+		cJSON_AddNullToObject(h, "family");
+	cJSON_AddNullToObject(h, "ec2");
+	return h;
+}
+
+static cJSON *target_json(const struct mf_target *t)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "name", t->name);
+	cJSON_AddStringToObject(j, "installer", t->installer);
+	cJSON *os = cJSON_AddArrayToObject(j, "os");
+	for (size_t i = 0; i < t->n_os; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", t->os[i].id);
+		cJSON *v = cJSON_AddArrayToObject(o, "versions");
+		for (size_t k = 0; t->os[i].versions[k]; k++)
+			cJSON_AddItemToArray(v, cJSON_CreateString(t->os[i].versions[k]));
+		cJSON_AddItemToArray(os, o);
+	}
+	cJSON *a = cJSON_AddArrayToObject(j, "arch");
+	for (size_t i = 0; t->arch[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->arch[i]));
+	return j;
+}
+
+static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < c->n_pkgs; i++) {
+		const struct inst_pkg *p = &c->pkgs[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "name", p->name);
+		cJSON_AddStringToObject(j, "version", p->version);
+		cJSON_AddStringToObject(j, "arch", p->arch);
+		if (p->sha256[0])
+			cJSON_AddStringToObject(j, "sha256", p->sha256);
+		else
+			cJSON_AddNullToObject(j, "sha256");
+		cJSON_AddStringToObject(j, "source", p->member ? "bundle" : "image");
+		if (p->member)
+			cJSON_AddStringToObject(j, "member", p->member);
+		cJSON_AddStringToObject(j, "repository", p->repo ? p->repo : "");
+		if (p->reinstall)
+			cJSON_AddBoolToObject(j, "reinstall", true);
+		if (with_files) {
+			cJSON *f = cJSON_AddArrayToObject(j, "files");
+			for (size_t k = 0; p->files && p->files[k]; k++)
+				cJSON_AddItemToArray(f, cJSON_CreateString(p->files[k]));
+		} else {
+			cJSON_AddNullToObject(j, "files");
+		}
+		cJSON_AddItemToArray(arr, j);
+	}
+	return arr;
+}
+
+int agent_finish_run(struct agent_run *run)
+{
+	struct report *r = run->report;
+	int code;
+
+	report_step_begin(r, "report");
+	report_step_end(r, NULL);
+	report_finish(r);
+	code = report_exit_code(r);
+	char *json = report_predicate_json(r);
+	if (!json) {
+		log_line("cannot serialise the report: out of memory");
+		return PIB_EXIT_ENV;
+	}
+	if (run->opts->report) {
+		int wr = pib_write_file(run->opts->report, json, strlen(json), 0644);
+		if (wr < 0) {
+			log_line("%s: cannot write the report: %s", run->opts->report, strerror(-wr));
+			code = PIB_EXIT_ENV;
+		} else {
+			log_line("report written to %s", run->opts->report);
+		}
+	} else {
+		fputs(json, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	free(json);
+	log_line("status: %s (exit %d)", report_status(r), code);
+	return code;
+}
+
+static void run_free(struct agent_run *run)
+{
+	if (run->inst && run->inst->cleanup)
+		run->inst->cleanup(&run->ictx);
+	inst_ctx_free(&run->ictx);
+	bundle_free(run->bundle);
+	os_free(&run->os);
+	report_free(run->report);
+	pib_err_clear(&run->err);
+}
+
+/* open: the bundle, its manifest, the OS of the root and the target for it. */
+static bool step_open(struct agent_run *run, const char *bundle_path)
+{
+	struct report *r = run->report;
+	char hex[65];
+	uint64_t size = 0;
+
+	report_step_begin(r, "open");
+	/* the bundle's digest first, so that even a refused bundle is named in the report */
+	if (pib_sha256_file(bundle_path, hex, &size) == 0) {
+		cJSON *b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "file", bundle_path);
+		cJSON_AddStringToObject(b, "sha256", hex);
+		cJSON_AddNumberToObject(b, "size", (double)size);
+		cJSON_AddNullToObject(b, "product");
+		report_set(r, "bundle", b);
+		if (report_add_subject(r, "bundle", hex) < 0)
+			pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	}
+	if (!run->err.set && bundle_open(bundle_path, NULL, &run->bundle, &run->err) == 0) {
+		cJSON *b = report_get(r, "bundle");
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "name", run->bundle->manifest->product_name);
+		cJSON_AddStringToObject(p, "version", run->bundle->manifest->product_version);
+		cJSON_AddStringToObject(p, "seller", run->bundle->manifest->seller);
+		cJSON_ReplaceItemInObjectCaseSensitive(b, "product", p);
+	}
+	if (!run->err.set && os_detect(run->root, run->opts->os, &run->os, &run->err) == 0)
+		report_set(r, "host", host_json(run));
+	size_t ti = 0;
+	if (!run->err.set &&
+	    inst_choose_target(run->bundle->manifest, &run->os, &ti, &run->err) == 0) {
+		run->target = &run->bundle->manifest->targets[ti];
+		run->inst = inst_find(run->target->installer);
+		report_set(r, "target", target_json(run->target));
+		log_line("target \"%s\" (%s) for %s %s %s", run->target->name, run->target->installer,
+			 run->os.id, run->os.version_id, run->os.arch);
+	}
+	return !step_end(run);
+}
+
+int agent_cmd_validate(const struct agent_opts *o)
+{
+	struct agent_run run = {.opts = o};
+	struct stat st;
+	int code;
+
+	run.report = report_new("validate");
+	if (!run.report) {
+		log_line("out of memory");
+		return PIB_EXIT_ENV;
+	}
+	run.root = o->root ? o->root : "/";
+	run.may_install = o->root != NULL;
+	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		log_line("--root %s: not an existing directory given as an absolute path", o->root);
+		report_free(run.report);
+		return PIB_EXIT_USAGE;
+	}
+	if (!step_open(&run, o->args[0]))
+		goto finish;
+
+	struct inst_ctx *c = &run.ictx;
+	c->root = run.root;
+	c->may_install = run.may_install && !o->dry_run;
+	c->os = &run.os;
+	c->target = run.target;
+	c->bundle = run.bundle;
+	c->install_timeout = 3600;
+	c->lock_timeout = 120;
+	c->err = &run.err;
+
+	report_step_begin(run.report, "verify");
+	if (run.inst->probe(c) == 0)
+		(void)run.inst->verify(c);
+	if (step_end(&run))
+		goto finish;
+
+	if (o->no_scan)
+		report_step_skip(run.report, "prescan", "skipped by request (--no-scan)", true);
+
+	report_step_begin(run.report, "resolve");
+	int rr = run.inst->resolve(c);
+	if (rr < 0 && c->problems) {
+		cJSON *pr = cJSON_CreateArray();
+		char *save = NULL, *copy = strdup(c->problems);
+		for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+			cJSON_AddItemToArray(pr, cJSON_CreateString(l));
+		free(copy);
+		report_step_detail(run.report, "problems", pr);
+	}
+	if (rr == 0) {
+		report_set(run.report, "packages", packages_json(c, false));
+		for (size_t i = 0; i < c->n_pkgs; i++)
+			log_line("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
+				 c->pkgs[i].member ? "bundle" : c->pkgs[i].repo,
+				 c->pkgs[i].reinstall ? " (reinstall)" : "");
+	}
+	if (step_end(&run))
+		goto finish;
+
+	if (!run.may_install) {
+		report_step_skip(run.report, "install",
+				 "no --root given: validate never installs into the running system (give --root DIR, or --root / to install here)",
+				 true);
+	} else if (o->dry_run) {
+		report_step_skip(run.report, "install", "dry run (--dry-run)", true);
+	} else {
+		report_step_begin(run.report, "install");
+		int ir = run.inst->install(c);
+		if (c->tool)
+			report_step_detail(run.report, "tool", cJSON_CreateString(c->tool));
+		if (c->log.len)
+			report_step_detail(run.report, "output", cJSON_CreateString(c->log.data));
+		if (run.inst->files_installed)
+			(void)run.inst->files_installed(c);
+		report_set(run.report, "packages", packages_json(c, true));
+		for (size_t i = 0; i < c->n_pkgs; i++)
+			if (c->pkgs[i].sha256[0] &&
+			    report_add_subject(run.report, c->pkgs[i].member ? c->pkgs[i].member : c->pkgs[i].name,
+					       c->pkgs[i].sha256) < 0)
+				ir = -ENOMEM;
+		(void)ir;
+		if (step_end(&run))
+			goto finish;
+		if (o->no_scan)
+			report_step_skip(run.report, "postscan", "skipped by request (--no-scan)", true);
+	}
+
+	if (run.target->n_checks > 0)
+		report_step_skip(run.report, "checks", "not supported yet", true);
+
+finish:
+	code = agent_finish_run(&run);
+	run_free(&run);
+	return code;
+}

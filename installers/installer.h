@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* The installer interface: one backend per file (deb.c, rpm.c, msi.c), listed in one table. */
+#pragma once
+
+#include "bundle.h"
+#include "osinfo.h"
+
+/* A package of the transaction: from the bundle, or from the image's own repositories. */
+struct inst_pkg {
+	char *name, *version, *arch;
+	char *member;     /* bundle member name, or NULL when it comes from the image's repositories */
+	char *path;       /* local file of a bundle package (our private copy) */
+	char sha256[65];  /* the .deb/.rpm file's SHA-256 ("" when the repository gave none) */
+	char *repo;       /* "bundle", or the repository it comes from */
+	bool reinstall;   /* the same version is already installed */
+	char **files;     /* NULL-terminated paths inside the root, filled after install */
+};
+
+struct inst_ctx {
+	const char *root;            /* the image worked on ("/" for the running system) */
+	bool may_install;            /* false: resolve read-only, never install */
+	const struct osinfo *os;
+	const struct mf_target *target;
+	const struct bundle *bundle;
+	double install_timeout;      /* seconds */
+	double lock_timeout;         /* seconds to wait for the package manager's lock */
+	struct pib_err *err;
+
+	/* outputs */
+	struct inst_pkg *pkgs;       /* the transaction, in install order */
+	size_t n_pkgs;
+	char *problems;              /* resolve: every problem explained, one per line */
+	struct pib_buf log;          /* the install tool's output */
+	char *tool;                  /* which tool installed: "dpkg", "apt-get" */
+	void *priv;                  /* backend state */
+};
+
+struct installer {
+	const char *name;               /* "deb": the manifest's installer value */
+	const char *const *families;    /* OS families it serves */
+	/* Is the tool this backend needs present (for the root)? 0 or an ENV error. */
+	int (*probe)(struct inst_ctx *c);
+	/* Digests against the manifest, then signatures. */
+	int (*verify)(struct inst_ctx *c);
+	/* Whole transaction with libsolv, or every problem explained (resolve.unsatisfiable). */
+	int (*resolve)(struct inst_ctx *c);
+	/* Installs the transaction with the image's own tool. */
+	int (*install)(struct inst_ctx *c);
+	/* Fills pkgs[].files from the package database of the root. */
+	int (*files_installed)(struct inst_ctx *c);
+	void (*cleanup)(struct inst_ctx *c);
+};
+
+/* The registry: every backend built in. */
+const struct installer *inst_find(const char *name);
+const struct installer *const *inst_all(void);
+
+/*
+ * Chooses the target of the manifest for this OS: by id (or a word of ID_LIKE), version and
+ * arch, and an installer that is built in. No match is target.none with a message listing
+ * what the bundle offers. Returns the index of the target.
+ */
+int inst_choose_target(const struct mf_manifest *m, const struct osinfo *os, size_t *ret_index,
+		       struct pib_err *err) PIB_MUST_CHECK;
+
+void inst_ctx_free(struct inst_ctx *c);
+
+/* Checks each package of the target against the manifest's SHA-256 (package.digest_mismatch). */
+int inst_verify_digests(struct inst_ctx *c) PIB_MUST_CHECK;

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Resolving a bundle's packages with libsolv against the root's database and repositories. */
+#pragma once
+
+#include "installer.h"
+
+enum resolve_dist { RESOLVE_DEB, RESOLVE_RPM };
+
+struct resolve_repo {
+	char *name;   /* e.g. the apt list file name */
+	char *data;   /* the uncompressed index (Packages / primary.xml) */
+	size_t len;
+};
+
+struct resolve_input {
+	enum resolve_dist dist;
+	const char *arch;             /* the package system's name: amd64, x86_64 */
+	char **foreign_arches;        /* deb multiarch: extra architectures of the root */
+	struct resolve_repo *repos;   /* the image's own repositories */
+	size_t n_repos;
+	/* which installed packages count (deb: "install ok installed" only) */
+	bool (*installed_filter)(const char *installstatus);
+};
+
+/*
+ * Resolves the target's bundle packages (c->target, c->bundle) against the root's installed
+ * packages, the bundle and in->repos. On success c->pkgs is the transaction in install order
+ * (packages already installed in that version are skipped, reinstalls marked). When it does not
+ * resolve: resolve.unsatisfiable, every problem explained in c->problems and the message.
+ */
+int resolve_run(struct inst_ctx *c, const struct resolve_input *in) PIB_MUST_CHECK;
