@@ -79,6 +79,35 @@ static void explain(Solver *solv, struct pib_buf *out)
 	(void)pool;
 }
 
+/* Names every dependency of the bundle's packages that nothing at all provides. */
+static void missing_deps(Pool *pool, const Id *ids, size_t n, struct pib_buf *out)
+{
+	Queue q;
+
+	queue_init(&q);
+	for (size_t i = 0; i < n; i++) {
+		Solvable *s = pool_id2solvable(pool, ids[i]);
+		struct pib_buf miss = {0};
+		queue_empty(&q);
+		solvable_lookup_deparray(s, SOLVABLE_REQUIRES, &q, -1);
+		for (int k = 0; k < q.count; k++) {
+			Id dep = q.elements[k];
+			if (dep == SOLVABLE_PREREQMARKER)
+				continue;
+			Id *pp = pool_whatprovides_ptr(pool, dep);
+			if (pp && *pp)
+				continue;
+			pib_buf_printf(&miss, "%s%s", miss.len ? ", " : "", pool_dep2str(pool, dep));
+		}
+		if (miss.len)
+			pib_buf_printf(out, "%s needs %s: nothing installed, in the bundle or in the image's repositories provides %s\n",
+				       pool_solvable2str(pool, s), miss.data,
+				       strchr(miss.data, ',') ? "them" : "it");
+		pib_buf_free(&miss);
+	}
+	queue_free(&q);
+}
+
 int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 {
 	const struct mf_target *t = c->target;
@@ -197,6 +226,7 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 	solver_set_flag(solv, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
 	if (solver_solve(solv, &job) != 0) {
 		struct pib_buf why = {0};
+		missing_deps(pool, bundle_ids, t->n_packages, &why);
 		explain(solv, &why);
 		c->problems = why.data;
 		/* the message: the problems on one line each, already in words */

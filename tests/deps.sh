@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs what pib-agent needs to build and to run its tests, on Debian 12 (as root).
+# Set PIB_SKIP_APT=1 to skip (a machine already set up).
+set -eu
+[ "${PIB_SKIP_APT:-0}" = 1 ] && exit 0
+export DEBIAN_FRONTEND=noninteractive
+BUILD="meson ninja-build pkg-config gcc libc6-dev libarchive-dev libsolv-dev libsolvext-dev libclamav-dev
+ libcurl4-openssl-dev libcjson-dev libssl-dev"
+RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl"
+TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib debsig-verify
+ chromium"
+case "${1:-all}" in
+build) PKGS="$BUILD" ;;
+example) PKGS="$BUILD $RUNTIME" ;;
+*) PKGS="$BUILD $RUNTIME $TESTS" ;;
+esac
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	apt-get update
+	# shellcheck disable=SC2086
+	apt-get install -y --no-install-recommends $missing
+fi

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* A tiny TAP writer for the unit tests: ok(cond, name), then tap_done() as main's return value. */
+#pragma once
+
+#include <stdio.h>
+
+static int tap_n, tap_failed;
+
+#define ok(cond, ...)                                                                                  \
+	do {                                                                                           \
+		tap_n++;                                                                               \
+		if (cond) {                                                                            \
+			printf("ok %d - ", tap_n);                                                     \
+		} else {                                                                               \
+			tap_failed++;                                                                  \
+			printf("not ok %d - ", tap_n);                                                 \
+		}                                                                                      \
+		printf(__VA_ARGS__);                                                                   \
+		printf("\n");                                                                          \
+		if (!(cond))                                                                           \
+			printf("# failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
+	} while (0)
+
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
