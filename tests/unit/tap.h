@@ -8,8 +8,9 @@ static int tap_n, tap_failed;
 
 #define ok(cond, ...)                                                                                  \
 	do {                                                                                           \
+		int tap_ok_ = !!(cond);                                                                \
 		tap_n++;                                                                               \
-		if (cond) {                                                                            \
+		if (tap_ok_) {                                                                            \
 			printf("ok %d - ", tap_n);                                                     \
 		} else {                                                                               \
 			tap_failed++;                                                                  \
@@ -17,7 +18,7 @@ static int tap_n, tap_failed;
 		}                                                                                      \
 		printf(__VA_ARGS__);                                                                   \
 		printf("\n");                                                                          \
-		if (!(cond))                                                                           \
+		if (!tap_ok_)                                                                          \
 			printf("# failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
 	} while (0)
 
