@@ -494,9 +494,6 @@ static int deb_install(struct inst_ctx *c)
 			}
 			free(opt);
 		}
-		const char *const opts[] = {"--force-confdef", "--force-confold", "--no-triggers", "--install",
-					    NULL};
-		(void)opts;
 		const char *const fixed[] = {"--force-confdef", "--force-confold", "--install", NULL};
 		for (int i = 0; fixed[i]; i++)
 			if (pib_strv_push(&argv, fixed[i]) < 0)
@@ -558,15 +555,13 @@ static int deb_install(struct inst_ctx *c)
 			if (!c->pkgs[i].member)
 				continue; /* apt brings the others itself */
 			if (chroot_apt) {
+				/* our own file name: an epoch's ':' is replaced, nothing else can occur */
 				char *base = pib_asprintf("%s/%zu-%s_%s_%s.deb", stage, i, c->pkgs[i].name,
 							  c->pkgs[i].version, c->pkgs[i].arch);
-				char *inside = base ? pib_asprintf("%s%s", stage_inside,
-								   base + strlen(stage)) : NULL;
 				for (char *q = base ? base + strlen(stage) + 1 : NULL; q && *q; q++)
 					if (*q == ':' || *q == '/')
 						*q = '_';
-				free(inside);
-				inside = base ? pib_asprintf("%s%s", stage_inside, base + strlen(stage)) : NULL;
+				char *inside = base ? pib_asprintf("%s%s", stage_inside, base + strlen(stage)) : NULL;
 				int cr = base ? copy_into(c->pkgs[i].path, base) : -ENOMEM;
 				if (cr < 0 || !inside) {
 					r = pib_fail(c->err, cr < 0 ? cr : -ENOMEM, PIB_ERR_FAILED,
