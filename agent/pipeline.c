@@ -81,6 +81,33 @@ static cJSON *target_json(const struct mf_target *t)
 	return j;
 }
 
+/* The verify step's signature verdicts: who signed each package, and what was accepted unsigned. */
+static void record_signatures(struct agent_run *run)
+{
+	const struct inst_ctx *c = &run->ictx;
+	cJSON *sigs = cJSON_CreateArray(), *uns = cJSON_CreateArray();
+
+	for (size_t i = 0; sigs && uns && i < c->n_sigs; i++) {
+		if (c->sigs[i].signer) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "package", c->sigs[i].member);
+			cJSON_AddStringToObject(o, "signed_by", c->sigs[i].signer);
+			cJSON_AddItemToArray(sigs, o);
+		} else {
+			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
+			log_line("  %s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
+		}
+	}
+	if (sigs && cJSON_GetArraySize(sigs) > 0)
+		report_step_detail(run->report, "signatures", sigs);
+	else
+		cJSON_Delete(sigs);
+	if (uns && cJSON_GetArraySize(uns) > 0)
+		report_step_detail(run->report, "unsigned_accepted", uns);
+	else
+		cJSON_Delete(uns);
+}
+
 static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -231,6 +258,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 	report_step_begin(run.report, "verify");
 	if (run.inst->probe(c) == 0)
 		(void)run.inst->verify(c);
+	record_signatures(&run);
 	if (step_end(&run))
 		goto finish;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The deb installer: digests, libsolv resolution against dpkg's status and apt's lists, dpkg or apt installs. */
 #include "installer.h"
+#include "debsig.h"
 #include "resolve.h"
 #include "proc.h"
 
@@ -157,11 +158,8 @@ static int deb_verify(struct inst_ctx *c)
 
 	if (r < 0)
 		return r;
-	if (c->target->keys && c->target->keys[0])
-		return pib_fail(c->err, -ENOTSUP, PIB_ERR_FAILED, "package.signature_unsupported",
-				"manifest.json: target \"%s\": keys: checking deb signatures (debsig-verify) is not supported yet; the target is refused rather than installed unchecked",
-				c->target->name);
-	return 0;
+	/* with keys: every package's origin signature (debsig-verify); without: nothing to do */
+	return inst_deb_debsig_verify(c);
 }
 
 /* Decompresses one apt list (plain, .lz4, .gz, .xz, .zst) into memory with libarchive's raw reader. */

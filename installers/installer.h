@@ -16,6 +16,12 @@ struct inst_pkg {
 	char **files;     /* NULL-terminated paths inside the root, filled after install */
 };
 
+/* The signature verdict of one package of the target, from verify. */
+struct inst_sig {
+	char *member; /* bundle member */
+	char *signer; /* fingerprint of the key whose signature verified; NULL: unsigned, accepted (allow_unsigned) */
+};
+
 struct inst_ctx {
 	const char *root;            /* the image worked on ("/" for the running system) */
 	bool may_install;            /* false: resolve read-only, never install */
@@ -32,6 +38,8 @@ struct inst_ctx {
 	char *problems;              /* resolve: every problem explained, one per line */
 	struct pib_buf log;          /* the install tool's output */
 	char *tool;                  /* which tool installed: "dpkg", "apt-get" */
+	struct inst_sig *sigs;       /* verify: each checked package's signature verdict */
+	size_t n_sigs;
 	void *priv;                  /* backend state */
 };
 

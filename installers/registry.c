@@ -98,6 +98,13 @@ void inst_ctx_free(struct inst_ctx *c)
 	c->n_pkgs = 0;
 	free(c->problems);
 	free(c->tool);
+	for (size_t i = 0; i < c->n_sigs; i++) {
+		free(c->sigs[i].member);
+		free(c->sigs[i].signer);
+	}
+	free(c->sigs);
+	c->sigs = NULL;
+	c->n_sigs = 0;
 	pib_buf_free(&c->log);
 }
 
