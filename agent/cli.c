@@ -12,6 +12,12 @@ const struct agent_command agent_commands[] = {
 	{"validate", CMD_VALIDATE, "BUNDLE",
 	 "check a bundle: open, verify, resolve and (with --root) install and report", 1, 1,
 	 agent_cmd_validate},
+	{"verify", CMD_VERIFY, "REPORT --pubkey FILE", "check a report's signature: exit 0 valid, 1 invalid or tampered, 4 unreadable key",
+	 1, 1, agent_cmd_verify},
+	{"show", CMD_SHOW, "REPORT", "a person's view of a report: in the terminal, or a self-contained HTML page", 1, 1,
+	 agent_cmd_show},
+	{"keygen", CMD_KEYGEN, "--out PREFIX", "make an Ed25519 key pair for signing reports: PREFIX.key and PREFIX.pub", 0, 0,
+	 agent_cmd_keygen},
 	{NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -23,6 +29,12 @@ const struct agent_option agent_options[] = {
 	{"report", "FILE", ALL_PIPE | CMD_SCAN, "write the report to FILE (default: standard output)"},
 	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed"},
 	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)"},
+	{"key", "FILE", ALL_PIPE,
+	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it validate writes an unsigned report"},
+	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with"},
+	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary"},
+	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view"},
+	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites"},
 	{NULL, NULL, 0, NULL},
 };
 

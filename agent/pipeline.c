@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The pipeline of one run: each step checked, recorded and reported. */
 #include "pipeline.h"
+#include "sign.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -143,17 +144,37 @@ static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
 int agent_finish_run(struct agent_run *run)
 {
 	struct report *r = run->report;
+	struct sign_key *key = NULL;
+	struct pib_err kerr = {0};
+	char *json = NULL;
 	int code;
 
+	/* An unusable key still ends in a report: unsigned, the report step failed, exit 4. */
 	report_step_begin(r, "report");
-	report_step_end(r, NULL);
+	if (run->opts->key && sign_key_load(run->opts->key, &key, &kerr) < 0)
+		log_line("report failed: %s: %s", kerr.code, kerr.msg);
+	report_step_detail(r, "keyid", key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
+	report_step_end(r, &kerr);
 	report_finish(r);
-	code = report_exit_code(r);
-	char *json = report_predicate_json(r);
-	if (!json) {
-		log_line("cannot serialise the report: out of memory");
+	code = kerr.set ? PIB_EXIT_ENV : report_exit_code(r);
+	pib_err_clear(&kerr);
+	if (key && sign_report(r, key, &json, &kerr) < 0) {
+		log_line("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
+		code = PIB_EXIT_ENV;
+	}
+	if (!json && sign_report(r, NULL, &json, &kerr) < 0) {
+		log_line("cannot make the report: %s", kerr.msg);
+		sign_key_free(key);
+		pib_err_clear(&kerr);
 		return PIB_EXIT_ENV;
 	}
+	if (key && code != PIB_EXIT_ENV)
+		log_line("report signed with key %s", sign_key_id(key));
+	else
+		log_line("the report is UNSIGNED (an empty signatures list): %s",
+			 run->opts->key ? "the key could not be used" : "no --key given");
+	sign_key_free(key);
+	pib_err_clear(&kerr);
 	if (run->opts->report) {
 		int wr = pib_write_file(run->opts->report, json, strlen(json), 0644);
 		if (wr < 0) {

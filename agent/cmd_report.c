@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/* The commands around a signed report: keygen, verify, show (terminal and a self-contained HTML page). */
+#include "cli.h"
+#include "sign.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pib-config.h"
+
+static void say(const char *fmt, ...) PIB_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pib-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ keygen */
+
+int agent_cmd_keygen(const struct agent_opts *o)
+{
+	struct pib_err e = {0};
+	char keyid[65];
+
+	if (!o->out || !o->out[0]) {
+		say("keygen: give --out PREFIX (writes PREFIX.key and PREFIX.pub)");
+		return PIB_EXIT_USAGE;
+	}
+	if (sign_keygen(o->out, keyid, &e) < 0) {
+		say("keygen: %s", e.msg);
+		pib_err_clear(&e);
+		return PIB_EXIT_ENV;
+	}
+	printf("private key: %s.key (PKCS#8 PEM, mode 0600: keep it secret; sign with --key %s.key)\n"
+	       "public key:  %s.pub (give it to whoever checks reports: pib-agent verify REPORT --pubkey %s.pub)\n"
+	       "keyid:       %s\n",
+	       o->out, o->out, o->out, o->out, keyid);
+	return PIB_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ reading a report's predicate */
+
+static const cJSON *jget(const cJSON *o, const char *key)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = jget(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *or(const char *s, const char *dflt)
+{
+	return s && s[0] ? s : dflt;
+}
+
+static int jlen(const cJSON *a)
+{
+	return cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+}
+
+/* A policy entry or check that is a finding: its status says it failed. */
+static bool is_finding(const cJSON *item)
+{
+	const char *s = or(jstr(item, "status"), jstr(item, "result"));
+	return s && (!strcmp(s, "fail") || !strcmp(s, "failed") || !strcmp(s, "violation") || !strcmp(s, "error"));
+}
+
+static int count_findings(const cJSON *a)
+{
+	const cJSON *i;
+	int n = 0;
+
+	if (cJSON_IsArray(a))
+		cJSON_ArrayForEach(i, a) n += is_finding(i);
+	return n;
+}
+
+/* "name version" of the bundle's product, into buf. */
+static const char *product_of(const cJSON *pred, char *buf, size_t size)
+{
+	const cJSON *b = jget(pred, "bundle"), *p = jget(b, "product");
+
+	if (jstr(p, "name"))
+		snprintf(buf, size, "%s %s", jstr(p, "name"), or(jstr(p, "version"), ""));
+	else if (jstr(b, "file"))
+		snprintf(buf, size, "(unknown product: bundle %s)", jstr(b, "file"));
+	else
+		snprintf(buf, size, "(unknown product)");
+	return buf;
+}
+
+/* The target OS line: "debian (deb) on Debian GNU/Linux 12 (bookworm) x86_64". */
+static const char *target_of(const cJSON *pred, char *buf, size_t size)
+{
+	const cJSON *t = jget(pred, "target"), *h = jget(pred, "host");
+	char os[256];
+
+	if (jstr(h, "pretty_name"))
+		snprintf(os, sizeof(os), "%s %s", jstr(h, "pretty_name"), or(jstr(h, "arch"), ""));
+	else if (jstr(h, "id"))
+		snprintf(os, sizeof(os), "%s %s %s", jstr(h, "id"), or(jstr(h, "version_id"), ""), or(jstr(h, "arch"), ""));
+	else
+		snprintf(os, sizeof(os), "(OS not detected)");
+	if (jstr(t, "name"))
+		snprintf(buf, size, "%s (%s) on %s", jstr(t, "name"), or(jstr(t, "installer"), "?"), os);
+	else
+		snprintf(buf, size, "(no target chosen) on %s", os);
+	return buf;
+}
+
+static void fmt_duration(const cJSON *step, char *buf, size_t size)
+{
+	const cJSON *d = jget(step, "duration_ms");
+	double ms = cJSON_IsNumber(d) ? d->valuedouble : -1;
+
+	if (ms < 0)
+		snprintf(buf, size, "-");
+	else if (ms < 1000)
+		snprintf(buf, size, "%.0f ms", ms);
+	else if (ms < 60000)
+		snprintf(buf, size, "%.1f s", ms / 1000);
+	else
+		snprintf(buf, size, "%lld min %lld s", (long long)(ms / 1000) / 60, (long long)(ms / 1000) % 60);
+}
+
+/* The status word in capitals (letters only; anything else becomes '?'). */
+static const char *upper(const char *s, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < size; i++)
+		buf[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i] >= 'A' && s[i] <= 'Z' ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Why the scan did not run, from the skipped scan steps; NULL when a scan step ran. */
+static const char *scan_skip_reason(const cJSON *pred)
+{
+	const cJSON *s;
+	const char *reason = NULL;
+
+	cJSON_ArrayForEach(s, jget(pred, "steps"))
+	{
+		const char *n = or(jstr(s, "name"), "");
+		if (strcmp(n, "prescan") && strcmp(n, "postscan"))
+			continue;
+		if (strcmp(or(jstr(s, "status"), ""), "skipped"))
+			return NULL;
+		reason = or(jstr(s, "reason"), "skipped");
+	}
+	return reason;
+}
+
+/* ------------------------------------------------------------------ the signature state */
+
+enum sig_state { SIG_VALID, SIG_INVALID, SIG_UNSIGNED, SIG_UNCHECKED };
+
+struct loaded {
+	struct sign_verified v;
+	enum sig_state state;
+	char why[2200];     /* the reason when invalid */
+	const cJSON *pred;  /* in v.statement */
+};
+
+static const char *sig_line(const struct loaded *l, char *buf, size_t size)
+{
+	switch (l->state) {
+	case SIG_VALID:
+		snprintf(buf, size, "valid (Ed25519, keyid %s)", l->v.keyid);
+		break;
+	case SIG_INVALID:
+		snprintf(buf, size, "INVALID: %s", l->why);
+		break;
+	case SIG_UNSIGNED:
+		snprintf(buf, size, "unsigned: the report carries no signature");
+		break;
+	case SIG_UNCHECKED:
+		snprintf(buf, size, "signature not checked (%zu signature%s, keyid %s; give --pubkey FILE to check it)",
+			 l->v.n_signatures, l->v.n_signatures == 1 ? "" : "s", or(l->v.keyid, "none"));
+		break;
+	}
+	return buf;
+}
+
+/* Reads REPORT; verifies it when pub is given. Returns 0, or the exit code on failure (message printed). */
+static int load_report(const char *path, const struct sign_key *pub, struct loaded *l)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct pib_err e = {0};
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	r = pib_read_file(path, SIGN_MAX_ENVELOPE, &text, &len);
+	if (r < 0) {
+		say("%s: cannot read the report: %s", path,
+		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
+		return PIB_EXIT_USAGE;
+	}
+	if (pub) {
+		r = sign_verify(text, len, pub, &l->v, &e);
+		if (r == 0) {
+			l->state = SIG_VALID;
+		} else if (e.cls == PIB_ERR_FINDINGS && strcmp(e.code, "report.malformed")) {
+			/* invalid, but readable: shown with the reason, never as trusted */
+			l->state = !strcmp(e.code, "report.unsigned") ? SIG_UNSIGNED : SIG_INVALID;
+			snprintf(l->why, sizeof(l->why), "%s [%s]", e.msg, e.code);
+			pib_err_clear(&e);
+			r = sign_open_unverified(text, len, &l->v, &e);
+			if (r < 0)
+				say("%s: INVALID: %s", path, l->why);
+		}
+	} else {
+		r = sign_open_unverified(text, len, &l->v, &e);
+		l->state = l->v.n_signatures ? SIG_UNCHECKED : SIG_UNSIGNED;
+	}
+	free(text);
+	if (r < 0) {
+		say("%s: %s [%s]", path, e.msg, e.code);
+		r = e.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_FINDINGS;
+		pib_err_clear(&e);
+		return r;
+	}
+	l->pred = jget(l->v.statement, "predicate");
+	return 0;
+}
+
+static int load_pubkey(const char *path, struct sign_key **ret)
+{
+	struct pib_err e = {0};
+
+	if (sign_pubkey_load(path, ret, &e) < 0) {
+		say("%s [%s]", e.msg, e.code);
+		pib_err_clear(&e);
+		return PIB_EXIT_ENV;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ terminal text */
+
+struct term {
+	struct pib_buf b;
+	bool color;
+};
+
+/* Appends s with every control character (C0, DEL, C1) replaced by '?': a report cannot drive the terminal. */
+static void tx(struct term *t, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			pib_buf_append(&t->b, "?", 1);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			pib_buf_append(&t->b, "?", 1);
+			p++;
+		} else
+			pib_buf_append(&t->b, p, 1);
+	}
+}
+
+static void tf(struct term *t, const char *fmt, ...) PIB_PRINTF(2, 3);
+static void tf(struct term *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0)
+		tx(t, s);
+	va_end(ap);
+	free(s);
+}
+
+/* tf, then a new line. */
+#define tl(t, ...)                                                                                         \
+	do {                                                                                               \
+		tf(t, __VA_ARGS__);                                                                        \
+		traw(t, "\n");                                                                             \
+	} while (0)
+
+/* A raw (trusted, literal) piece, e.g. a newline or an escape sequence. */
+static void traw(struct term *t, const char *s)
+{
+	pib_buf_append(&t->b, s, strlen(s));
+}
+
+static const char *status_color(const char *status)
+{
+	if (!strcmp(status, "succeeded") || !strcmp(status, "ok"))
+		return "\033[1;32m";
+	if (!strcmp(status, "incomplete") || !strcmp(status, "skipped"))
+		return "\033[1;33m";
+	return "\033[1;31m";
+}
+
+static void tcolor(struct term *t, const char *code)
+{
+	if (t->color)
+		traw(t, code);
+}
+
+static void tlabel(struct term *t, const char *label, const char *value)
+{
+	tf(t, "%-12s", label);
+	tx(t, value);
+	traw(t, "\n");
+}
+
+static void term_heading(struct term *t, const char *title, int n)
+{
+	traw(t, "\n");
+	tcolor(t, "\033[1m");
+	tf(t, "%s (%d)", title, n);
+	tcolor(t, "\033[0m");
+	traw(t, "\n");
+}
+
+static void term_generic_item(struct term *t, const cJSON *it)
+{
+	const char *name = or(jstr(it, "name"), or(jstr(it, "id"), jstr(it, "title")));
+	const char *status = or(jstr(it, "status"), jstr(it, "result"));
+	const char *msg = or(jstr(it, "message"), or(jstr(it, "detail"), jstr(it, "reason")));
+
+	if (!name && !status) {
+		char *j = cJSON_PrintUnformatted(it);
+		tl(t, "  %s", j ? j : "?");
+		free(j);
+		return;
+	}
+	traw(t, "  ");
+	if (status) {
+		tcolor(t, status_color(is_finding(it) ? "failed" : strcmp(status, "skipped") ? "ok" : "skipped"));
+		tf(t, "%-8s", status);
+		tcolor(t, "\033[0m");
+		traw(t, " ");
+	}
+	tx(t, or(name, "?"));
+	if (msg) {
+		traw(t, ": ");
+		tx(t, msg);
+	}
+	traw(t, "\n");
+}
+
+static void render_term(struct term *t, const struct loaded *l)
+{
+	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
+	const char *status = or(jstr(pred, "status"), "unknown");
+	char buf[4096];
+
+	/* the overall status first */
+	tcolor(t, status_color(status));
+	tx(t, upper(status, buf, 64));
+	tcolor(t, "\033[0m");
+	traw(t, "  ");
+	tx(t, product_of(pred, buf, sizeof(buf)));
+	if (jstr(jget(jget(pred, "bundle"), "product"), "seller"))
+		tf(t, " by %s", jstr(jget(jget(pred, "bundle"), "product"), "seller"));
+	traw(t, "\n");
+	if (l->state == SIG_INVALID || l->state == SIG_UNSIGNED)
+		tcolor(t, "\033[1;31m");
+	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
+	tcolor(t, "\033[0m");
+	tlabel(t, "target", target_of(pred, buf, sizeof(buf)));
+	tlabel(t, "build", or(jstr(pred, "build_id"), "(none: a local run)"));
+	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or(jstr(pred, "phase"), "?"),
+		 or(jstr(jget(pred, "agent"), "name"), "?"), or(jstr(jget(pred, "agent"), "version"), "?"),
+		 or(jstr(pred, "command"), "?"));
+	tlabel(t, "phase", buf);
+	if (jstr(jget(pred, "bundle"), "sha256"))
+		tlabel(t, "bundle", jstr(jget(pred, "bundle"), "sha256"));
+	if (cJSON_IsObject(err)) {
+		snprintf(buf, sizeof(buf), "%s at %s: %s", or(jstr(err, "code"), "?"), or(jstr(err, "step"), "?"),
+			 or(jstr(err, "message"), ""));
+		tcolor(t, "\033[1;31m");
+		tlabel(t, "error", buf);
+		tcolor(t, "\033[0m");
+	}
+
+	const cJSON *dets = jget(scan, "detections");
+	term_heading(t, "Detections", jlen(dets));
+	if (!cJSON_IsObject(scan)) {
+		const char *why = scan_skip_reason(pred);
+		tl(t, "  scan not run%s%s", why ? ": " : "", why ? why : "");
+	} else {
+		tl(t, "  %s, %.0f files, %.0f bytes scanned; database %s", or(jstr(scan, "engine"), "?"),
+		   cJSON_IsNumber(jget(scan, "files_scanned")) ? jget(scan, "files_scanned")->valuedouble : 0,
+		   cJSON_IsNumber(jget(scan, "bytes_scanned")) ? jget(scan, "bytes_scanned")->valuedouble : 0,
+		   or(jstr(jget(scan, "database"), "version"), "?"));
+		cJSON_ArrayForEach(it, dets)
+		{
+			tcolor(t, "\033[1;31m");
+			tf(t, "  %s", or(jstr(it, "signature"), "?"));
+			tcolor(t, "\033[0m");
+			tf(t, "  %s", or(jstr(it, "path"), "?"));
+			if (jstr(it, "member"))
+				tf(t, " [%s]", jstr(it, "member"));
+			if (jstr(it, "package"))
+				tf(t, " (package %s)", jstr(it, "package"));
+			tl(t, " at %s", or(jstr(it, "phase"), "?"));
+		}
+		if (jlen(jget(scan, "skipped")))
+			tl(t, "  %d file(s) not scanned (see the report)", jlen(jget(scan, "skipped")));
+	}
+
+	term_heading(t, "Policy findings", count_findings(jget(pred, "policy")));
+	cJSON_ArrayForEach(it, jget(pred, "policy")) term_generic_item(t, it);
+	term_heading(t, "Checks", jlen(jget(pred, "checks")));
+	cJSON_ArrayForEach(it, jget(pred, "checks")) term_generic_item(t, it);
+
+	term_heading(t, "Packages", jlen(jget(pred, "packages")));
+	cJSON_ArrayForEach(it, jget(pred, "packages"))
+	{
+		tf(t, "  %-24s %-20s %-8s %s", or(jstr(it, "name"), "?"), or(jstr(it, "version"), "?"),
+		   or(jstr(it, "arch"), "?"), or(jstr(it, "source"), ""));
+		if (jlen(jget(it, "files")))
+			tf(t, ", %d files", jlen(jget(it, "files")));
+		traw(t, "\n");
+	}
+
+	term_heading(t, "Steps", jlen(jget(pred, "steps")));
+	cJSON_ArrayForEach(it, jget(pred, "steps"))
+	{
+		const char *st = or(jstr(it, "status"), "?");
+		const cJSON *se = jget(it, "error");
+		fmt_duration(it, buf, sizeof(buf));
+		tf(t, "  %-10s ", or(jstr(it, "name"), "?"));
+		tcolor(t, status_color(st));
+		tf(t, "%-8s", st);
+		tcolor(t, "\033[0m");
+		tf(t, " %9s", buf);
+		if (cJSON_IsObject(se))
+			tf(t, "  %s: %s", or(jstr(se, "code"), "?"), or(jstr(se, "message"), ""));
+		else if (jstr(it, "reason"))
+			tf(t, "  %s", jstr(it, "reason"));
+		traw(t, "\n");
+	}
+
+	const cJSON *subj = jget(l->v.statement, "subject");
+	term_heading(t, "Subjects", jlen(subj));
+	cJSON_ArrayForEach(it, subj) tl(t, "  %s  %s", or(jstr(jget(it, "digest"), "sha256"), "?"), or(jstr(it, "name"), "?"));
+}
+
+/* ------------------------------------------------------------------ HTML */
+
+/* Appends s escaped for HTML text and attribute values; control characters become U+FFFD. */
+static void hx(struct pib_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p; p++) {
+		switch (*p) {
+		case '&': pib_buf_append(b, "&amp;", 5); break;
+		case '<': pib_buf_append(b, "&lt;", 4); break;
+		case '>': pib_buf_append(b, "&gt;", 4); break;
+		case '"': pib_buf_append(b, "&quot;", 6); break;
+		case '\'': pib_buf_append(b, "&#39;", 5); break;
+		case '\n':
+		case '\t': pib_buf_append(b, p, 1); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				pib_buf_append(b, "\xef\xbf\xbd", 3);
+			else
+				pib_buf_append(b, p, 1);
+		}
+	}
+}
+
+static void hf(struct pib_buf *b, const char *fmt, ...) PIB_PRINTF(2, 3);
+static void hf(struct pib_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0)
+		hx(b, s);
+	va_end(ap);
+	free(s);
+}
+
+static void hraw(struct pib_buf *b, const char *s)
+{
+	pib_buf_append(b, s, strlen(s));
+}
+
+/* A CSS class name for a status word: only known words, so nothing from the report reaches an attribute raw. */
+static const char *status_class(const char *s)
+{
+	static const char *const known[] = {"succeeded", "incomplete", "findings", "failed", "ok", "skipped", "running"};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (s && !strcmp(s, known[i]))
+			return known[i];
+	return "unknown";
+}
+
+static const char css[] =
+	"*{box-sizing:border-box}"
+	"body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2330;background:#f4f5f7}"
+	"main{max-width:1280px;margin:0 auto;padding:12px 20px}"
+	"header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 20px;padding:12px 20px;color:#fff}"
+	"header h1{margin:0;font-size:28px;letter-spacing:.05em}"
+	"header .product{font-size:20px;font-weight:600}"
+	"header .seller{opacity:.85}"
+	".st-succeeded{background:#1a7f37}.st-incomplete{background:#9a6700}.st-findings{background:#b3261e}"
+	".st-failed{background:#8c1d18}.st-unknown{background:#555}"
+	".sig{padding:6px 20px;font-weight:600;border-bottom:1px solid #ccc}"
+	".sig-valid{background:#dafbe1;color:#116329}.sig-invalid{background:#ffebe9;color:#8c1d18}"
+	".sig-unsigned{background:#fff8c5;color:#7d4e00}.sig-unchecked{background:#eaeef2;color:#333}"
+	".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:4px 24px;margin:8px 0}"
+	".kv b{display:inline-block;min-width:80px;color:#57606a;font-weight:500}"
+	".error{background:#ffebe9;border-left:4px solid #b3261e;padding:8px 12px;margin:8px 0}"
+	"section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:10px 0}"
+	"section h2{font-size:16px;margin:4px 0 6px}"
+	".cols{display:grid;grid-template-columns:1fr 1fr;gap:0 12px}"
+	"@media (max-width:900px){.cols{grid-template-columns:1fr}}"
+	"table{border-collapse:collapse;width:100%}"
+	"th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}"
+	"th{color:#57606a;font-weight:500}"
+	"code,.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}"
+	".none{color:#57606a}"
+	".b-ok,.b-succeeded{color:#1a7f37;font-weight:600}.b-skipped,.b-incomplete{color:#9a6700;font-weight:600}"
+	".b-failed,.b-findings,.b-unknown,.b-running{color:#b3261e;font-weight:600}"
+	".hit td{background:#fff5f5}"
+	"footer{color:#57606a;font-size:12px;margin:12px 0}";
+
+static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
+{
+	const cJSON *it;
+
+	hraw(b, "<table><tr><th>status</th><th>name</th><th>detail</th></tr>");
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *name = or(jstr(it, "name"), or(jstr(it, "id"), jstr(it, "title")));
+		const char *status = or(jstr(it, "status"), jstr(it, "result"));
+		const char *msg = or(jstr(it, "message"), or(jstr(it, "detail"), jstr(it, "reason")));
+		char *j = (!name && !msg) ? cJSON_PrintUnformatted(it) : NULL;
+
+		hf(b, "<tr%s><td class=\"b-%s\">", is_finding(it) ? " class=\"hit\"" : "",
+		   is_finding(it) ? "failed" : status_class(status));
+		hx(b, or(status, "-"));
+		hraw(b, "</td><td>");
+		hx(b, or(name, "-"));
+		hraw(b, "</td><td>");
+		hx(b, j ? j : or(msg, ""));
+		hraw(b, "</td></tr>");
+		free(j);
+	}
+	hraw(b, "</table>");
+}
+
+static void render_html(struct pib_buf *b, const struct loaded *l)
+{
+	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
+	const cJSON *prod = jget(jget(pred, "bundle"), "product");
+	const char *status = or(jstr(pred, "status"), "unknown");
+	static const char *const sig_class[] = {"valid", "invalid", "unsigned", "unchecked"};
+	char buf[4096];
+
+	hraw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+	hf(b, "pib-agent report: %s, %s", status, product_of(pred, buf, sizeof(buf)));
+	hraw(b, "</title>\n<style>");
+	hraw(b, css);
+	hraw(b, "</style></head>\n<body>\n");
+
+	/* the verdict and the signature state, first */
+	hf(b, "<header class=\"st-%s\"><h1 id=\"status\">", status_class(status));
+	hx(b, upper(status, buf, 64));
+	hraw(b, "</h1><span class=\"product\" id=\"product\">");
+	hx(b, product_of(pred, buf, sizeof(buf)));
+	hraw(b, "</span>");
+	if (jstr(prod, "seller")) {
+		hraw(b, "<span class=\"seller\">by ");
+		hx(b, jstr(prod, "seller"));
+		hraw(b, "</span>");
+	}
+	hraw(b, "</header>\n");
+	hf(b, "<div class=\"sig sig-%s\" id=\"signature\">Signature: ", sig_class[l->state]);
+	hx(b, sig_line(l, buf, sizeof(buf)));
+	if (l->state == SIG_INVALID)
+		hraw(b, " &mdash; nothing below can be trusted");
+	hraw(b, "</div>\n<main>\n<div class=\"grid\">");
+	hraw(b, "<div class=\"kv\"><b>target</b> ");
+	hx(b, target_of(pred, buf, sizeof(buf)));
+	hraw(b, "</div><div class=\"kv\"><b>build</b> ");
+	hx(b, or(jstr(pred, "build_id"), "(none: a local run)"));
+	hraw(b, "</div><div class=\"kv\"><b>phase</b> ");
+	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or(jstr(pred, "phase"), "?"),
+		 or(jstr(jget(pred, "agent"), "name"), "?"), or(jstr(jget(pred, "agent"), "version"), "?"),
+		 or(jstr(pred, "command"), "?"));
+	hx(b, buf);
+	hraw(b, "</div><div class=\"kv\"><b>bundle</b> <code>");
+	hx(b, or(jstr(jget(pred, "bundle"), "sha256"), "-"));
+	hraw(b, "</code></div></div>\n");
+	if (cJSON_IsObject(err)) {
+		hraw(b, "<div class=\"error\" id=\"error\"><b>");
+		hx(b, or(jstr(err, "code"), "?"));
+		hraw(b, "</b> at step <b>");
+		hx(b, or(jstr(err, "step"), "?"));
+		hraw(b, "</b>: ");
+		hx(b, or(jstr(err, "message"), ""));
+		hraw(b, "</div>\n");
+	}
+
+	/* detections and findings: visible without scrolling */
+	const cJSON *dets = jget(scan, "detections");
+	hf(b, "<section id=\"detections\"><h2>Detections (%d)</h2>", jlen(dets));
+	if (!cJSON_IsObject(scan)) {
+		const char *why = scan_skip_reason(pred);
+		hraw(b, "<p class=\"none\">Scan not run");
+		if (why) {
+			hraw(b, ": ");
+			hx(b, why);
+		}
+		hraw(b, "</p>");
+	} else {
+		hraw(b, "<p class=\"none\">");
+		hf(b, "%s, %.0f files, %.0f bytes scanned; database %s", or(jstr(scan, "engine"), "?"),
+		   cJSON_IsNumber(jget(scan, "files_scanned")) ? jget(scan, "files_scanned")->valuedouble : 0,
+		   cJSON_IsNumber(jget(scan, "bytes_scanned")) ? jget(scan, "bytes_scanned")->valuedouble : 0,
+		   or(jstr(jget(scan, "database"), "version"), "?"));
+		if (jlen(jget(scan, "skipped")))
+			hf(b, "; %d file(s) not scanned", jlen(jget(scan, "skipped")));
+		hraw(b, "</p>");
+		if (jlen(dets)) {
+			hraw(b, "<table><tr><th>signature</th><th>path</th><th>member</th><th>package</th><th>phase</th></tr>");
+			cJSON_ArrayForEach(it, dets)
+			{
+				hraw(b, "<tr class=\"hit\"><td><b>");
+				hx(b, or(jstr(it, "signature"), "?"));
+				hraw(b, "</b></td><td class=\"mono\">");
+				hx(b, or(jstr(it, "path"), "?"));
+				hraw(b, "</td><td class=\"mono\">");
+				hx(b, or(jstr(it, "member"), "-"));
+				hraw(b, "</td><td>");
+				hx(b, or(jstr(it, "package"), "-"));
+				hraw(b, "</td><td>");
+				hx(b, or(jstr(it, "phase"), "?"));
+				hraw(b, "</td></tr>");
+			}
+			hraw(b, "</table>");
+		}
+	}
+	hraw(b, "</section>\n<div class=\"cols\">");
+	hf(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>", count_findings(jget(pred, "policy")));
+	if (jlen(jget(pred, "policy")))
+		html_generic_rows(b, jget(pred, "policy"));
+	else
+		hraw(b, "<p class=\"none\">No policy checks in this report</p>");
+	hf(b, "</section><section id=\"checks\"><h2>Checks (%d, %d failed)</h2>", jlen(jget(pred, "checks")),
+	   count_findings(jget(pred, "checks")));
+	if (jlen(jget(pred, "checks")))
+		html_generic_rows(b, jget(pred, "checks"));
+	else
+		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
+	hraw(b, "</section></div>\n");
+
+	hf(b, "<section id=\"steps\"><h2>Steps (%d)</h2><table><tr><th>step</th><th>status</th><th>duration</th><th>error or reason</th></tr>",
+	   jlen(jget(pred, "steps")));
+	cJSON_ArrayForEach(it, jget(pred, "steps"))
+	{
+		const cJSON *se = jget(it, "error");
+		fmt_duration(it, buf, sizeof(buf));
+		hraw(b, "<tr><td>");
+		hx(b, or(jstr(it, "name"), "?"));
+		hf(b, "</td><td class=\"b-%s\">", status_class(jstr(it, "status")));
+		hx(b, or(jstr(it, "status"), "?"));
+		hraw(b, "</td><td>");
+		hx(b, buf);
+		hraw(b, "</td><td>");
+		if (cJSON_IsObject(se)) {
+			hraw(b, "<b>");
+			hx(b, or(jstr(se, "code"), "?"));
+			hraw(b, "</b>: ");
+			hx(b, or(jstr(se, "message"), ""));
+		} else {
+			hx(b, or(jstr(it, "reason"), ""));
+		}
+		hraw(b, "</td></tr>");
+	}
+	hraw(b, "</table></section>\n");
+
+	hf(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
+	if (jlen(jget(pred, "packages"))) {
+		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</th><th>files</th><th>SHA-256</th></tr>");
+		cJSON_ArrayForEach(it, jget(pred, "packages"))
+		{
+			hraw(b, "<tr><td>");
+			hx(b, or(jstr(it, "name"), "?"));
+			hraw(b, "</td><td>");
+			hx(b, or(jstr(it, "version"), "?"));
+			hraw(b, "</td><td>");
+			hx(b, or(jstr(it, "arch"), "?"));
+			hraw(b, "</td><td>");
+			hx(b, or(jstr(it, "source"), ""));
+			hraw(b, "</td><td>");
+			if (cJSON_IsArray(jget(it, "files")))
+				hf(b, "%d", jlen(jget(it, "files")));
+			else
+				hraw(b, "-");
+			hraw(b, "</td><td class=\"mono\">");
+			hx(b, or(jstr(it, "sha256"), "-"));
+			hraw(b, "</td></tr>");
+		}
+		hraw(b, "</table>");
+	} else {
+		hraw(b, "<p class=\"none\">No packages resolved</p>");
+	}
+	hraw(b, "</section>\n");
+
+	const cJSON *subj = jget(l->v.statement, "subject");
+	hf(b, "<section id=\"subjects\"><h2>Subjects (%d)</h2><table><tr><th>name</th><th>SHA-256</th></tr>", jlen(subj));
+	cJSON_ArrayForEach(it, subj)
+	{
+		hraw(b, "<tr><td>");
+		hx(b, or(jstr(it, "name"), "?"));
+		hraw(b, "</td><td class=\"mono\">");
+		hx(b, or(jstr(jget(it, "digest"), "sha256"), "?"));
+		hraw(b, "</td></tr>");
+	}
+	hraw(b, "</table></section>\n");
+
+	const cJSON *host = jget(pred, "host");
+	if (cJSON_IsObject(host)) {
+		hraw(b, "<section id=\"host\"><h2>Host</h2><div class=\"grid\">");
+		cJSON_ArrayForEach(it, host)
+		{
+			if (!cJSON_IsString(it))
+				continue;
+			hraw(b, "<div class=\"kv\"><b>");
+			hx(b, it->string);
+			hraw(b, "</b> ");
+			hx(b, it->valuestring);
+			hraw(b, "</div>");
+		}
+		hraw(b, "</div></section>\n");
+	}
+	char hex[65];
+	pib_sha256_hex(l->v.payload, l->v.payload_len, hex);
+	hraw(b, "<footer>Made by pib-agent " PIB_VERSION " show. The report's payload SHA-256: <code>");
+	hx(b, hex);
+	hraw(b, "</code>. Check the signature yourself: <code>pib-agent verify REPORT --pubkey KEY.pub</code>.</footer>\n"
+		"</main>\n</body></html>\n");
+}
+
+/* ------------------------------------------------------------------ verify and show */
+
+static bool use_color(void)
+{
+	const char *term = getenv("TERM");
+	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && strcmp(term, "dumb");
+}
+
+int agent_cmd_verify(const struct agent_opts *o)
+{
+	struct sign_key *pub = NULL;
+	struct pib_err e = {0};
+	char *text = NULL;
+	size_t len = 0;
+	struct sign_verified v;
+	int r;
+
+	if (!o->pubkey) {
+		say("verify: give the public key to check with: --pubkey FILE");
+		return PIB_EXIT_USAGE;
+	}
+	r = load_pubkey(o->pubkey, &pub);
+	if (r)
+		return r;
+	r = pib_read_file(o->args[0], SIGN_MAX_ENVELOPE, &text, &len);
+	if (r < 0) {
+		say("%s: cannot read the report: %s", o->args[0],
+		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
+		sign_key_free(pub);
+		return PIB_EXIT_USAGE;
+	}
+	r = sign_verify(text, len, pub, &v, &e);
+	free(text);
+	sign_key_free(pub);
+	if (r < 0) {
+		say("%s: INVALID: %s [%s]", o->args[0], e.msg, e.code);
+		r = e.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_FINDINGS;
+		pib_err_clear(&e);
+		return r;
+	}
+	if (o->json) {
+		/* exactly the verified bytes, nothing else */
+		fwrite(v.payload, 1, v.payload_len, stdout);
+		fputc('\n', stdout);
+	} else {
+		struct term t = {.color = use_color()};
+		const cJSON *pred = jget(v.statement, "predicate"), *err = jget(pred, "error");
+		char buf[4096];
+
+		traw(&t, "signature   ");
+		tcolor(&t, "\033[1;32m");
+		traw(&t, "valid");
+		tcolor(&t, "\033[0m");
+		tl(&t, " (Ed25519 over DSSE PAE, keyid %s)", v.keyid);
+		tlabel(&t, "status", or(jstr(pred, "status"), "?"));
+		tlabel(&t, "product", product_of(pred, buf, sizeof(buf)));
+		tlabel(&t, "target", target_of(pred, buf, sizeof(buf)));
+		tlabel(&t, "build_id", or(jstr(pred, "build_id"), "(none: a local run)"));
+		tlabel(&t, "phase", or(jstr(pred, "phase"), "?"));
+		snprintf(buf, sizeof(buf), "%d", jlen(jget(pred, "packages")));
+		tlabel(&t, "packages", buf);
+		if (cJSON_IsObject(jget(pred, "scan")))
+			snprintf(buf, sizeof(buf), "%d", jlen(jget(jget(pred, "scan"), "detections")));
+		else
+			snprintf(buf, sizeof(buf), "0 (scan not run)");
+		tlabel(&t, "detections", buf);
+		snprintf(buf, sizeof(buf), "%d policy, %d of %d checks failed", count_findings(jget(pred, "policy")),
+			 count_findings(jget(pred, "checks")), jlen(jget(pred, "checks")));
+		tlabel(&t, "findings", buf);
+		if (cJSON_IsObject(err)) {
+			snprintf(buf, sizeof(buf), "%s at %s: %s", or(jstr(err, "code"), "?"), or(jstr(err, "step"), "?"),
+				 or(jstr(err, "message"), ""));
+			tlabel(&t, "error", buf);
+		}
+		snprintf(buf, sizeof(buf), "%d", jlen(jget(v.statement, "subject")));
+		tlabel(&t, "subjects", buf);
+		tlabel(&t, "keyid", v.keyid);
+		fputs(t.b.data ? t.b.data : "", stdout);
+		pib_buf_free(&t.b);
+	}
+	sign_verified_free(&v);
+	return fflush(stdout) == 0 ? PIB_EXIT_OK : PIB_EXIT_ENV;
+}
+
+int agent_cmd_show(const struct agent_opts *o)
+{
+	struct sign_key *pub = NULL;
+	struct loaded l;
+	int r;
+
+	if (o->pubkey) {
+		r = load_pubkey(o->pubkey, &pub);
+		if (r)
+			return r;
+	}
+	r = load_report(o->args[0], pub, &l);
+	sign_key_free(pub);
+	if (r)
+		return r;
+	if (o->html) {
+		struct pib_buf b = {0};
+		render_html(&b, &l);
+		r = b.data ? pib_write_file(o->html, b.data, b.len, 0644) : -ENOMEM;
+		pib_buf_free(&b);
+		if (r < 0) {
+			say("%s: cannot write the page: %s", o->html, strerror(-r));
+			sign_verified_free(&l.v);
+			return PIB_EXIT_ENV;
+		}
+		say("HTML page written to %s", o->html);
+	} else {
+		struct term t = {.color = use_color()};
+		render_term(&t, &l);
+		fputs(t.b.data ? t.b.data : "", stdout);
+		pib_buf_free(&t.b);
+	}
+	if (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED))
+		say("%s: the signature is %s: do not trust this report", o->args[0],
+		    l.state == SIG_INVALID ? "INVALID" : "missing");
+	r = (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED)) ? PIB_EXIT_FINDINGS : PIB_EXIT_OK;
+	sign_verified_free(&l.v);
+	if (fflush(stdout) != 0)
+		r = PIB_EXIT_ENV;
+	return r;
+}
