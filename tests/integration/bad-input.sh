@@ -188,6 +188,7 @@ good() { # good LABEL BUNDLE
 	is "$label: dpkg: hello is 'install ok installed'" "$(dpkg_status "$R2" hello)" "install ok installed"
 	is "$label: report: hello's sha256" "$(rep 'packages[name=hello].sha256')" "$HELLO_SHA"
 	is "$label: report: the bundle's sha256" "$(rep bundle.sha256)" "$(sha256_of "$b")"
+	no_debs_left "$label: no copy of the package is left in the root" "$R2"
 	rm -rf --one-file-system "$R2"
 }
 mkbundle "$T/hello.tar.zst" --deb "$DEB_HELLO"

@@ -51,5 +51,6 @@ done <<<"$jq_files"
 is "jq's listed files are jq's (dpkg -L) and exist in the root" "$bad" ""
 
 check_not "no policy-rc.d is left in the root" test -e "$R/usr/sbin/policy-rc.d"
+no_debs_left "no copy of the packages is left in the root" "$R"
 
 done_testing

@@ -95,6 +95,7 @@ one_case() {
 	audit=$(dpkg --root="$R" --audit 2>&1)
 	is "$kind: dpkg --audit finds nothing half-configured" "$audit" ""
 	check_not "$kind: no policy-rc.d is left in the root" test -e "$R/usr/sbin/policy-rc.d"
+	no_debs_left "$kind: no copy of the packages is left in the root" "$R"
 	rm -rf --one-file-system "$R"
 }
 

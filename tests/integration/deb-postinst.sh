@@ -32,5 +32,6 @@ has_line "report: figlet's files include /usr/bin/figlet-figlet" "$(report_files
 is "report: figlet's sha256" "$(rep 'packages[name=figlet].sha256')" "$(sha256_of "$DEB_FIGLET")"
 audit=$(dpkg --root="$R" --audit 2>&1)
 is "dpkg --audit finds nothing half-configured" "$audit" ""
+no_debs_left "no copy of the packages is left in the root" "$R"
 
 done_testing

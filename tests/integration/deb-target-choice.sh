@@ -53,6 +53,7 @@ else
 	ok "the rpm is not among the packages"
 fi
 check_not "no rpm database was created in the root" test -e "$R/var/lib/rpm"
+no_debs_left "no copy of the packages is left in the root" "$R"
 
 # Nothing for this root: an rpm target and a deb target for arm64 only.
 cat >"$T/none.json" <<EOF

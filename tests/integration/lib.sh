@@ -125,7 +125,15 @@ has_line() {
 # done_testing: checks that no mount is left in the test directory, prints the plan and
 # exits non-zero when a check failed.
 done_testing() {
-	local m
+	local m left
+	if [ "$RUN_SEQ" -gt 0 ]; then
+		left=$(cd "$T/agent-tmp" && find . -mindepth 1 -maxdepth 2 | head -n 20)
+		if [ -z "$left" ]; then
+			ok "the agent left nothing in its TMPDIR ($RUN_SEQ runs)"
+		else
+			fail "the agent left nothing in its TMPDIR ($RUN_SEQ runs)" "$left"
+		fi
+	fi
 	m=$(mounts_under "$T")
 	if [ -z "$m" ]; then
 		ok "no mount left under the test directory"
@@ -164,12 +172,14 @@ _cleanup() {
 	rm -rf --one-file-system "$T"
 }
 
-# setup: the test's own fresh directory $T (removed on exit), and checks the
-# environment: the agent binary, the fixtures, the tools.
+# setup [--no-agent]: the test's own fresh directory $T (removed on exit), and checks
+# the environment: root, the agent binary (unless --no-agent), the fixtures.
 setup() {
-	[ "$(id -u)" = 0 ] || bail_out "the integration tests need root (dpkg --root, chroot)"
-	[ -n "${PIB_AGENT:-}" ] || bail_out "PIB_AGENT is not set (the pib-agent binary to test)"
-	[ -x "$PIB_AGENT" ] || bail_out "PIB_AGENT=$PIB_AGENT is not an executable file"
+	if [ "${1:-}" != --no-agent ]; then
+		[ "$(id -u)" = 0 ] || bail_out "the integration tests need root (dpkg --root, chroot)"
+		[ -n "${PIB_AGENT:-}" ] || bail_out "PIB_AGENT is not set (the pib-agent binary to test)"
+		[ -x "$PIB_AGENT" ] || bail_out "PIB_AGENT=$PIB_AGENT is not an executable file"
+	fi
 	[ -d "$DEBS" ] || bail_out "no fixtures at $DEBS (set PIB_FIXTURES)"
 	T=$(mktemp -d "${TMPDIR:-/tmp}/pib-it.XXXXXX") || bail_out "mktemp failed"
 	trap _cleanup EXIT
@@ -233,17 +243,31 @@ mkbundle() {
 }
 
 # validate ARGS...: runs `pib-agent validate ARGS... --report $REPORT`, stdin closed,
-# bounded in time; sets RC, and leaves stdout and stderr in $T/agent.out and $T/agent.err.
+# bounded in time, with TMPDIR=$T/agent-tmp (done_testing checks it is left empty); sets
+# RC, and leaves stdout and stderr in $T/agent.out and $T/agent.err.
 RUN_SEQ=0
 validate() {
 	RUN_SEQ=$((RUN_SEQ + 1))
 	RUN_ID=$RUN_SEQ
 	rm -f "$REPORT"
+	mkdir -p "$T/agent-tmp"
 	RUN_CMD="pib-agent validate $* --report $REPORT"
-	timeout -k 10 540 "$PIB_AGENT" validate "$@" --report "$REPORT" \
+	TMPDIR=$T/agent-tmp timeout -k 10 540 "$PIB_AGENT" validate "$@" --report "$REPORT" \
 		</dev/null >"$T/agent.out" 2>"$T/agent.err"
 	RC=$?
 	diag "ran: $RUN_CMD -> exit $RC"
+}
+
+# no_debs_left DESC ROOT: no .deb file is in ROOT outside its local repository /srv/localrepo
+# (the agent must not leave copies of the packages in the image).
+no_debs_left() {
+	local found
+	found=$(find "$2" -xdev -name '*.deb' -not -path "$2/srv/localrepo/*" | head -n 10)
+	if [ -z "$found" ]; then
+		ok "$1"
+	else
+		fail "$1" "$found"
+	fi
 }
 
 agent_stderr() {

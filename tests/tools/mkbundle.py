@@ -23,7 +23,8 @@ Defects and extra members (repeatable, written in the order given, after the pac
   --hardlink NAME=TARGET a hard link member (tar formats only)
   --dup NAME             the member NAME a second time, same bytes
   --dup-manifest FILE    a second manifest.json member, with FILE's bytes
-  --omit NAME            leave the listed package NAME out of the archive
+  --omit NAME            leave the listed package NAME out of the archive (an extra
+                         member of the same name, e.g. a --symlink, is still written)
   --bad-digest NAME      list package NAME with a wrong SHA-256 (last hex digit changed)
   --bomb NAME=SIZE       add a package NAME to targets[0] holding SIZE zero bytes
                          (e.g. 1G; its true SHA-256 is listed, so only size limits stop it)
@@ -340,7 +341,8 @@ def main(argv):
                 if name in bad:
                     d = p.get("sha256", "0" * 64)
                     p["sha256"] = d[:-1] + ("0" if d[-1] != "0" else "1")
-                if src is not None and name not in extra_src and name not in omit \
+                if src is not None and isinstance(name, str) and name not in extra_src \
+                        and name not in omit \
                         and name not in [m[1] for m in pkg_members]:
                     pkg_members.append((src[0], name, src[1]))
         mbytes = (json.dumps(manifest, indent=2) + "\n").encode()
@@ -374,8 +376,6 @@ def main(argv):
         b.add(k, name_of(n), p)
         by_name[n] = (k, p)
     for k, n, p in extras:
-        if n in omit:
-            continue
         if k == "dup":
             if n == "manifest.json" and mbytes is not None:
                 b.add("bytes", name_of(n), mbytes)
