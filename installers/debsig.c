@@ -11,7 +11,6 @@
 
 #define DEBSIG_MAX_KEY_FILES 32
 #define DEBSIG_MAX_KEY_BYTES (1u << 20)  /* one key member */
-#define DEBSIG_MAX_RING_BYTES (4u << 20) /* all keys together */
 #define DEBSIG_MAX_PRIMARY 64            /* primary keys, over all key members */
 #define DEBSIG_MAX_SUBKEYS 256
 #define DEBSIG_GPG_TIMEOUT 60            /* seconds */
@@ -49,7 +48,6 @@ struct ds_state {
 	size_t n_keys;
 	struct ds_sub subs[DEBSIG_MAX_SUBKEYS];
 	size_t n_subs;
-	struct pib_buf ring; /* every key member, dearmored, concatenated */
 };
 
 static bool is_upper_hex(const char *s, size_t n)
@@ -69,7 +67,6 @@ static void ds_free(struct ds_state *s)
 	free(s->debsig_verify);
 	for (size_t i = 0; i < sizeof(s->env) / sizeof(s->env[0]); i++)
 		free(s->env[i]);
-	pib_buf_free(&s->ring);
 }
 
 /* Runs argv (argv[0] absolute) in the scrubbed environment; the result is the caller's. */
@@ -148,16 +145,15 @@ static void colon_field(const char *line, int i, char *out, size_t n)
 }
 
 /*
- * Reads the key ids of one key member with `gpg --show-keys` (nothing is imported) and adds
- * its dearmored bytes to the keyring.
+ * Reads the key ids of one key member with `gpg --show-keys`, then imports it into the
+ * throwaway GNUPGHOME.
  */
 static int ds_add_key_file(struct ds_state *s, const char *member)
 {
 	struct inst_ctx *c = s->c;
 	const struct bundle_member *m = bundle_find(c->bundle, member);
 	struct pib_spawn_result res = {0};
-	char *out = NULL, *data = NULL;
-	size_t len = 0, n_primary = 0;
+	size_t n_primary = 0;
 	int r;
 
 	if (!m)
@@ -169,13 +165,21 @@ static int ds_add_key_file(struct ds_state *s, const char *member)
 				"%s: %llu bytes: larger than an OpenPGP public key can reasonably be (at most %u)",
 				member, (unsigned long long)m->size, DEBSIG_MAX_KEY_BYTES);
 
-	char *show[] = {s->gpg,         (char *)"--batch",         (char *)"--no-tty",
-			(char *)"--homedir", s->home,                   (char *)"--with-colons",
-			(char *)"--fixed-list-mode", (char *)"--show-keys", m->path,
+	char *show[] = {s->gpg,
+			(char *)"--batch",
+			(char *)"--no-tty",
+			(char *)"--no-autostart",
+			(char *)"--homedir",
+			s->home,
+			(char *)"--with-colons",
+			(char *)"--fixed-list-mode",
+			(char *)"--show-keys",
+			m->path,
 			NULL};
 	if ((r = ds_run(s, show, DEBSIG_GPG_TIMEOUT, &res)) < 0)
 		goto out;
-	const char *prev = NULL; /* "pub" or "sub": what the next fpr line belongs to */
+	struct ds_key *cur = NULL; /* the primary key being read */
+	const char *prev = NULL;   /* "pub" or "sub": what the next fpr line belongs to */
 	char *save = NULL;
 	for (char *l = strtok_r(res.output.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char f[64];
@@ -187,34 +191,39 @@ static int ds_add_key_file(struct ds_state *s, const char *member)
 		}
 		if (!strncmp(l, "pub:", 4)) {
 			colon_field(l, 4, f, sizeof(f));
-			if (!is_upper_hex(f, 16)) {
-				prev = NULL;
+			prev = NULL;
+			cur = NULL;
+			if (!is_upper_hex(f, 16))
 				continue;
-			}
+			n_primary++;
+			for (size_t i = 0; i < s->n_keys; i++)
+				if (!strcmp(s->keys[i].keyid, f))
+					cur = &s->keys[i];
+			if (cur) /* the same key in two members: one policy */
+				continue;
 			if (s->n_keys >= DEBSIG_MAX_PRIMARY) {
 				r = pib_fail(c->err, -E2BIG, PIB_ERR_FAILED, "bundle.bad_key",
 					     "%s: too many public keys in the target's keys (at most %d)",
 					     member, DEBSIG_MAX_PRIMARY);
 				goto out;
 			}
-			struct ds_key *k = &s->keys[s->n_keys++];
-			memset(k, 0, sizeof(*k));
-			memcpy(k->keyid, f, 17);
-			k->member = member;
+			cur = &s->keys[s->n_keys++];
+			memset(cur, 0, sizeof(*cur));
+			memcpy(cur->keyid, f, 17);
+			cur->member = member;
 			prev = "pub";
-			n_primary++;
 		} else if (!strncmp(l, "sub:", 4)) {
-			prev = s->n_subs < DEBSIG_MAX_SUBKEYS && s->n_keys > 0 ? "sub" : NULL;
+			prev = s->n_subs < DEBSIG_MAX_SUBKEYS && cur ? "sub" : NULL;
 		} else if (!strncmp(l, "fpr:", 4) && prev) {
 			colon_field(l, 9, f, sizeof(f));
 			if (is_upper_hex(f, 40)) {
 				if (!strcmp(prev, "pub")) {
-					memcpy(s->keys[s->n_keys - 1].fpr, f, 41);
+					memcpy(cur->fpr, f, 41);
 				} else {
 					struct ds_sub *sb = &s->subs[s->n_subs++];
 					memcpy(sb->fpr, f, 41);
-					sb->primary_fpr = s->keys[s->n_keys - 1].fpr;
-					sb->member = member;
+					sb->primary_fpr = cur->fpr;
+					sb->member = cur->member;
 				}
 			}
 			prev = NULL;
@@ -235,50 +244,51 @@ static int ds_add_key_file(struct ds_state *s, const char *member)
 			goto out;
 		}
 
-	/* gpg --dearmor passes binary keys through unchanged */
-	out = pib_asprintf("%s/key.gpg", s->dir);
-	if (!out) {
-		r = pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-		goto out;
-	}
-	(void)unlink(out);
+	/* into the throwaway home, from where each key is exported alone (ds_write_policies) */
 	pib_spawn_result_free(&res);
-	char *dearmor[] = {s->gpg,           (char *)"--batch", (char *)"--no-tty",
-			   (char *)"--homedir", s->home,           (char *)"--output",
-			   out,              (char *)"--dearmor", m->path,
-			   NULL};
-	if ((r = ds_run(s, dearmor, DEBSIG_GPG_TIMEOUT, &res)) < 0)
+	char *import[] = {s->gpg,           (char *)"--batch",    (char *)"--no-tty",
+			  (char *)"--no-autostart", (char *)"--homedir", s->home,
+			  (char *)"--import", m->path,           NULL};
+	if ((r = ds_run(s, import, DEBSIG_GPG_TIMEOUT, &res)) < 0)
 		goto out;
 	if (res.status != 0) {
 		r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "bundle.bad_key",
-			     "%s: gpg --dearmor %s", member, res.timed_out ? "timed out" : "failed");
+			     "%s: gpg --import %s", member, res.timed_out ? "timed out" : "failed");
 		pib_err_detail(c->err, res.output.data, res.output.len);
-		goto out;
 	}
-	if ((r = pib_read_file(out, DEBSIG_MAX_RING_BYTES, &data, &len)) < 0) {
-		r = pib_fail(c->err, r, PIB_ERR_FAILED, "bundle.bad_key",
-			     "%s: reading its dearmored form: %s", member, strerror(-r));
-		goto out;
-	}
-	if (s->ring.len + len > DEBSIG_MAX_RING_BYTES) {
-		r = pib_fail(c->err, -EFBIG, PIB_ERR_FAILED, "bundle.bad_key",
-			     "%s: the target's keys are larger than %u bytes together", member,
-			     DEBSIG_MAX_RING_BYTES);
-		goto out;
-	}
-	if (pib_buf_append(&s->ring, data, len) < 0)
-		r = pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 out:
-	if (out)
-		(void)unlink(out);
-	free(out);
-	free(data);
+	pib_spawn_result_free(&res);
+	return r;
+}
+
+/* KEYRINGS/<KEYID>/debsig.gpg: the key k alone, exported from the throwaway home. */
+static int ds_export_key(struct ds_state *s, const struct ds_key *k, const char *kf)
+{
+	struct inst_ctx *c = s->c;
+	struct pib_spawn_result res = {0};
+	struct stat st;
+	int r;
+
+	char *argv[] = {s->gpg,           (char *)"--batch",    (char *)"--no-tty",
+			(char *)"--no-autostart", (char *)"--homedir", s->home,
+			(char *)"--output", (char *)kf,        (char *)"--export",
+			(char *)k->fpr,   NULL};
+	if ((r = ds_run(s, argv, DEBSIG_GPG_TIMEOUT, &res)) < 0)
+		goto out;
+	if (res.status != 0 || stat(kf, &st) < 0 || st.st_size == 0) {
+		r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "bundle.bad_key",
+			     "%s: gpg cannot export key %s from it (%s)", k->member, k->fpr,
+			     res.timed_out ? "timed out" : "gpg --import accepted nothing of it?");
+		pib_err_detail(c->err, res.output.data, res.output.len);
+	}
+out:
 	pib_spawn_result_free(&res);
 	return r;
 }
 
 /*
- * POLICIES/<KEYID>/pib.pol and KEYRINGS/<KEYID>/debsig.gpg for every primary key. The policy
+ * POLICIES/<KEYID>/pib.pol and KEYRINGS/<KEYID>/debsig.gpg for every primary key (each
+ * keyring holds that key alone: debsig-verify 0.28 looks only at a keyring's first key). The policy
  * holds only fixed text and hex ids: nothing of the bundle's own words goes into the XML. The
  * description is the fingerprint, so that debsig-verify's "Verified package from '…'" names it.
  */
@@ -309,13 +319,13 @@ static int ds_write_policies(struct ds_state *s)
 
 		if (!pd || !kd || !pf || !kf || !pol) {
 			r = pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-		} else if ((mkdir(pd, 0700) < 0 || mkdir(kd, 0700) < 0) && errno != EEXIST) {
+		} else if (mkdir(pd, 0700) < 0 || mkdir(kd, 0700) < 0) {
 			r = -errno;
 			r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", pd, strerror(-r));
-		} else if ((r = pib_write_file(pf, pol, strlen(pol), 0600)) < 0 ||
-			   (r = pib_write_file(kf, s->ring.data, s->ring.len, 0600)) < 0) {
-			r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->dir,
-				     strerror(-r));
+		} else if ((r = pib_write_file(pf, pol, strlen(pol), 0600)) < 0) {
+			r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", pf, strerror(-r));
+		} else {
+			r = ds_export_key(s, k, kf);
 		}
 		free(pd);
 		free(kd);
