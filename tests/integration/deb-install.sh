@@ -50,6 +50,22 @@ while IFS= read -r f; do
 done <<<"$jq_files"
 is "jq's listed files are jq's (dpkg -L) and exist in the root" "$bad" ""
 
+# Once the report is an in-toto Statement (in a DSSE envelope): its subjects are the
+# bundle and every installed package, with their SHA-256 (design.md, Report).
+form=$("$PYTHON" "$TOOLS_DIR/report.py" --form "$REPORT" 2>/dev/null)
+if [ "$form" = envelope ] || [ "$form" = statement ]; then
+	subjects=$("$PYTHON" "$TOOLS_DIR/report.py" --statement "$REPORT" subject.digest.sha256 2>/dev/null)
+	has_line "statement: the bundle is a subject" "$subjects" "$(sha256_of "$B")"
+	for f in "$DEB_JQ" "$DEB_LIBJQ1" "$DEB_LIBONIG5"; do
+		has_line "statement: $(basename "$f") is a subject" "$subjects" "$(sha256_of "$f")"
+	done
+	if [ "$form" = envelope ]; then
+		is "envelope: payloadType" "$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["payloadType"])' "$REPORT")" \
+			application/vnd.in-toto+json
+	fi
+else
+	diag "the report is a bare predicate: no Statement subjects to check yet"
+fi
 check_not "no policy-rc.d is left in the root" test -e "$R/usr/sbin/policy-rc.d"
 no_debs_left "no copy of the packages is left in the root" "$R"
 

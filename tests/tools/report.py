@@ -11,7 +11,9 @@ Usage:
   report.py FILE QUERY           the values QUERY selects, one per line
   report.py --json FILE QUERY    the values QUERY selects, as one JSON list
   report.py --form FILE          predicate | statement | envelope
-  report.py --statement FILE     the in-toto Statement (envelope or statement forms only)
+  report.py --statement FILE [QUERY]
+                                 the in-toto Statement (envelope or statement forms only),
+                                 or the values QUERY selects in it (e.g. subject.digest.sha256)
 
 QUERY is a dotted path; a list is walked element by element when no index is given:
   status                        succeeded
@@ -201,14 +203,11 @@ def main(argv):
         if mode == "--form":
             print(form(args[0]))
             return 0
-        if mode == "--statement":
-            print(json.dumps(load_statement(args[0]), indent=2, sort_keys=True))
-            return 0
-        pred = load(args[0])
+        doc = load_statement(args[0]) if mode == "--statement" else load(args[0])
         if len(args) == 1:
-            print(json.dumps(pred, indent=2, sort_keys=True))
+            print(json.dumps(doc, indent=2, sort_keys=True))
             return 0
-        values = query(pred, args[1])
+        values = query(doc, args[1])
     except ReportError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 2
