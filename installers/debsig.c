@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEBSIG_MAX_KEY_FILES 32
+#define DEBSIG_MAX_KEY_FILES 256         /* as the bundle schema allows */
 #define DEBSIG_MAX_KEY_BYTES (1u << 20)  /* one key member */
-#define DEBSIG_MAX_PRIMARY 64            /* primary keys, over all key members */
-#define DEBSIG_MAX_SUBKEYS 256
+#define DEBSIG_MAX_PRIMARY 256           /* primary keys, over all key members */
+#define DEBSIG_MAX_SUBKEYS 256           /* remembered only to explain a subkey signature */
 #define DEBSIG_GPG_TIMEOUT 60            /* seconds */
 #define DEBSIG_VERIFY_TIMEOUT 900        /* seconds: it hashes the whole package */
 #define DEBSIG_MAX_OUTPUT (64u << 10)
@@ -213,6 +213,7 @@ static int ds_add_key_file(struct ds_state *s, const char *member)
 			cur->member = member;
 			prev = "pub";
 		} else if (!strncmp(l, "sub:", 4)) {
+			/* past the cap a subkey is not remembered: only its message gets vaguer */
 			prev = s->n_subs < DEBSIG_MAX_SUBKEYS && cur ? "sub" : NULL;
 		} else if (!strncmp(l, "fpr:", 4) && prev) {
 			colon_field(l, 9, f, sizeof(f));
@@ -457,8 +458,8 @@ out:
 int inst_deb_debsig_verify(struct inst_ctx *c)
 {
 	const struct mf_target *t = c->target;
-	struct ds_state s = {.c = c};
 	size_t n_files = pib_strv_len(t->keys);
+	struct ds_state *s;
 	int r;
 
 	if (!t->keys || !t->keys[0])
@@ -467,12 +468,15 @@ int inst_deb_debsig_verify(struct inst_ctx *c)
 		return pib_fail(c->err, -E2BIG, PIB_ERR_FAILED, "bundle.bad_key",
 				"manifest.json: target \"%s\": keys: %zu files, at most %d", t->name,
 				n_files, DEBSIG_MAX_KEY_FILES);
-	if ((r = ds_setup(&s)) < 0)
+	if (!(s = calloc(1, sizeof(*s))))
+		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	s->c = c;
+	if ((r = ds_setup(s)) < 0)
 		goto out;
 	for (size_t i = 0; t->keys[i]; i++)
-		if ((r = ds_add_key_file(&s, t->keys[i])) < 0)
+		if ((r = ds_add_key_file(s, t->keys[i])) < 0)
 			goto out;
-	if ((r = ds_write_policies(&s)) < 0)
+	if ((r = ds_write_policies(s)) < 0)
 		goto out;
 	for (size_t i = 0; i < t->n_packages; i++) {
 		const struct bundle_member *m = bundle_find(c->bundle, t->packages[i].file);
@@ -482,10 +486,11 @@ int inst_deb_debsig_verify(struct inst_ctx *c)
 				     t->packages[i].file);
 			goto out;
 		}
-		if ((r = ds_verify_one(&s, t->packages[i].file, m->path)) < 0)
+		if ((r = ds_verify_one(s, t->packages[i].file, m->path)) < 0)
 			goto out;
 	}
 out:
-	ds_free(&s);
+	ds_free(s);
+	free(s);
 	return r;
 }
