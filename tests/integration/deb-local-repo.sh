@@ -24,7 +24,7 @@ while IFS= read -r d; do
 done < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 	--no-breaks --no-replaces --no-enhances perl libtext-charwidth-perl 2>/dev/null |
 	grep -v '^ ' | sort -u)
-want=($(printf '%s\n' "${want[@]}" | sort -u))
+mapfile -t want < <(printf "%s\n" "${want[@]}" | sort -u)
 diag "local repository packages: ${want[*]}"
 DL=$T/downloads
 mkdir -p "$DL"

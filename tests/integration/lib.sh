@@ -10,6 +10,7 @@
 #                  next to the repository); a folder of .deb files is accepted too
 #   PIB_KEEP=1     keep the test directory (its path is printed as a TAP comment)
 
+# shellcheck shell=bash disable=SC2034
 set -uo pipefail
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
