@@ -187,7 +187,7 @@ static const char *sig_line(const struct loaded *l, char *buf, size_t size)
 		snprintf(buf, size, "unsigned: the report carries no signature");
 		break;
 	case SIG_UNCHECKED:
-		snprintf(buf, size, "signature not checked (%zu signature%s, keyid %s; give --pubkey FILE to check it)",
+		snprintf(buf, size, "not checked (%zu signature%s, keyid %s; give --pubkey FILE to check it)",
 			 l->v.n_signatures, l->v.n_signatures == 1 ? "" : "s", or(l->v.keyid, "none"));
 		break;
 	}
@@ -493,6 +493,9 @@ static void hf(struct pib_buf *b, const char *fmt, ...)
 	free(s);
 }
 
+/* Raw markup with printf arguments that are trusted: numbers and known class names only. */
+#define hr(b, ...) pib_buf_printf(b, __VA_ARGS__)
+
 static void hraw(struct pib_buf *b, const char *s)
 {
 	pib_buf_append(b, s, strlen(s));
@@ -521,7 +524,7 @@ static const char css[] =
 	".sig{padding:6px 20px;font-weight:600;border-bottom:1px solid #ccc}"
 	".sig-valid{background:#dafbe1;color:#116329}.sig-invalid{background:#ffebe9;color:#8c1d18}"
 	".sig-unsigned{background:#fff8c5;color:#7d4e00}.sig-unchecked{background:#eaeef2;color:#333}"
-	".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:4px 24px;margin:8px 0}"
+	".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(400px,1fr));gap:4px 24px;margin:8px 0}"
 	".kv b{display:inline-block;min-width:80px;color:#57606a;font-weight:500}"
 	".error{background:#ffebe9;border-left:4px solid #b3261e;padding:8px 12px;margin:8px 0}"
 	"section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:10px 0}"
@@ -550,8 +553,9 @@ static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
 		const char *msg = or(jstr(it, "message"), or(jstr(it, "detail"), jstr(it, "reason")));
 		char *j = (!name && !msg) ? cJSON_PrintUnformatted(it) : NULL;
 
-		hf(b, "<tr%s><td class=\"b-%s\">", is_finding(it) ? " class=\"hit\"" : "",
-		   is_finding(it) ? "failed" : status_class(status));
+		bool good = status && (!strcmp(status, "ok") || !strcmp(status, "pass") || !strcmp(status, "passed"));
+		hr(b, "<tr%s><td class=\"b-%s\">", is_finding(it) ? " class=\"hit\"" : "",
+		   is_finding(it) ? "failed" : good ? "ok" : status_class(status));
 		hx(b, or(status, "-"));
 		hraw(b, "</td><td>");
 		hx(b, or(name, "-"));
@@ -580,7 +584,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "</style></head>\n<body>\n");
 
 	/* the verdict and the signature state, first */
-	hf(b, "<header class=\"st-%s\"><h1 id=\"status\">", status_class(status));
+	hr(b, "<header class=\"st-%s\"><h1 id=\"status\">", status_class(status));
 	hx(b, upper(status, buf, 64));
 	hraw(b, "</h1><span class=\"product\" id=\"product\">");
 	hx(b, product_of(pred, buf, sizeof(buf)));
@@ -591,7 +595,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		hraw(b, "</span>");
 	}
 	hraw(b, "</header>\n");
-	hf(b, "<div class=\"sig sig-%s\" id=\"signature\">Signature: ", sig_class[l->state]);
+	hr(b, "<div class=\"sig sig-%s\" id=\"signature\">Signature: ", sig_class[l->state]);
 	hx(b, sig_line(l, buf, sizeof(buf)));
 	if (l->state == SIG_INVALID)
 		hraw(b, " &mdash; nothing below can be trusted");
@@ -620,7 +624,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 
 	/* detections and findings: visible without scrolling */
 	const cJSON *dets = jget(scan, "detections");
-	hf(b, "<section id=\"detections\"><h2>Detections (%d)</h2>", jlen(dets));
+	hr(b, "<section id=\"detections\"><h2>Detections (%d)</h2>", jlen(dets));
 	if (!cJSON_IsObject(scan)) {
 		const char *why = scan_skip_reason(pred);
 		hraw(b, "<p class=\"none\">Scan not run");
@@ -658,12 +662,12 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		}
 	}
 	hraw(b, "</section>\n<div class=\"cols\">");
-	hf(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>", count_findings(jget(pred, "policy")));
+	hr(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>", count_findings(jget(pred, "policy")));
 	if (jlen(jget(pred, "policy")))
 		html_generic_rows(b, jget(pred, "policy"));
 	else
 		hraw(b, "<p class=\"none\">No policy checks in this report</p>");
-	hf(b, "</section><section id=\"checks\"><h2>Checks (%d, %d failed)</h2>", jlen(jget(pred, "checks")),
+	hr(b, "</section><section id=\"checks\"><h2>Checks (%d, %d failed)</h2>", jlen(jget(pred, "checks")),
 	   count_findings(jget(pred, "checks")));
 	if (jlen(jget(pred, "checks")))
 		html_generic_rows(b, jget(pred, "checks"));
@@ -671,7 +675,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
 
-	hf(b, "<section id=\"steps\"><h2>Steps (%d)</h2><table><tr><th>step</th><th>status</th><th>duration</th><th>error or reason</th></tr>",
+	hr(b, "<section id=\"steps\"><h2>Steps (%d)</h2><table><tr><th>step</th><th>status</th><th>duration</th><th>error or reason</th></tr>",
 	   jlen(jget(pred, "steps")));
 	cJSON_ArrayForEach(it, jget(pred, "steps"))
 	{
@@ -679,7 +683,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		fmt_duration(it, buf, sizeof(buf));
 		hraw(b, "<tr><td>");
 		hx(b, or(jstr(it, "name"), "?"));
-		hf(b, "</td><td class=\"b-%s\">", status_class(jstr(it, "status")));
+		hr(b, "</td><td class=\"b-%s\">", status_class(jstr(it, "status")));
 		hx(b, or(jstr(it, "status"), "?"));
 		hraw(b, "</td><td>");
 		hx(b, buf);
@@ -696,7 +700,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	}
 	hraw(b, "</table></section>\n");
 
-	hf(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
+	hr(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
 	if (jlen(jget(pred, "packages"))) {
 		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</th><th>files</th><th>SHA-256</th></tr>");
 		cJSON_ArrayForEach(it, jget(pred, "packages"))
@@ -725,7 +729,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "</section>\n");
 
 	const cJSON *subj = jget(l->v.statement, "subject");
-	hf(b, "<section id=\"subjects\"><h2>Subjects (%d)</h2><table><tr><th>name</th><th>SHA-256</th></tr>", jlen(subj));
+	hr(b, "<section id=\"subjects\"><h2>Subjects (%d)</h2><table><tr><th>name</th><th>SHA-256</th></tr>", jlen(subj));
 	cJSON_ArrayForEach(it, subj)
 	{
 		hraw(b, "<tr><td>");
