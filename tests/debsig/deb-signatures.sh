@@ -71,6 +71,8 @@ gpg --batch --export "$SELLER" >"$T/seller.gpg"
 gpg --batch --armor --export "$OTHER" >"$T/other.asc"
 gpg --batch --armor --export "$SUBP" >"$T/sub.asc"
 echo "this is not an OpenPGP key" >"$T/notakey.asc"
+gpg --batch --pinentry-mode loopback --passphrase '' --armor --export-secret-keys "$OTHER" \
+	>"$T/secret.asc" 2>/dev/null || bail_out "gpg --export-secret-keys failed"
 
 sign "$T/signed.deb" "$SELLER"
 sign "$T/other.deb" "$OTHER"
@@ -148,6 +150,11 @@ refused package.signature_invalid "$MEMBER" "subkey $SUBK" "$SUBP"
 bundle "$T/badkey.tar.gz" "$T/signed.deb" false "$T/notakey.asc"
 validate "$T/badkey.tar.gz" --root "$R" --no-scan
 refused bundle.bad_key keys/notakey.asc "not an OpenPGP public key"
+
+# --- a secret key in the bundle
+bundle "$T/secret.tar.gz" "$T/signed.deb" false "$T/secret.asc"
+validate "$T/secret.tar.gz" --root "$R" --no-scan
+refused bundle.bad_key keys/secret.asc "secret key"
 
 # --- binary key among several keys, dry run: verified, and the signer is named
 bundle "$T/binkey.tar.gz" "$T/signed.deb" false "$T/other.asc" "$T/seller.gpg"
