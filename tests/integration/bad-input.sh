@@ -126,6 +126,12 @@ variant other 'm["targets"][0]["packages"] = m["targets"][0]["packages"][:1]'
 bad duplicate-manifest tar.gz bundle.duplicate_member manifest.json -- \
 	--manifest "$T/base.json" --dup-manifest "$T/other.json"
 
+# --- packages that are not what they claim
+mkdeb "$T/pib-arm_1.0_arm64.deb" pib-arm 1.0 arch=arm64
+bad wrong-arch tar.gz package.wrong_arch pib-arm -- --deb "$T/pib-arm_1.0_arm64.deb"
+head -c 70000 /dev/urandom >"$T/pib-noise_1.0_amd64.deb"
+bad not-a-deb tar.gz package.invalid debs/pib-noise_1.0_amd64.deb -- --deb "$T/pib-noise_1.0_amd64.deb"
+
 # --- unsafe names and links
 bad dotdot tar.gz bundle.unsafe_path "../pib-evil-dotdot-$TAG" -- \
 	--manifest "$T/base.json" --text "../pib-evil-dotdot-$TAG=owned"

@@ -271,20 +271,24 @@ no_debs_left() {
 	fi
 }
 
-# mkdeb OUT NAME VERSION [SCRIPT=FILE]...: builds a tiny Architecture: all package with
-# dpkg-deb (a doc file, and the maintainer scripts given: preinst, postinst, prerm, postrm).
+# mkdeb OUT NAME VERSION [arch=ARCH] [SCRIPT=FILE]...: builds a tiny package with dpkg-deb
+# (Architecture: all unless arch= is given; a doc file; the maintainer scripts given:
+# preinst, postinst, prerm, postrm).
 mkdeb() {
-	local out=$1 name=$2 ver=$3 d s
+	local out=$1 name=$2 ver=$3 arch=all d s
 	shift 3
 	d=$(mktemp -d "$T/deb.XXXXXX")
 	mkdir -p "$d/DEBIAN" "$d/usr/share/doc/$name"
-	printf '%s\n' "Package: $name" "Version: $ver" "Architecture: all" \
+	for s in "$@"; do
+		case $s in
+		arch=*) arch=${s#arch=} ;;
+		*) install -m 0755 "${s#*=}" "$d/DEBIAN/${s%%=*}" ;;
+		esac
+	done
+	printf '%s\n' "Package: $name" "Version: $ver" "Architecture: $arch" \
 		"Maintainer: pib-agent tests <tests@example.invalid>" "Section: misc" "Priority: optional" \
 		"Description: pib-agent test package $name" >"$d/DEBIAN/control"
 	echo "$name $ver" >"$d/usr/share/doc/$name/README"
-	for s in "$@"; do
-		install -m 0755 "${s#*=}" "$d/DEBIAN/${s%%=*}"
-	done
 	dpkg-deb --root-owner-group -Zxz --build "$d" "$out" >/dev/null || bail_out "dpkg-deb --build $name failed"
 	rm -rf "$d"
 }
