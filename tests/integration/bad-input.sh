@@ -53,7 +53,7 @@ bad() {
 	mkbundle "$b" --format "$fmt" "$@"
 	validate "$b" --root "$R" --no-scan
 	is "$label: exit code 2" "$RC" 2
-	report_exists
+	report_exists "$label"
 	is "$label: status failed" "$(rep status)" failed
 	got=$(rep error.code)
 	if grep -qxE "$code" <<<"$got"; then
@@ -171,7 +171,7 @@ diag "$(ls -la "$T"/*bomb*)"
 head -c 4096 /dev/urandom >"$T/noise.tar.gz"
 validate "$T/noise.tar.gz" --root "$R" --no-scan
 is "noise: exit code 2" "$RC" 2
-report_exists
+report_exists noise
 is "noise: status failed" "$(rep status)" failed
 code=$(rep error.code)
 if grep -qE '^bundle\.' <<<"$code"; then ok "noise: a bundle.* error code ($code)"; else fail "noise: a bundle.* error code" "got: '$code'"; fi
@@ -189,8 +189,8 @@ good() { # good LABEL BUNDLE
 	copy_root "$R2"
 	validate "$b" --root "$R2" --no-scan
 	is "$label: exit code 0" "$RC" 0
-	report_exists
-	status_good
+	report_exists "$label"
+	status_good "$label"
 	is "$label: dpkg: hello is 'install ok installed'" "$(dpkg_status "$R2" hello)" "install ok installed"
 	is "$label: report: hello's sha256" "$(rep 'packages[name=hello].sha256')" "$HELLO_SHA"
 	is "$label: report: the bundle's sha256" "$(rep bundle.sha256)" "$(sha256_of "$b")"

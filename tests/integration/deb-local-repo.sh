@@ -5,9 +5,11 @@
 # root holding perl and libtext-charwidth-perl (fetched with apt-get download, indexed with
 # dpkg-scanpackages, and apt-get update run in the root, as an image maker would). The
 # image is offline: its Debian mirror entries stay in sources.list but their lists were
-# never fetched, and the agent must not fetch them. Two images: apt lists stored plain
-# (a symlink into the repository), and stored lz4-compressed (Acquire::GzipIndexes, as
-# Docker-built images do), which libsolv cannot read directly.
+# never fetched, and the agent must not fetch them. Three images: a file: source (apt
+# stores its list as a symlink to /srv/localrepo/./Packages, absolute inside the root),
+# the same with lists lz4-compressed (Acquire::GzipIndexes, as Docker-built images do;
+# libsolv cannot read lz4 directly), and a copy: source (apt copies the list: a regular
+# file).
 . "$(dirname "$0")/lib.sh"
 setup
 gold_root
@@ -33,9 +35,10 @@ chmod 755 "$T"
 	bail_out "apt-get download ${want[*]} failed: $(tail -n 5 "$T/download.log")"
 CHARWIDTH_DEB=$(ls "$DL"/libtext-charwidth-perl_*.deb)
 
-# make_image R lz4|plain: the gold root plus a local repository set up as an image maker would.
+# make_image R plain|lz4|copy: the gold root plus a local repository set up as an image
+# maker would.
 make_image() {
-	local R=$1 kind=$2 line
+	local R=$1 kind=$2 line list scheme=file
 	copy_root "$R"
 	mkdir -p "$R/srv/localrepo"
 	cp "$DL"/*.deb "$R/srv/localrepo/"
@@ -47,7 +50,8 @@ make_image() {
 		printf '%s\n' 'Acquire::GzipIndexes "true";' 'Acquire::CompressionTypes::Order:: "lz4";' \
 			>"$R/etc/apt/apt.conf.d/90pib-compressed-lists"
 	fi
-	echo 'deb [trusted=yes] file:/srv/localrepo ./' >"$R/etc/apt/sources.list.d/local.list"
+	[ "$kind" = copy ] && scheme=copy
+	echo "deb [trusted=yes] $scheme:/srv/localrepo ./" >"$R/etc/apt/sources.list.d/local.list"
 	# Fetch the local repository's list only: the image is offline.
 	mv "$R/etc/apt/sources.list" "$R/etc/apt/sources.list.offline"
 	chroot "$R" apt-get update -q >"$T/update.log" 2>&1 ||
@@ -55,10 +59,16 @@ make_image() {
 	mv "$R/etc/apt/sources.list.offline" "$R/etc/apt/sources.list"
 	line=$(chroot "$R" apt-cache policy libtext-charwidth-perl 2>&1)
 	contains "$kind: precondition: the root's apt sees libtext-charwidth-perl in its local repository" \
-		"$line" "file:/srv/localrepo"
+		"$line" "$scheme:/srv/localrepo"
 	if [ "$kind" = lz4 ]; then
 		check "$kind: precondition: the root's apt list is lz4-compressed" \
 			compgen -G "$R/var/lib/apt/lists/*Packages.lz4"
+	fi
+	list=$(compgen -G "$R/var/lib/apt/lists/_srv_localrepo_._Packages*" | head -n 1)
+	if [ "$kind" = copy ]; then
+		check "$kind: precondition: the root's apt list is a regular file" test -f "$list" -a ! -L "$list"
+	else
+		check "$kind: precondition: the root's apt list is a symlink into the repository" test -L "$list"
 	fi
 }
 
@@ -71,8 +81,8 @@ one_case() {
 
 	validate "$B" --root "$R" --no-scan
 	is "$kind: exit code 0" "$RC" 0
-	report_exists
-	status_good
+	report_exists "$kind"
+	status_good "$kind"
 	is "$kind: dpkg: cowsay is 'install ok installed'" "$(dpkg_status "$R" cowsay)" "install ok installed"
 	is "$kind: dpkg: libtext-charwidth-perl is 'install ok installed'" \
 		"$(dpkg_status "$R" libtext-charwidth-perl)" "install ok installed"
@@ -101,5 +111,6 @@ one_case() {
 
 one_case plain
 one_case lz4
+one_case copy
 
 done_testing

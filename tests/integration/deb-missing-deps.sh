@@ -51,7 +51,7 @@ one_case() { # one_case LABEL [STATUS-WORDS]
 
 	validate "$B" --root "$R" --no-scan
 	is "$label: exit code 2" "$RC" 2
-	report_exists
+	report_exists "$label"
 	is "$label: status failed" "$(rep status)" failed
 	is "$label: error.code" "$(rep error.code)" resolve.unsatisfiable
 	msg=$(rep error.message)

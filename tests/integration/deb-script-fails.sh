@@ -26,7 +26,7 @@ one_case() { # one_case LABEL PKG MESSAGE DPKG-STATUS-WANTED
 	mkbundle "$b" --deb "$T/${pkg}_1.0_all.deb"
 	validate "$b" --root "$R" --no-scan
 	is "$label: exit code 2" "$RC" 2
-	report_exists
+	report_exists "$label"
 	is "$label: status failed" "$(rep status)" failed
 	is "$label: error.code" "$(rep error.code)" install.script_failed
 	is "$label: the install step failed" "$(rep 'steps[name=install].status')" failed

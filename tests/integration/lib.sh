@@ -259,11 +259,13 @@ validate() {
 	diag "ran: $RUN_CMD -> exit $RC"
 }
 
-# no_debs_left DESC ROOT: no .deb file is in ROOT outside its local repository /srv/localrepo
-# (the agent must not leave copies of the packages in the image).
+# no_debs_left DESC ROOT: no .deb file is in ROOT outside its local repository
+# /srv/localrepo and apt's own download cache (the agent must not leave copies of the
+# packages in the image).
 no_debs_left() {
 	local found
-	found=$(find "$2" -xdev -name '*.deb' -not -path "$2/srv/localrepo/*" | head -n 10)
+	found=$(find "$2" -xdev -name '*.deb' -not -path "$2/srv/localrepo/*" \
+		-not -path "$2/var/cache/apt/archives/*" | head -n 10)
 	if [ -z "$found" ]; then
 		ok "$1"
 	else
@@ -297,32 +299,33 @@ agent_stderr() {
 	cat "$T/agent.err"
 }
 
-# report_exists: a report was written and its predicate can be read.
+# report_exists [LABEL]: a report was written and its predicate can be read.
 report_exists() {
+	local l=${1:+$1: }
 	if [ -s "$REPORT" ] && "$PYTHON" "$TOOLS_DIR/report.py" "$REPORT" >/dev/null 2>"$T/check.out"; then
-		ok "a readable report is written"
+		ok "${l}a readable report is written"
 	else
-		fail "a readable report is written" "$(cat "$T/check.out" 2>/dev/null)"
+		fail "${l}a readable report is written" "$(cat "$T/check.out" 2>/dev/null)"
 	fi
 }
 
-# status_good: the run passed. The report says succeeded, or incomplete with nothing
+# status_good [LABEL]: the run passed. The report says succeeded, or incomplete with nothing
 # skipped but the scans that --no-scan turns off (design.md: --no-scan makes a run
 # incomplete once the scanner is built), and no step failed.
 status_good() {
-	local st skipped failed
+	local st skipped failed l=${1:+$1: }
 	st=$(rep status)
 	failed=$(rep 'steps[status=failed].name' | tr '\n' ' ')
 	skipped=$(rep 'steps[status=skipped].name' | grep -vxE 'prescan|postscan|scan' | tr '\n' ' ')
 	if [ -n "$failed" ]; then
-		fail "no step failed" "failed steps: $failed"
+		fail "${l}no step failed" "failed steps: $failed"
 	else
-		ok "no step failed"
+		ok "${l}no step failed"
 	fi
 	if [ "$st" = succeeded ] || { [ "$st" = incomplete ] && [ -z "$skipped" ]; }; then
-		ok "status is succeeded (or incomplete only for --no-scan): $st"
+		ok "${l}status is succeeded (or incomplete only for --no-scan): $st"
 	else
-		fail "status is succeeded (or incomplete only for --no-scan)" "status: '$st'" \
+		fail "${l}status is succeeded (or incomplete only for --no-scan)" "status: '$st'" \
 			"skipped steps other than the scans: '$skipped'"
 	fi
 }
