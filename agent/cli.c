@@ -7,11 +7,15 @@
 #include <string.h>
 
 #include "pib-config.h"
+#include "scanner.h"
 
 const struct agent_command agent_commands[] = {
 	{"validate", CMD_VALIDATE, "BUNDLE",
 	 "check a bundle: open, verify, resolve and (with --root) install and report", 1, 1,
 	 agent_cmd_validate},
+	{"scan", CMD_SCAN, "PATH...",
+	 "scan files, directories and .deb/.rpm packages (by their payloads) with ClamAV and report", 1, -1,
+	 agent_cmd_scan},
 	{"verify", CMD_VERIFY, "REPORT --pubkey FILE", "check a report's signature: exit 0 valid, 1 invalid or tampered, 4 unreadable key",
 	 1, 1, agent_cmd_verify},
 	{"show", CMD_SHOW, "REPORT", "a person's view of a report: in the terminal, or a self-contained HTML page", 1, 1,
@@ -29,6 +33,17 @@ const struct agent_option agent_options[] = {
 	{"report", "FILE", ALL_PIPE | CMD_SCAN, "write the report to FILE (default: standard output)"},
 	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed"},
 	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)"},
+	{"db", "DIR", ALL_PIPE | CMD_SCAN,
+	 "the ClamAV signature database, a directory or one file (default /var/lib/clamav)"},
+	{"jobs", "N", ALL_PIPE | CMD_SCAN, "scanning threads (default: the number of CPUs)"},
+	{"max-filesize", "SIZE", ALL_PIPE | CMD_SCAN,
+	 "files (also inside archives and packages) larger than SIZE are not scanned but listed in scan.skipped (default 100M)"},
+	{"max-scansize", "SIZE", ALL_PIPE | CMD_SCAN,
+	 "scan at most SIZE bytes inside one file or package member; the rest is listed in scan.skipped (default 400M)"},
+	{"max-recursion", "N", ALL_PIPE | CMD_SCAN, "scan archives nested at most N deep (default 17)"},
+	{"max-files", "N", ALL_PIPE | CMD_SCAN, "scan at most N files inside one archive (default 10000)"},
+	{"heuristics", NULL, ALL_PIPE | CMD_SCAN,
+	 "also detect by heuristics (broken executables, encrypted archives, ...) and potentially unwanted software"},
 	{"key", "FILE", ALL_PIPE,
 	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it validate writes an unsigned report"},
 	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with"},
@@ -159,7 +174,28 @@ int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct ag
 			o->log_format = v;
 		else if (!strcmp(ao->name, "json"))
 			o->json = true;
-		else if (!strcmp(ao->name, "jobs")) {
+		else if (!strcmp(ao->name, "heuristics"))
+			o->heuristics = true;
+		else if (!strcmp(ao->name, "max-filesize") || !strcmp(ao->name, "max-scansize") ||
+			 !strcmp(ao->name, "max-recursion") || !strcmp(ao->name, "max-files")) {
+			uint64_t lim = 0;
+			bool count = !strcmp(ao->name, "max-recursion") || !strcmp(ao->name, "max-files");
+			if ((count ? scan_parse_size(v, &lim) < 0 || strpbrk(v, "kKmMgG") || lim > 1000000
+				   : scan_parse_size(v, &lim) < 0) ||
+			    lim == 0) {
+				fprintf(stderr, "pib-agent: --%s: expected %s, got \"%s\"\n", ao->name,
+					count ? "a number from 1 to 1000000" : "a size such as 200M or 2G", v);
+				return PIB_EXIT_USAGE;
+			}
+			if (!strcmp(ao->name, "max-filesize"))
+				o->max_filesize = lim;
+			else if (!strcmp(ao->name, "max-scansize"))
+				o->max_scansize = lim;
+			else if (!strcmp(ao->name, "max-recursion"))
+				o->max_recursion = (unsigned)lim;
+			else
+				o->max_files = (unsigned)lim;
+		} else if (!strcmp(ao->name, "jobs")) {
 			char *end = NULL;
 			long j = strtol(v, &end, 10);
 			if (!*v || *end || j < 1 || j > 256) {

@@ -20,6 +20,9 @@ struct agent_opts {
 	const char *log_format;
 	bool dry_run, no_scan, json;
 	int jobs;
+	uint64_t max_filesize, max_scansize; /* 0: the scanner's default */
+	unsigned max_recursion, max_files;
+	bool heuristics;
 	char **args; /* positional arguments */
 	int n_args;
 };
@@ -60,6 +63,7 @@ void agent_print_help(FILE *f, const struct agent_command *only);
 
 /* Command entry points. */
 int agent_cmd_validate(const struct agent_opts *o);
+int agent_cmd_scan(const struct agent_opts *o); /* cmd_scan.c */
 int agent_cmd_keygen(const struct agent_opts *o); /* cmd_report.c */
 int agent_cmd_verify(const struct agent_opts *o);
 int agent_cmd_show(const struct agent_opts *o);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The pipeline of one run: each step checked, recorded and reported. */
 #include "pipeline.h"
+#include "scan_steps.h"
 #include "sign.h"
 
 #include <errno.h>
@@ -198,6 +199,7 @@ static void run_free(struct agent_run *run)
 	if (run->inst && run->inst->cleanup)
 		run->inst->cleanup(&run->ictx);
 	inst_ctx_free(&run->ictx);
+	agent_scan_free(run->scan);
 	bundle_free(run->bundle);
 	os_free(&run->os);
 	report_free(run->report);
@@ -283,8 +285,14 @@ int agent_cmd_validate(const struct agent_opts *o)
 	if (step_end(&run))
 		goto finish;
 
-	if (o->no_scan)
+	if (o->no_scan) {
 		report_step_skip(run.report, "prescan", "skipped by request (--no-scan)", true);
+	} else {
+		report_step_begin(run.report, "prescan");
+		(void)agent_scan_prescan(&run);
+		if (step_end(&run))
+			goto finish;
+	}
 
 	report_step_begin(run.report, "resolve");
 	int rr = run.inst->resolve(c);
@@ -313,6 +321,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 	} else if (o->dry_run) {
 		report_step_skip(run.report, "install", "dry run (--dry-run)", true);
 	} else {
+		agent_scan_before_install(&run);
 		report_step_begin(run.report, "install");
 		int ir = run.inst->install(c);
 		if (c->tool)
@@ -330,8 +339,14 @@ int agent_cmd_validate(const struct agent_opts *o)
 		(void)ir;
 		if (step_end(&run))
 			goto finish;
-		if (o->no_scan)
+		if (o->no_scan) {
 			report_step_skip(run.report, "postscan", "skipped by request (--no-scan)", true);
+		} else {
+			report_step_begin(run.report, "postscan");
+			(void)agent_scan_postscan(&run);
+			if (step_end(&run))
+				goto finish;
+		}
 	}
 
 	if (run.target->n_checks > 0)

@@ -20,6 +20,7 @@ struct agent_run {
 	const struct mf_target *target;
 	const struct installer *inst;
 	struct inst_ctx ictx;
+	struct agent_scan *scan; /* the scanner's state (scan_steps.c), or NULL */
 };
 
 /* Writes the report (to opts->report, or stdout) and prints the summary on stderr; returns the exit code. */

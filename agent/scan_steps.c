@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* The scan steps of a run (prescan, postscan) and what `pib-agent scan` shares with them. */
+#include "scan_steps.h"
+#include "rootdiff.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct agent_scan {
+	struct scan_config cfg;
+	struct scan_engine *engine;
+	struct scan_session *session;
+	struct rootdiff *snap;
+	struct pib_err snap_err;
+};
+
+static void say(const char *fmt, ...) PIB_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pib-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---------------------------------------------------------------- progress */
+
+struct agent_progress {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, printed;
+	struct scan_session *s;
+	const char *label;
+	double t0;
+};
+
+static void *progress_main(void *arg)
+{
+	struct agent_progress *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		if (p->stop)
+			break;
+		double el = pib_now_mono() - p->t0;
+		if (el < 1.0)
+			continue; /* a scan that takes a moment shows nothing */
+		uint64_t files, bytes;
+		scan_session_progress(p->s, &files, &bytes);
+		fprintf(stderr, "\r\033[Kpib-agent: %s: %llu files, %.1f MB, %.1f MB/s", p->label,
+			(unsigned long long)files, (double)bytes / 1e6, (double)bytes / 1e6 / el);
+		fflush(stderr);
+		p->printed = true;
+	}
+	if (p->printed) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct agent_progress *agent_progress_start(struct scan_session *s, const char *label)
+{
+	struct agent_progress *p;
+
+	if (!isatty(STDERR_FILENO))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->s = s;
+	p->label = label;
+	p->t0 = pib_now_mono();
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->th, NULL, progress_main, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void agent_progress_stop(struct agent_progress *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+/* ---------------------------------------------------------------- shared */
+
+void agent_scan_config(const struct agent_opts *o, struct scan_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->db = o->db;
+	cfg->jobs = o->jobs > 0 ? (unsigned)o->jobs : 0;
+	cfg->limits.max_filesize = o->max_filesize;
+	cfg->limits.max_scansize = o->max_scansize;
+	cfg->limits.max_recursion = o->max_recursion;
+	cfg->limits.max_files = o->max_files;
+	cfg->heuristics = o->heuristics;
+}
+
+void agent_scan_free(struct agent_scan *as)
+{
+	if (!as)
+		return;
+	scan_session_free(as->session);
+	if (as->engine)
+		scanner_clamav.close(as->engine);
+	rootdiff_free(as->snap);
+	pib_err_clear(&as->snap_err);
+	free(as);
+}
+
+/* "debs/x.deb: usr/bin/x (package x): Sig" for the first detection, and how many there are. */
+static void fail_findings(struct agent_run *run, struct scan_session *s, const char *when)
+{
+	size_t n = scan_session_n_detections(s);
+	const struct scan_detection *d = scan_session_detection(s, 0);
+
+	if (!n || !d)
+		return;
+	pib_fail(&run->err, -EPERM, PIB_ERR_FINDINGS, "scan.malware_found",
+		 "malware found %s: %s%s%s%s%s%s: %s (%s)%s%zu detection%s in all (scan.detections)", when,
+		 d->path, d->member ? ": " : "", d->member ? d->member : "", d->package ? " (package " : "",
+		 d->package ? d->package : "", d->package ? ")" : "", d->signature, scan_kind_name(d->kind),
+		 "; ", n, n == 1 ? "" : "s");
+}
+
+static void summary(struct scan_session *s, const char *phase, double t0)
+{
+	cJSON *j = scan_session_json(s);
+	cJSON *ph = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "phases"), phase);
+	double files = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ph, "files_scanned"));
+	double bytes = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ph, "bytes_scanned"));
+	double same = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ph, "files_identical_to_prescanned"));
+
+	if (same != same) /* NaN: not a postscan */
+		same = 0;
+	say("%s: %.0f files, %.1f MB scanned in %.1f s%s%.0f%s; %zu detection%s, %zu not scanned or cut short",
+	    phase, files, bytes / 1e6, pib_now_mono() - t0, same > 0 ? " (" : "", same,
+	    same > 0 ? " identical to prescanned members skipped)" : "", scan_session_n_detections(s),
+	    scan_session_n_detections(s) == 1 ? "" : "s", scan_session_n_skipped(s));
+	cJSON_Delete(j);
+}
+
+/* ---------------------------------------------------------------- prescan */
+
+int agent_scan_prescan(struct agent_run *run)
+{
+	struct agent_scan *as = run->scan;
+	double t0 = pib_now_mono();
+	int r = 0;
+
+	if (!as) {
+		as = run->scan = calloc(1, sizeof(*as));
+		if (!as)
+			return pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		agent_scan_config(run->opts, &as->cfg);
+	}
+	if (!as->engine && (r = scanner_clamav.open(&as->cfg, &as->engine, &run->err)) < 0)
+		return r;
+	if (!as->session && (r = scan_session_new(&scanner_clamav, as->engine, &as->cfg, &as->session,
+						  &run->err)) < 0)
+		return r;
+	struct scan_session *s = as->session;
+	scan_session_phase(s, "prescan");
+	struct agent_progress *p = agent_progress_start(s, "prescan");
+	for (size_t i = 0; i < run->target->n_packages && r == 0; i++) {
+		const struct bundle_member *m = bundle_find(run->bundle, run->target->packages[i].file);
+		if (!m) {
+			r = pib_fail(&run->err, -ENOENT, PIB_ERR_FAILED, "scan.package_unreadable",
+				     "%s: not in the bundle", run->target->packages[i].file);
+			break;
+		}
+		r = scan_session_package(s, m->path, m->name, SCAN_F_PACKAGES | SCAN_F_RECORD, &run->err);
+	}
+	scan_session_wait(s);
+	agent_progress_stop(p);
+	/* a package scanned whole and clean: its copies in the root (apt's staging) need no second look */
+	for (size_t i = 0; r == 0 && i < run->target->n_packages; i++) {
+		const struct bundle_member *m = bundle_find(run->bundle, run->target->packages[i].file);
+		if (m)
+			(void)scan_session_remember_clean(s, m->name, m->size, m->sha256);
+	}
+	report_set(run->report, "scan", scan_session_json(s));
+	summary(s, "prescan", t0);
+	if (r == 0)
+		fail_findings(run, s, "before install (nothing was installed)");
+	return run->err.set ? -EPERM : 0;
+}
+
+/* ---------------------------------------------------------------- postscan */
+
+void agent_scan_before_install(struct agent_run *run)
+{
+	struct agent_scan *as = run->scan;
+
+	if (!as || !as->session || as->snap)
+		return;
+	double t0 = pib_now_mono();
+	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) == 0)
+		say("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
+}
+
+/* (dev, inode) pairs already queued, so that a file reached by two paths is scanned once. */
+struct inode_set {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *v;
+	size_t n, cap;
+};
+
+static bool inode_seen(struct inode_set *set, const struct stat *st)
+{
+	uint64_t h = ((uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)st->st_dev;
+
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 4096;
+		__typeof__(set->v) nv = calloc(cap, sizeof(*nv));
+		if (!nv)
+			return false;
+		for (size_t k = 0; k < set->cap; k++) {
+			if (!set->v[k].ino)
+				continue;
+			uint64_t hk = ((uint64_t)set->v[k].ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)set->v[k].dev;
+			size_t i = hk & (cap - 1);
+			while (nv[i].ino)
+				i = (i + 1) & (cap - 1);
+			nv[i] = set->v[k];
+		}
+		free(set->v);
+		set->v = nv;
+		set->cap = cap;
+	}
+	size_t i = h & (set->cap - 1);
+	while (set->v[i].ino) {
+		if (set->v[i].ino == st->st_ino && set->v[i].dev == st->st_dev)
+			return true;
+		i = (i + 1) & (set->cap - 1);
+	}
+	set->v[i].dev = st->st_dev;
+	set->v[i].ino = st->st_ino;
+	set->n++;
+	return false;
+}
+
+/* Queues a path inside the root when it is a regular file not queued yet. */
+static int queue_in_root(struct agent_run *run, struct inode_set *seen, const char *path,
+			 const char *package, size_t *n)
+{
+	char *host = NULL;
+	struct stat st;
+	int r;
+
+	if (pib_path_in_root(run->root, path, false, &host) < 0)
+		return 0;
+	if (lstat(host, &st) < 0 || !S_ISREG(st.st_mode) || inode_seen(seen, &st)) {
+		free(host);
+		return 0;
+	}
+	r = scan_session_file(run->scan->session, host, path, package, SCAN_F_PACKAGES | SCAN_F_DEDUP);
+	free(host);
+	if (r == 0)
+		(*n)++;
+	return r;
+}
+
+int agent_scan_postscan(struct agent_run *run)
+{
+	struct agent_scan *as = run->scan;
+	struct inode_set seen = {0};
+	size_t n_pkg = 0, n_changed = 0;
+	char **changed = NULL;
+	double t0 = pib_now_mono();
+	int r = 0;
+
+	if (!as || !as->session)
+		return pib_fail(&run->err, -EINVAL, PIB_ERR_ENV, "scan.db_unusable",
+				"postscan without a scanner (the prescan did not run)");
+	struct scan_session *s = as->session;
+	scan_session_phase(s, "postscan");
+	struct agent_progress *p = agent_progress_start(s, "postscan");
+	const struct inst_ctx *c = &run->ictx;
+	for (size_t i = 0; i < c->n_pkgs && r == 0; i++)
+		for (size_t k = 0; c->pkgs[i].files && c->pkgs[i].files[k] && r == 0; k++)
+			r = queue_in_root(run, &seen, c->pkgs[i].files[k], c->pkgs[i].name, &n_pkg);
+	if (r < 0)
+		pib_fail(&run->err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if (r == 0 && !as->snap) {
+		pib_fail(&run->err, as->snap_err.set ? -EIO : -EINVAL, PIB_ERR_ENV, "scan.root_unreadable",
+			 "cannot tell what maintainer scripts changed: %s",
+			 as->snap_err.set ? as->snap_err.msg : "no snapshot of the root before install");
+	} else if (r == 0) {
+		if (rootdiff_changed(as->snap, &changed, &run->err) == 0)
+			for (size_t i = 0; changed[i] && r == 0; i++)
+				r = queue_in_root(run, &seen, changed[i], NULL, &n_changed);
+		if (r < 0)
+			pib_fail(&run->err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
+	}
+	scan_session_wait(s);
+	agent_progress_stop(p);
+	free(seen.v);
+	pib_strv_free(changed);
+	report_step_detail(run->report, "files_from_packages", cJSON_CreateNumber((double)n_pkg));
+	report_step_detail(run->report, "files_changed_outside_packages", cJSON_CreateNumber((double)n_changed));
+	report_set(run->report, "scan", scan_session_json(s));
+	summary(s, "postscan", t0);
+	fail_findings(run, s, "after install");
+	return run->err.set ? -EPERM : 0;
+}

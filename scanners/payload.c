@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+/* Package payloads member by member: a .deb's control.tar and data.tar, an .rpm's header and cpio, read with libarchive. */
+#include "payload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#define DEF_MEM_MAX (16ull << 20)
+#define DEF_MAX_ENTRIES 1000000ull
+#define DEF_MAX_TOTAL (64ull << 30)
+#define DEF_MAX_RATIO 1000ull
+#define DEF_RATIO_GRACE (256ull << 20)
+#define MAX_CONTROL_HELD (64ull << 20) /* control members held until the package name is known */
+#define MAX_RPM_HEADER (256ull << 20)
+#define MAX_NAME 4096
+#define BLOCK (256u << 10)
+
+enum payload_format payload_sniff(const void *head, size_t n)
+{
+	const unsigned char *p = head;
+
+	if (n >= 21 && !memcmp(p, "!<arch>\n", 8) && !memcmp(p + 8, "debian-binary", 13))
+		return PAYLOAD_DEB;
+	if (n >= 4 && p[0] == 0xed && p[1] == 0xab && p[2] == 0xee && p[3] == 0xdb)
+		return PAYLOAD_RPM;
+	return PAYLOAD_NONE;
+}
+
+const char *payload_format_name(enum payload_format f)
+{
+	return f == PAYLOAD_DEB ? "deb" : f == PAYLOAD_RPM ? "rpm" : "file";
+}
+
+struct reader {
+	const struct payload_opts *o;
+	struct pib_err *err;
+	const char *label;
+	uint64_t pkg_size;
+	uint64_t entries, total;
+	uint64_t mem_max, max_entries, max_total, max_ratio, ratio_grace;
+	char *package;
+	/* control members, held until the control file has named the package */
+	struct payload_member *held;
+	size_t n_held;
+	uint64_t held_bytes;
+	bool holding;
+	unsigned char *block;
+};
+
+/* The state of an inner archive read from the current member of the outer one. */
+struct inner_src {
+	struct archive *outer;
+	unsigned char *buf;
+};
+
+static void member_free(struct payload_member *m)
+{
+	free(m->name);
+	free(m->data);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->name = NULL;
+	m->data = NULL;
+	m->fd = -1;
+}
+
+static int unreadable(struct reader *r, const char *fmt_what, const char *detail)
+{
+	return pib_fail(r->err, -EBADMSG, PIB_ERR_FAILED, "scan.package_unreadable",
+			"%s: cannot read its payload completely: %s%s%s", r->label, fmt_what,
+			detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+static int count_entry(struct reader *r)
+{
+	if (++r->entries > r->max_entries)
+		return unreadable(r, "more members than the limit", NULL);
+	return 0;
+}
+
+static int count_bytes(struct reader *r, uint64_t n)
+{
+	r->total += n;
+	if (r->total > r->max_total)
+		return unreadable(r, "it unpacks to more bytes than the limit", NULL);
+	if (r->total > r->ratio_grace && r->pkg_size > 0 && r->total / r->pkg_size > r->max_ratio)
+		return unreadable(r, "it unpacks to more than the allowed multiple of its size", NULL);
+	return 0;
+}
+
+/* "./usr/bin/x" and "/usr/bin/x" are "usr/bin/x"; NULL for an empty name. */
+static char *normalise(const char *prefix, const char *name)
+{
+	while (name && (name[0] == '/' || (name[0] == '.' && name[1] == '/')))
+		name += name[0] == '/' ? 1 : 2;
+	if (!name || !*name || strlen(name) > MAX_NAME)
+		return NULL;
+	char *s = pib_asprintf("%s%s", prefix, name);
+	size_t n = s ? strlen(s) : 0;
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
+}
+
+static int private_tmpfile(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC | O_EXCL, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd >= 0 ? fd : -errno;
+	char *t = pib_asprintf("%s/member.XXXXXX", dir);
+	if (!t)
+		return -ENOMEM;
+	fd = mkostemp(t, O_CLOEXEC);
+	int r = fd < 0 ? -errno : fd;
+	if (fd >= 0)
+		unlink(t);
+	free(t);
+	return r;
+}
+
+static int hand_over(struct reader *r, struct payload_member *m)
+{
+	m->package = r->package;
+	if (r->holding && r->held_bytes + m->size <= MAX_CONTROL_HELD) {
+		struct payload_member *h = realloc(r->held, (r->n_held + 1) * sizeof(*h));
+		if (!h) {
+			member_free(m);
+			return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		}
+		r->held = h;
+		h[r->n_held++] = *m;
+		r->held_bytes += m->size;
+		return 0;
+	}
+	return r->o->sink(r->o->ctx, m);
+}
+
+static int gap(struct reader *r, const char *member, const char *code, const char *reason)
+{
+	return r->o->gap ? r->o->gap(r->o->ctx, r->package, member, code, reason) : 0;
+}
+
+/* Reads the current entry's data of a (in memory or into a temporary file) and hands it over. */
+static int read_entry(struct reader *r, struct archive *a, struct archive_entry *e, char *name)
+{
+	struct payload_member m = {.name = name, .fd = -1};
+	bool sized = archive_entry_size_is_set(e);
+	int64_t declared = sized ? archive_entry_size(e) : -1;
+	const uint64_t max_member = r->o->max_member;
+	int rc = 0;
+
+	if (sized && declared < 0)
+		sized = false;
+	if (max_member && sized && (uint64_t)declared > max_member) {
+		char reason[200];
+		snprintf(reason, sizeof(reason),
+			 "%lld bytes, larger than the maximum file size (%llu bytes): not scanned",
+			 (long long)declared, (unsigned long long)max_member);
+		rc = gap(r, name, "limit.max_filesize", reason);
+		free(name);
+		if (rc == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
+			rc = unreadable(r, "a member's data", archive_error_string(a));
+		return rc;
+	}
+	if (sized && (uint64_t)declared <= r->mem_max) {
+		m.data = malloc(declared > 0 ? (size_t)declared : 1);
+		if (!m.data) {
+			member_free(&m);
+			return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		}
+		while (m.size < (uint64_t)declared) {
+			la_ssize_t n = archive_read_data(a, (char *)m.data + m.size,
+							 (size_t)((uint64_t)declared - m.size));
+			if (n < 0) {
+				rc = unreadable(r, name, archive_error_string(a));
+				member_free(&m);
+				return rc;
+			}
+			if (n == 0)
+				break;
+			m.size += (uint64_t)n;
+			if ((rc = count_bytes(r, (uint64_t)n)) < 0) {
+				member_free(&m);
+				return rc;
+			}
+		}
+		if (m.size != (uint64_t)declared) {
+			rc = unreadable(r, name, "shorter than its header says");
+			member_free(&m);
+			return rc;
+		}
+		return hand_over(r, &m);
+	}
+	/* large or of unknown size: through a private temporary file */
+	m.fd = private_tmpfile(r->o->tmpdir);
+	if (m.fd < 0) {
+		rc = pib_fail(r->err, m.fd, PIB_ERR_ENV, "agent.tmpdir",
+			      "%s: cannot create a temporary file for a large member: %s", r->o->tmpdir,
+			      strerror(-m.fd));
+		m.fd = -1;
+		member_free(&m);
+		return rc;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, r->block, BLOCK);
+		if (n < 0) {
+			rc = unreadable(r, name, archive_error_string(a));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = count_bytes(r, (uint64_t)n)) < 0)
+			break;
+		if (max_member && m.size + (uint64_t)n > max_member) {
+			char reason[200];
+			snprintf(reason, sizeof(reason),
+				 "larger than the maximum file size (%llu bytes): not scanned",
+				 (unsigned long long)max_member);
+			rc = gap(r, name, "limit.max_filesize", reason);
+			if (rc == 0 && archive_read_data_skip(a) != ARCHIVE_OK)
+				rc = unreadable(r, name, archive_error_string(a));
+			member_free(&m);
+			return rc;
+		}
+		size_t off = 0;
+		while (off < (size_t)n) {
+			ssize_t w = write(m.fd, r->block + off, (size_t)n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = pib_fail(r->err, -errno, PIB_ERR_ENV, "agent.tmpdir",
+					      "%s: cannot write a temporary file: %s", r->o->tmpdir,
+					      strerror(errno));
+				break;
+			}
+			off += (size_t)w;
+		}
+		if (rc < 0)
+			break;
+		m.size += (uint64_t)n;
+	}
+	if (rc < 0) {
+		member_free(&m);
+		return rc;
+	}
+	return hand_over(r, &m);
+}
+
+/* The entries of one archive: every regular file is read; links, directories and devices carry no bytes. */
+static int read_entries(struct reader *r, struct archive *a, const char *prefix)
+{
+	struct archive_entry *e;
+	int ar;
+
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+		int rc = count_entry(r);
+		if (rc < 0)
+			return rc;
+		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+			continue;
+		char *name = normalise(prefix, archive_entry_pathname(e));
+		if (!name)
+			continue;
+		rc = read_entry(r, a, e, name);
+		if (rc < 0)
+			return rc;
+	}
+	if (ar != ARCHIVE_EOF)
+		return unreadable(r, "the archive", archive_error_string(a));
+	return 0;
+}
+
+static la_ssize_t inner_read(struct archive *in, void *ctx, const void **buf)
+{
+	struct inner_src *s = ctx;
+	la_ssize_t n = archive_read_data(s->outer, s->buf, BLOCK);
+
+	(void)in;
+	*buf = s->buf;
+	if (n < 0)
+		archive_set_error(in, EIO, "%s", archive_error_string(s->outer));
+	return n < 0 ? ARCHIVE_FATAL : n;
+}
+
+static void support_filters(struct archive *a)
+{
+	(void)archive_read_support_filter_gzip(a);
+	(void)archive_read_support_filter_xz(a);
+	(void)archive_read_support_filter_zstd(a);
+	(void)archive_read_support_filter_bzip2(a);
+	(void)archive_read_support_filter_lzma(a);
+}
+
+/* The package name from a control file's "Package:" field. */
+static char *control_package(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if ((size_t)(le - p) > 8 && !strncasecmp(p, "Package:", 8)) {
+			const char *v = p + 8;
+			while (v < le && (*v == ' ' || *v == '\t'))
+				v++;
+			const char *ve = le;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+				ve--;
+			if (ve > v && ve - v <= 256)
+				return pib_strndup(v, (size_t)(ve - v));
+			return NULL;
+		}
+		p = le + 1;
+	}
+	return NULL;
+}
+
+static int flush_held(struct reader *r)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < r->n_held; i++) {
+		struct payload_member *m = &r->held[i];
+		if (!r->package && m->data && !strcmp(m->name, "DEBIAN/control"))
+			r->package = control_package(m->data, (size_t)m->size);
+	}
+	r->holding = false;
+	for (size_t i = 0; i < r->n_held; i++) {
+		if (rc == 0) {
+			r->held[i].package = r->package;
+			rc = r->o->sink(r->o->ctx, &r->held[i]);
+		} else {
+			member_free(&r->held[i]);
+		}
+	}
+	free(r->held);
+	r->held = NULL;
+	r->n_held = 0;
+	r->held_bytes = 0;
+	return rc;
+}
+
+static int read_deb(struct reader *r, int fd)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int ar, rc = 0;
+
+	if (!a)
+		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	(void)archive_read_support_format_ar(a);
+	if (archive_read_open_fd(a, fd, BLOCK) != ARCHIVE_OK) {
+		rc = unreadable(r, "not an ar archive", archive_error_string(a));
+		archive_read_free(a);
+		return rc;
+	}
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+		const char *name = archive_entry_pathname(e);
+		if ((rc = count_entry(r)) < 0)
+			break;
+		if (!name)
+			continue;
+		bool control = pib_str_has_prefix(name, "control.tar");
+		if (control || pib_str_has_prefix(name, "data.tar")) {
+			struct inner_src src = {.outer = a, .buf = malloc(BLOCK)};
+			struct archive *in = archive_read_new();
+			if (!in || !src.buf) {
+				archive_read_free(in);
+				free(src.buf);
+				rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+				break;
+			}
+			(void)archive_read_support_format_tar(in);
+			support_filters(in);
+			r->holding = control;
+			if (archive_read_open(in, &src, NULL, inner_read, NULL) != ARCHIVE_OK)
+				rc = unreadable(r, name, archive_error_string(in));
+			else
+				rc = read_entries(r, in, control ? "DEBIAN/" : "");
+			archive_read_free(in);
+			free(src.buf);
+			if (control) {
+				int fr = flush_held(r);
+				if (rc == 0)
+					rc = fr;
+			}
+		} else {
+			char *n = normalise("", name);
+			if (n)
+				rc = read_entry(r, a, e, n);
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && ar != ARCHIVE_EOF)
+		rc = unreadable(r, "the ar archive", archive_error_string(a));
+	archive_read_free(a);
+	return rc;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -ENODATA;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* The RPM lead, signature header and header: their bytes (scanned as one member) and the name. */
+static int read_rpm_header(struct reader *r, int fd)
+{
+	unsigned char intro[16];
+	uint64_t off = 96, hdr_off = 0, hdr_il = 0, hdr_dl = 0;
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		if ((rc = pread_full(fd, intro, sizeof(intro), (off_t)off)) < 0)
+			return unreadable(r, "its header is cut short", strerror(-rc));
+		if (intro[0] != 0x8e || intro[1] != 0xad || intro[2] != 0xe8 || intro[3] != 0x01)
+			return unreadable(r, "no RPM header where one is expected", NULL);
+		uint64_t il = be32(intro + 8), dl = be32(intro + 12);
+		if (il > 1u << 20 || dl > MAX_RPM_HEADER)
+			return unreadable(r, "its header is larger than the limit", NULL);
+		if (i == 1) {
+			hdr_off = off;
+			hdr_il = il;
+			hdr_dl = dl;
+		}
+		off += 16 + 16 * il + dl;
+		if (i == 0)
+			off = (off + 7) & ~7ull;
+		if (off > MAX_RPM_HEADER || (r->pkg_size && off > r->pkg_size))
+			return unreadable(r, "its header is larger than the limit or the file", NULL);
+	}
+	struct payload_member m = {.fd = -1, .size = off};
+	m.data = malloc((size_t)off);
+	m.name = strdup("(rpm header)");
+	if (!m.data || !m.name) {
+		member_free(&m);
+		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	}
+	if ((rc = pread_full(fd, m.data, (size_t)off, 0)) < 0) {
+		member_free(&m);
+		return unreadable(r, "its header", strerror(-rc));
+	}
+	/* the name: tag 1000 (RPMTAG_NAME), type 6 (string) */
+	const unsigned char *idx = (const unsigned char *)m.data + hdr_off + 16;
+	const char *store = (const char *)idx + 16 * hdr_il;
+	for (uint64_t i = 0; i < hdr_il && !r->package; i++) {
+		const unsigned char *ent = idx + 16 * i;
+		uint32_t tag = be32(ent), type = be32(ent + 4), o = be32(ent + 8);
+		if (tag != 1000 || type != 6 || o >= hdr_dl)
+			continue;
+		const char *s = store + o;
+		size_t max = (size_t)(hdr_dl - o);
+		size_t len = strnlen(s, max < 257 ? max : 257);
+		if (len > 0 && len < max && len <= 256)
+			r->package = pib_strndup(s, len);
+	}
+	if ((rc = count_bytes(r, off)) < 0) {
+		member_free(&m);
+		return rc;
+	}
+	return hand_over(r, &m);
+}
+
+static int read_rpm(struct reader *r, int fd)
+{
+	int rc = read_rpm_header(r, fd);
+	if (rc < 0)
+		return rc;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return unreadable(r, "cannot seek", strerror(errno));
+	struct archive *a = archive_read_new();
+	if (!a)
+		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	(void)archive_read_support_filter_rpm(a);
+	support_filters(a);
+	(void)archive_read_support_format_cpio(a);
+	if (archive_read_open_fd(a, fd, BLOCK) != ARCHIVE_OK)
+		rc = unreadable(r, "its cpio payload", archive_error_string(a));
+	else
+		rc = read_entries(r, a, "");
+	archive_read_free(a);
+	return rc;
+}
+
+int payload_read(int fd, enum payload_format fmt, const struct payload_opts *o, char **ret_package,
+		 struct pib_err *err)
+{
+	struct reader r = {.o = o, .err = err};
+	struct stat st;
+	int rc;
+
+	r.label = o->label ? o->label : "package";
+	r.mem_max = o->mem_max ? o->mem_max : DEF_MEM_MAX;
+	r.max_entries = o->max_entries ? o->max_entries : DEF_MAX_ENTRIES;
+	r.max_total = o->max_total ? o->max_total : DEF_MAX_TOTAL;
+	r.max_ratio = o->max_ratio ? o->max_ratio : DEF_MAX_RATIO;
+	r.ratio_grace = o->ratio_grace ? o->ratio_grace : DEF_RATIO_GRACE;
+	if (fstat(fd, &st) < 0)
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "scan.package_unreadable", "cannot stat it: %s",
+				strerror(errno));
+	r.pkg_size = (uint64_t)st.st_size;
+	r.block = malloc(BLOCK);
+	if (!r.block)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if (fmt == PAYLOAD_DEB)
+		rc = read_deb(&r, fd);
+	else if (fmt == PAYLOAD_RPM)
+		rc = read_rpm(&r, fd);
+	else
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "scan.package_unreadable",
+			      "not a .deb or .rpm package");
+	for (size_t i = 0; i < r.n_held; i++)
+		member_free(&r.held[i]);
+	free(r.held);
+	free(r.block);
+	if (rc == 0 && ret_package) {
+		*ret_package = r.package;
+		r.package = NULL;
+	}
+	free(r.package);
+	return rc;
+}
