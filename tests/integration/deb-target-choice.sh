@@ -3,7 +3,8 @@
 # Target choice by the root's os-release and architecture. A bundle whose first target is
 # rpm for rhel >=8 and whose second is deb for debian picks the deb target on the Debian
 # gold root and installs it (nothing of the rpm target touches the root). A bundle that
-# offers nothing for debian 12 x86_64 fails and says what it does offer.
+# offers nothing for debian 12 x86_64 fails and says what it does offer. The root's
+# os-release is read inside the root, also through an absolute symlink.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -100,5 +101,43 @@ contains "no matching target: stderr lists the rhel target" "$err" "rhel >=8 x86
 contains "no matching target: stderr lists the arm64 debian target" "$err" "debian 12 aarch64"
 snap "$R2" >"$T/after"
 same_tree "no matching target: the root is unchanged" "$T/before" "$T/after"
+
+# The root's /etc/os-release as an absolute symlink to /usr/lib/os-release, which says 13:
+# only reading it inside the root (not the host's /usr/lib/os-release, which says 12)
+# finds the debian 13 target.
+R3=$T/root3
+copy_root "$R3"
+sed -i 's/^VERSION_ID=.*/VERSION_ID="13"/' "$R3/usr/lib/os-release"
+ln -sfn /usr/lib/os-release "$R3/etc/os-release"
+is "precondition: the host's os-release differs from the root's" \
+	"$(. /usr/lib/os-release && echo "$VERSION_ID")" 12
+cat >"$T/thirteen.json" <<EOF
+{
+  "schema": "pib-agent/bundle/v1",
+  "product": {"name": "hello-13", "version": "2.10", "seller": "pib-agent tests"},
+  "targets": [
+    {
+      "name": "debian-12",
+      "os": [{"id": "debian", "versions": ["12"]}],
+      "arch": ["x86_64"],
+      "installer": "deb",
+      "packages": [{"file": "debs/hello_2.10-3_amd64.deb", "_src": "$DEB_HELLO"}]
+    },
+    {
+      "name": "debian-13",
+      "os": [{"id": "debian", "versions": ["13"]}],
+      "arch": ["x86_64"],
+      "installer": "deb",
+      "packages": [{"file": "debs/hello_2.10-3_amd64.deb", "_src": "$DEB_HELLO"}]
+    }
+  ]
+}
+EOF
+mkbundle "$T/thirteen.tar.gz" --manifest "$T/thirteen.json"
+validate "$T/thirteen.tar.gz" --root "$R3" --no-scan
+is "os-release via an absolute symlink: exit code 0" "$RC" 0
+is "os-release via an absolute symlink: the debian 13 target is chosen" "$(rep target.name)" debian-13
+is "os-release via an absolute symlink: the report's host says 13" "$(rep host.version_id)" 13
+is "os-release via an absolute symlink: hello installed" "$(dpkg_status "$R3" hello)" "install ok installed"
 
 done_testing
