@@ -8,6 +8,15 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 tests/deps.sh all
 
+# the real packages of ../shared/fixtures (see its README): beside the project, or as given
+if [ -z "${PIB_FIXTURES:-}" ]; then
+	for f in "$here/../shared/fixtures" /work/shared/fixtures; do
+		[ -d "$f/deb" ] && { PIB_FIXTURES=$(cd "$f" && pwd); break; }
+	done
+fi
+[ -n "${PIB_FIXTURES:-}" ] || { echo "tests/run.sh: no fixtures: ../shared/fixtures is missing; set PIB_FIXTURES" >&2; exit 4; }
+export PIB_FIXTURES
+
 # one real Debian 12 root per test run, copied by each test that needs one
 export PIB_GOLD_ROOT=${PIB_GOLD_ROOT:-/var/tmp/pib-gold-root}
 tests/integration/make-gold.sh "$PIB_GOLD_ROOT"

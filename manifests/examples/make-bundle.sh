@@ -8,6 +8,7 @@ src=$(cd "$1" && pwd)
 out=$2
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fixtures=${PIB_FIXTURES:-$here/../shared/fixtures}
+[ -d "$fixtures" ] || fixtures=/work/shared/fixtures
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$src/manifest.json" "$work/"
