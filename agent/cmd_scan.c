@@ -25,8 +25,16 @@ static void scan_arg(const struct agent_run *run, struct scan_session *s, const 
 			(*n_missing)++;
 			return;
 		}
-	} else if (!(host = strdup(arg))) {
-		return;
+	} else {
+		struct stat lst;
+		/* the file a symlink given on the command line points to, as clamscan does */
+		host = lstat(arg, &lst) == 0 && S_ISLNK(lst.st_mode) ? realpath(arg, NULL) : strdup(arg);
+		if (!host) {
+			snprintf(reason, sizeof(reason), "not scanned: %s", strerror(errno));
+			scan_session_skip(s, arg, NULL, "missing", reason);
+			(*n_missing)++;
+			return;
+		}
 	}
 	/* a symlink given on the command line is followed (those found in directories are not) */
 	if (stat(host, &st) < 0) {
@@ -38,8 +46,12 @@ static void scan_arg(const struct agent_run *run, struct scan_session *s, const 
 			scan_session_skip(s, arg, NULL, "error", "not scanned: out of memory");
 	} else if (S_ISREG(st.st_mode)) {
 		struct pib_err perr = {0};
-		if (scan_session_package(s, host, arg, SCAN_F_PACKAGES, &perr) < 0)
+		if (scan_session_package(s, host, arg, SCAN_F_PACKAGES, &perr) < 0) {
+			/* listed as not read completely, and still scanned as it is */
 			scan_session_skip(s, arg, NULL, "unreadable", perr.msg);
+			if (scan_session_file(s, host, arg, NULL, 0) < 0)
+				scan_session_skip(s, arg, NULL, "error", "not scanned: out of memory");
+		}
 		pib_err_clear(&perr);
 	} else {
 		scan_session_skip(s, arg, NULL, "special",
@@ -89,6 +101,14 @@ int agent_cmd_scan(const struct agent_opts *o)
 
 		size_t n = scan_session_n_detections(s);
 		cJSON *sj = report_get(run.report, "scan");
+		/* a file that could not be read is not clean: the run is incomplete (limits are listed only) */
+		const cJSON *k;
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(sj, "skipped"))
+		{
+			const char *kc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "code"));
+			if (kc && (!strcmp(kc, "error") || !strcmp(kc, "unreadable")))
+				run.report->any_skipped = true;
+		}
 		fprintf(stderr, "pib-agent: scan: %.0f files, %.1f MB scanned in %.1f s; %zu detection%s, %zu not scanned or cut short\n",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "files_scanned")),
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "bytes_scanned")) / 1e6,

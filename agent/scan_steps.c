@@ -150,10 +150,10 @@ static void fail_findings(struct agent_run *run, struct scan_session *s, const c
 	if (!n || !d)
 		return;
 	pib_fail(&run->err, -EPERM, PIB_ERR_FINDINGS, "scan.malware_found",
-		 "malware found %s: %s%s%s%s%s%s: %s (%s)%s%zu detection%s in all (scan.detections)", when,
+		 "malware found %s: %s%s%s%s%s%s: %s (%s); %zu detection%s in all (scan.detections)", when,
 		 d->path, d->member ? ": " : "", d->member ? d->member : "", d->package ? " (package " : "",
 		 d->package ? d->package : "", d->package ? ")" : "", d->signature, scan_kind_name(d->kind),
-		 "; ", n, n == 1 ? "" : "s");
+		 n, n == 1 ? "" : "s");
 }
 
 static void summary(struct scan_session *s, const char *phase, double t0)
@@ -164,11 +164,12 @@ static void summary(struct scan_session *s, const char *phase, double t0)
 	double bytes = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ph, "bytes_scanned"));
 	double same = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ph, "files_identical_to_prescanned"));
 
-	if (same != same) /* NaN: not a postscan */
-		same = 0;
-	say("%s: %.0f files, %.1f MB scanned in %.1f s%s%.0f%s; %zu detection%s, %zu not scanned or cut short",
-	    phase, files, bytes / 1e6, pib_now_mono() - t0, same > 0 ? " (" : "", same,
-	    same > 0 ? " identical to prescanned members skipped)" : "", scan_session_n_detections(s),
+	char extra[96] = "";
+
+	if (same == same && same > 0) /* NaN: not a postscan */
+		snprintf(extra, sizeof(extra), " (%.0f identical to prescanned members not scanned again)", same);
+	say("%s: %.0f files, %.1f MB scanned in %.1f s%s; %zu detection%s, %zu not scanned or cut short", phase,
+	    files, bytes / 1e6, pib_now_mono() - t0, extra, scan_session_n_detections(s),
 	    scan_session_n_detections(s) == 1 ? "" : "s", scan_session_n_skipped(s));
 	cJSON_Delete(j);
 }

@@ -237,28 +237,28 @@ static char *chain_join(const char *chain, const char *name)
 	return pib_asprintf("%s!%s", chain, name);
 }
 
+static bool in_list(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/*
+ * Adds the hits of node and its descendants; found collects the names seen in the subtree.
+ * A hit on a layer whose descendant matched the same signature is left out: the descendant
+ * (an archive member, say) names where the bytes are; its container matched only because it
+ * holds them (a body signature on an uncompressed tar).
+ */
 static int walk_json(const cJSON *node, const char *chain, int depth, struct scan_outcome *o,
 		     char ***found, size_t *n_found)
 {
+	size_t first = *n_found;
 	int r = 0;
 
 	if (depth > MAX_JSON_DEPTH || !cJSON_IsObject(node))
 		return 0;
-	const cJSON *viruses = cJSON_GetObjectItemCaseSensitive(node, "Viruses");
-	const cJSON *v;
-	cJSON_ArrayForEach(v, viruses)
-	{
-		if (!cJSON_IsString(v) || is_limit(v->valuestring))
-			continue;
-		r = scan_outcome_add_hit(o, v->valuestring, chain, kind_of(v->valuestring));
-		if (r < 0)
-			return r;
-		char **f = realloc(*found, (*n_found + 1) * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		*found = f;
-		f[(*n_found)++] = v->valuestring;
-	}
 	const cJSON *kids = cJSON_GetObjectItemCaseSensitive(node, "ContainedObjects");
 	const cJSON *k;
 	cJSON_ArrayForEach(k, kids)
@@ -272,6 +272,24 @@ static int walk_json(const cJSON *node, const char *chain, int depth, struct sca
 			return -ENOMEM;
 		r = walk_json(k, sub, depth + 1, o, found, n_found);
 		free(sub);
+		if (r < 0)
+			return r;
+	}
+	size_t below = *n_found;
+	const cJSON *viruses = cJSON_GetObjectItemCaseSensitive(node, "Viruses");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, viruses)
+	{
+		if (!cJSON_IsString(v) || is_limit(v->valuestring))
+			continue;
+		char **f = realloc(*found, (*n_found + 1) * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		*found = f;
+		f[(*n_found)++] = v->valuestring;
+		if (in_list(*found + first, below - first, v->valuestring))
+			continue;
+		r = scan_outcome_add_hit(o, v->valuestring, chain, kind_of(v->valuestring));
 		if (r < 0)
 			return r;
 	}

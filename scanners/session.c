@@ -77,6 +77,11 @@ int scan_outcome_add_hit(struct scan_outcome *o, const char *signature, const ch
 
 int scan_outcome_add_gap(struct scan_outcome *o, const char *member, const char *code, const char *reason)
 {
+	for (size_t i = 0; i < o->n_gaps; i++)
+		if (!strcmp(o->gaps[i].code, code) &&
+		    ((!member && !o->gaps[i].member) ||
+		     (member && o->gaps[i].member && !strcmp(member, o->gaps[i].member))))
+			return 0;
 	struct scan_gap *g = realloc(o->gaps, (o->n_gaps + 1) * sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -608,6 +613,28 @@ static struct payload_opts pkg_opts(struct scan_session *s, struct pkg_ctx *c)
 	};
 }
 
+/* A file scanned as it is; one over the maximum file size is listed, not handed to the engine. */
+static void scan_whole(struct scan_session *s, int fd, const char *path, const char *package,
+		       const char *phase, uint64_t size)
+{
+	if (s->max_filesize && size > s->max_filesize) {
+		char reason[200];
+		snprintf(reason, sizeof(reason), "%llu bytes, larger than the maximum file size (%llu bytes): not scanned",
+			 (unsigned long long)size, (unsigned long long)s->max_filesize);
+		pthread_mutex_lock(&s->mu);
+		add_skip_locked(s, path, NULL, "limit.max_filesize", reason, phase);
+		phase_of(s, phase)->used = true;
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	struct scan_outcome o = {0};
+	int r = s->sc->scan_fd(s->e, fd, path, &o);
+	if (r < 0 && !o.error)
+		o.error = pib_asprintf("%s", strerror(-r));
+	record(s, path, NULL, package, phase, &o, size);
+	scan_outcome_free(&o);
+}
+
 static void scan_path_job(struct scan_session *s, struct job *j)
 {
 	int fd = open(j->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -656,22 +683,20 @@ static void scan_path_job(struct scan_session *s, struct job *j)
 					    .flags = j->flags & ~SCAN_F_RECORD, .inline_scan = true};
 			struct payload_opts po = pkg_opts(s, &c);
 			struct pib_err err = {0};
-			if (payload_read(fd, fmt, &po, NULL, &err) < 0) {
+			int pr = payload_read(fd, fmt, &po, NULL, &err);
+			if (pr < 0) {
 				pthread_mutex_lock(&s->mu);
 				add_skip_locked(s, j->path, NULL, "unreadable", err.msg, j->phase);
 				pthread_mutex_unlock(&s->mu);
 			}
 			pib_err_clear(&err);
+			if (pr < 0) /* what cannot be unpacked is still scanned as it is */
+				scan_whole(s, fd, j->path, j->package, j->phase, size);
 			close(fd);
 			return;
 		}
 	}
-	struct scan_outcome o = {0};
-	int r = s->sc->scan_fd(s->e, fd, j->path, &o);
-	if (r < 0 && !o.error)
-		o.error = pib_asprintf("%s", strerror(-r));
-	record(s, j->path, NULL, j->package, j->phase, &o, size);
-	scan_outcome_free(&o);
+	scan_whole(s, fd, j->path, j->package, j->phase, size);
 	close(fd);
 }
 
