@@ -36,6 +36,7 @@ struct dpkg_db {
 struct deb_priv {
 	struct dpkg_db before;
 	char *policy_rc_d; /* host path of the policy-rc.d we created, removed afterwards */
+	char *policy_rc_d_saved; /* the image's own, moved aside, put back afterwards */
 	char *stage_dir;   /* host path of ROOT/var/cache/pib-agent/... for apt installs */
 };
 
@@ -234,15 +235,20 @@ static int load_apt_lists(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 			continue;
 		if (n >= MAX_LISTS)
 			break;
-		char *p = pib_asprintf("%s/%s", dir, de->d_name);
+		/* apt links a file: repository's list to its index, by a path inside the root */
+		char *inside = pib_asprintf("/var/lib/apt/lists/%s", de->d_name);
+		char *p = NULL;
 		struct stat st;
-		if (!p || lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (!inside || pib_path_in_root(c->root, inside, true, &p) < 0 || stat(p, &st) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			free(inside);
 			free(p);
 			continue;
 		}
 		struct resolve_repo *nr = realloc(repos, (n + 1) * sizeof(*nr));
 		if (!nr) {
 			free(p);
+			free(inside);
 			r = -ENOMEM;
 			break;
 		}
@@ -253,11 +259,13 @@ static int load_apt_lists(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 			r = pib_fail(c->err, r, PIB_ERR_FAILED, "resolve.error",
 				     "%s: cannot read this apt list: %s", p, strerror(-r));
 			free(p);
+			free(inside);
 			break;
 		}
 		repos[n].name = strdup(de->d_name);
 		n++;
 		free(p);
+		free(inside);
 	}
 	closedir(d);
 	free(dir);
@@ -358,29 +366,46 @@ static int take_dpkg_lock(struct inst_ctx *c)
 	return fd;
 }
 
-/* In a root other than "/", no service may start: a policy-rc.d that says no (if none is there). */
-static void add_policy_rc_d(struct inst_ctx *c, struct deb_priv *pv)
+/*
+ * In a root other than "/", no service may start: our policy-rc.d says no for the duration of
+ * the install. An image's own one is moved aside and put back afterwards (deb_cleanup).
+ */
+static int add_policy_rc_d(struct inst_ctx *c, struct deb_priv *pv)
 {
 	static const char script[] = "#!/bin/sh\n# written by pib-agent for the duration of an install\nexit 101\n";
-	char *p;
+	char *p = NULL, *saved = NULL;
+	struct stat st;
+	int fd, r;
 
 	if (!strcmp(c->root, "/"))
-		return;
-	if (pib_path_in_root(c->root, "/usr/sbin/policy-rc.d", false, &p) < 0)
-		return;
-	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
-	if (fd < 0) {
-		free(p);
-		return; /* one is there already: the image's own */
+		return 0;
+	if ((r = pib_path_in_root(c->root, "/usr/sbin/policy-rc.d", false, &p)) < 0)
+		return pib_fail(c->err, r, PIB_ERR_FAILED, "install.failed",
+				"%s/usr/sbin/policy-rc.d: %s", c->root, strerror(-r));
+	if (lstat(p, &st) == 0) {
+		saved = pib_asprintf("%s.pib-agent-saved", p);
+		if (!saved || rename(p, saved) < 0) {
+			r = pib_fail(c->err, -errno, PIB_ERR_FAILED, "install.failed",
+				     "%s: cannot move the image's policy-rc.d aside: %s", p, strerror(errno));
+			free(saved);
+			free(p);
+			return r;
+		}
+		pv->policy_rc_d_saved = saved;
 	}
-	if (write(fd, script, sizeof(script) - 1) != (ssize_t)(sizeof(script) - 1) || fchmod(fd, 0755) < 0) {
-		close(fd);
-		unlink(p);
-		free(p);
-		return;
+	pv->policy_rc_d = p;
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0 || write(fd, script, sizeof(script) - 1) != (ssize_t)(sizeof(script) - 1) ||
+	    fchmod(fd, 0755) < 0) {
+		r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.failed",
+			     "%s: cannot write a policy-rc.d that keeps services from starting: %s", p,
+			     strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return r;
 	}
 	close(fd);
-	pv->policy_rc_d = p;
+	return 0;
 }
 
 static char **deb_env(bool frontend_locked)
@@ -466,7 +491,8 @@ static int deb_install(struct inst_ctx *c)
 		return pib_fail(c->err, r, PIB_ERR_FAILED, "install.failed",
 				"%s/var/lib/dpkg/status: %s", strcmp(c->root, "/") ? c->root : "",
 				strerror(-r));
-	add_policy_rc_d(c, pv);
+	if ((r = add_policy_rc_d(c, pv)) < 0)
+		return r;
 
 	if (!use_apt) {
 		char *dpkg = pib_find_tool("dpkg");
@@ -706,8 +732,12 @@ static void deb_cleanup(struct inst_ctx *c)
 
 	if (!pv)
 		return;
-	if (pv->policy_rc_d)
+	if (pv->policy_rc_d) {
 		unlink(pv->policy_rc_d);
+		if (pv->policy_rc_d_saved)
+			(void)!rename(pv->policy_rc_d_saved, pv->policy_rc_d);
+	}
+	free(pv->policy_rc_d_saved);
 	if (pv->stage_dir)
 		(void)pib_rm_rf(pv->stage_dir);
 	free(pv->policy_rc_d);
