@@ -361,6 +361,7 @@ static int read_deb(struct reader *r, int fd)
 		archive_read_free(a);
 		return rc;
 	}
+	bool seen_control = false, seen_data = false;
 	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
 		const char *name = archive_entry_pathname(e);
 		if ((rc = count_entry(r)) < 0)
@@ -368,6 +369,8 @@ static int read_deb(struct reader *r, int fd)
 		if (!name)
 			continue;
 		bool control = pib_str_has_prefix(name, "control.tar");
+		seen_control |= control;
+		seen_data |= pib_str_has_prefix(name, "data.tar");
 		if (control || pib_str_has_prefix(name, "data.tar")) {
 			struct inner_src src = {.outer = a, .buf = malloc(BLOCK)};
 			struct archive *in = archive_read_new();
@@ -401,6 +404,10 @@ static int read_deb(struct reader *r, int fd)
 	}
 	if (rc == 0 && ar != ARCHIVE_EOF)
 		rc = unreadable(r, "the ar archive", archive_error_string(a));
+	/* libarchive ends an ar cut inside a member header as if it were complete */
+	if (rc == 0 && (!seen_control || !seen_data))
+		rc = unreadable(r, seen_control ? "it has no data.tar member" : "it has no control.tar member",
+				"cut short, or not a Debian package");
 	archive_read_free(a);
 	return rc;
 }
