@@ -18,9 +18,11 @@ tests/integration/make-gold.sh "$work/gold"
 rm -rf "$work/root"
 cp -a "$work/gold" "$work/root"
 
+# No ClamAV database ships with Debian (freshclam needs the internet): a small one made with sigtool.
+tests/scan/make-db.sh "$work/db"
 manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/jq-suite.tar.gz"
 set +e
-"$agent" validate "$work/jq-suite.tar.gz" --root "$work/root" --report "$work/report.json" ${PIB_EXAMPLE_ARGS:-}
+"$agent" validate "$work/jq-suite.tar.gz" --root "$work/root" --db "$work/db" --report "$work/report.json" ${PIB_EXAMPLE_ARGS:-}
 rc=$?
 set -e
 if "$agent" --help | grep -q '^  show '; then
