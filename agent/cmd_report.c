@@ -11,16 +11,22 @@
 
 #include "pib-config.h"
 
+/* One line on stderr; its control characters (which may come from a report) become '?'. */
 static void say(const char *fmt, ...) PIB_PRINTF(1, 2);
 static void say(const char *fmt, ...)
 {
 	va_list ap;
+	char *s = NULL;
 
-	fputs("pib-agent: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
 	va_end(ap);
-	fputc('\n', stderr);
+	for (unsigned char *p = (unsigned char *)s; p && *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			*p = '?';
+	fprintf(stderr, "pib-agent: %s\n", s ? s : "(out of memory)");
+	free(s);
 }
 
 /* ------------------------------------------------------------------ keygen */
@@ -371,8 +377,7 @@ static void render_term(struct term *t, const struct loaded *l)
 	if (jstr(jget(jget(pred, "bundle"), "product"), "seller"))
 		tf(t, " by %s", jstr(jget(jget(pred, "bundle"), "product"), "seller"));
 	traw(t, "\n");
-	if (l->state == SIG_INVALID || l->state == SIG_UNSIGNED)
-		tcolor(t, "\033[1;31m");
+	tcolor(t, l->state == SIG_VALID ? "\033[32m" : l->state == SIG_UNCHECKED ? "\033[33m" : "\033[1;31m");
 	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
 	tcolor(t, "\033[0m");
 	tlabel(t, "target", target_of(pred, buf, sizeof(buf)));

@@ -47,6 +47,12 @@ contains "each step with its duration" term.out "resolve    ok"
 contains "a failed step with its error" term.out "postscan   failed        0 ms  scan.malware: 2 files are infected"
 contains "a skipped step with its reason" term.out "checks     skipped       0 ms  not supported yet"
 if grep -q $'\033' term.out; then not_ok "no colours when stdout is not a terminal"; else ok "no colours when stdout is not a terminal"; fi
+if command -v script >/dev/null; then
+	TERM=xterm script -qec "$AGENT show rep.json" /dev/null >tty.out 2>&1
+	grep -q $'^\033\\[1;31mFINDINGS' tty.out && ok "colours on a terminal" || not_ok "colours on a terminal" "$(head -3 tty.out | cat -v)"
+	NO_COLOR=1 TERM=xterm script -qec "$AGENT show rep.json" /dev/null >tty.out 2>&1
+	grep -q $'\033' tty.out && not_ok "NO_COLOR turns them off" "$(head -3 tty.out | cat -v)" || ok "NO_COLOR turns them off"
+fi
 "$AGENT" show rep.json --pubkey agent.pub >t.out 2>t.err
 exit_is "show --pubkey, genuine" 0 $? t.err
 contains "the signature is shown valid" t.out "valid (Ed25519, keyid"

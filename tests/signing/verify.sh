@@ -104,6 +104,10 @@ contains "the reason is report.malformed" t.err "report.malformed"
 cat t.err >>reasons.txt
 [ "$(sed 's/^[^:]*: [^:]*: //' reasons.txt | sort -u | wc -l)" = 6 ] && ok "the six reasons are distinct" ||
 	not_ok "the six reasons are distinct" "$(cat reasons.txt)"
+"$SYSPY" -c 'import json; e=json.load(open("good.json")); e["payloadType"]="x\x1b[2J\x1b]0;pwned\x07"; json.dump(e, open("esc.json","w"))'
+"$AGENT" verify esc.json --pubkey agent.pub >t.out 2>t.err
+exit_is "verify rejects a payloadType holding control sequences" 1 $? t.err
+if LC_ALL=C grep -q $'[\033\007]' t.err; then not_ok "none of them reaches the terminal" "$(cat -v t.err)"; else ok "none of them reaches the terminal"; fi
 "$SYSPY" "$DSSE" tamper good.json keyid t-keyid.json
 "$AGENT" verify t-keyid.json --pubkey agent.pub >t.out 2>t.err
 exit_is "a changed keyid hint alone does not matter (DSSE: keyid is unauthenticated)" 0 $? t.err
