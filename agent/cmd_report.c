@@ -169,6 +169,43 @@ static const char *scan_skip_reason(const cJSON *pred)
 	return reason;
 }
 
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = jget(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* "clamav 1.4.6, 4 files, 751 bytes scanned; database 2 signatures, 2026-11-26T10:32:31Z (mtime)" */
+static const char *scan_line(const cJSON *scan, char *buf, size_t size)
+{
+	const cJSON *eng = jget(scan, "engine"), *db = jget(scan, "database"), *dv = jget(db, "version");
+	char engine[256], version[64] = "";
+
+	if (cJSON_IsString(eng))
+		snprintf(engine, sizeof(engine), "%s", eng->valuestring);
+	else
+		snprintf(engine, sizeof(engine), "%s %s", or(jstr(eng, "name"), "?"), or(jstr(eng, "version"), ""));
+	if (cJSON_IsNumber(dv))
+		snprintf(version, sizeof(version), "version %.0f, ", dv->valuedouble);
+	else if (cJSON_IsString(dv))
+		snprintf(version, sizeof(version), "version %.40s, ", dv->valuestring);
+	if (cJSON_IsObject(db))
+		snprintf(buf, size, "%s, %.0f files, %.0f bytes scanned; database %s%.0f signatures, %s (%s)", engine,
+			 jnum(scan, "files_scanned"), jnum(scan, "bytes_scanned"), version, jnum(db, "signatures"),
+			 or(jstr(db, "time"), "?"), or(jstr(db, "time_source"), "time"));
+	else
+		snprintf(buf, size, "%s, %.0f files, %.0f bytes scanned; no database", engine, jnum(scan, "files_scanned"),
+			 jnum(scan, "bytes_scanned"));
+	return buf;
+}
+
+/* Detections listed plus those the report counts but does not list. */
+static int count_detections(const cJSON *scan)
+{
+	double more = jnum(scan, "detections_not_listed");
+	return jlen(jget(scan, "detections")) + (more > 0 && more < 1e9 ? (int)more : 0);
+}
+
 /* ------------------------------------------------------------------ the signature state */
 
 enum sig_state { SIG_VALID, SIG_INVALID, SIG_UNSIGNED, SIG_UNCHECKED };
@@ -397,15 +434,12 @@ static void render_term(struct term *t, const struct loaded *l)
 	}
 
 	const cJSON *dets = jget(scan, "detections");
-	term_heading(t, "Detections", jlen(dets));
+	term_heading(t, "Detections", count_detections(scan));
 	if (!cJSON_IsObject(scan)) {
 		const char *why = scan_skip_reason(pred);
 		tl(t, "  scan not run%s%s", why ? ": " : "", why ? why : "");
 	} else {
-		tl(t, "  %s, %.0f files, %.0f bytes scanned; database %s", or(jstr(scan, "engine"), "?"),
-		   cJSON_IsNumber(jget(scan, "files_scanned")) ? jget(scan, "files_scanned")->valuedouble : 0,
-		   cJSON_IsNumber(jget(scan, "bytes_scanned")) ? jget(scan, "bytes_scanned")->valuedouble : 0,
-		   or(jstr(jget(scan, "database"), "version"), "?"));
+		tl(t, "  %s", scan_line(scan, buf, sizeof(buf)));
 		cJSON_ArrayForEach(it, dets)
 		{
 			tcolor(t, "\033[1;31m");
@@ -418,8 +452,11 @@ static void render_term(struct term *t, const struct loaded *l)
 				tf(t, " (package %s)", jstr(it, "package"));
 			tl(t, " at %s", or(jstr(it, "phase"), "?"));
 		}
+		if (count_detections(scan) > jlen(dets))
+			tl(t, "  and %d more detection(s) that the report counts but does not list",
+			   count_detections(scan) - jlen(dets));
 		if (jlen(jget(scan, "skipped")))
-			tl(t, "  %d file(s) not scanned (see the report)", jlen(jget(scan, "skipped")));
+			tl(t, "  %d file(s) not scanned or cut short (see the report)", jlen(jget(scan, "skipped")));
 	}
 
 	term_heading(t, "Policy findings", count_findings(jget(pred, "policy")));
@@ -629,7 +666,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 
 	/* detections and findings: visible without scrolling */
 	const cJSON *dets = jget(scan, "detections");
-	hr(b, "<section id=\"detections\"><h2>Detections (%d)</h2>", jlen(dets));
+	hr(b, "<section id=\"detections\"><h2>Detections (%d)</h2>", count_detections(scan));
 	if (!cJSON_IsObject(scan)) {
 		const char *why = scan_skip_reason(pred);
 		hraw(b, "<p class=\"none\">Scan not run");
@@ -640,12 +677,9 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		hraw(b, "</p>");
 	} else {
 		hraw(b, "<p class=\"none\">");
-		hf(b, "%s, %.0f files, %.0f bytes scanned; database %s", or(jstr(scan, "engine"), "?"),
-		   cJSON_IsNumber(jget(scan, "files_scanned")) ? jget(scan, "files_scanned")->valuedouble : 0,
-		   cJSON_IsNumber(jget(scan, "bytes_scanned")) ? jget(scan, "bytes_scanned")->valuedouble : 0,
-		   or(jstr(jget(scan, "database"), "version"), "?"));
+		hx(b, scan_line(scan, buf, sizeof(buf)));
 		if (jlen(jget(scan, "skipped")))
-			hf(b, "; %d file(s) not scanned", jlen(jget(scan, "skipped")));
+			hf(b, "; %d file(s) not scanned or cut short", jlen(jget(scan, "skipped")));
 		hraw(b, "</p>");
 		if (jlen(dets)) {
 			hraw(b, "<table><tr><th>signature</th><th>path</th><th>member</th><th>package</th><th>phase</th></tr>");
@@ -665,6 +699,9 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 			}
 			hraw(b, "</table>");
 		}
+		if (count_detections(scan) > jlen(dets))
+			hr(b, "<p>and %d more detection(s) that the report counts but does not list</p>",
+			   count_detections(scan) - jlen(dets));
 	}
 	hraw(b, "</section>\n<div class=\"cols\">");
 	hr(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>", count_findings(jget(pred, "policy")));
@@ -830,7 +867,7 @@ int agent_cmd_verify(const struct agent_opts *o)
 		snprintf(buf, sizeof(buf), "%d", jlen(jget(pred, "packages")));
 		tlabel(&t, "packages", buf);
 		if (cJSON_IsObject(jget(pred, "scan")))
-			snprintf(buf, sizeof(buf), "%d", jlen(jget(jget(pred, "scan"), "detections")));
+			snprintf(buf, sizeof(buf), "%d", count_detections(jget(pred, "scan")));
 		else
 			snprintf(buf, sizeof(buf), "0 (scan not run)");
 		tlabel(&t, "detections", buf);

@@ -9,8 +9,9 @@ Usage:
                                         signature of signatures[0], for openssl pkeyutl -rawin
   dsse.py tamper REPORT WHAT OUT        one flipped byte: WHAT is payload (a byte of the decoded
                                         payload), payloadType (a character of it) or signature (a
-                                        byte of the decoded signature); also keyid (a hex digit of
-                                        the keyid hint only) and unsign (an empty signatures list)
+                                        byte of the decoded signature); also status (the predicate's
+                                        status set to succeeded), keyid (a hex digit of the keyid
+                                        hint only) and unsign (an empty signatures list)
   dsse.py sslib REPORT PUB              securesystemslib 0.26: SSlibKey.verify_signature over the
                                         PAE built here; exit 0 when it verifies, 1 when it does not
   dsse.py schema SCHEMA REPORT...       each REPORT (an envelope) against $defs/envelope, its
@@ -65,6 +66,10 @@ def cmd_tamper(report, what, out):
     if what == "payload":
         body = b64d(env["payload"])
         env["payload"] = base64.b64encode(flip(body, len(body) // 2)).decode()
+    elif what == "status":  # a meaningful forgery: findings or failed made to look succeeded
+        st = json.loads(b64d(env["payload"]))
+        st["predicate"]["status"] = "succeeded"
+        env["payload"] = base64.b64encode(json.dumps(st, separators=(",", ":")).encode()).decode()
     elif what == "payloadType":
         t = env["payloadType"].encode()
         env["payloadType"] = flip(t, len(t) - 1).decode()  # ...+json -> ...+jsoo

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Independent verification of real reports from validate (a good bundle: incomplete; a bad
-# digest: failed): openssl pkeyutl -rawin over PAE bytes built by this test, and Debian's
+# digest: failed; test malware: findings): openssl pkeyutl -rawin over PAE bytes built by this test, and Debian's
 # python3-securesystemslib 0.26 (SSlibKey.verify_signature) both accept them, and both reject
 # one flipped byte in the payload, the payloadType or the signature.
 . "$(dirname "$0")/lib.sh"
@@ -17,13 +17,21 @@ bundle bad.tar.gz 00000000000000000000000000000000000000000000000000000000000000
 exit_is "validate a bundle with a wrong digest: failed" 2 $? failed.err
 [ "$(query failed.json 'st["predicate"]["error"]["code"]')" = package.digest_mismatch ] &&
 	ok "the failed report names package.digest_mismatch" || not_ok "the failed report names package.digest_mismatch"
-schema_ok "both reports validate against manifests/report.schema.json" good.json failed.json
+reports="good failed"
+if evil_bundle evil.tar.gz db; then
+	"$AGENT" validate evil.tar.gz --db db --key agent.key --report findings.json 2>findings.err
+	exit_is "validate a bundle carrying test malware: findings" 1 $? findings.err
+	reports="$reports findings"
+else
+	not_ok "a bundle with test malware can be made (dpkg-deb, sigtool, clamav-testfiles)"
+fi
+schema_ok "the reports validate against manifests/report.schema.json" $(printf '%s.json ' $reports)
 
 openssl_verify() { # REPORT: 0 when openssl accepts the signature over PAE built by dsse.py
 	"$SYSPY" "$DSSE" pae "$1" pae.bin sig.bin &&
 		openssl pkeyutl -verify -pubin -inkey agent.pub -rawin -in pae.bin -sigfile sig.bin >ossl.out 2>&1
 }
-for r in good failed; do
+for r in $reports; do
 	if openssl_verify $r.json && grep -q "Signature Verified Successfully" ossl.out; then
 		ok "openssl accepts the $r report"
 	else

@@ -85,6 +85,31 @@ JSON
 	(cd "$d" && tar --owner=0 --group=0 -czf "$T/$out" manifest.json debs)
 }
 
+# evil_bundle OUT DBDIR: a bundle whose package carries ClamAV's test file and the EICAR string,
+# and a small database that detects both (tests/scan/make-db.sh). Returns non-zero when the
+# tools (dpkg-deb, sigtool, clamav-testfiles) are missing.
+evil_bundle() {
+	local out=$1 db=$2 d
+	d=$(mktemp -d "$T/evil.XXXXXX")
+	mkdir -p "$d/pkg/DEBIAN" "$d/pkg/usr/share/pib-evil" "$d/b/debs"
+	printf 'Package: pib-evil\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <t@example.com>\nDescription: ClamAV test files\n' \
+		>"$d/pkg/DEBIAN/control"
+	cp /usr/share/clamav-testfiles/clam.exe "$d/pkg/usr/share/pib-evil/clam.exe" || return 1
+	# the EICAR test string, put together here so that this source file does not carry it whole
+	printf '%s%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-' 'STANDARD-ANTIVIRUS-' 'TEST-FILE!$H+H*' \
+		>"$d/pkg/usr/share/pib-evil/eicar.txt"
+	dpkg-deb --root-owner-group -b "$d/pkg" "$d/b/debs/pib-evil_1.0_all.deb" >/dev/null || return 1
+	cat >"$d/b/manifest.json" <<JSON
+{"schema": "pib-agent/bundle/v1",
+ "product": {"name": "evil-suite", "version": "1.0", "seller": "Example Seller"},
+ "targets": [{"name": "debian", "os": [{"id": "debian", "versions": ["12"]}], "arch": ["x86_64"],
+   "installer": "deb", "packages": [{"file": "debs/pib-evil_1.0_all.deb",
+   "sha256": "$(sha256sum "$d/b/debs/pib-evil_1.0_all.deb" | cut -d' ' -f1)"}]}]}
+JSON
+	(cd "$d/b" && tar --owner=0 --group=0 -czf "$T/$out" manifest.json debs) &&
+		sh "$SRC/tests/scan/make-db.sh" "$db" >/dev/null
+}
+
 # schema_ok NAME REPORT...: every report (envelope and Statement) validates against the schema
 schema_ok() {
 	local name=$1

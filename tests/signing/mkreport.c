@@ -123,10 +123,13 @@ int main(int argc, char **argv)
 	report_set(r, "packages", pk);
 
 	cJSON *scan = cJSON_CreateObject();
-	cJSON_AddStringToObject(scan, "engine", "ClamAV 1.0.7");
+	cJSON *eng = cJSON_AddObjectToObject(scan, "engine");
+	cJSON_AddStringToObject(eng, "name", "clamav");
+	cJSON_AddStringToObject(eng, "version", "1.4.6");
 	cJSON *db = cJSON_AddObjectToObject(scan, "database");
-	cJSON_AddStringToObject(db, "version", "test-db-1");
+	cJSON_AddNullToObject(db, "version");
 	cJSON_AddStringToObject(db, "time", "2026-11-25T00:00:00Z");
+	cJSON_AddStringToObject(db, "time_source", "mtime");
 	cJSON_AddNumberToObject(db, "signatures", 2);
 	cJSON_AddNumberToObject(scan, "files_scanned", 12);
 	cJSON_AddNumberToObject(scan, "bytes_scanned", 123456);

@@ -25,6 +25,13 @@ schema_ok "the test reports validate against the schema" rep.json hostile.json u
 bundle good.tar.gz
 "$AGENT" validate good.tar.gz --key agent.key --report good.json --no-scan 2>/dev/null
 schema_ok "the validate report validates against the schema" good.json
+if evil_bundle evil.tar.gz db; then
+	"$AGENT" validate evil.tar.gz --db db --key agent.key --report findings.json 2>findings.err
+	exit_is "validate a bundle carrying test malware: findings" 1 $? findings.err
+	schema_ok "its report validates against the schema" findings.json
+else
+	not_ok "a bundle with test malware can be made (dpkg-deb, sigtool, clamav-testfiles)"
+fi
 
 # the detections the views must show, straight from the report
 query rep.json '"\n".join(d["signature"] + "\t" + d["path"] for d in st["predicate"]["scan"]["detections"])' >dets.txt
@@ -60,11 +67,25 @@ contains "the signature is shown valid" t.out "valid (Ed25519, keyid"
 exit_is "show a validate report" 0 $? t.err
 head -1 t.out | grep -q "^INCOMPLETE  hello-suite 2.10" && ok "its status comes first" || not_ok "its status comes first" "$(head -1 t.out)"
 contains "the skipped scan is said so" t.out "scan not run: skipped by request (--no-scan)"
-"$SYSPY" "$DSSE" tamper rep.json payload tampered.json
+"$AGENT" show findings.json --pubkey agent.pub >t.out 2>t.err
+exit_is "show the findings report of a real scan" 0 $? t.err
+head -1 t.out | grep -q "^FINDINGS  evil-suite 1.0" && ok "its status comes first" || not_ok "its status comes first" "$(head -1 t.out)"
+query findings.json '"\n".join(d["signature"] + "\t" + d["path"] + " [" + d["member"] + "]" for d in st["predicate"]["scan"]["detections"])' >fdets.txt
+[ "$(wc -l <fdets.txt)" = 2 ] && ok "the real scan found both test files" || not_ok "the real scan found both test files" "$(cat fdets.txt)"
+while IFS=$'\t' read -r sig where; do
+	contains "detection $sig is shown with its file and member" t.out "$sig  $where"
+done <fdets.txt
+contains "the scan's engine and database are shown" t.out "clamav "
+contains "the failed prescan step and its error" t.out "prescan    failed"
+"$SYSPY" "$DSSE" tamper rep.json status tampered.json
 "$AGENT" show tampered.json --pubkey agent.pub >t.out 2>t.err
 exit_is "show --pubkey of a changed report" 1 $? t.err
 contains "it says INVALID and why" t.out "INVALID: the payload was changed"
 contains "and warns on stderr" t.err "do not trust this report"
+"$SYSPY" "$DSSE" tamper rep.json payload flipped.json
+"$AGENT" show flipped.json --pubkey agent.pub >t.out 2>t.err
+exit_is "show --pubkey of a report with a flipped payload byte" 1 $? t.err
+contains "it says INVALID" t.err "INVALID"
 "$AGENT" show unsigned.json >t.out 2>t.err
 exit_is "show an unsigned report" 0 $? t.err
 contains "it says unsigned" t.out "unsigned: the report carries no signature"
@@ -106,6 +127,7 @@ contains "an unsigned page says so" unsigned.html "Signature: unsigned"
 contains "a page made without --pubkey says the signature was not checked" unchecked.html "Signature: not checked"
 "$AGENT" show tampered.json --pubkey agent.pub --html tampered.html >/dev/null 2>&1
 contains "a changed report's page says INVALID" tampered.html "Signature: INVALID"
+contains "and that nothing on it can be trusted" tampered.html "nothing below can be trusted"
 
 # --- in a real browser
 if [ -z "$CHROMIUM" ]; then
@@ -113,42 +135,56 @@ if [ -z "$CHROMIUM" ]; then
 	done_testing
 	exit
 fi
-chromium_run "file://$T/page.html" --screenshot="$T/shot.png" >chromium.log 2>&1
-exit_is "chromium takes a screenshot" 0 $? chromium.log
-if [ -s shot.png ] && [ "$(head -c 8 shot.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
-	ok "the screenshot is a PNG"
-else
-	not_ok "the screenshot is a PNG" "$(ls -l shot.png 2>&1)"
-fi
-size=$("$SYSPY" -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' shot.png 2>/dev/null)
-[ "$size" = 1366x768 ] && ok "of a 1366x768 laptop screen" || not_ok "of a 1366x768 laptop screen" "$size"
-chromium_run "file://$T/page.html" --dump-dom >dom.html 2>chromium.log
-exit_is "chromium dumps the page's DOM" 0 $? chromium.log
-"$SYSPY" "$DSSE" text dom.html >dom.txt
-contains "the page's text has the status" dom.txt "FINDINGS"
-contains "the page's text has the product" dom.txt "hello-suite 2.10"
-contains "the page's text has the signature state" dom.txt "Signature: valid (Ed25519"
-while IFS=$'\t' read -r sig path; do
-	contains "the page's text has detection $sig" dom.txt "$sig"
-	contains "and its path $path" dom.txt "$path"
-done <dets.txt
-contains "the page's text has the policy finding" dom.txt "ssh.password_authentication"
-contains "the page's text has the failed check" dom.txt "hello runs"
-# above the fold: the page with a measuring script (CSP removed) in the same window
-"$SYSPY" "$DSSE" probe page.html probe.html
-chromium_run "file://$T/probe.html" --dump-dom >probe-dom.html 2>chromium.log
-"$SYSPY" "$DSSE" layout probe-dom.html >layout.json
-if "$SYSPY" -c '
+# browser_checks PAGE REPORT: a screenshot of PAGE at 1366x768, its text holding the report's
+# status, product and every detection, and the verdict above the fold
+browser_checks() {
+	local page=$1 rep=$2 status product sig path
+	status=$(query "$rep" 'st["predicate"]["status"].upper()')
+	product=$(query "$rep" 'st["predicate"]["bundle"]["product"]["name"] + " " + st["predicate"]["bundle"]["product"]["version"]')
+	rm -f shot.png
+	chromium_run "file://$T/$page" --screenshot="$T/shot.png" >chromium.log 2>&1
+	exit_is "chromium takes a screenshot of $page" 0 $? chromium.log
+	if [ -s shot.png ] && [ "$(head -c 8 shot.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+		ok "the screenshot is a PNG"
+	else
+		not_ok "the screenshot is a PNG" "$(ls -l shot.png 2>&1)"
+	fi
+	size=$("$SYSPY" -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' shot.png 2>/dev/null)
+	[ "$size" = 1366x768 ] && ok "of a 1366x768 laptop screen" || not_ok "of a 1366x768 laptop screen" "$size"
+	cp shot.png "shot-${page%.html}.png"
+	chromium_run "file://$T/$page" --dump-dom >dom.html 2>chromium.log
+	exit_is "chromium dumps the DOM of $page" 0 $? chromium.log
+	"$SYSPY" "$DSSE" text dom.html >dom.txt
+	contains "the page's text has the status $status" dom.txt "$status"
+	contains "the page's text has the product $product" dom.txt "$product"
+	contains "the page's text has the signature state" dom.txt "Signature: valid (Ed25519"
+	query "$rep" '"\n".join(d["signature"] + "\t" + d["path"] for d in st["predicate"]["scan"]["detections"])' >pdets.txt
+	while IFS=$'\t' read -r sig path; do
+		contains "the page's text has detection $sig" dom.txt "$sig"
+		contains "and its path $path" dom.txt "$path"
+	done <pdets.txt
+	# above the fold: the page with a measuring script (CSP removed) in the same window
+	"$SYSPY" "$DSSE" probe "$page" probe.html
+	chromium_run "file://$T/probe.html" --dump-dom >probe-dom.html 2>chromium.log
+	"$SYSPY" "$DSSE" layout probe-dom.html >layout.json
+	if "$SYSPY" -c '
 import json, sys
 l = json.load(open("layout.json"))
 h = l.pop("innerHeight"); l.pop("innerWidth")
-missing = [k for k, v in l.items() if v is None]
 low = [k for k, v in l.items() if v is not None and v > h]
 print("viewport", h, l)
-sys.exit(1 if missing or low else 0)' >fold.txt 2>&1; then
-	ok "status, signature, error, detections and findings are visible without scrolling"
-else
-	not_ok "status, signature, error, detections and findings are visible without scrolling" "$(cat fold.txt layout.json)"
+sys.exit(1 if low or l["#detections tr:last-child"] is None else 0)' >fold.txt 2>&1; then
+		ok "status, signature, detections and findings of $page are visible without scrolling"
+	else
+		not_ok "status, signature, detections and findings of $page are visible without scrolling" "$(cat fold.txt layout.json)"
+	fi
+}
+browser_checks page.html rep.json
+contains "the page's text has the policy finding" dom.txt "ssh.password_authentication"
+contains "the page's text has the failed check" dom.txt "hello runs"
+if [ -s findings.json ]; then
+	"$AGENT" show findings.json --pubkey agent.pub --html findings.html >/dev/null 2>&1
+	browser_checks findings.html findings.json
 fi
 chromium_run "file://$T/hostile.html" --dump-dom >hdom.html 2>chromium.log
 if grep -qiE '<(script|img)[ >]' hdom.html; then
