@@ -101,6 +101,8 @@ static const char *product_of(const cJSON *pred, char *buf, size_t size)
 		snprintf(buf, size, "%s %s", jstr(p, "name"), or(jstr(p, "version"), ""));
 	else if (jstr(b, "file"))
 		snprintf(buf, size, "(unknown product: bundle %s)", jstr(b, "file"));
+	else if (!strcmp(or(jstr(pred, "command"), ""), "scan"))
+		snprintf(buf, size, "(a scan of files: no bundle)");
 	else
 		snprintf(buf, size, "(unknown product)");
 	return buf;

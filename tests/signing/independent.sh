@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Independent verification of real reports from validate (a good bundle: incomplete; a bad
-# digest: failed; test malware: findings): openssl pkeyutl -rawin over PAE bytes built by this test, and Debian's
+# digest: failed; test malware: findings) and from scan: openssl pkeyutl -rawin over PAE bytes built by this test, and Debian's
 # python3-securesystemslib 0.26 (SSlibKey.verify_signature) both accept them, and both reject
 # one flipped byte in the payload, the payloadType or the signature.
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +22,9 @@ if evil_bundle evil.tar.gz db; then
 	"$AGENT" validate evil.tar.gz --db db --key agent.key --report findings.json 2>findings.err
 	exit_is "validate a bundle carrying test malware: findings" 1 $? findings.err
 	reports="$reports findings"
+	"$AGENT" scan /usr/share/clamav-testfiles/clam.exe --db db --key agent.key --report scan.json 2>scan.err
+	exit_is "scan --key of ClamAV's test file: findings" 1 $? scan.err
+	reports="$reports scan"
 else
 	not_ok "a bundle with test malware can be made (dpkg-deb, sigtool, clamav-testfiles)"
 fi
