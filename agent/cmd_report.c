@@ -239,21 +239,14 @@ static const char *sig_line(const struct loaded *l, char *buf, size_t size)
 	return buf;
 }
 
-/* Reads REPORT; verifies it when pub is given. Returns 0, or the exit code on failure (message printed). */
-static int load_report(const char *path, const struct sign_key *pub, struct loaded *l)
+/* Opens a report's text, verified when pub is given. path names it in messages (NULL: quiet).
+ * Returns 0, or show's exit code on failure. */
+static int load_text(const char *text, size_t len, const char *path, const struct sign_key *pub, struct loaded *l)
 {
-	char *text = NULL;
-	size_t len = 0;
 	struct pib_err e = {0};
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	r = pib_read_file(path, SIGN_MAX_ENVELOPE, &text, &len);
-	if (r < 0) {
-		say("%s: cannot read the report: %s", path,
-		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
-		return PIB_EXIT_USAGE;
-	}
 	if (pub) {
 		r = sign_verify(text, len, pub, &l->v, &e);
 		if (r == 0) {
@@ -264,22 +257,41 @@ static int load_report(const char *path, const struct sign_key *pub, struct load
 			snprintf(l->why, sizeof(l->why), "%s [%s]", e.msg, e.code);
 			pib_err_clear(&e);
 			r = sign_open_unverified(text, len, &l->v, &e);
-			if (r < 0)
+			if (r < 0 && path)
 				say("%s: INVALID: %s", path, l->why);
 		}
 	} else {
 		r = sign_open_unverified(text, len, &l->v, &e);
 		l->state = l->v.n_signatures ? SIG_UNCHECKED : SIG_UNSIGNED;
 	}
-	free(text);
 	if (r < 0) {
-		say("%s: %s [%s]", path, e.msg, e.code);
+		if (path)
+			say("%s: %s [%s]", path, e.msg, e.code);
 		r = e.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_FINDINGS;
 		pib_err_clear(&e);
 		return r;
 	}
 	l->pred = jget(l->v.statement, "predicate");
 	return 0;
+}
+
+/* Reads REPORT; verifies it when pub is given. Returns 0, or the exit code on failure (message printed). */
+static int load_report(const char *path, const struct sign_key *pub, struct loaded *l)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	r = pib_read_file(path, SIGN_MAX_ENVELOPE, &text, &len);
+	if (r < 0) {
+		say("%s: cannot read the report: %s", path,
+		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
+		return PIB_EXIT_USAGE;
+	}
+	r = load_text(text, len, path, pub, l);
+	free(text);
+	return r;
 }
 
 static int load_pubkey(const char *path, struct sign_key **ret)
@@ -931,4 +943,23 @@ int agent_cmd_show(const struct agent_opts *o)
 	if (fflush(stdout) != 0)
 		r = PIB_EXIT_ENV;
 	return r;
+}
+
+int agent_show_render(const char *text, size_t len, const struct sign_key *pub, struct pib_buf *term,
+		      struct pib_buf *html)
+{
+	struct loaded l;
+	int r = load_text(text, len, NULL, pub, &l);
+
+	if (r)
+		return r;
+	if (term) {
+		struct term t = {.b = *term, .color = true};
+		render_term(&t, &l);
+		*term = t.b;
+	}
+	if (html)
+		render_html(html, &l);
+	sign_verified_free(&l.v);
+	return 0;
 }
