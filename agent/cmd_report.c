@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The commands around a signed report: keygen, verify, show (terminal and a self-contained HTML page). */
+/* The commands around a signed report: keygen, verify, show (terminal and a self-contained HTML
+ * page). */
 #include "cli.h"
 #include "sign.h"
 
@@ -45,14 +46,17 @@ int agent_cmd_keygen(const struct agent_opts *o)
 		pib_err_clear(&e);
 		return PIB_EXIT_ENV;
 	}
-	printf("private key: %s.key (PKCS#8 PEM, mode 0600: keep it secret; sign with --key %s.key)\n"
-	       "public key:  %s.pub (give it to whoever checks reports: pib-agent verify REPORT --pubkey %s.pub)\n"
-	       "keyid:       %s\n",
-	       o->out, o->out, o->out, o->out, keyid);
+	printf(
+	    "private key: %s.key (PKCS#8 PEM, mode 0600: keep it secret; sign with --key %s.key)\n"
+	    "public key:  %s.pub (give it to whoever checks reports: pib-agent verify REPORT "
+	    "--pubkey %s.pub)\n"
+	    "keyid:       %s\n",
+	    o->out, o->out, o->out, o->out, keyid);
 	return PIB_EXIT_OK;
 }
 
-/* ------------------------------------------------------------------ reading a report's predicate */
+/* ------------------------------------------------------------------ reading a report's predicate
+ */
 
 static const cJSON *jget(const cJSON *o, const char *key)
 {
@@ -65,7 +69,7 @@ static const char *jstr(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static const char *or(const char *s, const char *dflt)
+static const char * or (const char *s, const char *dflt)
 {
 	return s && s[0] ? s : dflt;
 }
@@ -78,8 +82,9 @@ static int jlen(const cJSON *a)
 /* A policy entry or check that is a finding: its status says it failed. */
 static bool is_finding(const cJSON *item)
 {
-	const char *s = or(jstr(item, "status"), jstr(item, "result"));
-	return s && (!strcmp(s, "fail") || !strcmp(s, "failed") || !strcmp(s, "violation") || !strcmp(s, "error"));
+	const char *s = or (jstr(item, "status"), jstr(item, "result"));
+	return s && (!strcmp(s, "fail") || !strcmp(s, "failed") || !strcmp(s, "violation") ||
+		     !strcmp(s, "error"));
 }
 
 static int count_findings(const cJSON *a)
@@ -98,10 +103,10 @@ static const char *product_of(const cJSON *pred, char *buf, size_t size)
 	const cJSON *b = jget(pred, "bundle"), *p = jget(b, "product");
 
 	if (jstr(p, "name"))
-		snprintf(buf, size, "%s %s", jstr(p, "name"), or(jstr(p, "version"), ""));
+		snprintf(buf, size, "%s %s", jstr(p, "name"), or (jstr(p, "version"), ""));
 	else if (jstr(b, "file"))
 		snprintf(buf, size, "(unknown product: bundle %s)", jstr(b, "file"));
-	else if (!strcmp(or(jstr(pred, "command"), ""), "scan"))
+	else if (!strcmp(or (jstr(pred, "command"), ""), "scan"))
 		snprintf(buf, size, "(a scan of files: no bundle)");
 	else
 		snprintf(buf, size, "(unknown product)");
@@ -115,13 +120,15 @@ static const char *target_of(const cJSON *pred, char *buf, size_t size)
 	char os[256];
 
 	if (jstr(h, "pretty_name"))
-		snprintf(os, sizeof(os), "%s %s", jstr(h, "pretty_name"), or(jstr(h, "arch"), ""));
+		snprintf(os, sizeof(os), "%s %s", jstr(h, "pretty_name"), or (jstr(h, "arch"), ""));
 	else if (jstr(h, "id"))
-		snprintf(os, sizeof(os), "%s %s %s", jstr(h, "id"), or(jstr(h, "version_id"), ""), or(jstr(h, "arch"), ""));
+		snprintf(os, sizeof(os), "%s %s %s", jstr(h, "id"), or (jstr(h, "version_id"), ""),
+			 or (jstr(h, "arch"), ""));
 	else
 		snprintf(os, sizeof(os), "(OS not detected)");
 	if (jstr(t, "name"))
-		snprintf(buf, size, "%s (%s) on %s", jstr(t, "name"), or(jstr(t, "installer"), "?"), os);
+		snprintf(buf, size, "%s (%s) on %s", jstr(t, "name"),
+			 or (jstr(t, "installer"), "?"), os);
 	else
 		snprintf(buf, size, "(no target chosen) on %s", os);
 	return buf;
@@ -139,7 +146,8 @@ static void fmt_duration(const cJSON *step, char *buf, size_t size)
 	else if (ms < 60000)
 		snprintf(buf, size, "%.1f s", ms / 1000);
 	else
-		snprintf(buf, size, "%lld min %lld s", (long long)(ms / 1000) / 60, (long long)(ms / 1000) % 60);
+		snprintf(buf, size, "%lld min %lld s", (long long)(ms / 1000) / 60,
+			 (long long)(ms / 1000) % 60);
 }
 
 /* The status word in capitals (letters only; anything else becomes '?'). */
@@ -148,7 +156,9 @@ static const char *upper(const char *s, char *buf, size_t size)
 	size_t i = 0;
 
 	for (; s[i] && i + 1 < size; i++)
-		buf[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i] >= 'A' && s[i] <= 'Z' ? s[i] : '?';
+		buf[i] = s[i] >= 'a' && s[i] <= 'z'   ? (char)(s[i] - 32)
+			 : s[i] >= 'A' && s[i] <= 'Z' ? s[i]
+						      : '?';
 	buf[i] = '\0';
 	return buf;
 }
@@ -161,12 +171,12 @@ static const char *scan_skip_reason(const cJSON *pred)
 
 	cJSON_ArrayForEach(s, jget(pred, "steps"))
 	{
-		const char *n = or(jstr(s, "name"), "");
+		const char *n = or (jstr(s, "name"), "");
 		if (strcmp(n, "prescan") && strcmp(n, "postscan"))
 			continue;
-		if (strcmp(or(jstr(s, "status"), ""), "skipped"))
+		if (strcmp(or (jstr(s, "status"), ""), "skipped"))
 			return NULL;
-		reason = or(jstr(s, "reason"), "skipped");
+		reason = or (jstr(s, "reason"), "skipped");
 	}
 	return reason;
 }
@@ -177,27 +187,32 @@ static double jnum(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* "clamav 1.4.6, 4 files, 751 bytes scanned; database 2 signatures, 2026-11-26T10:32:31Z (mtime)" */
+/* "clamav 1.4.6, 4 files, 751 bytes scanned; database 2 signatures, 2026-11-26T10:32:31Z (mtime)"
+ */
 static const char *scan_line(const cJSON *scan, char *buf, size_t size)
 {
-	const cJSON *eng = jget(scan, "engine"), *db = jget(scan, "database"), *dv = jget(db, "version");
+	const cJSON *eng = jget(scan, "engine"), *db = jget(scan, "database"),
+		    *dv = jget(db, "version");
 	char engine[256], version[64] = "";
 
 	if (cJSON_IsString(eng))
 		snprintf(engine, sizeof(engine), "%s", eng->valuestring);
 	else
-		snprintf(engine, sizeof(engine), "%s %s", or(jstr(eng, "name"), "?"), or(jstr(eng, "version"), ""));
+		snprintf(engine, sizeof(engine), "%s %s", or (jstr(eng, "name"), "?"),
+			 or (jstr(eng, "version"), ""));
 	if (cJSON_IsNumber(dv))
 		snprintf(version, sizeof(version), "version %.0f, ", dv->valuedouble);
 	else if (cJSON_IsString(dv))
 		snprintf(version, sizeof(version), "version %.40s, ", dv->valuestring);
 	if (cJSON_IsObject(db))
-		snprintf(buf, size, "%s, %.0f files, %.0f bytes scanned; database %s%.0f signatures, %s (%s)", engine,
-			 jnum(scan, "files_scanned"), jnum(scan, "bytes_scanned"), version, jnum(db, "signatures"),
-			 or(jstr(db, "time"), "?"), or(jstr(db, "time_source"), "time"));
+		snprintf(buf, size,
+			 "%s, %.0f files, %.0f bytes scanned; database %s%.0f signatures, %s (%s)",
+			 engine, jnum(scan, "files_scanned"), jnum(scan, "bytes_scanned"), version,
+			 jnum(db, "signatures"), or (jstr(db, "time"), "?"),
+			 or (jstr(db, "time_source"), "time"));
 	else
-		snprintf(buf, size, "%s, %.0f files, %.0f bytes scanned; no database", engine, jnum(scan, "files_scanned"),
-			 jnum(scan, "bytes_scanned"));
+		snprintf(buf, size, "%s, %.0f files, %.0f bytes scanned; no database", engine,
+			 jnum(scan, "files_scanned"), jnum(scan, "bytes_scanned"));
 	return buf;
 }
 
@@ -215,8 +230,8 @@ enum sig_state { SIG_VALID, SIG_INVALID, SIG_UNSIGNED, SIG_UNCHECKED };
 struct loaded {
 	struct sign_verified v;
 	enum sig_state state;
-	char why[2200];     /* the reason when invalid */
-	const cJSON *pred;  /* in v.statement */
+	char why[2200];	   /* the reason when invalid */
+	const cJSON *pred; /* in v.statement */
 };
 
 static const char *sig_line(const struct loaded *l, char *buf, size_t size)
@@ -232,8 +247,10 @@ static const char *sig_line(const struct loaded *l, char *buf, size_t size)
 		snprintf(buf, size, "unsigned: the report carries no signature");
 		break;
 	case SIG_UNCHECKED:
-		snprintf(buf, size, "not checked (%zu signature%s, keyid %s; give --pubkey FILE to check it)",
-			 l->v.n_signatures, l->v.n_signatures == 1 ? "" : "s", or(l->v.keyid, "none"));
+		snprintf(buf, size,
+			 "not checked (%zu signature%s, keyid %s; give --pubkey FILE to check it)",
+			 l->v.n_signatures, l->v.n_signatures == 1 ? "" : "s",
+			 or (l->v.keyid, "none"));
 		break;
 	}
 	return buf;
@@ -241,7 +258,8 @@ static const char *sig_line(const struct loaded *l, char *buf, size_t size)
 
 /* Opens a report's text, verified when pub is given. path names it in messages (NULL: quiet).
  * Returns 0, or show's exit code on failure. */
-static int load_text(const char *text, size_t len, const char *path, const struct sign_key *pub, struct loaded *l)
+static int load_text(const char *text, size_t len, const char *path, const struct sign_key *pub,
+		     struct loaded *l)
 {
 	struct pib_err e = {0};
 	int r;
@@ -275,7 +293,8 @@ static int load_text(const char *text, size_t len, const char *path, const struc
 	return 0;
 }
 
-/* Reads REPORT; verifies it when pub is given. Returns 0, or the exit code on failure (message printed). */
+/* Reads REPORT; verifies it when pub is given. Returns 0, or the exit code on failure (message
+ * printed). */
 static int load_report(const char *path, const struct sign_key *pub, struct loaded *l)
 {
 	char *text = NULL;
@@ -286,7 +305,9 @@ static int load_report(const char *path, const struct sign_key *pub, struct load
 	r = pib_read_file(path, SIGN_MAX_ENVELOPE, &text, &len);
 	if (r < 0) {
 		say("%s: cannot read the report: %s", path,
-		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
+		    r == -EFBIG	   ? "too large for a report"
+		    : r == -EINVAL ? "not a regular file"
+				   : strerror(-r));
 		return PIB_EXIT_USAGE;
 	}
 	r = load_text(text, len, path, pub, l);
@@ -313,7 +334,8 @@ struct term {
 	bool color;
 };
 
-/* Appends s with every control character (C0, DEL, C1) replaced by '?': a report cannot drive the terminal. */
+/* Appends s with every control character (C0, DEL, C1) replaced by '?': a report cannot drive the
+ * terminal. */
 static void tx(struct term *t, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -343,10 +365,10 @@ static void tf(struct term *t, const char *fmt, ...)
 }
 
 /* tf, then a new line. */
-#define tl(t, ...)                                                                                         \
-	do {                                                                                               \
-		tf(t, __VA_ARGS__);                                                                        \
-		traw(t, "\n");                                                                             \
+#define tl(t, ...)                                                                                 \
+	do {                                                                                       \
+		tf(t, __VA_ARGS__);                                                                \
+		traw(t, "\n");                                                                     \
 	} while (0)
 
 /* A raw (trusted, literal) piece, e.g. a newline or an escape sequence. */
@@ -388,9 +410,9 @@ static void term_heading(struct term *t, const char *title, int n)
 
 static void term_generic_item(struct term *t, const cJSON *it)
 {
-	const char *name = or(jstr(it, "name"), or(jstr(it, "id"), jstr(it, "title")));
-	const char *status = or(jstr(it, "status"), jstr(it, "result"));
-	const char *msg = or(jstr(it, "message"), or(jstr(it, "detail"), jstr(it, "reason")));
+	const char *name = or (jstr(it, "name"), or (jstr(it, "id"), jstr(it, "title")));
+	const char *status = or (jstr(it, "status"), jstr(it, "result"));
+	const char *msg = or (jstr(it, "message"), or (jstr(it, "detail"), jstr(it, "reason")));
 
 	if (!name && !status) {
 		char *j = cJSON_PrintUnformatted(it);
@@ -400,12 +422,14 @@ static void term_generic_item(struct term *t, const cJSON *it)
 	}
 	traw(t, "  ");
 	if (status) {
-		tcolor(t, status_color(is_finding(it) ? "failed" : strcmp(status, "skipped") ? "ok" : "skipped"));
+		tcolor(t, status_color(is_finding(it)		   ? "failed"
+				       : strcmp(status, "skipped") ? "ok"
+								   : "skipped"));
 		tf(t, "%-8s", status);
 		tcolor(t, "\033[0m");
 		traw(t, " ");
 	}
-	tx(t, or(name, "?"));
+	tx(t, or (name, "?"));
 	if (msg) {
 		traw(t, ": ");
 		tx(t, msg);
@@ -416,7 +440,7 @@ static void term_generic_item(struct term *t, const cJSON *it)
 static void render_term(struct term *t, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
-	const char *status = or(jstr(pred, "status"), "unknown");
+	const char *status = or (jstr(pred, "status"), "unknown");
 	char buf[4096];
 
 	/* the overall status first */
@@ -428,20 +452,22 @@ static void render_term(struct term *t, const struct loaded *l)
 	if (jstr(jget(jget(pred, "bundle"), "product"), "seller"))
 		tf(t, " by %s", jstr(jget(jget(pred, "bundle"), "product"), "seller"));
 	traw(t, "\n");
-	tcolor(t, l->state == SIG_VALID ? "\033[32m" : l->state == SIG_UNCHECKED ? "\033[33m" : "\033[1;31m");
+	tcolor(t, l->state == SIG_VALID	      ? "\033[32m"
+		  : l->state == SIG_UNCHECKED ? "\033[33m"
+					      : "\033[1;31m");
 	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
 	tcolor(t, "\033[0m");
 	tlabel(t, "target", target_of(pred, buf, sizeof(buf)));
-	tlabel(t, "build", or(jstr(pred, "build_id"), "(none: a local run)"));
-	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or(jstr(pred, "phase"), "?"),
-		 or(jstr(jget(pred, "agent"), "name"), "?"), or(jstr(jget(pred, "agent"), "version"), "?"),
-		 or(jstr(pred, "command"), "?"));
+	tlabel(t, "build", or (jstr(pred, "build_id"), "(none: a local run)"));
+	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or (jstr(pred, "phase"), "?"),
+		 or (jstr(jget(pred, "agent"), "name"), "?"),
+		 or (jstr(jget(pred, "agent"), "version"), "?"), or (jstr(pred, "command"), "?"));
 	tlabel(t, "phase", buf);
 	if (jstr(jget(pred, "bundle"), "sha256"))
 		tlabel(t, "bundle", jstr(jget(pred, "bundle"), "sha256"));
 	if (cJSON_IsObject(err)) {
-		snprintf(buf, sizeof(buf), "%s at %s: %s", or(jstr(err, "code"), "?"), or(jstr(err, "step"), "?"),
-			 or(jstr(err, "message"), ""));
+		snprintf(buf, sizeof(buf), "%s at %s: %s", or (jstr(err, "code"), "?"),
+			 or (jstr(err, "step"), "?"), or (jstr(err, "message"), ""));
 		tcolor(t, "\033[1;31m");
 		tlabel(t, "error", buf);
 		tcolor(t, "\033[0m");
@@ -457,20 +483,21 @@ static void render_term(struct term *t, const struct loaded *l)
 		cJSON_ArrayForEach(it, dets)
 		{
 			tcolor(t, "\033[1;31m");
-			tf(t, "  %s", or(jstr(it, "signature"), "?"));
+			tf(t, "  %s", or (jstr(it, "signature"), "?"));
 			tcolor(t, "\033[0m");
-			tf(t, "  %s", or(jstr(it, "path"), "?"));
+			tf(t, "  %s", or (jstr(it, "path"), "?"));
 			if (jstr(it, "member"))
 				tf(t, " [%s]", jstr(it, "member"));
 			if (jstr(it, "package"))
 				tf(t, " (package %s)", jstr(it, "package"));
-			tl(t, " at %s", or(jstr(it, "phase"), "?"));
+			tl(t, " at %s", or (jstr(it, "phase"), "?"));
 		}
 		if (count_detections(scan) > jlen(dets))
 			tl(t, "  and %d more detection(s) that the report counts but does not list",
 			   count_detections(scan) - jlen(dets));
 		if (jlen(jget(scan, "skipped")))
-			tl(t, "  %d file(s) not scanned or cut short (see the report)", jlen(jget(scan, "skipped")));
+			tl(t, "  %d file(s) not scanned or cut short (see the report)",
+			   jlen(jget(scan, "skipped")));
 	}
 
 	term_heading(t, "Policy findings", count_findings(jget(pred, "policy")));
@@ -481,8 +508,9 @@ static void render_term(struct term *t, const struct loaded *l)
 	term_heading(t, "Packages", jlen(jget(pred, "packages")));
 	cJSON_ArrayForEach(it, jget(pred, "packages"))
 	{
-		tf(t, "  %-24s %-20s %-8s %s", or(jstr(it, "name"), "?"), or(jstr(it, "version"), "?"),
-		   or(jstr(it, "arch"), "?"), or(jstr(it, "source"), ""));
+		tf(t, "  %-24s %-20s %-8s %s", or (jstr(it, "name"), "?"),
+		   or (jstr(it, "version"), "?"), or (jstr(it, "arch"), "?"),
+		   or (jstr(it, "source"), ""));
 		if (jlen(jget(it, "files")))
 			tf(t, ", %d files", jlen(jget(it, "files")));
 		traw(t, "\n");
@@ -491,16 +519,16 @@ static void render_term(struct term *t, const struct loaded *l)
 	term_heading(t, "Steps", jlen(jget(pred, "steps")));
 	cJSON_ArrayForEach(it, jget(pred, "steps"))
 	{
-		const char *st = or(jstr(it, "status"), "?");
+		const char *st = or (jstr(it, "status"), "?");
 		const cJSON *se = jget(it, "error");
 		fmt_duration(it, buf, sizeof(buf));
-		tf(t, "  %-10s ", or(jstr(it, "name"), "?"));
+		tf(t, "  %-10s ", or (jstr(it, "name"), "?"));
 		tcolor(t, status_color(st));
 		tf(t, "%-8s", st);
 		tcolor(t, "\033[0m");
 		tf(t, " %9s", buf);
 		if (cJSON_IsObject(se))
-			tf(t, "  %s: %s", or(jstr(se, "code"), "?"), or(jstr(se, "message"), ""));
+			tf(t, "  %s: %s", or (jstr(se, "code"), "?"), or (jstr(se, "message"), ""));
 		else if (jstr(it, "reason"))
 			tf(t, "  %s", jstr(it, "reason"));
 		traw(t, "\n");
@@ -508,7 +536,8 @@ static void render_term(struct term *t, const struct loaded *l)
 
 	const cJSON *subj = jget(l->v.statement, "subject");
 	term_heading(t, "Subjects", jlen(subj));
-	cJSON_ArrayForEach(it, subj) tl(t, "  %s  %s", or(jstr(jget(it, "digest"), "sha256"), "?"), or(jstr(it, "name"), "?"));
+	cJSON_ArrayForEach(it, subj) tl(t, "  %s  %s", or (jstr(jget(it, "digest"), "sha256"), "?"),
+					or (jstr(it, "name"), "?"));
 }
 
 /* ------------------------------------------------------------------ HTML */
@@ -520,13 +549,25 @@ static void hx(struct pib_buf *b, const char *s)
 
 	for (; *p; p++) {
 		switch (*p) {
-		case '&': pib_buf_append(b, "&amp;", 5); break;
-		case '<': pib_buf_append(b, "&lt;", 4); break;
-		case '>': pib_buf_append(b, "&gt;", 4); break;
-		case '"': pib_buf_append(b, "&quot;", 6); break;
-		case '\'': pib_buf_append(b, "&#39;", 5); break;
+		case '&':
+			pib_buf_append(b, "&amp;", 5);
+			break;
+		case '<':
+			pib_buf_append(b, "&lt;", 4);
+			break;
+		case '>':
+			pib_buf_append(b, "&gt;", 4);
+			break;
+		case '"':
+			pib_buf_append(b, "&quot;", 6);
+			break;
+		case '\'':
+			pib_buf_append(b, "&#39;", 5);
+			break;
 		case '\n':
-		case '\t': pib_buf_append(b, p, 1); break;
+		case '\t':
+			pib_buf_append(b, p, 1);
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				pib_buf_append(b, "\xef\xbf\xbd", 3);
@@ -557,10 +598,12 @@ static void hraw(struct pib_buf *b, const char *s)
 	pib_buf_append(b, s, strlen(s));
 }
 
-/* A CSS class name for a status word: only known words, so nothing from the report reaches an attribute raw. */
+/* A CSS class name for a status word: only known words, so nothing from the report reaches an
+ * attribute raw. */
 static const char *status_class(const char *s)
 {
-	static const char *const known[] = {"succeeded", "incomplete", "findings", "failed", "ok", "skipped", "running"};
+	static const char *const known[] = {"succeeded", "incomplete", "findings", "failed",
+					    "ok",	 "skipped",    "running"};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (s && !strcmp(s, known[i]))
 			return known[i];
@@ -568,34 +611,41 @@ static const char *status_class(const char *s)
 }
 
 static const char css[] =
-	"*{box-sizing:border-box}"
-	"body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2330;background:#f4f5f7}"
-	"main{max-width:1280px;margin:0 auto;padding:12px 20px}"
-	"header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 20px;padding:12px 20px;color:#fff}"
-	"header h1{margin:0;font-size:28px;letter-spacing:.05em}"
-	"header .product{font-size:20px;font-weight:600}"
-	"header .seller{opacity:.85}"
-	".st-succeeded{background:#1a7f37}.st-incomplete{background:#9a6700}.st-findings{background:#b3261e}"
-	".st-failed{background:#8c1d18}.st-unknown{background:#555}"
-	".sig{padding:6px 20px;font-weight:600;border-bottom:1px solid #ccc}"
-	".sig-valid{background:#dafbe1;color:#116329}.sig-invalid{background:#ffebe9;color:#8c1d18}"
-	".sig-unsigned{background:#fff8c5;color:#7d4e00}.sig-unchecked{background:#eaeef2;color:#333}"
-	".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(400px,1fr));gap:4px 24px;margin:8px 0}"
-	".kv b{display:inline-block;min-width:80px;color:#57606a;font-weight:500}"
-	".error{background:#ffebe9;border-left:4px solid #b3261e;padding:8px 12px;margin:8px 0}"
-	"section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:10px 0}"
-	"section h2{font-size:16px;margin:4px 0 6px}"
-	".cols{display:grid;grid-template-columns:1fr 1fr;gap:0 12px}"
-	"@media (max-width:900px){.cols{grid-template-columns:1fr}}"
-	"table{border-collapse:collapse;width:100%}"
-	"th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}"
-	"th{color:#57606a;font-weight:500}"
-	"code,.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px;word-break:break-all}"
-	".none{color:#57606a}"
-	".b-ok,.b-succeeded{color:#1a7f37;font-weight:600}.b-skipped,.b-incomplete{color:#9a6700;font-weight:600}"
-	".b-failed,.b-findings,.b-unknown,.b-running{color:#b3261e;font-weight:600}"
-	".hit td{background:#fff5f5}"
-	"footer{color:#57606a;font-size:12px;margin:12px 0}";
+    "*{box-sizing:border-box}"
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe "
+    "UI',Roboto,sans-serif;margin:0;color:#1d2330;background:#f4f5f7}"
+    "main{max-width:1280px;margin:0 auto;padding:12px 20px}"
+    "header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 20px;padding:12px "
+    "20px;color:#fff}"
+    "header h1{margin:0;font-size:28px;letter-spacing:.05em}"
+    "header .product{font-size:20px;font-weight:600}"
+    "header .seller{opacity:.85}"
+    ".st-succeeded{background:#1a7f37}.st-incomplete{background:#9a6700}.st-findings{background:#"
+    "b3261e}"
+    ".st-failed{background:#8c1d18}.st-unknown{background:#555}"
+    ".sig{padding:6px 20px;font-weight:600;border-bottom:1px solid #ccc}"
+    ".sig-valid{background:#dafbe1;color:#116329}.sig-invalid{background:#ffebe9;color:#8c1d18}"
+    ".sig-unsigned{background:#fff8c5;color:#7d4e00}.sig-unchecked{background:#eaeef2;color:#333}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(400px,1fr));gap:4px "
+    "24px;margin:8px 0}"
+    ".kv b{display:inline-block;min-width:80px;color:#57606a;font-weight:500}"
+    ".error{background:#ffebe9;border-left:4px solid #b3261e;padding:8px 12px;margin:8px 0}"
+    "section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px "
+    "14px;margin:10px 0}"
+    "section h2{font-size:16px;margin:4px 0 6px}"
+    ".cols{display:grid;grid-template-columns:1fr 1fr;gap:0 12px}"
+    "@media (max-width:900px){.cols{grid-template-columns:1fr}}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}"
+    "th{color:#57606a;font-weight:500}"
+    "code,.mono{font-family:ui-monospace,'DejaVu Sans "
+    "Mono',monospace;font-size:12px;word-break:break-all}"
+    ".none{color:#57606a}"
+    ".b-ok,.b-succeeded{color:#1a7f37;font-weight:600}.b-skipped,.b-incomplete{color:#9a6700;font-"
+    "weight:600}"
+    ".b-failed,.b-findings,.b-unknown,.b-running{color:#b3261e;font-weight:600}"
+    ".hit td{background:#fff5f5}"
+    "footer{color:#57606a;font-size:12px;margin:12px 0}";
 
 static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
 {
@@ -604,19 +654,23 @@ static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
 	hraw(b, "<table><tr><th>status</th><th>name</th><th>detail</th></tr>");
 	cJSON_ArrayForEach(it, arr)
 	{
-		const char *name = or(jstr(it, "name"), or(jstr(it, "id"), jstr(it, "title")));
-		const char *status = or(jstr(it, "status"), jstr(it, "result"));
-		const char *msg = or(jstr(it, "message"), or(jstr(it, "detail"), jstr(it, "reason")));
+		const char *name = or (jstr(it, "name"), or (jstr(it, "id"), jstr(it, "title")));
+		const char *status = or (jstr(it, "status"), jstr(it, "result"));
+		const char *msg =
+		    or (jstr(it, "message"), or (jstr(it, "detail"), jstr(it, "reason")));
 		char *j = (!name && !msg) ? cJSON_PrintUnformatted(it) : NULL;
 
-		bool good = status && (!strcmp(status, "ok") || !strcmp(status, "pass") || !strcmp(status, "passed"));
+		bool good = status && (!strcmp(status, "ok") || !strcmp(status, "pass") ||
+				       !strcmp(status, "passed"));
 		hr(b, "<tr%s><td class=\"b-%s\">", is_finding(it) ? " class=\"hit\"" : "",
-		   is_finding(it) ? "failed" : good ? "ok" : status_class(status));
-		hx(b, or(status, "-"));
+		   is_finding(it) ? "failed"
+		   : good	  ? "ok"
+				  : status_class(status));
+		hx(b, or (status, "-"));
 		hraw(b, "</td><td>");
-		hx(b, or(name, "-"));
+		hx(b, or (name, "-"));
 		hraw(b, "</td><td>");
-		hx(b, j ? j : or(msg, ""));
+		hx(b, j ? j : or (msg, ""));
 		hraw(b, "</td></tr>");
 		free(j);
 	}
@@ -627,13 +681,15 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
 	const cJSON *prod = jget(jget(pred, "bundle"), "product");
-	const char *status = or(jstr(pred, "status"), "unknown");
+	const char *status = or (jstr(pred, "status"), "unknown");
 	static const char *const sig_class[] = {"valid", "invalid", "unsigned", "unchecked"};
 	char buf[4096];
 
-	hraw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-		"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+	hraw(b,
+	     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+	     "'unsafe-inline'\">\n"
+	     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
 	hf(b, "pib-agent report: %s, %s", status, product_of(pred, buf, sizeof(buf)));
 	hraw(b, "</title>\n<style>");
 	hraw(b, css);
@@ -659,22 +715,22 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "<div class=\"kv\"><b>target</b> ");
 	hx(b, target_of(pred, buf, sizeof(buf)));
 	hraw(b, "</div><div class=\"kv\"><b>build</b> ");
-	hx(b, or(jstr(pred, "build_id"), "(none: a local run)"));
+	hx(b, or (jstr(pred, "build_id"), "(none: a local run)"));
 	hraw(b, "</div><div class=\"kv\"><b>phase</b> ");
-	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or(jstr(pred, "phase"), "?"),
-		 or(jstr(jget(pred, "agent"), "name"), "?"), or(jstr(jget(pred, "agent"), "version"), "?"),
-		 or(jstr(pred, "command"), "?"));
+	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or (jstr(pred, "phase"), "?"),
+		 or (jstr(jget(pred, "agent"), "name"), "?"),
+		 or (jstr(jget(pred, "agent"), "version"), "?"), or (jstr(pred, "command"), "?"));
 	hx(b, buf);
 	hraw(b, "</div><div class=\"kv\"><b>bundle</b> <code>");
-	hx(b, or(jstr(jget(pred, "bundle"), "sha256"), "-"));
+	hx(b, or (jstr(jget(pred, "bundle"), "sha256"), "-"));
 	hraw(b, "</code></div></div>\n");
 	if (cJSON_IsObject(err)) {
 		hraw(b, "<div class=\"error\" id=\"error\"><b>");
-		hx(b, or(jstr(err, "code"), "?"));
+		hx(b, or (jstr(err, "code"), "?"));
 		hraw(b, "</b> at step <b>");
-		hx(b, or(jstr(err, "step"), "?"));
+		hx(b, or (jstr(err, "step"), "?"));
 		hraw(b, "</b>: ");
-		hx(b, or(jstr(err, "message"), ""));
+		hx(b, or (jstr(err, "message"), ""));
 		hraw(b, "</div>\n");
 	}
 
@@ -696,61 +752,68 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 			hf(b, "; %d file(s) not scanned or cut short", jlen(jget(scan, "skipped")));
 		hraw(b, "</p>");
 		if (jlen(dets)) {
-			hraw(b, "<table><tr><th>signature</th><th>path</th><th>member</th><th>package</th><th>phase</th></tr>");
+			hraw(b, "<table><tr><th>signature</th><th>path</th><th>member</"
+				"th><th>package</th><th>phase</th></tr>");
 			cJSON_ArrayForEach(it, dets)
 			{
 				hraw(b, "<tr class=\"hit\"><td><b>");
-				hx(b, or(jstr(it, "signature"), "?"));
+				hx(b, or (jstr(it, "signature"), "?"));
 				hraw(b, "</b></td><td class=\"mono\">");
-				hx(b, or(jstr(it, "path"), "?"));
+				hx(b, or (jstr(it, "path"), "?"));
 				hraw(b, "</td><td class=\"mono\">");
-				hx(b, or(jstr(it, "member"), "-"));
+				hx(b, or (jstr(it, "member"), "-"));
 				hraw(b, "</td><td>");
-				hx(b, or(jstr(it, "package"), "-"));
+				hx(b, or (jstr(it, "package"), "-"));
 				hraw(b, "</td><td>");
-				hx(b, or(jstr(it, "phase"), "?"));
+				hx(b, or (jstr(it, "phase"), "?"));
 				hraw(b, "</td></tr>");
 			}
 			hraw(b, "</table>");
 		}
 		if (count_detections(scan) > jlen(dets))
-			hr(b, "<p>and %d more detection(s) that the report counts but does not list</p>",
+			hr(b,
+			   "<p>and %d more detection(s) that the report counts but does not "
+			   "list</p>",
 			   count_detections(scan) - jlen(dets));
 	}
 	hraw(b, "</section>\n<div class=\"cols\">");
-	hr(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>", count_findings(jget(pred, "policy")));
+	hr(b, "<section id=\"policy\"><h2>Policy findings (%d)</h2>",
+	   count_findings(jget(pred, "policy")));
 	if (jlen(jget(pred, "policy")))
 		html_generic_rows(b, jget(pred, "policy"));
 	else
 		hraw(b, "<p class=\"none\">No policy checks in this report</p>");
-	hr(b, "</section><section id=\"checks\"><h2>Checks (%d, %d failed)</h2>", jlen(jget(pred, "checks")),
-	   count_findings(jget(pred, "checks")));
+	hr(b, "</section><section id=\"checks\"><h2>Checks (%d, %d failed)</h2>",
+	   jlen(jget(pred, "checks")), count_findings(jget(pred, "checks")));
 	if (jlen(jget(pred, "checks")))
 		html_generic_rows(b, jget(pred, "checks"));
 	else
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
 
-	hr(b, "<section id=\"steps\"><h2>Steps (%d)</h2><table><tr><th>step</th><th>status</th><th>duration</th><th>error or reason</th></tr>",
+	hr(b,
+	   "<section id=\"steps\"><h2>Steps "
+	   "(%d)</h2><table><tr><th>step</th><th>status</th><th>duration</th><th>error or "
+	   "reason</th></tr>",
 	   jlen(jget(pred, "steps")));
 	cJSON_ArrayForEach(it, jget(pred, "steps"))
 	{
 		const cJSON *se = jget(it, "error");
 		fmt_duration(it, buf, sizeof(buf));
 		hraw(b, "<tr><td>");
-		hx(b, or(jstr(it, "name"), "?"));
+		hx(b, or (jstr(it, "name"), "?"));
 		hr(b, "</td><td class=\"b-%s\">", status_class(jstr(it, "status")));
-		hx(b, or(jstr(it, "status"), "?"));
+		hx(b, or (jstr(it, "status"), "?"));
 		hraw(b, "</td><td>");
 		hx(b, buf);
 		hraw(b, "</td><td>");
 		if (cJSON_IsObject(se)) {
 			hraw(b, "<b>");
-			hx(b, or(jstr(se, "code"), "?"));
+			hx(b, or (jstr(se, "code"), "?"));
 			hraw(b, "</b>: ");
-			hx(b, or(jstr(se, "message"), ""));
+			hx(b, or (jstr(se, "message"), ""));
 		} else {
-			hx(b, or(jstr(it, "reason"), ""));
+			hx(b, or (jstr(it, "reason"), ""));
 		}
 		hraw(b, "</td></tr>");
 	}
@@ -758,24 +821,25 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 
 	hr(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
 	if (jlen(jget(pred, "packages"))) {
-		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</th><th>files</th><th>SHA-256</th></tr>");
+		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</"
+			"th><th>files</th><th>SHA-256</th></tr>");
 		cJSON_ArrayForEach(it, jget(pred, "packages"))
 		{
 			hraw(b, "<tr><td>");
-			hx(b, or(jstr(it, "name"), "?"));
+			hx(b, or (jstr(it, "name"), "?"));
 			hraw(b, "</td><td>");
-			hx(b, or(jstr(it, "version"), "?"));
+			hx(b, or (jstr(it, "version"), "?"));
 			hraw(b, "</td><td>");
-			hx(b, or(jstr(it, "arch"), "?"));
+			hx(b, or (jstr(it, "arch"), "?"));
 			hraw(b, "</td><td>");
-			hx(b, or(jstr(it, "source"), ""));
+			hx(b, or (jstr(it, "source"), ""));
 			hraw(b, "</td><td>");
 			if (cJSON_IsArray(jget(it, "files")))
 				hf(b, "%d", jlen(jget(it, "files")));
 			else
 				hraw(b, "-");
 			hraw(b, "</td><td class=\"mono\">");
-			hx(b, or(jstr(it, "sha256"), "-"));
+			hx(b, or (jstr(it, "sha256"), "-"));
 			hraw(b, "</td></tr>");
 		}
 		hraw(b, "</table>");
@@ -785,13 +849,16 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "</section>\n");
 
 	const cJSON *subj = jget(l->v.statement, "subject");
-	hr(b, "<section id=\"subjects\"><h2>Subjects (%d)</h2><table><tr><th>name</th><th>SHA-256</th></tr>", jlen(subj));
+	hr(b,
+	   "<section id=\"subjects\"><h2>Subjects "
+	   "(%d)</h2><table><tr><th>name</th><th>SHA-256</th></tr>",
+	   jlen(subj));
 	cJSON_ArrayForEach(it, subj)
 	{
 		hraw(b, "<tr><td>");
-		hx(b, or(jstr(it, "name"), "?"));
+		hx(b, or (jstr(it, "name"), "?"));
 		hraw(b, "</td><td class=\"mono\">");
-		hx(b, or(jstr(jget(it, "digest"), "sha256"), "?"));
+		hx(b, or (jstr(jget(it, "digest"), "sha256"), "?"));
 		hraw(b, "</td></tr>");
 	}
 	hraw(b, "</table></section>\n");
@@ -813,9 +880,11 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	}
 	char hex[65];
 	pib_sha256_hex(l->v.payload, l->v.payload_len, hex);
-	hraw(b, "<footer>Made by pib-agent " PIB_VERSION " show. The report's payload SHA-256: <code>");
+	hraw(b, "<footer>Made by pib-agent " PIB_VERSION
+		" show. The report's payload SHA-256: <code>");
 	hx(b, hex);
-	hraw(b, "</code>. Check the signature yourself: <code>pib-agent verify REPORT --pubkey KEY.pub</code>.</footer>\n"
+	hraw(b, "</code>. Check the signature yourself: <code>pib-agent verify REPORT --pubkey "
+		"KEY.pub</code>.</footer>\n"
 		"</main>\n</body></html>\n");
 }
 
@@ -846,7 +915,9 @@ int agent_cmd_verify(const struct agent_opts *o)
 	r = pib_read_file(o->args[0], SIGN_MAX_ENVELOPE, &text, &len);
 	if (r < 0) {
 		say("%s: cannot read the report: %s", o->args[0],
-		    r == -EFBIG ? "too large for a report" : r == -EINVAL ? "not a regular file" : strerror(-r));
+		    r == -EFBIG	   ? "too large for a report"
+		    : r == -EINVAL ? "not a regular file"
+				   : strerror(-r));
 		sign_key_free(pub);
 		return PIB_EXIT_USAGE;
 	}
@@ -873,11 +944,11 @@ int agent_cmd_verify(const struct agent_opts *o)
 		traw(&t, "valid");
 		tcolor(&t, "\033[0m");
 		tl(&t, " (Ed25519 over DSSE PAE, keyid %s)", v.keyid);
-		tlabel(&t, "status", or(jstr(pred, "status"), "?"));
+		tlabel(&t, "status", or (jstr(pred, "status"), "?"));
 		tlabel(&t, "product", product_of(pred, buf, sizeof(buf)));
 		tlabel(&t, "target", target_of(pred, buf, sizeof(buf)));
-		tlabel(&t, "build_id", or(jstr(pred, "build_id"), "(none: a local run)"));
-		tlabel(&t, "phase", or(jstr(pred, "phase"), "?"));
+		tlabel(&t, "build_id", or (jstr(pred, "build_id"), "(none: a local run)"));
+		tlabel(&t, "phase", or (jstr(pred, "phase"), "?"));
 		snprintf(buf, sizeof(buf), "%d", jlen(jget(pred, "packages")));
 		tlabel(&t, "packages", buf);
 		if (cJSON_IsObject(jget(pred, "scan")))
@@ -885,12 +956,13 @@ int agent_cmd_verify(const struct agent_opts *o)
 		else
 			snprintf(buf, sizeof(buf), "0 (scan not run)");
 		tlabel(&t, "detections", buf);
-		snprintf(buf, sizeof(buf), "%d policy, %d of %d checks failed", count_findings(jget(pred, "policy")),
-			 count_findings(jget(pred, "checks")), jlen(jget(pred, "checks")));
+		snprintf(buf, sizeof(buf), "%d policy, %d of %d checks failed",
+			 count_findings(jget(pred, "policy")), count_findings(jget(pred, "checks")),
+			 jlen(jget(pred, "checks")));
 		tlabel(&t, "findings", buf);
 		if (cJSON_IsObject(err)) {
-			snprintf(buf, sizeof(buf), "%s at %s: %s", or(jstr(err, "code"), "?"), or(jstr(err, "step"), "?"),
-				 or(jstr(err, "message"), ""));
+			snprintf(buf, sizeof(buf), "%s at %s: %s", or (jstr(err, "code"), "?"),
+				 or (jstr(err, "step"), "?"), or (jstr(err, "message"), ""));
 			tlabel(&t, "error", buf);
 		}
 		snprintf(buf, sizeof(buf), "%d", jlen(jget(v.statement, "subject")));
@@ -938,15 +1010,16 @@ int agent_cmd_show(const struct agent_opts *o)
 	if (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED))
 		say("%s: the signature is %s: do not trust this report", o->args[0],
 		    l.state == SIG_INVALID ? "INVALID" : "missing");
-	r = (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED)) ? PIB_EXIT_FINDINGS : PIB_EXIT_OK;
+	r = (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED)) ? PIB_EXIT_FINDINGS
+									       : PIB_EXIT_OK;
 	sign_verified_free(&l.v);
 	if (fflush(stdout) != 0)
 		r = PIB_EXIT_ENV;
 	return r;
 }
 
-int agent_show_render(const char *text, size_t len, const struct sign_key *pub, struct pib_buf *term,
-		      struct pib_buf *html)
+int agent_show_render(const char *text, size_t len, const struct sign_key *pub,
+		      struct pib_buf *term, struct pib_buf *html)
 {
 	struct loaded l;
 	int r = load_text(text, len, NULL, pub, &l);

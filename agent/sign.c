@@ -44,13 +44,15 @@ static int key_finish(EVP_PKEY *pkey, bool has_private, const char *what, struct
 		const char *type = OBJ_nid2sn(EVP_PKEY_get_id(pkey));
 		EVP_PKEY_free(pkey);
 		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.not_ed25519",
-				"%s: a %s key, not Ed25519 (make one with pib-agent keygen, or openssl genpkey -algorithm ed25519)",
+				"%s: a %s key, not Ed25519 (make one with pib-agent keygen, or "
+				"openssl genpkey -algorithm ed25519)",
 				what, type ? type : "non-Ed25519");
 	}
 	if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) != 1 || rawlen != sizeof(raw)) {
 		EVP_PKEY_free(pkey);
 		ERR_clear_error();
-		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid", "%s: cannot read its public key", what);
+		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
+				"%s: cannot read its public key", what);
 	}
 	k = calloc(1, sizeof(*k));
 	if (!k) {
@@ -64,13 +66,15 @@ static int key_finish(EVP_PKEY *pkey, bool has_private, const char *what, struct
 	return 0;
 }
 
-int sign_key_from_pem(const char *pem, size_t len, const char *what, struct sign_key **ret, struct pib_err *e)
+int sign_key_from_pem(const char *pem, size_t len, const char *what, struct sign_key **ret,
+		      struct pib_err *e)
 {
 	BIO *bio;
 	EVP_PKEY *pkey;
 
 	if (len > SIGN_MAX_KEY_FILE)
-		return pib_fail(e, -EFBIG, PIB_ERR_ENV, "key.invalid", "%s: too large for a PEM key", what);
+		return pib_fail(e, -EFBIG, PIB_ERR_ENV, "key.invalid",
+				"%s: too large for a PEM key", what);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return pib_fail(e, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
@@ -79,14 +83,18 @@ int sign_key_from_pem(const char *pem, size_t len, const char *what, struct sign
 	ERR_clear_error();
 	if (!pkey) {
 		if (memmem(pem, len, "ENCRYPTED", 9))
-			return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
-					"%s: an encrypted private key; give an unencrypted PKCS#8 Ed25519 key", what);
+			return pib_fail(
+			    e, -EINVAL, PIB_ERR_ENV, "key.invalid",
+			    "%s: an encrypted private key; give an unencrypted PKCS#8 Ed25519 key",
+			    what);
 		if (memmem(pem, len, "PUBLIC KEY", 10))
 			return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
-					"%s: a public key; signing needs the private key (PREFIX.key of pib-agent keygen)",
+					"%s: a public key; signing needs the private key "
+					"(PREFIX.key of pib-agent keygen)",
 					what);
 		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
-				"%s: not a PEM private key (expected \"-----BEGIN PRIVATE KEY-----\", PKCS#8 Ed25519)",
+				"%s: not a PEM private key (expected \"-----BEGIN PRIVATE "
+				"KEY-----\", PKCS#8 Ed25519)",
 				what);
 	}
 	return key_finish(pkey, true, what, ret, e);
@@ -136,12 +144,14 @@ out:
 static int key_read_fail(struct pib_err *e, const char *path, ssize_t n)
 {
 	if (n == -EFBIG)
-		return pib_fail(e, -EFBIG, PIB_ERR_ENV, "key.unreadable", "%s: too large for a PEM key (over %zu bytes)",
-				path, SIGN_MAX_KEY_FILE);
+		return pib_fail(e, -EFBIG, PIB_ERR_ENV, "key.unreadable",
+				"%s: too large for a PEM key (over %zu bytes)", path,
+				SIGN_MAX_KEY_FILE);
 	if (n == -EINVAL)
-		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.unreadable", "%s: not a regular file", path);
-	return pib_fail(e, (int)n, PIB_ERR_ENV, "key.unreadable", "%s: cannot read the key: %s", path,
-			strerror((int)-n));
+		return pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.unreadable", "%s: not a regular file",
+				path);
+	return pib_fail(e, (int)n, PIB_ERR_ENV, "key.unreadable", "%s: cannot read the key: %s",
+			path, strerror((int)-n));
 }
 
 int sign_key_load(const char *path, struct sign_key **ret, struct pib_err *e)
@@ -188,11 +198,14 @@ int sign_pubkey_load(const char *path, struct sign_key **ret, struct pib_err *e)
 	if (!pkey) {
 		if (strstr(buf, "PRIVATE KEY"))
 			r = pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
-				     "%s: a private key; verify needs the public key (PREFIX.pub of pib-agent keygen, or openssl pkey -in KEY -pubout)",
+				     "%s: a private key; verify needs the public key (PREFIX.pub "
+				     "of pib-agent keygen, or openssl pkey -in KEY -pubout)",
 				     path);
 		else
 			r = pib_fail(e, -EINVAL, PIB_ERR_ENV, "key.invalid",
-				     "%s: not a PEM public key (expected \"-----BEGIN PUBLIC KEY-----\", Ed25519)", path);
+				     "%s: not a PEM public key (expected \"-----BEGIN PUBLIC "
+				     "KEY-----\", Ed25519)",
+				     path);
 		goto out;
 	}
 	r = key_finish(pkey, false, path, ret, e);
@@ -216,7 +229,8 @@ const char *sign_key_id(const struct sign_key *k)
 	return k->keyid;
 }
 
-/* Creates path with O_EXCL and writes data; returns 0 or -errno (the file is removed on failure). */
+/* Creates path with O_EXCL and writes data; returns 0 or -errno (the file is removed on failure).
+ */
 static int write_new_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -263,32 +277,37 @@ int sign_keygen(const char *prefix, char ret_keyid[65], struct pib_err *e)
 		goto out;
 	}
 	if (lstat(keypath, &st) == 0 || lstat(pubpath, &st) == 0) {
-		r = pib_fail(e, -EEXIST, PIB_ERR_ENV, "key.exists", "%s already exists: refusing to overwrite a key",
+		r = pib_fail(e, -EEXIST, PIB_ERR_ENV, "key.exists",
+			     "%s already exists: refusing to overwrite a key",
 			     lstat(keypath, &st) == 0 ? keypath : pubpath);
 		goto out;
 	}
 	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	kb = BIO_new(BIO_s_secmem());
 	pb = BIO_new(BIO_s_mem());
-	if (!pkey || !kb || !pb || PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	if (!pkey || !kb || !pb ||
+	    PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    PEM_write_bio_PUBKEY(pb, pkey) != 1) {
 		ERR_clear_error();
-		r = pib_fail(e, -EIO, PIB_ERR_ENV, "key.generate", "cannot generate an Ed25519 key with OpenSSL");
+		r = pib_fail(e, -EIO, PIB_ERR_ENV, "key.generate",
+			     "cannot generate an Ed25519 key with OpenSSL");
 		goto out;
 	}
 	klen = BIO_get_mem_data(kb, &kdata);
 	plen = BIO_get_mem_data(pb, &pdata);
 	r = write_new_file(keypath, kdata, (size_t)klen, 0600);
 	if (r < 0) {
-		r = pib_fail(e, r, PIB_ERR_ENV, r == -EEXIST ? "key.exists" : "key.write", "%s: %s", keypath,
-			     r == -EEXIST ? "already exists: refusing to overwrite a key" : strerror(-r));
+		r = pib_fail(
+		    e, r, PIB_ERR_ENV, r == -EEXIST ? "key.exists" : "key.write", "%s: %s", keypath,
+		    r == -EEXIST ? "already exists: refusing to overwrite a key" : strerror(-r));
 		goto out;
 	}
 	r = write_new_file(pubpath, pdata, (size_t)plen, 0644);
 	if (r < 0) {
 		unlink(keypath);
-		r = pib_fail(e, r, PIB_ERR_ENV, r == -EEXIST ? "key.exists" : "key.write", "%s: %s", pubpath,
-			     r == -EEXIST ? "already exists: refusing to overwrite a key" : strerror(-r));
+		r = pib_fail(
+		    e, r, PIB_ERR_ENV, r == -EEXIST ? "key.exists" : "key.write", "%s: %s", pubpath,
+		    r == -EEXIST ? "already exists: refusing to overwrite a key" : strerror(-r));
 		goto out;
 	}
 	r = key_finish(pkey, true, keypath, &k, e);
@@ -311,7 +330,8 @@ out:
 
 char *sign_b64_encode(const void *data, size_t len)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = data;
 	char *out, *o;
 
@@ -427,21 +447,26 @@ cJSON *sign_statement(const struct report *r)
 	return st;
 }
 
-static int ed25519_sign(const struct sign_key *k, const struct pib_buf *pae, unsigned char sig[64], struct pib_err *e)
+static int ed25519_sign(const struct sign_key *k, const struct pib_buf *pae, unsigned char sig[64],
+			struct pib_err *e)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = 64;
-	int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
-		 EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)pae->data, pae->len) == 1 && siglen == 64;
+	int ok =
+	    ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)pae->data, pae->len) == 1 &&
+	    siglen == 64;
 
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	if (!ok)
-		return pib_fail(e, -EIO, PIB_ERR_ENV, "sign.failed", "cannot sign the report with OpenSSL (Ed25519)");
+		return pib_fail(e, -EIO, PIB_ERR_ENV, "sign.failed",
+				"cannot sign the report with OpenSSL (Ed25519)");
 	return 0;
 }
 
-static bool ed25519_verify(const struct sign_key *k, const struct pib_buf *pae, const unsigned char *sig, size_t siglen)
+static bool ed25519_verify(const struct sign_key *k, const struct pib_buf *pae,
+			   const unsigned char *sig, size_t siglen)
 {
 	EVP_MD_CTX *ctx;
 	bool ok;
@@ -456,8 +481,8 @@ static bool ed25519_verify(const struct sign_key *k, const struct pib_buf *pae, 
 	return ok;
 }
 
-int sign_envelope(const void *payload, size_t len, const char *payload_type, const struct sign_key *k, char **ret,
-		  struct pib_err *e)
+int sign_envelope(const void *payload, size_t len, const char *payload_type,
+		  const struct sign_key *k, char **ret, struct pib_err *e)
 {
 	struct pib_buf pae = {0};
 	unsigned char sig[64];
@@ -565,14 +590,17 @@ static int envelope_parse(const char *text, size_t len, struct envelope *env, st
 		return MALFORMED("not a report: not JSON (near byte %zu)",
 				 end && end >= text ? (size_t)(end - text) : (size_t)0);
 	if (!cJSON_IsObject(env->root))
-		return MALFORMED("not a report: not a DSSE envelope (a JSON object with payload, payloadType and signatures)");
+		return MALFORMED("not a report: not a DSSE envelope (a JSON object with payload, "
+				 "payloadType and signatures)");
 	p = cJSON_GetObjectItemCaseSensitive(env->root, "payload");
 	t = cJSON_GetObjectItemCaseSensitive(env->root, "payloadType");
 	s = cJSON_GetObjectItemCaseSensitive(env->root, "signatures");
 	if (!p && !t && cJSON_GetObjectItemCaseSensitive(env->root, "predicate"))
-		return MALFORMED("not a DSSE envelope: a bare in-toto Statement, which carries no signature");
+		return MALFORMED(
+		    "not a DSSE envelope: a bare in-toto Statement, which carries no signature");
 	if (!p && !t && cJSON_GetObjectItemCaseSensitive(env->root, "steps"))
-		return MALFORMED("not a DSSE envelope: a bare report predicate, which carries no signature");
+		return MALFORMED(
+		    "not a DSSE envelope: a bare report predicate, which carries no signature");
 	if (!cJSON_IsString(p))
 		return MALFORMED("not a DSSE envelope: \"payload\" is missing or not a string");
 	if (!cJSON_IsString(t))
@@ -581,15 +609,21 @@ static int envelope_parse(const char *text, size_t len, struct envelope *env, st
 		return MALFORMED("not a DSSE envelope: \"signatures\" is missing or not a list");
 	cJSON_ArrayForEach(d, s)
 	{
-		cJSON *sig = cJSON_GetObjectItemCaseSensitive(d, "sig"), *kid = cJSON_GetObjectItemCaseSensitive(d, "keyid");
-		if (!cJSON_IsObject(d) || !cJSON_IsString(sig) || (kid && !cJSON_IsString(kid) && !cJSON_IsNull(kid)))
-			return MALFORMED("not a DSSE envelope: each signature must be an object with a string \"sig\" (and a string \"keyid\")");
+		cJSON *sig = cJSON_GetObjectItemCaseSensitive(d, "sig"),
+		      *kid = cJSON_GetObjectItemCaseSensitive(d, "keyid");
+		if (!cJSON_IsObject(d) || !cJSON_IsString(sig) ||
+		    (kid && !cJSON_IsString(kid) && !cJSON_IsNull(kid)))
+			return MALFORMED("not a DSSE envelope: each signature must be an object "
+					 "with a string \"sig\" (and a string \"keyid\")");
 	}
 	env->payload_type = t->valuestring;
 	env->signatures = s;
-	if (sign_b64_decode(p->valuestring, strlen(p->valuestring), &env->payload, &env->payload_len) < 0)
-		return MALFORMED("the payload is not valid base64: the report was damaged or changed");
-	d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(env->root, "payloadDigest"), "sha256");
+	if (sign_b64_decode(p->valuestring, strlen(p->valuestring), &env->payload,
+			    &env->payload_len) < 0)
+		return MALFORMED(
+		    "the payload is not valid base64: the report was damaged or changed");
+	d = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(env->root, "payloadDigest"), "sha256");
 	if (cJSON_IsString(d))
 		env->digest_hint = d->valuestring;
 	return 0;
@@ -623,8 +657,9 @@ static int statement_check(const unsigned char *payload, size_t len, cJSON **ret
 		why = "subject is not a list";
 	if (why) {
 		cJSON_Delete(st);
-		return pib_fail(e, -EBADMSG, PIB_ERR_FINDINGS, "report.not_statement",
-				"the signature is valid, but the payload is not a pib-agent report: %s", why);
+		return pib_fail(
+		    e, -EBADMSG, PIB_ERR_FINDINGS, "report.not_statement",
+		    "the signature is valid, but the payload is not a pib-agent report: %s", why);
 	}
 	*ret = st;
 	return 0;
@@ -642,7 +677,8 @@ static char *dup_payload(const unsigned char *p, size_t len)
 
 #define REJECT(code, ...) pib_fail(e, -EBADMSG, PIB_ERR_FINDINGS, code, __VA_ARGS__)
 
-int sign_verify(const char *text, size_t len, const struct sign_key *k, struct sign_verified *ret, struct pib_err *e)
+int sign_verify(const char *text, size_t len, const struct sign_key *k, struct sign_verified *ret,
+		struct pib_err *e)
 {
 	struct envelope env;
 	struct pib_buf pae = {0};
@@ -656,7 +692,8 @@ int sign_verify(const char *text, size_t len, const struct sign_key *k, struct s
 		goto out;
 	ret->n_signatures = (size_t)cJSON_GetArraySize(env.signatures);
 	if (ret->n_signatures == 0) {
-		r = REJECT("report.unsigned", "the report is unsigned (its signatures list is empty): nothing vouches for it");
+		r = REJECT("report.unsigned", "the report is unsigned (its signatures list is "
+					      "empty): nothing vouches for it");
 		goto out;
 	}
 	if (sign_pae(env.payload_type, env.payload, env.payload_len, &pae) < 0) {
@@ -666,10 +703,12 @@ int sign_verify(const char *text, size_t len, const struct sign_key *k, struct s
 	/* the signature over the exact bytes first; nothing of the payload is read before */
 	cJSON_ArrayForEach(s, env.signatures)
 	{
-		const char *sb = cJSON_GetObjectItemCaseSensitive(s, "sig")->valuestring, *kid = sig_keyid(s);
+		const char *sb = cJSON_GetObjectItemCaseSensitive(s, "sig")->valuestring,
+			   *kid = sig_keyid(s);
 		unsigned char *sig = NULL;
 		size_t siglen = 0;
-		bool good = sign_b64_decode(sb, strlen(sb), &sig, &siglen) == 0 && ed25519_verify(k, &pae, sig, siglen);
+		bool good = sign_b64_decode(sb, strlen(sb), &sig, &siglen) == 0 &&
+			    ed25519_verify(k, &pae, sig, siglen);
 
 		if (kid[0])
 			any_keyid = true;
@@ -686,8 +725,8 @@ int sign_verify(const char *text, size_t len, const struct sign_key *k, struct s
 	if (valid) {
 		if (strcmp(env.payload_type, SIGN_PAYLOAD_TYPE)) {
 			r = REJECT("report.not_statement",
-				   "the signature is valid, but payloadType is \"%.200s\", not \"" SIGN_PAYLOAD_TYPE
-				   "\": not a pib-agent report",
+				   "the signature is valid, but payloadType is \"%.200s\", not "
+				   "\"" SIGN_PAYLOAD_TYPE "\": not a pib-agent report",
 				   env.payload_type);
 			goto out;
 		}
@@ -704,31 +743,37 @@ int sign_verify(const char *text, size_t len, const struct sign_key *k, struct s
 		goto out;
 	}
 
-	/* no signature verifies: say what most likely changed (the hints only explain, never accept) */
+	/* no signature verifies: say what most likely changed (the hints only explain, never
+	 * accept) */
 	char hex[65];
 	pib_sha256_hex(env.payload, env.payload_len, hex);
 	if (strcmp(env.payload_type, SIGN_PAYLOAD_TYPE))
 		r = REJECT("report.payload_type_changed",
-			   "payloadType was changed: it is \"%.200s\", the agent signs \"" SIGN_PAYLOAD_TYPE
-			   "\", and the signature does not verify",
+			   "payloadType was changed: it is \"%.200s\", the agent signs "
+			   "\"" SIGN_PAYLOAD_TYPE "\", and the signature does not verify",
 			   env.payload_type);
 	else if (!ours && any_keyid)
 		r = REJECT("report.other_key",
-			   "signed by another key: the report's keyid is %.64s, the key given has keyid %s, and the signature does not verify with it",
+			   "signed by another key: the report's keyid is %.64s, the key given has "
+			   "keyid %s, and the signature does not verify with it",
 			   sig_keyid(cJSON_GetArrayItem(env.signatures, 0)), k->keyid);
 	else if (env.digest_hint && strcmp(env.digest_hint, hex))
 		r = REJECT("report.payload_changed",
-			   "the payload was changed after signing: its SHA-256 is %s, the signed one was %.64s; the signature does not verify",
+			   "the payload was changed after signing: its SHA-256 is %s, the signed "
+			   "one was %.64s; the signature does not verify",
 			   hex, env.digest_hint);
 	else if (ours_bad_form)
-		r = REJECT("report.signature_changed",
-			   "the signature was changed: it is not a base64 64-byte Ed25519 signature");
+		r = REJECT(
+		    "report.signature_changed",
+		    "the signature was changed: it is not a base64 64-byte Ed25519 signature");
 	else if (env.digest_hint)
 		r = REJECT("report.signature_changed",
-			   "the signature was changed: the payload, payloadType and keyid are as signed, but the signature does not verify");
+			   "the signature was changed: the payload, payloadType and keyid are as "
+			   "signed, but the signature does not verify");
 	else
-		r = REJECT("report.bad_signature",
-			   "the signature does not verify: the payload or the signature was changed");
+		r = REJECT(
+		    "report.bad_signature",
+		    "the signature does not verify: the payload or the signature was changed");
 out:
 	if (r < 0)
 		sign_verified_free(ret);
@@ -747,13 +792,15 @@ int sign_open_unverified(const char *text, size_t len, struct sign_verified *ret
 	if (r == 0) {
 		ret->n_signatures = (size_t)cJSON_GetArraySize(env.signatures);
 		if (ret->n_signatures)
-			snprintf(ret->keyid, sizeof(ret->keyid), "%s", sig_keyid(cJSON_GetArrayItem(env.signatures, 0)));
+			snprintf(ret->keyid, sizeof(ret->keyid), "%s",
+				 sig_keyid(cJSON_GetArrayItem(env.signatures, 0)));
 		ret->statement = cJSON_ParseWithLength((const char *)env.payload, env.payload_len);
 		ret->payload = dup_payload(env.payload, env.payload_len);
 		ret->payload_len = env.payload_len;
 		if (!cJSON_IsObject(ret->statement) ||
 		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ret->statement, "predicate")))
-			r = MALFORMED("the payload is not an in-toto Statement with a predicate object");
+			r = MALFORMED(
+			    "the payload is not an in-toto Statement with a predicate object");
 		else if (!ret->payload)
 			r = pib_fail(e, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#define SIGN_PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define SIGN_PAYLOAD_TYPE   "application/vnd.in-toto+json"
 #define SIGN_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 /* The largest report (envelope) read back by verify and show. */
 #define SIGN_MAX_ENVELOPE ((size_t)256 << 20)
@@ -58,7 +58,8 @@ char *sign_b64_encode(const void *data, size_t len);
 int sign_b64_decode(const char *s, size_t len, unsigned char **ret, size_t *ret_len) PIB_MUST_CHECK;
 
 /* DSSE's PAE("DSSEv1" SP LEN(type) SP type SP LEN(body) SP body) appended to out. */
-int sign_pae(const char *type, const void *body, size_t body_len, struct pib_buf *out) PIB_MUST_CHECK;
+int sign_pae(const char *type, const void *body, size_t body_len,
+	     struct pib_buf *out) PIB_MUST_CHECK;
 
 /*
  * The in-toto Statement v1 of a report: subjects from r->subjects, predicateType
@@ -74,17 +75,18 @@ cJSON *sign_statement(const struct report *r);
  * "payloadDigest": {"sha256": …}, an unauthenticated hint that verify uses only to explain
  * a failed signature (DSSE consumers ignore unknown fields). Errors: sign.failed (ENV).
  */
-int sign_envelope(const void *payload, size_t len, const char *payload_type, const struct sign_key *k,
-		  char **ret, struct pib_err *e) PIB_MUST_CHECK;
+int sign_envelope(const void *payload, size_t len, const char *payload_type,
+		  const struct sign_key *k, char **ret, struct pib_err *e) PIB_MUST_CHECK;
 /* sign_statement serialised once, then sign_envelope with SIGN_PAYLOAD_TYPE. */
-int sign_report(const struct report *r, const struct sign_key *k, char **ret, struct pib_err *e) PIB_MUST_CHECK;
+int sign_report(const struct report *r, const struct sign_key *k, char **ret,
+		struct pib_err *e) PIB_MUST_CHECK;
 
 /* What verification found; statement and payload are only set when it is valid. */
 struct sign_verified {
-	cJSON *statement;   /* parsed from the verified bytes */
-	char *payload;      /* the verified payload bytes, NUL-terminated */
+	cJSON *statement; /* parsed from the verified bytes */
+	char *payload;	  /* the verified payload bytes, NUL-terminated */
 	size_t payload_len;
-	char keyid[65];     /* the key that verified it */
+	char keyid[65]; /* the key that verified it */
 	size_t n_signatures;
 };
 void sign_verified_free(struct sign_verified *v);
@@ -113,4 +115,5 @@ int sign_verify(const char *text, size_t len, const struct sign_key *k, struct s
  * Reads an envelope without verifying it (for show without a key): the payload decoded and
  * parsed, and the number of signatures. Errors: report.malformed.
  */
-int sign_open_unverified(const char *text, size_t len, struct sign_verified *ret, struct pib_err *e) PIB_MUST_CHECK;
+int sign_open_unverified(const char *text, size_t len, struct sign_verified *ret,
+			 struct pib_err *e) PIB_MUST_CHECK;

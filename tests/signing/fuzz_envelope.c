@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target of report reading: envelope parsing, verification, and show's terminal and HTML views of whatever parses. */
+/* Fuzz target of report reading: envelope parsing, verification, and show's terminal and HTML views
+ * of whatever parses. */
 #include "cli.h"
 #include "sign.h"
 
@@ -7,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 8032 test 1 key: the corpus envelopes are signed with it, so mutations reach past the signature check. */
+/* RFC 8032 test 1 key: the corpus envelopes are signed with it, so mutations reach past the
+ * signature check. */
 static const char rfc_key[] = "-----BEGIN PRIVATE KEY-----\n"
 			      "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
 			      "-----END PRIVATE KEY-----\n";
@@ -31,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pib_err_clear(&e);
 	(void)agent_show_render(text, size, k, &term, &html);
 	(void)agent_show_render(text, size, NULL, &term, NULL);
-	/* the input as a Statement: wrapped in an unsigned envelope, so that mutated predicates reach show */
+	/* the input as a Statement: wrapped in an unsigned envelope, so that mutated predicates
+	 * reach show */
 	char *env = NULL;
 	if (sign_envelope(data, size, SIGN_PAYLOAD_TYPE, NULL, &env, &e) == 0)
 		(void)agent_show_render(env, strlen(env), NULL, &term, &html);

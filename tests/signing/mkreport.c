@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helper: writes a report with detections, policy findings and failed checks through the report and sign APIs. */
+/* Test helper: writes a report with detections, policy findings and failed checks through the
+ * report and sign APIs. */
 /*
  * Usage: mkreport OUT [--key FILE] [--hostile]
  * The scanner is not part of these tests, so this program builds what a scanning run would
@@ -13,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *detection(const char *path, const char *member, const char *pkg, const char *sig, const char *phase)
+static cJSON *detection(const char *path, const char *member, const char *pkg, const char *sig,
+			const char *phase)
 {
 	cJSON *d = cJSON_CreateObject();
 
@@ -62,7 +64,8 @@ int main(int argc, char **argv)
 	}
 
 	const char *product = hostile ? "evil<script>alert(\"x\")</script>&co" : "hello-suite";
-	const char *path1 = hostile ? "/usr/bin/<img src=x onerror=alert(1)>\x1b[2J\x1b]0;pwned\x07" : "/usr/bin/hello";
+	const char *path1 = hostile ? "/usr/bin/<img src=x onerror=alert(1)>\x1b[2J\x1b]0;pwned\x07"
+				    : "/usr/bin/hello";
 	const char *sig1 = "Win.Test.EICAR_HDB-1";
 	const char *path2 = "debs/hello_2.10-3_amd64.deb";
 	const char *sig2 = "Pib.Test.Marker-0";
@@ -71,7 +74,8 @@ int main(int argc, char **argv)
 	report_set(r, "build_id", cJSON_CreateString("b-2026-000123"));
 	cJSON *b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "file", "/tmp/bundle.tar.gz");
-	cJSON_AddStringToObject(b, "sha256", "d34d97572a40d9de2e5c0902192ec8d3576215bbc672c7c6027fa44661148ea6");
+	cJSON_AddStringToObject(b, "sha256",
+				"d34d97572a40d9de2e5c0902192ec8d3576215bbc672c7c6027fa44661148ea6");
 	cJSON_AddNumberToObject(b, "size", 31337);
 	cJSON *p = cJSON_AddObjectToObject(b, "product");
 	cJSON_AddStringToObject(p, "name", product);
@@ -113,7 +117,8 @@ int main(int argc, char **argv)
 	cJSON_AddStringToObject(p1, "name", "hello");
 	cJSON_AddStringToObject(p1, "version", "2.10-3");
 	cJSON_AddStringToObject(p1, "arch", "amd64");
-	cJSON_AddStringToObject(p1, "sha256", "35b1508eeee9c1dfba798c4c04304ef0f266990f936a51f165571edf53325cbc");
+	cJSON_AddStringToObject(p1, "sha256",
+				"35b1508eeee9c1dfba798c4c04304ef0f266990f936a51f165571edf53325cbc");
 	cJSON_AddStringToObject(p1, "source", "bundle");
 	cJSON_AddStringToObject(p1, "member", path2);
 	cJSON_AddStringToObject(p1, "repository", "");
@@ -135,7 +140,8 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(scan, "bytes_scanned", 123456);
 	cJSON *dets = cJSON_AddArrayToObject(scan, "detections");
 	cJSON_AddItemToArray(dets, detection(path1, NULL, "hello", sig1, "postscan"));
-	cJSON_AddItemToArray(dets, detection(path2, "data.tar.xz/./usr/bin/hello", "hello", sig2, "prescan"));
+	cJSON_AddItemToArray(
+	    dets, detection(path2, "data.tar.xz/./usr/bin/hello", "hello", sig2, "prescan"));
 	cJSON_AddArrayToObject(scan, "skipped");
 	report_set(r, "scan", scan);
 
@@ -158,11 +164,15 @@ int main(int argc, char **argv)
 	cJSON_AddItemToArray(chk, v);
 	report_set(r, "checks", chk);
 
-	if (report_add_subject(r, "bundle", "d34d97572a40d9de2e5c0902192ec8d3576215bbc672c7c6027fa44661148ea6") < 0 ||
-	    report_add_subject(r, path2, "35b1508eeee9c1dfba798c4c04304ef0f266990f936a51f165571edf53325cbc") < 0)
+	if (report_add_subject(r, "bundle",
+			       "d34d97572a40d9de2e5c0902192ec8d3576215bbc672c7c6027fa44661148ea6") <
+		0 ||
+	    report_add_subject(
+		r, path2, "35b1508eeee9c1dfba798c4c04304ef0f266990f936a51f165571edf53325cbc") < 0)
 		goto out;
 	report_step_begin(r, "report");
-	report_step_detail(r, "keyid", key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
+	report_step_detail(r, "keyid",
+			   key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
 	report_step_end(r, NULL);
 	report_finish(r);
 	if (sign_report(r, key, &text, &e) < 0) {
