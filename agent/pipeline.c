@@ -142,6 +142,14 @@ static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
 	return arr;
 }
 
+bool agent_load_key(struct agent_run *run)
+{
+	run->key_loaded = true;
+	if (!run->opts->key)
+		return true;
+	return sign_key_load(run->opts->key, &run->key, &run->key_err) == 0;
+}
+
 int agent_finish_run(struct agent_run *run)
 {
 	struct report *r = run->report;
@@ -152,8 +160,15 @@ int agent_finish_run(struct agent_run *run)
 
 	/* An unusable key still ends in a report: unsigned, the report step failed, exit 4. */
 	report_step_begin(r, "report");
-	if (run->opts->key && sign_key_load(run->opts->key, &key, &kerr) < 0)
+	if (!run->key_loaded)
+		(void)agent_load_key(run);
+	key = run->key;
+	run->key = NULL;
+	if (run->key_err.set) {
+		kerr = run->key_err;
+		kerr.detail = NULL;
 		log_line("report failed: %s: %s", kerr.code, kerr.msg);
+	}
 	report_step_detail(r, "keyid", key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
 	report_step_end(r, &kerr);
 	report_finish(r);
@@ -196,6 +211,8 @@ int agent_finish_run(struct agent_run *run)
 
 static void run_free(struct agent_run *run)
 {
+	sign_key_free(run->key);
+	pib_err_clear(&run->key_err);
 	if (run->inst && run->inst->cleanup)
 		run->inst->cleanup(&run->ictx);
 	inst_ctx_free(&run->ictx);
@@ -265,6 +282,8 @@ int agent_cmd_validate(const struct agent_opts *o)
 		report_free(run.report);
 		return PIB_EXIT_USAGE;
 	}
+	if (!agent_load_key(&run))
+		goto finish; /* nothing is done with a key that cannot sign the result */
 	if (!step_open(&run, o->args[0]))
 		goto finish;
 

@@ -21,7 +21,17 @@ struct agent_run {
 	const struct installer *inst;
 	struct inst_ctx ictx;
 	struct agent_scan *scan; /* the scanner's state (scan_steps.c), or NULL */
+	struct sign_key *key;    /* loaded before any step runs; freed by agent_finish_run */
+	struct pib_err key_err;  /* why the key given cannot be used */
+	bool key_loaded;
 };
+
+/*
+ * Loads --key before the pipeline, so that an unusable key stops the run before any work
+ * (the run then ends in an unsigned report whose report step failed, exit 4). Returns false
+ * when the key was given and cannot be used.
+ */
+bool agent_load_key(struct agent_run *run);
 
 /* Writes the report (to opts->report, or stdout) and prints the summary on stderr; returns the exit code. */
 int agent_finish_run(struct agent_run *run);
