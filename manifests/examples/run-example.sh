@@ -21,14 +21,14 @@ cp -a "$work/gold" "$work/root"
 # No ClamAV database ships with Debian (freshclam needs the internet): a small one made with sigtool.
 tests/scan/make-db.sh "$work/db"
 manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/jq-suite.tar.gz"
+# The example's signing key pair, made once (keygen never overwrites a key).
+[ -f "$work/example.key" ] || "$agent" keygen --out "$work/example"
 set +e
-"$agent" validate "$work/jq-suite.tar.gz" --root "$work/root" --db "$work/db" --report "$work/report.json" ${PIB_EXAMPLE_ARGS:-}
+"$agent" validate "$work/jq-suite.tar.gz" --root "$work/root" --db "$work/db" --key "$work/example.key" \
+	--report "$work/report.json" ${PIB_EXAMPLE_ARGS:-}
 rc=$?
 set -e
-if "$agent" --help | grep -q '^  show '; then
-	"$agent" show "$work/report.json"
-else
-	cat "$work/report.json"
-fi
-echo "report: $work/report.json (exit code $rc)"
+# The report as a person reads it, its signature checked with the public key.
+"$agent" show "$work/report.json" --pubkey "$work/example.pub" || true
+echo "report: $work/report.json (exit code $rc); check it with: build/pib-agent verify $work/report.json --pubkey $work/example.pub"
 exit $rc
