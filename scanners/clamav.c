@@ -79,6 +79,7 @@ static void do_init(void)
 
 struct cb_ctx {
 	const struct scan_engine *e;
+	uint64_t size; /* of the object scanned */
 	struct scan_outcome *out;
 	char **names; /* distinct alert names of the first pass */
 	size_t n_names;
@@ -108,6 +109,25 @@ static void cb_virus_found(int fd, const char *virname, void *context)
 	c->n_names++;
 }
 
+/* A member name: printable UTF-8 (no control characters), not empty. */
+static bool plausible_name(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!p || !*p)
+		return false;
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (n < 0 || (*p < 0x20 || *p == 0x7f) || (n == 1 && *p < 0xc2))
+			return false;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
 /* Called for each file inside a container, before it is extracted: sizes and encryption. */
 static cl_error_t cb_meta(const char *container_type, unsigned long fsize_container,
 			  const char *filename, unsigned long fsize_real, int is_encrypted,
@@ -120,6 +140,11 @@ static cl_error_t cb_meta(const char *container_type, unsigned long fsize_contai
 	(void)fsize_container;
 	(void)filepos_container;
 	if (!c || c->second_pass)
+		return CL_CLEAN;
+	/* libclamav also finds zip headers inside binaries (.o, .so): their "members" have names of
+	 * binary junk and sizes larger than the whole file: those are no members */
+	if (!plausible_name(filename) ||
+	    (c->size && fsize_container / 1024 > c->size / 1024 + c->e->max_filesize / 1024))
 		return CL_CLEAN;
 	if (is_encrypted) {
 		snprintf(reason, sizeof(reason), "encrypted inside its container: its contents cannot be scanned");
@@ -376,6 +401,7 @@ static int clamav_scan_fd(struct scan_engine *e, int fd, const char *name, struc
 	last_msg[0] = '\0';
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	c.size = (uint64_t)st.st_size;
 	cl_error_t rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &e->opts, &c);
 	if (needs_second_pass(&c)) {
 		struct cb_ctx c2 = {.e = e, .out = out, .second_pass = true};
@@ -391,7 +417,7 @@ static int clamav_scan_fd(struct scan_engine *e, int fd, const char *name, struc
 static int clamav_scan_mem(struct scan_engine *e, const void *data, size_t len, const char *name,
 			   struct scan_outcome *out)
 {
-	struct cb_ctx c = {.e = e, .out = out};
+	struct cb_ctx c = {.e = e, .out = out, .size = len};
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	static const char empty[1];

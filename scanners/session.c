@@ -19,12 +19,13 @@
 #include <linux/magic.h>
 #include <openssl/evp.h>
 
-#define MAX_QUEUED 4096            /* jobs waiting */
+#define MAX_QUEUED 64              /* jobs waiting */
 #define MAX_QUEUED_FDS 8           /* temporary files of large members waiting */
 #define MIN_MEM_BUDGET (64ull << 20) /* bytes of members in memory, queued or being scanned */
 #define MAX_DETECTIONS 10000       /* listed in the report; the count goes on */
 #define MAX_SKIPPED 10000
 #define MAX_DEPTH 256
+#define BIG_FILE (4ull << 20)      /* files scanned one at a time above this size (see pop_locked) */
 #define MAX_THREADS 256
 
 /* ---------------------------------------------------------------- small shared helpers */
@@ -191,7 +192,8 @@ struct job {
 	unsigned flags;
 	void *data;
 	int fd;
-	uint64_t size;
+	uint64_t size; /* J_PATH: as the producer saw it */
+	bool big;
 };
 
 struct skip {
@@ -223,10 +225,15 @@ struct scan_session {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_space, cv_idle;
-	struct job *head, *tail;
+	struct job *head, *tail;   /* small files and members in memory */
+	struct job *bhead, *btail; /* files larger than big_file: one at a time */
+	unsigned big_active;
+	uint64_t big_file;
 	size_t queued, inflight_fds;
 	uint64_t inflight_bytes;
 	unsigned active;
+	unsigned waiting_workers;         /* on cv_work */
+	bool waiting_space, waiting_idle; /* the producer on cv_space, cv_idle */
 	bool stop;
 	const char *phase;
 
@@ -404,13 +411,51 @@ static void sha256_mem_raw(const void *data, size_t len, unsigned char out[32])
 
 /* ---------------------------------------------------------------- results */
 
+/*
+ * A copy of s fit for the report: JSON strings are UTF-8, but paths and names in archives are
+ * any bytes. Invalid UTF-8 and control characters become the four characters \xNN.
+ */
+static char *text_dup(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct pib_buf b = {0};
+
+	if (!s)
+		return NULL;
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : -1;
+		for (int i = 1; i <= n && n > 0; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = -1;
+		if (n < 0 || *p < 0x20 || *p == 0x7f) {
+			if (pib_buf_printf(&b, "\\x%02x", *p) < 0)
+				goto oom;
+			p++;
+			continue;
+		}
+		if (pib_buf_append(&b, p, (size_t)n + 1) < 0)
+			goto oom;
+		p += n + 1;
+	}
+	return b.data ? b.data : strdup("");
+oom:
+	pib_buf_free(&b);
+	return NULL;
+}
+
 static char *join_member(const char *prefix, const char *member)
 {
+	char *j;
+
 	if (!prefix)
-		return member ? strdup(member) : NULL;
+		return text_dup(member);
 	if (!member)
-		return strdup(prefix);
-	return pib_asprintf("%s!%s", prefix, member);
+		return text_dup(prefix);
+	j = pib_asprintf("%s!%s", prefix, member);
+	char *t = text_dup(j);
+	free(j);
+	return t;
 }
 
 /* Adds a skip entry; s->mu held. */
@@ -425,9 +470,9 @@ static void add_skip_locked(struct scan_session *s, const char *path, const char
 		return;
 	s->skip = n;
 	n += s->n_skip;
-	n->path = strdup(path);
-	n->member = member ? strdup(member) : NULL;
-	n->reason = strdup(reason);
+	n->path = text_dup(path);
+	n->member = text_dup(member);
+	n->reason = text_dup(reason);
 	n->code = code;
 	n->phase = phase;
 	if (!n->path || !n->reason || (member && !n->member)) {
@@ -460,10 +505,10 @@ static void record(struct scan_session *s, const char *path, const char *prefix,
 			continue;
 		s->det = d;
 		d += s->n_det;
-		d->path = strdup(path);
+		d->path = text_dup(path);
 		d->member = join_member(prefix, o->hits[i].member);
-		d->package = package ? strdup(package) : NULL;
-		d->signature = strdup(o->hits[i].signature);
+		d->package = text_dup(package);
+		d->signature = text_dup(o->hits[i].signature);
 		d->phase = phase;
 		d->kind = o->hits[i].kind;
 		if (!d->path || !d->signature) {
@@ -708,6 +753,39 @@ static void run_job(struct scan_session *s, struct job *j)
 		scan_member(s, j->path, j->member, j->package, j->phase, j->flags, j->data, j->fd, j->size);
 }
 
+/*
+ * The next job; s->mu held. Files larger than big_file are scanned one at a time: libclamav
+ * keeps up to 8 MiB of each file it scans from a descriptor in memory, and two such files at
+ * once would cost that twice; the other threads take the smaller files meanwhile.
+ */
+static struct job *pop_locked(struct scan_session *s)
+{
+	for (;;) {
+		struct job *j = NULL;
+		if (s->bhead && s->big_active == 0) {
+			j = s->bhead;
+			s->bhead = j->next;
+			if (!s->bhead)
+				s->btail = NULL;
+			s->big_active++;
+		} else if (s->head) {
+			j = s->head;
+			s->head = j->next;
+			if (!s->head)
+				s->tail = NULL;
+		}
+		if (j) {
+			s->queued--;
+			return j;
+		}
+		if (s->stop && !s->bhead)
+			return NULL;
+		s->waiting_workers++;
+		pthread_cond_wait(&s->cv_work, &s->mu);
+		s->waiting_workers--;
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct scan_session *s = arg;
@@ -715,32 +793,36 @@ static void *worker(void *arg)
 	in_worker = true;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->head && !s->stop)
-			pthread_cond_wait(&s->cv_work, &s->mu);
-		if (!s->head)
+		struct job *j = pop_locked(s);
+		if (!j)
 			break;
-		struct job *j = s->head;
-		s->head = j->next;
-		if (!s->head)
-			s->tail = NULL;
-		s->queued--;
 		s->active++;
-		pthread_cond_signal(&s->cv_space);
 		pthread_mutex_unlock(&s->mu);
 
 		run_job(s, j);
 		uint64_t bytes = j->kind == J_MEM ? j->size : 0;
-		bool fdj = j->kind == J_FD;
+		bool fdj = j->kind == J_FD, big = j->big;
 		job_free(j);
 
 		pthread_mutex_lock(&s->mu);
 		s->inflight_bytes -= bytes;
 		if (fdj)
 			s->inflight_fds--;
+		if (big) {
+			s->big_active--;
+			if (s->bhead && s->waiting_workers)
+				pthread_cond_broadcast(&s->cv_work);
+		}
 		s->active--;
-		pthread_cond_broadcast(&s->cv_space);
-		if (!s->head && s->active == 0)
+		/* the producer waits for the queue to drain to half, not for every free place */
+		if (s->waiting_space && (s->queued <= MAX_QUEUED / 2 || bytes || fdj)) {
+			s->waiting_space = false;
+			pthread_cond_broadcast(&s->cv_space);
+		}
+		if (s->waiting_idle && !s->head && !s->bhead && s->active == 0) {
+			s->waiting_idle = false;
 			pthread_cond_broadcast(&s->cv_idle);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -759,19 +841,31 @@ static int enqueue(struct scan_session *s, struct job *j)
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && (s->queued >= MAX_QUEUED ||
 			    (bytes && s->inflight_bytes > 0 && s->inflight_bytes + bytes > s->mem_budget) ||
-			    (fdj && s->inflight_fds >= MAX_QUEUED_FDS)))
+			    (fdj && s->inflight_fds >= MAX_QUEUED_FDS))) {
+		s->waiting_space = true;
 		pthread_cond_wait(&s->cv_space, &s->mu);
+	}
 	j->next = NULL;
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
+	j->big = j->kind != J_MEM && s->big_file && j->size > s->big_file;
+	if (j->big) {
+		if (s->btail)
+			s->btail->next = j;
+		else
+			s->bhead = j;
+		s->btail = j;
+	} else {
+		if (s->tail)
+			s->tail->next = j;
+		else
+			s->head = j;
+		s->tail = j;
+	}
 	s->queued++;
 	s->inflight_bytes += bytes;
 	if (fdj)
 		s->inflight_fds++;
-	pthread_cond_signal(&s->cv_work);
+	if (s->waiting_workers) /* a wake-up only for a worker that sleeps: no system call otherwise */
+		pthread_cond_signal(&s->cv_work);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -797,6 +891,7 @@ int scan_session_new(const struct scanner *sc, struct scan_engine *e, const stru
 		s->mem_budget = MIN_MEM_BUDGET;
 	s->max_filesize = sc->max_filesize ? sc->max_filesize(e) : 0;
 	s->phase = "scan";
+	s->big_file = BIG_FILE;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_work, NULL);
 	pthread_cond_init(&s->cv_space, NULL);
@@ -837,11 +932,12 @@ void scan_session_free(struct scan_session *s)
 	for (size_t i = 0; i < s->n_threads; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
-	while (s->head) {
-		struct job *j = s->head;
-		s->head = j->next;
-		job_free(j);
-	}
+	for (struct job *l[2] = {s->head, s->bhead}, **p = l; p < l + 2; p++)
+		while (*p) {
+			struct job *j = *p;
+			*p = j->next;
+			job_free(j);
+		}
 	for (size_t i = 0; i < s->n_det; i++) {
 		free(s->det[i].path);
 		free(s->det[i].member);
@@ -876,8 +972,9 @@ void scan_session_phase(struct scan_session *s, const char *phase)
 	pthread_mutex_unlock(&s->mu);
 }
 
-int scan_session_file(struct scan_session *s, const char *host, const char *path, const char *package,
-		      unsigned flags)
+/* Queues a file whose size the caller saw (to pick its lane). */
+static int queue_path(struct scan_session *s, const char *host, const char *path, const char *package,
+		      unsigned flags, uint64_t size)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -885,6 +982,7 @@ int scan_session_file(struct scan_session *s, const char *host, const char *path
 		return -ENOMEM;
 	j->kind = J_PATH;
 	j->fd = -1;
+	j->size = size;
 	j->host = strdup(host);
 	j->path = strdup(path);
 	j->package = package ? strdup(package) : NULL;
@@ -895,6 +993,15 @@ int scan_session_file(struct scan_session *s, const char *host, const char *path
 		return -ENOMEM;
 	}
 	return enqueue(s, j);
+}
+
+int scan_session_file(struct scan_session *s, const char *host, const char *path, const char *package,
+		      unsigned flags)
+{
+	struct stat st;
+
+	return queue_path(s, host, path, package, flags,
+			  lstat(host, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
 }
 
 struct walk {
@@ -938,14 +1045,14 @@ static int walk_dir(struct walk *w, int dfd, size_t hlen, size_t plen, int depth
 		}
 		size_t np = plen == 1 && w->path[0] == '/' ? 1 + nl : plen + 1 + nl;
 		unsigned char type = de->d_type;
-		if (type == DT_UNKNOWN) {
-			struct stat st;
+		struct stat st;
+		if (type == DT_UNKNOWN || type == DT_REG) {
 			if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
 		}
 		if (type == DT_REG) {
-			r = scan_session_file(w->s, w->host, w->path, NULL, w->flags);
+			r = queue_path(w->s, w->host, w->path, NULL, w->flags, (uint64_t)st.st_size);
 		} else if (type == DT_DIR) {
 			if (depth >= MAX_DEPTH) {
 				pthread_mutex_lock(&w->s->mu);
@@ -1063,8 +1170,10 @@ bool scan_session_remember_clean(struct scan_session *s, const char *path, uint6
 void scan_session_wait(struct scan_session *s)
 {
 	pthread_mutex_lock(&s->mu);
-	while (s->head || s->active > 0)
+	while (s->head || s->bhead || s->active > 0) {
+		s->waiting_idle = true;
 		pthread_cond_wait(&s->cv_idle, &s->mu);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 

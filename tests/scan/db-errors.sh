@@ -53,7 +53,7 @@ snap "$R" >"$T/after.snap"
 same_tree "validate: the root is unchanged" "$T/before.snap" "$T/after.snap"
 
 # --no-scan needs no database and says so
-validate "$T/b.tar.gz" --root "$R" --db "$T/empty" --no-scan
+PIB_TEST_NO_SCAN=1 validate "$T/b.tar.gz" --root "$R" --db "$T/empty" --no-scan
 is "--no-scan with an empty database: exit 0" "$RC" 0
 is "--no-scan: status incomplete" "$(rep status)" incomplete
 is "--no-scan: prescan skipped by request" "$(rep 'steps[name=prescan].reason')" "skipped by request (--no-scan)"

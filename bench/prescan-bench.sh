@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Benchmark (not a test): the prescan of a large .deb from memory (`pib-agent scan PKG.deb`, the
+# same payload reader and session as validate's prescan) against `dpkg-deb -x` into a temporary
+# directory followed by `clamscan -r` on it; alternated, BENCH_RUNS runs each; prints the runs,
+# the medians and their ratio (target, issue 3: <= 0.7), and whether the verdicts agree.
+# Usage: bench/prescan-bench.sh [SRC_DIR] (default /usr/lib/x86_64-linux-gnu: packed once into a
+# .deb; BENCH_DEB_Z picks dpkg-deb's compression, default xz like Debian's own packages).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+agent=${PIB_AGENT:-$here/build/pib-agent}
+src=${1:-/usr/lib/x86_64-linux-gnu}
+runs=${BENCH_RUNS:-3}
+z=${BENCH_DEB_Z:-xz}
+for t in clamscan sigtool dpkg-deb /usr/bin/time; do
+	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav dpkg time)" >&2; exit 4; }
+done
+[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+
+work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+"$here/tests/scan/make-db.sh" "$work/db"
+
+echo "packing $src into a .deb (-Z$z)..."
+mkdir -p "$work/pkg/DEBIAN" "$work/pkg/opt/bench"
+cp -a "$src/." "$work/pkg/opt/bench/"
+find "$work/pkg" -type l -delete
+printf '%s\n' "Package: pib-bench" "Version: 1.0" "Architecture: all" "Maintainer: bench <bench@example.invalid>" \
+	"Description: a large package for the prescan benchmark" >"$work/pkg/DEBIAN/control"
+dpkg-deb --root-owner-group "-Z$z" --build "$work/pkg" "$work/big.deb" >/dev/null
+rm -rf "$work/pkg"
+members=$(dpkg-deb -c "$work/big.deb" | grep -c '^-')
+echo ".deb: $(($(stat -c %s "$work/big.deb") / 1000000)) MB compressed, $members files, $(($(dpkg-deb -I "$work/big.deb" | awk '/Installed-Size/ { print $2 }') / 1000)) MB unpacked"
+
+extract_and_scan() {
+	rm -rf "$work/x"
+	mkdir "$work/x"
+	dpkg-deb -x "$work/big.deb" "$work/x"
+	clamscan -r -i --no-summary -d "$work/db" "$work/x"
+}
+
+measure() {
+	local name=$1
+	shift
+	/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
+	local wall rss
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time.txt")
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	echo "$wall $rss" >>"$work/$name.runs"
+	printf '  %-22s wall %7.2f s   peak RSS %7.1f MB\n' "$name" "$wall" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+}
+
+export -f extract_and_scan
+export work
+echo "warm-up: reading the package once"
+cat "$work/big.deb" >/dev/null
+for i in $(seq 1 "$runs"); do
+	echo "run $i"
+	measure dpkg-deb-x+clamscan bash -c extract_and_scan
+	rm -rf "$work/x"
+	measure agent "$agent" scan "$work/big.deb" --db "$work/db" --report "$work/report.json"
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cw=$(cut -d' ' -f1 "$work/dpkg-deb-x+clamscan.runs" | median)
+aw=$(cut -d' ' -f1 "$work/agent.runs" | median)
+ar=$(cut -d' ' -f2 "$work/agent.runs" | median)
+cr=$(cut -d' ' -f2 "$work/dpkg-deb-x+clamscan.runs" | median)
+echo
+printf 'median wall: dpkg-deb -x + clamscan -r %.2f s, agent (from memory) %.2f s: ratio %.3f (target <= 0.7)\n' \
+	"$cw" "$aw" "$(echo "$aw $cw" | awk '{ print $1 / $2 }')"
+printf 'median peak RSS: clamscan %.1f MB, agent %.1f MB\n' "$(echo "$cr" | awk '{ print $1 / 1024 }')" "$(echo "$ar" | awk '{ print $1 / 1024 }')"
+printf 'detections: clamscan %s, agent %s\n' "$(grep -c FOUND "$work/dpkg-deb-x+clamscan.out" || true)" \
+	"$(python3 "$here/tests/tools/report.py" --json "$work/report.json" scan.detections | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+printf 'agent: %s members, %s bytes scanned\n' "$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.files_scanned)" \
+	"$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.bytes_scanned)"
