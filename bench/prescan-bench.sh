@@ -25,12 +25,13 @@ echo "packing $src into a .deb (-Z$z)..."
 mkdir -p "$work/pkg/DEBIAN" "$work/pkg/opt/bench"
 cp -a "$src/." "$work/pkg/opt/bench/"
 find "$work/pkg" -type l -delete
+unpacked=$(du -sb "$work/pkg/opt" | cut -f1)
 printf '%s\n' "Package: pib-bench" "Version: 1.0" "Architecture: all" "Maintainer: bench <bench@example.invalid>" \
 	"Description: a large package for the prescan benchmark" >"$work/pkg/DEBIAN/control"
 dpkg-deb --root-owner-group "-Z$z" --build "$work/pkg" "$work/big.deb" >/dev/null
 rm -rf "$work/pkg"
 members=$(dpkg-deb -c "$work/big.deb" | grep -c '^-')
-echo ".deb: $(($(stat -c %s "$work/big.deb") / 1000000)) MB compressed, $members files, $(($(dpkg-deb -I "$work/big.deb" | awk '/Installed-Size/ { print $2 }') / 1000)) MB unpacked"
+echo ".deb: $(($(stat -c %s "$work/big.deb") / 1000000)) MB compressed, $members files, $((unpacked / 1000000)) MB unpacked"
 
 extract_and_scan() {
 	rm -rf "$work/x"
@@ -61,6 +62,11 @@ for i in $(seq 1 "$runs"); do
 	measure agent "$agent" scan "$work/big.deb" --db "$work/db" --report "$work/report.json"
 done
 
+# count KEY: the number of entries of scan.KEY in the agent's last report.
+count() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[2]); import report; print(len((report.load(sys.argv[1]).get("scan") or {}).get(sys.argv[3], [])))' \
+		"$work/report.json" "$here/tests/tools" "$1"
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 cw=$(cut -d' ' -f1 "$work/dpkg-deb-x+clamscan.runs" | median)
 aw=$(cut -d' ' -f1 "$work/agent.runs" | median)
@@ -71,6 +77,6 @@ printf 'median wall: dpkg-deb -x + clamscan -r %.2f s, agent (from memory) %.2f 
 	"$cw" "$aw" "$(echo "$aw $cw" | awk '{ print $1 / $2 }')"
 printf 'median peak RSS: clamscan %.1f MB, agent %.1f MB\n' "$(echo "$cr" | awk '{ print $1 / 1024 }')" "$(echo "$ar" | awk '{ print $1 / 1024 }')"
 printf 'detections: clamscan %s, agent %s\n' "$(grep -c FOUND "$work/dpkg-deb-x+clamscan.out" || true)" \
-	"$(python3 "$here/tests/tools/report.py" --json "$work/report.json" scan.detections | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	"$(count detections)"
 printf 'agent: %s members, %s bytes scanned\n' "$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.files_scanned)" \
 	"$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.bytes_scanned)"

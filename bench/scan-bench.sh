@@ -58,6 +58,11 @@ EOF
 	sed -i '/^$/d' "$work/v-agent.$i"
 done
 
+# count KEY: the number of entries of scan.KEY in the agent's last report.
+count() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[2]); import report; print(len((report.load(sys.argv[1]).get("scan") or {}).get(sys.argv[3], [])))' \
+		"$work/report.json" "$here/tests/tools" "$1"
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 cw=$(cut -d' ' -f1 "$work/clamscan.runs" | median)
 cr=$(cut -d' ' -f2 "$work/clamscan.runs" | median)
@@ -74,4 +79,4 @@ printf 'median peak RSS: clamscan %.1f MB, agent %.1f MB: ratio %.3f (target <= 
 printf 'verdicts identical in every run: %s (%s detections)\n' "$same" "$(grep -c . "$work/v-clamscan.1" || true)"
 printf 'agent: %s files, %s bytes scanned; %s skipped\n' "$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.files_scanned)" \
 	"$(python3 "$here/tests/tools/report.py" "$work/report.json" scan.bytes_scanned)" \
-	"$(python3 "$here/tests/tools/report.py" --json "$work/report.json" scan.skipped | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+	"$(count skipped)"
