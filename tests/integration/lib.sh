@@ -272,6 +272,15 @@ validate() {
 		</dev/null >"$T/agent.out" 2>"$T/agent.err"
 	RC=$?
 	diag "ran: $RUN_CMD -> exit $RC"
+	# every report the agent writes is valid against manifests/report.schema.json (issue 4)
+	if [ -s "$REPORT" ] && [ "${PIB_TEST_NO_SCHEMA:-0}" != 1 ]; then
+		if /usr/bin/python3 "$REPO_DIR/tests/signing/dsse.py" schema \
+			"$REPO_DIR/manifests/report.schema.json" "$REPORT" >"$T/schema.out" 2>&1; then
+			ok "run $RUN_ID: the report is valid against report.schema.json"
+		else
+			fail "run $RUN_ID: the report is valid against report.schema.json" "$(head -n 20 "$T/schema.out")"
+		fi
+	fi
 }
 
 # no_debs_left DESC ROOT: no .deb file is in ROOT outside its local repository
