@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The pipeline of one run: each step checked, recorded and reported. */
 #include "pipeline.h"
+#include "log.h"
 #include "scan_steps.h"
 #include "sign.h"
 
@@ -11,17 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void log_line(const char *fmt, ...) PIB_PRINTF(1, 2);
-static void log_line(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pib-agent: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* Ends the current step with run->err; returns true when the step failed. */
 static bool step_end(struct agent_run *run)
@@ -31,7 +21,7 @@ static bool step_end(struct agent_run *run)
 	const char *name = cur ? cJSON_GetObjectItemCaseSensitive(cur, "name")->valuestring : "?";
 
 	if (failed)
-		log_line("%s failed: %s: %s", name, run->err.code, run->err.msg);
+		agent_log("%s failed: %s: %s", name, run->err.code, run->err.msg);
 	report_step_end(run->report, &run->err);
 	pib_err_clear(&run->err);
 	return failed;
@@ -97,7 +87,7 @@ static void record_signatures(struct agent_run *run)
 			cJSON_AddItemToArray(sigs, o);
 		} else {
 			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
-			log_line("  %s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
+			agent_log("  %s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
 		}
 	}
 	if (sigs && cJSON_GetArraySize(sigs) > 0)
@@ -167,7 +157,7 @@ int agent_finish_run(struct agent_run *run)
 	if (run->key_err.set) {
 		kerr = run->key_err;
 		kerr.detail = NULL;
-		log_line("report failed: %s: %s", kerr.code, kerr.msg);
+		agent_log("report failed: %s: %s", kerr.code, kerr.msg);
 	}
 	report_step_detail(r, "keyid", key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
 	report_step_end(r, &kerr);
@@ -175,29 +165,29 @@ int agent_finish_run(struct agent_run *run)
 	code = kerr.set ? PIB_EXIT_ENV : report_exit_code(r);
 	pib_err_clear(&kerr);
 	if (key && sign_report(r, key, &json, &kerr) < 0) {
-		log_line("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
+		agent_log("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
 		code = PIB_EXIT_ENV;
 	}
 	if (!json && sign_report(r, NULL, &json, &kerr) < 0) {
-		log_line("cannot make the report: %s", kerr.msg);
+		agent_log("cannot make the report: %s", kerr.msg);
 		sign_key_free(key);
 		pib_err_clear(&kerr);
 		return PIB_EXIT_ENV;
 	}
 	if (key && code != PIB_EXIT_ENV)
-		log_line("report signed with key %s", sign_key_id(key));
+		agent_log("report signed with key %s", sign_key_id(key));
 	else
-		log_line("the report is UNSIGNED (an empty signatures list): %s",
+		agent_log("the report is UNSIGNED (an empty signatures list): %s",
 			 run->opts->key ? "the key could not be used" : "no --key given");
 	sign_key_free(key);
 	pib_err_clear(&kerr);
 	if (run->opts->report) {
 		int wr = pib_write_file(run->opts->report, json, strlen(json), 0644);
 		if (wr < 0) {
-			log_line("%s: cannot write the report: %s", run->opts->report, strerror(-wr));
+			agent_log("%s: cannot write the report: %s", run->opts->report, strerror(-wr));
 			code = PIB_EXIT_ENV;
 		} else {
-			log_line("report written to %s", run->opts->report);
+			agent_log("report written to %s", run->opts->report);
 		}
 	} else {
 		fputs(json, stdout);
@@ -205,7 +195,7 @@ int agent_finish_run(struct agent_run *run)
 		fflush(stdout);
 	}
 	free(json);
-	log_line("status: %s (exit %d)", report_status(r), code);
+	agent_log("status: %s (exit %d)", report_status(r), code);
 	return code;
 }
 
@@ -258,7 +248,7 @@ static bool step_open(struct agent_run *run, const char *bundle_path)
 		run->target = &run->bundle->manifest->targets[ti];
 		run->inst = inst_find(run->target->installer);
 		report_set(r, "target", target_json(run->target));
-		log_line("target \"%s\" (%s) for %s %s %s", run->target->name, run->target->installer,
+		agent_log("target \"%s\" (%s) for %s %s %s", run->target->name, run->target->installer,
 			 run->os.id, run->os.version_id, run->os.arch);
 	}
 	return !step_end(run);
@@ -272,13 +262,13 @@ int agent_cmd_validate(const struct agent_opts *o)
 
 	run.report = report_new("validate");
 	if (!run.report) {
-		log_line("out of memory");
+		agent_log("out of memory");
 		return PIB_EXIT_ENV;
 	}
 	run.root = o->root ? o->root : "/";
 	run.may_install = o->root != NULL;
 	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		log_line("--root %s: not an existing directory given as an absolute path", o->root);
+		agent_log("--root %s: not an existing directory given as an absolute path", o->root);
 		report_free(run.report);
 		return PIB_EXIT_USAGE;
 	}
@@ -326,7 +316,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 	if (rr == 0) {
 		report_set(run.report, "packages", packages_json(c, false));
 		for (size_t i = 0; i < c->n_pkgs; i++)
-			log_line("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
+			agent_log("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
 				 c->pkgs[i].member ? "bundle" : c->pkgs[i].repo,
 				 c->pkgs[i].reinstall ? " (reinstall)" : "");
 	}

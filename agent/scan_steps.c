@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The scan steps of a run (prescan, postscan) and what `pib-agent scan` shares with them. */
 #include "scan_steps.h"
+#include "log.h"
 #include "rootdiff.h"
 
 #include <errno.h>
@@ -20,17 +21,6 @@ struct agent_scan {
 	struct pib_err snap_err;
 };
 
-static void say(const char *fmt, ...) PIB_PRINTF(1, 2);
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pib-agent: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* ---------------------------------------------------------------- progress */
 
@@ -168,7 +158,7 @@ static void summary(struct scan_session *s, const char *phase, double t0)
 
 	if (same == same && same > 0) /* NaN: not a postscan */
 		snprintf(extra, sizeof(extra), " (%.0f identical to prescanned members not scanned again)", same);
-	say("%s: %.0f files, %.1f MB scanned in %.1f s%s; %zu detection%s, %zu not scanned or cut short", phase,
+	agent_log("%s: %.0f files, %.1f MB scanned in %.1f s%s; %zu detection%s, %zu not scanned or cut short", phase,
 	    files, bytes / 1e6, pib_now_mono() - t0, extra, scan_session_n_detections(s),
 	    scan_session_n_detections(s) == 1 ? "" : "s", scan_session_n_skipped(s));
 	cJSON_Delete(j);
@@ -230,7 +220,7 @@ void agent_scan_before_install(struct agent_run *run)
 		return;
 	double t0 = pib_now_mono();
 	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) == 0)
-		say("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
+		agent_log("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
 }
 
 /* (dev, inode) pairs already queued, so that a file reached by two paths is scanned once. */

@@ -277,11 +277,27 @@ out:
 	return r;
 }
 
+int pib_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int pib_write_file(const char *path, const void *data, size_t len, int mode)
 {
 	char *tmp = pib_asprintf("%s.tmpXXXXXX", path);
 	int fd, r = 0;
-	const char *p = data;
 
 	if (!tmp)
 		return -ENOMEM;
@@ -291,17 +307,7 @@ int pib_write_file(const char *path, const void *data, size_t len, int mode)
 		free(tmp);
 		return r;
 	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	r = pib_write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, (mode_t)mode) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
