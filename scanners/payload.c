@@ -11,6 +11,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <lzma.h>
 
 #define DEF_MEM_MAX (16ull << 20)
 #define DEF_MAX_ENTRIES 1000000ull
@@ -21,6 +22,8 @@
 #define MAX_RPM_HEADER (256ull << 20)
 #define MAX_NAME 4096
 #define BLOCK (256u << 10)
+#define XZ_MEM_THREADS (96ull << 20) /* more than this and liblzma decodes in one thread */
+#define XZ_MEM_STOP (1ull << 30)      /* a stream needing more than this is refused */
 
 enum payload_format payload_sniff(const void *head, size_t n)
 {
@@ -289,6 +292,71 @@ static la_ssize_t inner_read(struct archive *in, void *ctx, const void **buf)
 	return n < 0 ? ARCHIVE_FATAL : n;
 }
 
+/*
+ * An xz-compressed member (data.tar.xz) decoded by liblzma on several threads: xz is most .debs'
+ * compression, and one thread decoding it is slower than the threads that scan what it gives.
+ * libarchive then reads the plain tar from here.
+ */
+struct xz_src {
+	struct archive *outer;
+	lzma_stream strm;
+	unsigned char *in, *out;
+	bool in_eof, done;
+};
+
+static const char *xz_error(lzma_ret rc)
+{
+	switch (rc) {
+	case LZMA_MEM_ERROR:
+		return "out of memory";
+	case LZMA_MEMLIMIT_ERROR:
+		return "the stream needs more memory than allowed";
+	case LZMA_FORMAT_ERROR:
+		return "not an xz stream";
+	case LZMA_OPTIONS_ERROR:
+		return "unsupported options";
+	case LZMA_DATA_ERROR:
+		return "corrupt data";
+	case LZMA_BUF_ERROR:
+		return "truncated data";
+	default:
+		return "decoder error";
+	}
+}
+
+static la_ssize_t xz_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct xz_src *x = ctx;
+
+	*buf = x->out;
+	if (x->done)
+		return 0;
+	x->strm.next_out = x->out;
+	x->strm.avail_out = BLOCK;
+	while (x->strm.avail_out == BLOCK) {
+		if (x->strm.avail_in == 0 && !x->in_eof) {
+			la_ssize_t n = archive_read_data(x->outer, x->in, BLOCK);
+			if (n < 0) {
+				archive_set_error(a, EIO, "%s", archive_error_string(x->outer));
+				return ARCHIVE_FATAL;
+			}
+			x->in_eof = n == 0;
+			x->strm.next_in = x->in;
+			x->strm.avail_in = (size_t)n;
+		}
+		lzma_ret rc = lzma_code(&x->strm, x->in_eof ? LZMA_FINISH : LZMA_RUN);
+		if (rc == LZMA_STREAM_END) {
+			x->done = true;
+			break;
+		}
+		if (rc != LZMA_OK) {
+			archive_set_error(a, EIO, "xz: %s", xz_error(rc));
+			return ARCHIVE_FATAL;
+		}
+	}
+	return (la_ssize_t)(BLOCK - x->strm.avail_out);
+}
+
 static void support_filters(struct archive *a)
 {
 	(void)archive_read_support_filter_gzip(a);
@@ -373,22 +441,42 @@ static int read_deb(struct reader *r, int fd)
 		seen_data |= pib_str_has_prefix(name, "data.tar");
 		if (control || pib_str_has_prefix(name, "data.tar")) {
 			struct inner_src src = {.outer = a, .buf = malloc(BLOCK)};
+			struct xz_src xz = {.outer = a, .strm = LZMA_STREAM_INIT};
+			bool use_xz = r->o->threads > 1 && pib_str_has_suffix(name, ".xz");
 			struct archive *in = archive_read_new();
-			if (!in || !src.buf) {
+			if (use_xz) {
+				lzma_mt mt = {.flags = LZMA_CONCATENATED,
+					      .threads = r->o->threads,
+					      .memlimit_threading = XZ_MEM_THREADS,
+					      .memlimit_stop = XZ_MEM_STOP};
+				xz.in = malloc(BLOCK);
+				xz.out = malloc(BLOCK);
+				if (xz.in && xz.out && lzma_stream_decoder_mt(&xz.strm, &mt) != LZMA_OK)
+					use_xz = false; /* libarchive's own xz reader then */
+			}
+			if (!in || !src.buf || (use_xz && (!xz.in || !xz.out))) {
 				archive_read_free(in);
 				free(src.buf);
+				free(xz.in);
+				free(xz.out);
+				lzma_end(&xz.strm);
 				rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 				break;
 			}
 			(void)archive_read_support_format_tar(in);
-			support_filters(in);
+			if (!use_xz)
+				support_filters(in);
 			r->holding = control;
-			if (archive_read_open(in, &src, NULL, inner_read, NULL) != ARCHIVE_OK)
+			if ((use_xz ? archive_read_open(in, &xz, NULL, xz_read, NULL)
+				    : archive_read_open(in, &src, NULL, inner_read, NULL)) != ARCHIVE_OK)
 				rc = unreadable(r, name, archive_error_string(in));
 			else
 				rc = read_entries(r, in, control ? "DEBIAN/" : "");
 			archive_read_free(in);
 			free(src.buf);
+			free(xz.in);
+			free(xz.out);
+			lzma_end(&xz.strm);
 			if (control) {
 				int fr = flush_held(r);
 				if (rc == 0)

@@ -36,6 +36,7 @@ struct payload_opts {
 	uint64_t max_total;   /* unpacked bytes of one package (0: 64 GiB) */
 	uint64_t max_ratio;   /* unpacked / package bytes, past ratio_grace bytes (0: 1000) */
 	uint64_t ratio_grace; /* (0: 256 MiB) */
+	unsigned threads;     /* threads that may decode an xz member (0 or 1: libarchive's reader) */
 	/* the sink takes each member; a negative return stops the reading with that error */
 	int (*sink)(void *ctx, struct payload_member *m);
 	/* a member that was not read: too large, or not readable; a negative return stops */

@@ -22,7 +22,7 @@
 
 #define MAX_QUEUED 64              /* jobs waiting */
 #define MAX_QUEUED_FDS 8           /* temporary files of large members waiting */
-#define MIN_MEM_BUDGET (64ull << 20) /* bytes of members in memory, queued or being scanned */
+#define MIN_MEM_BUDGET (32ull << 20) /* bytes of members in memory, queued or being scanned */
 #define MAX_DETECTIONS 10000       /* listed in the report; the count goes on */
 #define MAX_SKIPPED 10000
 #define MAX_DEPTH 256
@@ -654,6 +654,7 @@ static struct payload_opts pkg_opts(struct scan_session *s, struct pkg_ctx *c)
 		.mem_max = s->mem_max,
 		.max_member = s->max_filesize,
 		.tmpdir = s->tmpdir,
+		.threads = c->inline_scan ? 1 : (unsigned)s->n_threads,
 		.sink = pkg_sink,
 		.gap = pkg_gap,
 		.ctx = c,
@@ -954,7 +955,7 @@ int scan_session_new(const struct scanner *sc, struct scan_engine *e, const stru
 	s->sc = sc;
 	s->e = e;
 	s->mem_max = cfg->mem_member_max ? cfg->mem_member_max : 16ull << 20;
-	s->mem_budget = 2ull * jobs * s->mem_max;
+	s->mem_budget = (uint64_t)jobs * s->mem_max;
 	if (s->mem_budget < MIN_MEM_BUDGET)
 		s->mem_budget = MIN_MEM_BUDGET;
 	s->max_filesize = sc->max_filesize ? sc->max_filesize(e) : 0;

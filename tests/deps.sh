@@ -6,7 +6,7 @@ set -eu
 [ "${PIB_SKIP_APT:-0}" = 1 ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
 BUILD="meson ninja-build pkg-config gcc libc6-dev libarchive-dev libsolv-dev libsolvext-dev libclamav-dev
- libcurl4-openssl-dev libcjson-dev libssl-dev"
+ libcurl4-openssl-dev libcjson-dev libssl-dev liblzma-dev"
 RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl"
 TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-jsonschema debsig-verify
  debsigs gnupg chromium time"

@@ -131,6 +131,16 @@ int main(void)
 	free(pkg);
 	pkg = NULL;
 
+	/* data.tar.xz decoded by liblzma on two threads: the same members */
+	o = (struct payload_opts){.tmpdir = dir, .mem_max = 100000, .threads = 2};
+	ok(read_pkg(deb, &o, &s, &pkg, &err) == 0 && s.n == 5 && find(&s, "usr/bin/tool") >= 0 &&
+		   find(&s, "usr/share/doc/unit/big") >= 0 && pkg && !strcmp(pkg, "unit-pkg"),
+	   "xz on two threads: the same 5 members and the package name");
+	i = find(&s, "usr/share/doc/unit/big");
+	ok(i >= 0 && s.sizes[i] == big_len && s.content_ok, "xz on two threads: the large member whole");
+	free(pkg);
+	pkg = NULL;
+
 	/* a member over max_member is a gap, not read */
 	o = (struct payload_opts){.tmpdir = dir, .max_member = 200000};
 	ok(read_pkg(deb, &o, &s, NULL, &err) == 0 && find(&s, "usr/share/doc/unit/big") < 0 && s.n_gaps == 1 &&
@@ -158,6 +168,9 @@ int main(void)
 	if (pib_read_file(deb, 1 << 24, &bytes, &len) == 0)
 		fx_write(cut, bytes, len - 200);
 	free(bytes);
+	o = (struct payload_opts){.tmpdir = dir, .threads = 2};
+	ok(read_pkg(cut, &o, &s, NULL, &err) < 0 && !strcmp(err.code, "scan.package_unreadable"),
+	   "a cut-off .deb, xz on two threads: scan.package_unreadable (%s)", err.msg);
 	o = (struct payload_opts){.tmpdir = dir};
 	ok(read_pkg(cut, &o, &s, NULL, &err) < 0 && err.cls == PIB_ERR_FAILED &&
 		   !strcmp(err.code, "scan.package_unreadable") && strstr(err.msg, "test.deb"),
