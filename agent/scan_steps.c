@@ -15,6 +15,7 @@
 
 struct agent_scan {
 	struct scan_config cfg;
+	char *job_db; /* the job's clamav_db, when --db was not given */
 	struct scan_engine *engine;
 	struct scan_session *session;
 	struct rootdiff *snap;
@@ -128,6 +129,7 @@ void agent_scan_free(struct agent_scan *as)
 		scanner_clamav.close(as->engine);
 	rootdiff_free(as->snap);
 	pib_err_clear(&as->snap_err);
+	free(as->job_db);
 	free(as);
 }
 
@@ -166,18 +168,36 @@ static void summary(struct scan_session *s, const char *phase, double t0)
 
 /* ---------------------------------------------------------------- prescan */
 
+static struct agent_scan *scan_state(struct agent_run *run)
+{
+	if (!run->scan && (run->scan = calloc(1, sizeof(*run->scan))))
+		agent_scan_config(run->opts, &run->scan->cfg);
+	return run->scan;
+}
+
+int agent_scan_setup(struct agent_run *run, const char *job_db, unsigned max_age_days)
+{
+	struct agent_scan *as = scan_state(run);
+
+	if (!as)
+		return pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if (!run->opts->db && job_db && *job_db) {
+		free(as->job_db);
+		as->job_db = strdup(job_db);
+		as->cfg.db = as->job_db;
+	}
+	as->cfg.max_age_days = max_age_days;
+	return 0;
+}
+
 int agent_scan_prescan(struct agent_run *run)
 {
-	struct agent_scan *as = run->scan;
+	struct agent_scan *as = scan_state(run);
 	double t0 = pib_now_mono();
 	int r = 0;
 
-	if (!as) {
-		as = run->scan = calloc(1, sizeof(*as));
-		if (!as)
-			return pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-		agent_scan_config(run->opts, &as->cfg);
-	}
+	if (!as)
+		return pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	if (!as->engine && (r = scanner_clamav.open(&as->cfg, &as->engine, &run->err)) < 0)
 		return r;
 	if (!as->session && (r = scan_session_new(&scanner_clamav, as->engine, &as->cfg, &as->session,

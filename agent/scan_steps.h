@@ -9,6 +9,13 @@
 struct agent_scan;
 
 /*
+ * For `run`: the job's database directory (used when --db is not given: --db wins) and its
+ * clamav_db_max_age_days (0: no limit; an older database is scan.db_outdated, exit 4). Call
+ * before the prescan; validate needs none of it (its --db and the default apply).
+ */
+int agent_scan_setup(struct agent_run *run, const char *job_db, unsigned max_age_days);
+
+/*
  * prescan: every package of the target, payload member by member, before anything is
  * installed. Runs inside the step the caller began; errors go to run->err (scan.db_unusable
  * exit 4, scan.malware_found findings, scan.package_unreadable failed).
