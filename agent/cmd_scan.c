@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `pib-agent scan PATH...`: the ClamAV scanner alone on files, directories and .deb/.rpm packages. */
+#include "log.h"
 #include "scan_steps.h"
 
 #include <errno.h>
@@ -71,14 +72,13 @@ int agent_cmd_scan(const struct agent_opts *o)
 	int code;
 
 	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		fprintf(stderr, "pib-agent: --root %s: not an existing directory given as an absolute path\n",
-			o->root);
+		agent_log("--root %s: not an existing directory given as an absolute path", o->root);
 		return PIB_EXIT_USAGE;
 	}
 	run.root = o->root ? o->root : "/";
 	run.report = report_new("scan");
 	if (!run.report) {
-		fprintf(stderr, "pib-agent: out of memory\n");
+		agent_log("out of memory");
 		return PIB_EXIT_ENV;
 	}
 	report_step_begin(run.report, "scan");
@@ -109,7 +109,7 @@ int agent_cmd_scan(const struct agent_opts *o)
 			if (kc && (!strcmp(kc, "error") || !strcmp(kc, "unreadable")))
 				run.report->any_skipped = true;
 		}
-		fprintf(stderr, "pib-agent: scan: %.0f files, %.1f MB scanned in %.1f s; %zu detection%s, %zu not scanned or cut short\n",
+		agent_log("scan: %.0f files, %.1f MB scanned in %.1f s; %zu detection%s, %zu not scanned or cut short",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "files_scanned")),
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "bytes_scanned")) / 1e6,
 			pib_now_mono() - t0, n, n == 1 ? "" : "s", scan_session_n_skipped(s));
@@ -117,7 +117,7 @@ int agent_cmd_scan(const struct agent_opts *o)
 			const struct scan_detection *d = scan_session_detection(s, i);
 			if (!d)
 				break;
-			fprintf(stderr, "pib-agent: %s%s%s: %s FOUND (%s)\n", d->path, d->member ? "!" : "",
+			agent_log("%s%s%s: %s FOUND (%s)", d->path, d->member ? "!" : "",
 				d->member ? d->member : "", d->signature, scan_kind_name(d->kind));
 		}
 		const struct scan_detection *d = scan_session_detection(s, 0);
@@ -131,7 +131,7 @@ int agent_cmd_scan(const struct agent_opts *o)
 				 "%zu of the paths given cannot be scanned (see scan.skipped)", n_missing);
 	}
 	if (run.err.set)
-		fprintf(stderr, "pib-agent: scan failed: %s: %s\n", run.err.code, run.err.msg);
+		agent_log("scan failed: %s: %s", run.err.code, run.err.msg);
 	report_step_end(run.report, &run.err);
 	pib_err_clear(&run.err);
 	code = agent_finish_run(&run);
