@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 
 int main(int argc, char **argv)
@@ -13,6 +14,8 @@ int main(int argc, char **argv)
 	int r;
 
 	setlocale(LC_ALL, "C");
+	/* a closed stderr or stdout pipe must not kill the run before its report is written */
+	signal(SIGPIPE, SIG_IGN);
 	r = agent_cli_parse(argc, argv, &o, &cmd, &done);
 	if (r != 0 || done)
 		return r;

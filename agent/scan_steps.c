@@ -148,7 +148,12 @@ static void fail_findings(struct agent_run *run, struct scan_session *s, const c
 		 n, n == 1 ? "" : "s");
 }
 
-static void summary(struct scan_session *s, const char *phase, double t0)
+/*
+ * Logs a scan phase. Files it did not scan, or cut short, for a limit or an error are listed in
+ * scan.skipped; they make the run incomplete: a scan that did not see everything is never
+ * reported as a clean, finished one.
+ */
+static void summary(struct agent_run *run, struct scan_session *s, const char *phase, double t0)
 {
 	cJSON *j = scan_session_json(s);
 	cJSON *ph = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "phases"), phase);
@@ -163,6 +168,11 @@ static void summary(struct scan_session *s, const char *phase, double t0)
 	agent_log("%s: %.0f files, %.1f MB scanned in %.1f s%s; %zu detection%s, %zu not scanned or cut short", phase,
 	    files, bytes / 1e6, pib_now_mono() - t0, extra, scan_session_n_detections(s),
 	    scan_session_n_detections(s) == 1 ? "" : "s", scan_session_n_skipped(s));
+	if (scan_session_n_skipped(s) > 0) {
+		run->report->any_skipped = true;
+		report_step_detail(run->report, "incomplete",
+				   cJSON_CreateString("files were not scanned or were cut short: see scan.skipped"));
+	}
 	cJSON_Delete(j);
 }
 
@@ -224,7 +234,7 @@ int agent_scan_prescan(struct agent_run *run)
 			(void)scan_session_remember_clean(s, m->name, m->size, m->sha256);
 	}
 	report_set(run->report, "scan", scan_session_json(s));
-	summary(s, "prescan", t0);
+	summary(run, s, "prescan", t0);
 	if (r == 0)
 		fail_findings(run, s, "before install (nothing was installed)");
 	return run->err.set ? -EPERM : 0;
@@ -346,7 +356,7 @@ int agent_scan_postscan(struct agent_run *run)
 	report_step_detail(run->report, "files_from_packages", cJSON_CreateNumber((double)n_pkg));
 	report_step_detail(run->report, "files_changed_outside_packages", cJSON_CreateNumber((double)n_changed));
 	report_set(run->report, "scan", scan_session_json(s));
-	summary(s, "postscan", t0);
+	summary(run, s, "postscan", t0);
 	fail_findings(run, s, "after install");
 	return run->err.set ? -EPERM : 0;
 }
