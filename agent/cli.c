@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,29 +29,29 @@ const struct agent_command agent_commands[] = {
 #define ALL_PIPE (CMD_VALIDATE | CMD_RUN)
 const struct agent_option agent_options[] = {
 	{"root", "DIR", ALL_PIPE | CMD_SCAN,
-	 "the image to work on; validate installs only into a --root given explicitly (--root / for this system)"},
-	{"os", "ID:VERSION", ALL_PIPE, "override the detected OS, e.g. debian:12 or windows:2022"},
-	{"report", "FILE", ALL_PIPE | CMD_SCAN, "write the report to FILE (default: standard output)"},
-	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed"},
-	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)"},
+	 "the image to work on; validate installs only into a --root given explicitly (--root / for this system)", OPT_STR, offsetof(struct agent_opts, root)},
+	{"os", "ID:VERSION", ALL_PIPE, "override the detected OS, e.g. debian:12 or windows:2022", OPT_STR, offsetof(struct agent_opts, os)},
+	{"report", "FILE", ALL_PIPE | CMD_SCAN, "write the report to FILE (default: standard output)", OPT_STR, offsetof(struct agent_opts, report)},
+	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed", OPT_FLAG, offsetof(struct agent_opts, dry_run)},
+	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)", OPT_FLAG, offsetof(struct agent_opts, no_scan)},
 	{"db", "DIR", ALL_PIPE | CMD_SCAN,
-	 "the ClamAV signature database, a directory or one file (default /var/lib/clamav)"},
-	{"jobs", "N", ALL_PIPE | CMD_SCAN, "scanning threads (default: the number of CPUs)"},
+	 "the ClamAV signature database, a directory or one file (default /var/lib/clamav)", OPT_STR, offsetof(struct agent_opts, db)},
+	{"jobs", "N", ALL_PIPE | CMD_SCAN, "scanning threads (default: the number of CPUs)", OPT_JOBS, offsetof(struct agent_opts, jobs)},
 	{"max-filesize", "SIZE", ALL_PIPE | CMD_SCAN,
-	 "files (also inside archives and packages) larger than SIZE are not scanned but listed in scan.skipped (default 100M)"},
+	 "files (also inside archives and packages) larger than SIZE are not scanned but listed in scan.skipped (default 100M)", OPT_SIZE, offsetof(struct agent_opts, max_filesize)},
 	{"max-scansize", "SIZE", ALL_PIPE | CMD_SCAN,
-	 "scan at most SIZE bytes inside one file or package member; the rest is listed in scan.skipped (default 400M)"},
-	{"max-recursion", "N", ALL_PIPE | CMD_SCAN, "scan archives nested at most N deep (default 17)"},
-	{"max-files", "N", ALL_PIPE | CMD_SCAN, "scan at most N files inside one archive (default 10000)"},
+	 "scan at most SIZE bytes inside one file or package member; the rest is listed in scan.skipped (default 400M)", OPT_SIZE, offsetof(struct agent_opts, max_scansize)},
+	{"max-recursion", "N", ALL_PIPE | CMD_SCAN, "scan archives nested at most N deep (default 17)", OPT_COUNT, offsetof(struct agent_opts, max_recursion)},
+	{"max-files", "N", ALL_PIPE | CMD_SCAN, "scan at most N files inside one archive (default 10000)", OPT_COUNT, offsetof(struct agent_opts, max_files)},
 	{"heuristics", NULL, ALL_PIPE | CMD_SCAN,
-	 "also detect by heuristics (broken executables, encrypted archives, ...) and potentially unwanted software"},
+	 "also detect by heuristics (broken executables, encrypted archives, ...) and potentially unwanted software", OPT_FLAG, offsetof(struct agent_opts, heuristics)},
 	{"key", "FILE", ALL_PIPE | CMD_SCAN,
-	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it the report is unsigned"},
-	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with"},
-	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary"},
-	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view"},
-	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites"},
-	{NULL, NULL, 0, NULL},
+	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it the report is unsigned", OPT_STR, offsetof(struct agent_opts, key)},
+	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with", OPT_STR, offsetof(struct agent_opts, pubkey)},
+	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary", OPT_FLAG, offsetof(struct agent_opts, json)},
+	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view", OPT_STR, offsetof(struct agent_opts, html)},
+	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites", OPT_STR, offsetof(struct agent_opts, out)},
+	{NULL, NULL, 0, NULL, OPT_STR, 0},
 };
 
 void agent_print_help(FILE *f, const struct agent_command *only)
@@ -81,6 +82,49 @@ void agent_print_help(FILE *f, const struct agent_command *only)
 	if (!only)
 		fprintf(f, "\nExit codes: 0 succeeded or incomplete, 1 findings, 2 failed, 3 usage or job error,\n"
 			   "4 environment error, 5 report still in the spool. See pib-agent(1).\n");
+}
+
+/* Stores an option's value in its field of o (from the table); -1 on a bad value, said on stderr. */
+static int set_option(struct agent_opts *o, const struct agent_option *ao, const char *v)
+{
+	char *field = (char *)o + ao->offset;
+	uint64_t n = 0;
+	char *end = NULL;
+
+	switch (ao->kind) {
+	case OPT_STR:
+		*(const char **)field = v;
+		return 0;
+	case OPT_FLAG:
+		*(bool *)field = true;
+		return 0;
+	case OPT_JOBS: {
+		long j = strtol(v, &end, 10);
+		if (!*v || *end || j < 1 || j > 256) {
+			fprintf(stderr, "pib-agent: --jobs: expected a number from 1 to 256, got \"%s\"\n", v);
+			return -1;
+		}
+		*(int *)field = (int)j;
+		return 0;
+	}
+	case OPT_SIZE:
+		if (scan_parse_size(v, &n) < 0 || n == 0) {
+			fprintf(stderr, "pib-agent: --%s: expected a size such as 200M or 2G, got \"%s\"\n",
+				ao->name, v);
+			return -1;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	case OPT_COUNT:
+		if (scan_parse_size(v, &n) < 0 || strpbrk(v, "kKmMgG") || n == 0 || n > 1000000) {
+			fprintf(stderr, "pib-agent: --%s: expected a number from 1 to 1000000, got \"%s\"\n",
+				ao->name, v);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	}
+	return -1;
 }
 
 int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct agent_command **ret_cmd,
@@ -145,65 +189,8 @@ int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct ag
 			fprintf(stderr, "pib-agent: --%s does not apply to \"%s\"\n", ao->name, cmd->name);
 			return PIB_EXIT_USAGE;
 		}
-		const char *v = optarg;
-		if (!strcmp(ao->name, "root"))
-			o->root = v;
-		else if (!strcmp(ao->name, "os"))
-			o->os = v;
-		else if (!strcmp(ao->name, "report"))
-			o->report = v;
-		else if (!strcmp(ao->name, "dry-run"))
-			o->dry_run = true;
-		else if (!strcmp(ao->name, "no-scan"))
-			o->no_scan = true;
-		else if (!strcmp(ao->name, "db"))
-			o->db = v;
-		else if (!strcmp(ao->name, "key"))
-			o->key = v;
-		else if (!strcmp(ao->name, "job"))
-			o->job = v;
-		else if (!strcmp(ao->name, "pubkey"))
-			o->pubkey = v;
-		else if (!strcmp(ao->name, "html"))
-			o->html = v;
-		else if (!strcmp(ao->name, "out"))
-			o->out = v;
-		else if (!strcmp(ao->name, "state-dir"))
-			o->state_dir = v;
-		else if (!strcmp(ao->name, "log-format"))
-			o->log_format = v;
-		else if (!strcmp(ao->name, "json"))
-			o->json = true;
-		else if (!strcmp(ao->name, "heuristics"))
-			o->heuristics = true;
-		else if (!strcmp(ao->name, "max-filesize") || !strcmp(ao->name, "max-scansize") ||
-			 !strcmp(ao->name, "max-recursion") || !strcmp(ao->name, "max-files")) {
-			uint64_t lim = 0;
-			bool count = !strcmp(ao->name, "max-recursion") || !strcmp(ao->name, "max-files");
-			if ((count ? scan_parse_size(v, &lim) < 0 || strpbrk(v, "kKmMgG") || lim > 1000000
-				   : scan_parse_size(v, &lim) < 0) ||
-			    lim == 0) {
-				fprintf(stderr, "pib-agent: --%s: expected %s, got \"%s\"\n", ao->name,
-					count ? "a number from 1 to 1000000" : "a size such as 200M or 2G", v);
-				return PIB_EXIT_USAGE;
-			}
-			if (!strcmp(ao->name, "max-filesize"))
-				o->max_filesize = lim;
-			else if (!strcmp(ao->name, "max-scansize"))
-				o->max_scansize = lim;
-			else if (!strcmp(ao->name, "max-recursion"))
-				o->max_recursion = (unsigned)lim;
-			else
-				o->max_files = (unsigned)lim;
-		} else if (!strcmp(ao->name, "jobs")) {
-			char *end = NULL;
-			long j = strtol(v, &end, 10);
-			if (!*v || *end || j < 1 || j > 256) {
-				fprintf(stderr, "pib-agent: --jobs: expected a number from 1 to 256, got \"%s\"\n", v);
-				return PIB_EXIT_USAGE;
-			}
-			o->jobs = (int)j;
-		}
+		if (set_option(o, ao, optarg) < 0)
+			return PIB_EXIT_USAGE;
 	}
 	if (!cmd) {
 		agent_print_help(stderr, NULL);

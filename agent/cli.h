@@ -46,11 +46,22 @@ struct agent_command {
 	int (*fn)(const struct agent_opts *o);
 };
 
+/* How an option's value is stored in struct agent_opts. */
+enum agent_opt_kind {
+	OPT_STR,   /* const char * */
+	OPT_FLAG,  /* bool, no value */
+	OPT_JOBS,  /* int, 1 to 256 */
+	OPT_SIZE,  /* uint64_t, a size such as 200M or 2G, not 0 */
+	OPT_COUNT, /* unsigned, 1 to 1000000 */
+};
+
 struct agent_option {
 	const char *name;    /* long name without "--" */
 	const char *metavar; /* NULL: a flag */
 	unsigned commands;   /* CMD_* it applies to */
 	const char *help;
+	enum agent_opt_kind kind;
+	size_t offset;       /* of its field in struct agent_opts */
 };
 
 extern const struct agent_command agent_commands[];

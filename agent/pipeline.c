@@ -6,7 +6,6 @@
 #include "sign.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -325,7 +324,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 
 	if (!run.may_install) {
 		report_step_skip(run.report, "install",
-				 "no --root given: validate never installs into the running system (give --root DIR, or --root / to install here)",
+				 "no --root given: validate never installs into the running system; give --root DIR, or --root / to install here",
 				 true);
 	} else if (o->dry_run) {
 		report_step_skip(run.report, "install", "dry run (--dry-run)", true);

@@ -100,7 +100,10 @@ int sign_key_from_pem(const char *pem, size_t len, const char *what, struct sign
 	return key_finish(pkey, true, what, ret, e);
 }
 
-/* Reads a small key file into buf (cap bytes, NUL-terminated); returns its length or -errno. */
+/*
+ * Reads a small key file into buf (cap bytes, NUL-terminated); returns its length or -errno.
+ * Not pib_read_file: its realloc would leave copies of the private key that nobody wipes.
+ */
 static ssize_t read_key_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -11,6 +11,8 @@
 # agent's --jobs; default: the number of CPUs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 agent=${PIB_AGENT:-$here/build/pib-agent}
 dir=${1:-/usr/lib/x86_64-linux-gnu}
 runs=${BENCH_RUNS:-3}
@@ -34,16 +36,6 @@ echo "warm-up: reading the tree once"
 find "$dir" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v; appends "wall rss" to $work/NAME.
-measure() {
-	local name=$1
-	shift
-	/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
-	local wall rss
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time.txt")
-	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
-	echo "$wall $rss" >>"$work/$name.runs"
-	printf '  %-8s wall %7.2f s   peak RSS %7.1f MB\n' "$name" "$wall" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
-}
 
 # verdicts I: the paths and signatures found in the last run of each, into v-clamscan.I, v-agent.I
 verdicts() {
@@ -66,12 +58,6 @@ for i in $(seq 1 "$runs"); do
 	verdicts "$i"
 done
 
-# count KEY: the number of entries of scan.KEY in the agent's last report.
-count() {
-	python3 -c 'import sys; sys.path.insert(0, sys.argv[2]); import report; print(len((report.load(sys.argv[1]).get("scan") or {}).get(sys.argv[3], [])))' \
-		"$work/report.json" "$here/tests/tools" "$1"
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 cw=$(cut -d' ' -f1 "$work/clamscan.runs" | median)
 cr=$(cut -d' ' -f2 "$work/clamscan.runs" | median)
 aw=$(cut -d' ' -f1 "$work/agent.runs" | median)

@@ -425,9 +425,9 @@ static char **deb_env(bool frontend_locked)
 	for (int i = 0; base[i]; i++)
 		if (pib_strv_push(&env, base[i]) < 0)
 			break;
-	if (frontend_locked && pib_strv_push(&env, "DPKG_FRONTEND_LOCKED=1") < 0) {
-		/* without the variable dpkg takes the lock itself and fails: reported by dpkg */
-	}
+	/* we hold dpkg's frontend lock: without this dpkg would try to take it and fail */
+	if (frontend_locked)
+		(void)!pib_strv_push(&env, "DPKG_FRONTEND_LOCKED=1");
 	return env;
 }
 

@@ -118,21 +118,18 @@ int inst_verify_digests(struct inst_ctx *c)
 			ti = i;
 	for (size_t i = 0; i < t->n_packages; i++) {
 		const struct bundle_member *m = bundle_find(c->bundle, t->packages[i].file);
-		char hex[65];
-		uint64_t size = 0;
-		int r;
 		if (!m)
 			return pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member",
 					"manifest.json: targets[%zu].packages[%zu].file: \"%s\" is not in the bundle",
 					ti, i, t->packages[i].file);
-		/* hash the bytes again, as they are now on disk: what will be installed */
-		if ((r = pib_sha256_file(m->path, hex, &size)) < 0)
-			return pib_fail(c->err, r, PIB_ERR_ENV, "agent.io", "%s: %s", m->path,
-					strerror(-r));
-		if (strcmp(hex, t->packages[i].sha256) || strcmp(hex, m->sha256))
+		/*
+		 * m->sha256 was computed from the bytes as they were written into the bundle's
+		 * private 0700 directory, the very file that is later installed: no second read.
+		 */
+		if (strcmp(m->sha256, t->packages[i].sha256))
 			return pib_fail(c->err, -EBADMSG, PIB_ERR_FAILED, "package.digest_mismatch",
 					"manifest.json: targets[%zu].packages[%zu].sha256: \"%s\" has SHA-256 %s, the manifest says %s",
-					ti, i, t->packages[i].file, hex, t->packages[i].sha256);
+					ti, i, t->packages[i].file, m->sha256, t->packages[i].sha256);
 	}
 	return 0;
 }

@@ -49,7 +49,6 @@ static int add_pkg(struct inst_ctx *c, Pool *pool, Id p, const char *member, con
 
 static void explain(Solver *solv, struct pib_buf *out)
 {
-	Pool *pool = solv->pool;
 	int count = solver_problem_count(solv);
 	Queue rq;
 
@@ -76,7 +75,6 @@ static void explain(Solver *solv, struct pib_buf *out)
 		}
 	}
 	queue_free(&rq);
-	(void)pool;
 }
 
 /* Names every dependency of the bundle's packages that nothing at all provides. */

@@ -140,16 +140,6 @@ int bundle_open(const char *path, const struct bundle_limits *limp, struct bundl
 			     "%s: not a regular file", path);
 		goto out;
 	}
-	if ((r = pib_sha256_fd(fd, b->sha256, &b->size)) < 0) {
-		r = pib_fail(err, r, PIB_ERR_FAILED, "bundle.unreadable", "%s: %s", path,
-			     strerror(-r));
-		goto out;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		r = pib_fail(err, -errno, PIB_ERR_FAILED, "bundle.unreadable", "%s: %s", path,
-			     strerror(errno));
-		goto out;
-	}
 	if ((r = pib_mkdtemp("pib-bundle", &b->dir)) < 0) {
 		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir",
 			     "cannot create a temporary directory: %s", strerror(-r));

@@ -25,8 +25,6 @@ struct bundle_member {
 
 struct bundle {
 	char *file;   /* the archive as given */
-	char sha256[65];
-	uint64_t size;
 	char *dir;    /* private directory (0700) holding the members' bytes */
 	struct bundle_member *members;
 	size_t n_members;

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: MIT
+# Shared by the benchmarks (sourced, never run): timing a command, medians, counting a report's
+# scan entries. Needs $work (the run's directory) and $here (the project) set by the caller.
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v; appends "wall rss_kb" to $work/NAME.runs.
+measure() {
+	local name=$1
+	shift
+	/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
+	local wall rss
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time.txt")
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	echo "$wall $rss" >>"$work/$name.runs"
+	printf '  %-22s wall %7.2f s   peak RSS %7.1f MB\n' "$name" "$wall" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+}
+
+# count KEY: the number of entries of scan.KEY in the agent's last report ($work/report.json).
+count() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[2]); import report; print(len((report.load(sys.argv[1]).get("scan") or {}).get(sys.argv[3], [])))' \
+		"$work/report.json" "$here/tests/tools" "$1"
+}
+
+# median: the median of the numbers on standard input, one a line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
