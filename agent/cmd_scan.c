@@ -101,12 +101,12 @@ int agent_cmd_scan(const struct agent_opts *o)
 
 		size_t n = scan_session_n_detections(s);
 		cJSON *sj = report_get(run.report, "scan");
-		/* a file that could not be read is not clean: the run is incomplete (limits are listed only) */
+		/* a file that could not be read, or changed while read, is not clean: the run is incomplete (limits are listed only) */
 		const cJSON *k;
 		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(sj, "skipped"))
 		{
 			const char *kc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "code"));
-			if (kc && (!strcmp(kc, "error") || !strcmp(kc, "unreadable")))
+			if (kc && (!strcmp(kc, "error") || !strcmp(kc, "unreadable") || !strcmp(kc, "changed")))
 				run.report->any_skipped = true;
 		}
 		agent_log("scan: %.0f files, %.1f MB scanned in %.1f s; %zu detection%s, %zu not scanned or cut short",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A scan session: one shared engine, N worker threads, a bounded queue of files and package members, and the results. */
 #include "session.h"
+#include "filemap.h"
 #include "payload.h"
 
 #include <dirent.h>
@@ -26,8 +27,7 @@
 #define MAX_DETECTIONS 10000       /* listed in the report; the count goes on */
 #define MAX_SKIPPED 10000
 #define MAX_DEPTH 256
-#define BIG_FILE (4ull << 20)      /* files scanned one at a time above this size (see pop_locked) */
-#define MEM_FILE (8ull << 20)      /* files scanned from memory up to this size (see scan_whole) */
+#define BIG_FILE (4ull << 20)      /* files taken before the others above this size (see pop_locked) */
 #define MAX_THREADS 256
 
 /* ---------------------------------------------------------------- small shared helpers */
@@ -195,7 +195,6 @@ struct job {
 	void *data;
 	int fd;
 	uint64_t size; /* J_PATH: as the producer saw it */
-	bool big;
 };
 
 struct skip {
@@ -228,8 +227,7 @@ struct scan_session {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_space, cv_idle;
 	struct job *head, *tail;   /* small files and members in memory */
-	struct job *bhead, *btail; /* files larger than big_file: one at a time */
-	unsigned big_active;
+	struct job *bhead, *btail; /* files larger than big_file: first */
 	uint64_t big_file;
 	size_t queued, inflight_fds;
 	uint64_t inflight_bytes;
@@ -237,6 +235,7 @@ struct scan_session {
 	unsigned waiting_workers;         /* on cv_work */
 	bool waiting_space, waiting_idle; /* the producer on cv_space, cv_idle */
 	bool stop;
+	bool filemap; /* filemap_start done */
 	const char *phase;
 
 	/* results, under mu */
@@ -561,16 +560,26 @@ static void skip_errno(struct scan_session *s, const char *path, const char *pha
 /* ---------------------------------------------------------------- scanning one object */
 
 /* Scans a member in memory or in a temporary file, records it, and remembers it when clean. */
+/* This worker's buffer for whole small files (see scan_fd_whole), kept from file to file. */
+#define TL_BUF_MAX (256u << 10)
+static __thread unsigned char *tl_buf;
+
+static int scan_fd_whole(struct scan_session *s, int fd, uint64_t size, const char *name,
+			 struct scan_outcome *o, bool *shrank);
+
 static void scan_member(struct scan_session *s, const char *path, const char *member, const char *package,
 			const char *phase, unsigned flags, const void *data, int fd, uint64_t size)
 {
 	struct scan_outcome o = {0};
+	bool shrank = false; /* a temporary file of ours: it cannot, but a view says so if it did */
 	int r;
 
-	if (data || fd < 0)
+	if (data || fd < 0 || size == 0)
 		r = s->sc->scan_mem(s->e, data, (size_t)size, member, &o);
 	else
-		r = s->sc->scan_fd(s->e, fd, member, &o);
+		r = scan_fd_whole(s, fd, size, member, &o, &shrank);
+	if (shrank && !o.error)
+		o.error = pib_asprintf("its temporary copy shrank while it was scanned");
 	if (r < 0 && !o.error)
 		o.error = pib_asprintf("%s", strerror(-r));
 	if ((flags & SCAN_F_RECORD) && !o.error && o.n_hits == 0 && o.n_gaps == 0 && size > 0) {
@@ -661,33 +670,6 @@ static struct payload_opts pkg_opts(struct scan_session *s, struct pkg_ctx *c)
 	};
 }
 
-/* This worker's buffer for whole small files (see scan_whole), kept from file to file. */
-#define TL_BUF_MAX (256u << 10)
-static __thread unsigned char *tl_buf;
-static __thread size_t tl_cap;
-
-/*
- * A buffer for size bytes: this worker's own up to TL_BUF_MAX, else a fresh mapping whose pages
- * are made present at once (MAP_POPULATE: no fault per page later) and returned after use.
- */
-static unsigned char *get_buffer(uint64_t size, bool *ret_mapped)
-{
-	*ret_mapped = false;
-	if (size > TL_BUF_MAX) {
-		void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-			       -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		*ret_mapped = true;
-		return p;
-	}
-	if (!tl_buf) {
-		tl_buf = malloc(TL_BUF_MAX);
-		tl_cap = tl_buf ? TL_BUF_MAX : 0;
-	}
-	return tl_buf;
-}
-
 /* Reads up to size bytes of fd into buf; returns how many, or a negative errno. */
 static int fill_buffer(int fd, unsigned char *buf, uint64_t size)
 {
@@ -705,6 +687,44 @@ static int fill_buffer(int fd, unsigned char *buf, uint64_t size)
 	return (int)got;
 }
 
+/*
+ * Scans the first size bytes of fd (size > 0), whole: a small file from this worker's buffer,
+ * a larger one through a view of the file (filemap.h: no copy, a few MiB resident whatever
+ * the size, several at once), and one that cannot be mapped through libclamav's own map of
+ * the descriptor. *shrank says that the file came out shorter than size while it was read.
+ */
+static int scan_fd_whole(struct scan_session *s, int fd, uint64_t size, const char *name,
+			 struct scan_outcome *o, bool *shrank)
+{
+	*shrank = false;
+	if (size <= TL_BUF_MAX) {
+		if (!tl_buf)
+			tl_buf = malloc(TL_BUF_MAX);
+		int got = tl_buf ? fill_buffer(fd, tl_buf, size) : -ENOMEM;
+		if (got >= 0) {
+			*shrank = (uint64_t)got < size;
+			return s->sc->scan_mem(s->e, tl_buf, (size_t)got, name, o);
+		}
+	} else if (size <= SIZE_MAX) {
+		struct filemap *m;
+		if (filemap_open(fd, (size_t)size, &m) == 0) {
+			int r = s->sc->scan_mem(s->e, filemap_data(m), (size_t)size, name, o);
+			*shrank = filemap_close(m);
+			return r;
+		}
+	}
+	return s->sc->scan_fd(s->e, fd, name, o);
+}
+
+static void skip_shrank(struct scan_session *s, const char *path, const char *member, const char *phase)
+{
+	pthread_mutex_lock(&s->mu);
+	add_skip_locked(s, path, member, "changed",
+			"it shrank while it was scanned: what it holds now may not have been seen; scan it again", phase);
+	phase_of(s, phase)->used = true;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* A file scanned as it is; one over the maximum file size is listed, not handed to the engine. */
 static void scan_whole(struct scan_session *s, int fd, const char *path, const char *package,
 		       const char *phase, uint64_t size)
@@ -720,28 +740,12 @@ static void scan_whole(struct scan_session *s, int fd, const char *path, const c
 		return;
 	}
 	struct scan_outcome o = {0};
-	int r;
-	/*
-	 * A file up to MEM_FILE is read whole into a buffer and scanned from memory: libclamav's
-	 * own map of a descriptor faults its pages in one by one, and with several threads each
-	 * such fault costs an interrupt on every other CPU (a third more CPU time). It holds up to
-	 * 8 MiB of a file anyway, so the buffer costs no more; larger files keep libclamav's map.
-	 */
-	bool mapped = false;
-	unsigned char *buf = size > 0 && size <= MEM_FILE ? get_buffer(size, &mapped) : NULL;
-	if (buf && (r = fill_buffer(fd, buf, size)) >= 0) {
-		uint64_t want = size;
-		size = (uint64_t)r;
-		r = s->sc->scan_mem(s->e, buf, (size_t)size, path, &o);
-		if (mapped)
-			munmap(buf, (size_t)want);
-	} else {
-		if (mapped)
-			munmap(buf, (size_t)size);
-		r = s->sc->scan_fd(s->e, fd, path, &o);
-	}
+	bool shrank = false;
+	int r = size > 0 ? scan_fd_whole(s, fd, size, path, &o, &shrank) : s->sc->scan_fd(s->e, fd, path, &o);
 	if (r < 0 && !o.error)
 		o.error = pib_asprintf("%s", strerror(-r));
+	if (shrank)
+		skip_shrank(s, path, NULL, phase);
 	record(s, path, NULL, package, phase, &o, size);
 	scan_outcome_free(&o);
 }
@@ -820,20 +824,18 @@ static void run_job(struct scan_session *s, struct job *j)
 }
 
 /*
- * The next job; s->mu held. Files larger than big_file are scanned one at a time: libclamav
- * keeps up to 8 MiB of each file it scans from a descriptor in memory, and two such files at
- * once would cost that twice; the other threads take the smaller files meanwhile.
+ * The next job; s->mu held. Files larger than big_file go first: a large file found late would
+ * otherwise be scanned alone at the end while the other threads have nothing left to do.
  */
 static struct job *pop_locked(struct scan_session *s)
 {
 	for (;;) {
 		struct job *j = NULL;
-		if (s->bhead && s->big_active == 0) {
+		if (s->bhead) {
 			j = s->bhead;
 			s->bhead = j->next;
 			if (!s->bhead)
 				s->btail = NULL;
-			s->big_active++;
 		} else if (s->head) {
 			j = s->head;
 			s->head = j->next;
@@ -844,7 +846,7 @@ static struct job *pop_locked(struct scan_session *s)
 			s->queued--;
 			return j;
 		}
-		if (s->stop && !s->bhead)
+		if (s->stop)
 			return NULL;
 		s->waiting_workers++;
 		pthread_cond_wait(&s->cv_work, &s->mu);
@@ -867,18 +869,13 @@ static void *worker(void *arg)
 
 		run_job(s, j);
 		uint64_t bytes = j->kind == J_MEM ? j->size : 0;
-		bool fdj = j->kind == J_FD, big = j->big;
+		bool fdj = j->kind == J_FD;
 		job_free(j);
 
 		pthread_mutex_lock(&s->mu);
 		s->inflight_bytes -= bytes;
 		if (fdj)
 			s->inflight_fds--;
-		if (big) {
-			s->big_active--;
-			if (s->bhead && s->waiting_workers)
-				pthread_cond_broadcast(&s->cv_work);
-		}
 		s->active--;
 		/* the producer waits for the queue to drain to half, not for every free place */
 		if (s->waiting_space && (s->queued <= MAX_QUEUED / 2 || bytes || fdj)) {
@@ -893,7 +890,6 @@ static void *worker(void *arg)
 	pthread_mutex_unlock(&s->mu);
 	free(tl_buf);
 	tl_buf = NULL;
-	tl_cap = 0;
 	return NULL;
 }
 
@@ -915,8 +911,7 @@ static int enqueue(struct scan_session *s, struct job *j)
 		pthread_cond_wait(&s->cv_space, &s->mu);
 	}
 	j->next = NULL;
-	j->big = j->kind != J_MEM && s->big_file && j->size > s->big_file;
-	if (j->big) {
+	if (j->kind != J_MEM && s->big_file && j->size > s->big_file) {
 		if (s->btail)
 			s->btail->next = j;
 		else
@@ -962,6 +957,12 @@ int scan_session_new(const struct scanner *sc, struct scan_engine *e, const stru
 	s->phase = "scan";
 	s->big_file = BIG_FILE;
 	pthread_mutex_init(&s->mu, NULL);
+	r = filemap_start();
+	if (r < 0) {
+		free(s);
+		return pib_fail(err, r, PIB_ERR_ENV, "scan.threads", "cannot start scanning threads: %s", strerror(-r));
+	}
+	s->filemap = true;
 	pthread_cond_init(&s->cv_work, NULL);
 	pthread_cond_init(&s->cv_space, NULL);
 	pthread_cond_init(&s->cv_idle, NULL);
@@ -1001,6 +1002,8 @@ void scan_session_free(struct scan_session *s)
 	for (size_t i = 0; i < s->n_threads; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
+	if (s->filemap)
+		filemap_stop();
 	for (struct job *l[2] = {s->head, s->bhead}, **p = l; p < l + 2; p++)
 		while (*p) {
 			struct job *j = *p;

@@ -76,6 +76,37 @@ int main(void)
 	ok(num(j, "engine.jobs") == 3, "the JSON says 3 jobs");
 	cJSON_Delete(j);
 
+	/* files past the worker's buffer go through file views, several at once, big ones first */
+	char *big = fx_path(dir, "big");
+	mkdir(big, 0700);
+	const size_t sizes[] = {300u << 10, 6u << 20, 6u << 20, 9u << 20};
+	for (size_t k = 0; k < 4; k++) {
+		char *bp = pib_asprintf("%s/b%zu", big, k);
+		unsigned char *blob = calloc(1, sizes[k]);
+		for (size_t i = 0; blob && i < sizes[k]; i++)
+			blob[i] = (unsigned char)(i * 7 + k);
+		if (blob && k != 2) /* the EICAR body at the very end, on the last page */
+			memcpy(blob + sizes[k] - strlen(eicar()), eicar(), strlen(eicar()));
+		if (blob)
+			fx_write(bp, blob, sizes[k]);
+		free(blob);
+		free(bp);
+	}
+	ok(scan_session_tree(s, big, "/b", 0) == 0, "a tree of large files is queued");
+	scan_session_wait(s);
+	size_t in_big = 0;
+	for (size_t i = 0; i < scan_session_n_detections(s); i++) {
+		const struct scan_detection *d = scan_session_detection(s, i);
+		in_big += d && !strncmp(d->path, "/b/", 3) && !strcmp(d->signature, EICAR_SIG) && strcmp(d->path, "/b/b2");
+	}
+	ok(in_big == 3, "EICAR at the end of 300 KiB, 6 MiB and 9 MiB files found, the clean one not: %zu", in_big);
+	j = scan_session_json(s);
+	ok(num(j, "files_scanned") == 64 && cJSON_GetArraySize(cJSON_GetObjectItem(j, "skipped")) == 0,
+	   "64 files scanned, nothing skipped");
+	cJSON_Delete(j);
+	pib_rm_rf(big);
+	free(big);
+
 	/* a package: members scanned by the workers, recorded clean; their bytes not scanned again */
 	const char *control = "Package: sess-pkg\nVersion: 1\nArchitecture: all\nDescription: x\n";
 	struct fx_entry ctl[] = {{"./control", control, strlen(control), NULL}};
