@@ -691,7 +691,7 @@ static int fill_buffer(int fd, unsigned char *buf, uint64_t size)
  * Scans the first size bytes of fd (size > 0), whole: a small file from this worker's buffer,
  * a larger one through a view of the file (filemap.h: no copy, a few MiB resident whatever
  * the size, several at once), and one that cannot be mapped through libclamav's own map of
- * the descriptor. *shrank says that the file came out shorter than size while it was read.
+ * the descriptor. *shrank says that a view of the file found it cut short while it was scanned.
  */
 static int scan_fd_whole(struct scan_session *s, int fd, uint64_t size, const char *name,
 			 struct scan_outcome *o, bool *shrank)
@@ -701,10 +701,8 @@ static int scan_fd_whole(struct scan_session *s, int fd, uint64_t size, const ch
 		if (!tl_buf)
 			tl_buf = malloc(TL_BUF_MAX);
 		int got = tl_buf ? fill_buffer(fd, tl_buf, size) : -ENOMEM;
-		if (got >= 0) {
-			*shrank = (uint64_t)got < size;
+		if (got >= 0) /* shorter than fstat said (a pseudo file, or cut meanwhile): what is there is scanned */
 			return s->sc->scan_mem(s->e, tl_buf, (size_t)got, name, o);
-		}
 	} else if (size <= SIZE_MAX) {
 		struct filemap *m;
 		if (filemap_open(fd, (size_t)size, &m) == 0) {
