@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pib-config.h"
 #include "scanner.h"
 
@@ -51,6 +52,8 @@ const struct agent_option agent_options[] = {
 	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary", OPT_FLAG, offsetof(struct agent_opts, json)},
 	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view", OPT_STR, offsetof(struct agent_opts, html)},
 	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites", OPT_STR, offsetof(struct agent_opts, out)},
+	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN,
+	 "the log on stderr: lines for people (text, the default) or one JSON object a line (json)", OPT_LOG, offsetof(struct agent_opts, log_format)},
 	{NULL, NULL, 0, NULL, OPT_STR, 0},
 };
 
@@ -101,7 +104,7 @@ static int set_option(struct agent_opts *o, const struct agent_option *ao, const
 	case OPT_JOBS: {
 		long j = strtol(v, &end, 10);
 		if (!*v || *end || j < 1 || j > 256) {
-			fprintf(stderr, "pib-agent: --jobs: expected a number from 1 to 256, got \"%s\"\n", v);
+			agent_error("--jobs: expected a number from 1 to 256, got \"%s\"", v);
 			return -1;
 		}
 		*(int *)field = (int)j;
@@ -109,16 +112,21 @@ static int set_option(struct agent_opts *o, const struct agent_option *ao, const
 	}
 	case OPT_SIZE:
 		if (scan_parse_size(v, &n) < 0 || n == 0) {
-			fprintf(stderr, "pib-agent: --%s: expected a size such as 200M or 2G, got \"%s\"\n",
-				ao->name, v);
+			agent_error("--%s: expected a size such as 200M or 2G, got \"%s\"", ao->name, v);
 			return -1;
 		}
 		*(uint64_t *)field = n;
 		return 0;
+	case OPT_LOG:
+		if (agent_log_set_format(v) < 0) {
+			agent_error("--log-format: expected text or json, got \"%s\"", v);
+			return -1;
+		}
+		*(const char **)field = v;
+		return 0;
 	case OPT_COUNT:
 		if (scan_parse_size(v, &n) < 0 || strpbrk(v, "kKmMgG") || n == 0 || n > 1000000) {
-			fprintf(stderr, "pib-agent: --%s: expected a number from 1 to 1000000, got \"%s\"\n",
-				ao->name, v);
+			agent_error("--%s: expected a number from 1 to 1000000, got \"%s\"", ao->name, v);
 			return -1;
 		}
 		*(unsigned *)field = (unsigned)n;
@@ -144,14 +152,22 @@ int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct ag
 	lopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
 	lopts[n] = (struct option){NULL, 0, NULL, 0};
 
+	/* the log format first, so that the messages about the rest of the line are in it */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *v = !strncmp(argv[i], "--log-format=", 13) ? argv[i] + 13
+				: !strcmp(argv[i], "--log-format") && i + 1 < argc ? argv[i + 1] : NULL;
+		if (v)
+			(void)agent_log_set_format(v); /* a bad value is said by set_option */
+	}
 	if (argc >= 2 && argv[1][0] != '-') {
 		for (int i = 0; agent_commands[i].name; i++)
 			if (!strcmp(argv[1], agent_commands[i].name))
 				cmd = &agent_commands[i];
 		if (!cmd) {
-			fprintf(stderr, "pib-agent: unknown command \"%s\" (see pib-agent --help)\n", argv[1]);
+			agent_error("unknown command \"%s\" (see pib-agent --help)", argv[1]);
 			return PIB_EXIT_USAGE;
 		}
+		agent_log_set_command(cmd->name);
 		argc--;
 		argv++;
 	}
@@ -172,21 +188,20 @@ int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct ag
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "pib-agent: %s: %s (see pib-agent %s--help)\n",
-				argv[optind - 1] ? argv[optind - 1] : "?",
-				c == ':' ? "missing its argument" : "unknown option or missing argument",
-				cmd ? cmd->name : "");
+			agent_error("%s: %s (see pib-agent %s%s--help)", argv[optind - 1] ? argv[optind - 1] : "?",
+				    c == ':' ? "missing its argument" : "unknown option or missing argument",
+				    cmd ? cmd->name : "", cmd ? " " : "");
 			if (cmd)
-				fprintf(stderr, "pib-agent: usage: pib-agent %s %s [OPTIONS]\n", cmd->name, cmd->usage);
+				agent_error("usage: pib-agent %s %s [OPTIONS]", cmd->name, cmd->usage);
 			return PIB_EXIT_USAGE;
 		}
 		const struct agent_option *ao = &agent_options[c - 1000];
 		if (!cmd) {
-			fprintf(stderr, "pib-agent: --%s: give a command first (see pib-agent --help)\n", ao->name);
+			agent_error("--%s: give a command first (see pib-agent --help)", ao->name);
 			return PIB_EXIT_USAGE;
 		}
 		if (!(ao->commands & cmd->flag)) {
-			fprintf(stderr, "pib-agent: --%s does not apply to \"%s\"\n", ao->name, cmd->name);
+			agent_error("--%s does not apply to \"%s\"", ao->name, cmd->name);
 			return PIB_EXIT_USAGE;
 		}
 		if (set_option(o, ao, optarg) < 0)
@@ -200,7 +215,7 @@ int agent_cli_parse(int argc, char **argv, struct agent_opts *o, const struct ag
 	o->args = argv + optind;
 	o->n_args = argc - optind;
 	if (o->n_args < cmd->min_args || (cmd->max_args >= 0 && o->n_args > cmd->max_args)) {
-		fprintf(stderr, "pib-agent: usage: pib-agent %s %s [OPTIONS]\n", cmd->name, cmd->usage);
+		agent_error("usage: pib-agent %s %s [OPTIONS]", cmd->name, cmd->usage);
 		return PIB_EXIT_USAGE;
 	}
 	*ret_cmd = cmd;

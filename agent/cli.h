@@ -53,6 +53,7 @@ enum agent_opt_kind {
 	OPT_JOBS,  /* int, 1 to 256 */
 	OPT_SIZE,  /* uint64_t, a size such as 200M or 2G, not 0 */
 	OPT_COUNT, /* unsigned, 1 to 1000000 */
+	OPT_LOG,   /* const char *, text or json: sets the log's format at once */
 };
 
 struct agent_option {

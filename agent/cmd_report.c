@@ -22,11 +22,11 @@ int agent_cmd_keygen(const struct agent_opts *o)
 	char keyid[65];
 
 	if (!o->out || !o->out[0]) {
-		agent_log("keygen: give --out PREFIX (writes PREFIX.key and PREFIX.pub)");
+		agent_error("keygen: give --out PREFIX (writes PREFIX.key and PREFIX.pub)");
 		return PIB_EXIT_USAGE;
 	}
 	if (sign_keygen(o->out, keyid, &e) < 0) {
-		agent_log("keygen: %s", e.msg);
+		agent_error("keygen: %s", e.msg);
 		pib_err_clear(&e);
 		return PIB_EXIT_ENV;
 	}
@@ -260,7 +260,7 @@ static int load_text(const char *text, size_t len, const char *path, const struc
 			pib_err_clear(&e);
 			r = sign_open_unverified(text, len, &l->v, &e);
 			if (r < 0 && path)
-				agent_log("%s: INVALID: %s", path, l->why);
+				agent_warn("%s: INVALID: %s", path, l->why);
 		}
 	} else {
 		r = sign_open_unverified(text, len, &l->v, &e);
@@ -268,7 +268,7 @@ static int load_text(const char *text, size_t len, const char *path, const struc
 	}
 	if (r < 0) {
 		if (path)
-			agent_log("%s: %s [%s]", path, e.msg, e.code);
+			agent_error("%s: %s [%s]", path, e.msg, e.code);
 		r = e.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_FINDINGS;
 		pib_err_clear(&e);
 		return r;
@@ -288,7 +288,7 @@ static int load_report(const char *path, const struct sign_key *pub, struct load
 	memset(l, 0, sizeof(*l));
 	r = pib_read_file(path, SIGN_MAX_ENVELOPE, &text, &len);
 	if (r < 0) {
-		agent_log("%s: cannot read the report: %s", path,
+		agent_error("%s: cannot read the report: %s", path,
 		    r == -EFBIG	   ? "too large for a report"
 		    : r == -EINVAL ? "not a regular file"
 				   : strerror(-r));
@@ -304,7 +304,7 @@ static int load_pubkey(const char *path, struct sign_key **ret)
 	struct pib_err e = {0};
 
 	if (sign_pubkey_load(path, ret, &e) < 0) {
-		agent_log("%s [%s]", e.msg, e.code);
+		agent_error("%s [%s]", e.msg, e.code);
 		pib_err_clear(&e);
 		return PIB_EXIT_ENV;
 	}
@@ -890,7 +890,7 @@ int agent_cmd_verify(const struct agent_opts *o)
 	int r;
 
 	if (!o->pubkey) {
-		agent_log("verify: give the public key to check with: --pubkey FILE");
+		agent_error("verify: give the public key to check with: --pubkey FILE");
 		return PIB_EXIT_USAGE;
 	}
 	r = load_pubkey(o->pubkey, &pub);
@@ -898,7 +898,7 @@ int agent_cmd_verify(const struct agent_opts *o)
 		return r;
 	r = pib_read_file(o->args[0], SIGN_MAX_ENVELOPE, &text, &len);
 	if (r < 0) {
-		agent_log("%s: cannot read the report: %s", o->args[0],
+		agent_error("%s: cannot read the report: %s", o->args[0],
 		    r == -EFBIG	   ? "too large for a report"
 		    : r == -EINVAL ? "not a regular file"
 				   : strerror(-r));
@@ -909,7 +909,7 @@ int agent_cmd_verify(const struct agent_opts *o)
 	free(text);
 	sign_key_free(pub);
 	if (r < 0) {
-		agent_log("%s: INVALID: %s [%s]", o->args[0], e.msg, e.code);
+		agent_error("%s: INVALID: %s [%s]", o->args[0], e.msg, e.code);
 		r = e.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_FINDINGS;
 		pib_err_clear(&e);
 		return r;
@@ -980,7 +980,7 @@ int agent_cmd_show(const struct agent_opts *o)
 		r = b.data ? pib_write_file(o->html, b.data, b.len, 0644) : -ENOMEM;
 		pib_buf_free(&b);
 		if (r < 0) {
-			agent_log("%s: cannot write the page: %s", o->html, strerror(-r));
+			agent_error("%s: cannot write the page: %s", o->html, strerror(-r));
 			sign_verified_free(&l.v);
 			return PIB_EXIT_ENV;
 		}
@@ -992,7 +992,7 @@ int agent_cmd_show(const struct agent_opts *o)
 		pib_buf_free(&t.b);
 	}
 	if (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED))
-		agent_log("%s: the signature is %s: do not trust this report", o->args[0],
+		agent_warn("%s: the signature is %s: do not trust this report", o->args[0],
 		    l.state == SIG_INVALID ? "INVALID" : "missing");
 	r = (l.state == SIG_INVALID || (o->pubkey && l.state == SIG_UNSIGNED)) ? PIB_EXIT_FINDINGS
 									       : PIB_EXIT_OK;

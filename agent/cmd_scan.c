@@ -72,13 +72,13 @@ int agent_cmd_scan(const struct agent_opts *o)
 	int code;
 
 	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		agent_log("--root %s: not an existing directory given as an absolute path", o->root);
+		agent_error("--root %s: not an existing directory given as an absolute path", o->root);
 		return PIB_EXIT_USAGE;
 	}
 	run.root = o->root ? o->root : "/";
 	run.report = report_new("scan");
 	if (!run.report) {
-		agent_log("out of memory");
+		agent_error("out of memory");
 		return PIB_EXIT_ENV;
 	}
 	report_step_begin(run.report, "scan");
@@ -117,7 +117,7 @@ int agent_cmd_scan(const struct agent_opts *o)
 			const struct scan_detection *d = scan_session_detection(s, i);
 			if (!d)
 				break;
-			agent_log("%s%s%s: %s FOUND (%s)", d->path, d->member ? "!" : "",
+			agent_warn("%s%s%s: %s FOUND (%s)", d->path, d->member ? "!" : "",
 				d->member ? d->member : "", d->signature, scan_kind_name(d->kind));
 		}
 		const struct scan_detection *d = scan_session_detection(s, 0);
@@ -131,7 +131,7 @@ int agent_cmd_scan(const struct agent_opts *o)
 				 "%zu of the paths given cannot be scanned (see scan.skipped)", n_missing);
 	}
 	if (run.err.set)
-		agent_log("scan failed: %s: %s", run.err.code, run.err.msg);
+		agent_error("scan failed: %s: %s", run.err.code, run.err.msg);
 	report_step_end(run.report, &run.err);
 	pib_err_clear(&run.err);
 	code = agent_finish_run(&run);

@@ -20,7 +20,7 @@ static bool step_end(struct agent_run *run)
 	const char *name = cur ? cJSON_GetObjectItemCaseSensitive(cur, "name")->valuestring : "?";
 
 	if (failed)
-		agent_log("%s failed: %s: %s", name, run->err.code, run->err.msg);
+		agent_error("%s failed: %s: %s", name, run->err.code, run->err.msg);
 	report_step_end(run->report, &run->err);
 	pib_err_clear(&run->err);
 	return failed;
@@ -86,7 +86,7 @@ static void record_signatures(struct agent_run *run)
 			cJSON_AddItemToArray(sigs, o);
 		} else {
 			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
-			agent_log("  %s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
+			agent_warn("%s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
 		}
 	}
 	if (sigs && cJSON_GetArraySize(sigs) > 0)
@@ -156,7 +156,7 @@ int agent_finish_run(struct agent_run *run)
 	if (run->key_err.set) {
 		kerr = run->key_err;
 		kerr.detail = NULL;
-		agent_log("report failed: %s: %s", kerr.code, kerr.msg);
+		agent_error("report failed: %s: %s", kerr.code, kerr.msg);
 	}
 	report_step_detail(r, "keyid", key ? cJSON_CreateString(sign_key_id(key)) : cJSON_CreateNull());
 	report_step_end(r, &kerr);
@@ -164,11 +164,11 @@ int agent_finish_run(struct agent_run *run)
 	code = kerr.set ? PIB_EXIT_ENV : report_exit_code(r);
 	pib_err_clear(&kerr);
 	if (key && sign_report(r, key, &json, &kerr) < 0) {
-		agent_log("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
+		agent_error("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
 		code = PIB_EXIT_ENV;
 	}
 	if (!json && sign_report(r, NULL, &json, &kerr) < 0) {
-		agent_log("cannot make the report: %s", kerr.msg);
+		agent_error("cannot make the report: %s", kerr.msg);
 		sign_key_free(key);
 		pib_err_clear(&kerr);
 		return PIB_EXIT_ENV;
@@ -176,14 +176,14 @@ int agent_finish_run(struct agent_run *run)
 	if (key && code != PIB_EXIT_ENV)
 		agent_log("report signed with key %s", sign_key_id(key));
 	else
-		agent_log("the report is UNSIGNED (an empty signatures list): %s",
+		agent_warn("the report is UNSIGNED (an empty signatures list): %s",
 			 run->opts->key ? "the key could not be used" : "no --key given");
 	sign_key_free(key);
 	pib_err_clear(&kerr);
 	if (run->opts->report) {
 		int wr = pib_write_file(run->opts->report, json, strlen(json), 0644);
 		if (wr < 0) {
-			agent_log("%s: cannot write the report: %s", run->opts->report, strerror(-wr));
+			agent_error("%s: cannot write the report: %s", run->opts->report, strerror(-wr));
 			code = PIB_EXIT_ENV;
 		} else {
 			agent_log("report written to %s", run->opts->report);
@@ -261,13 +261,13 @@ int agent_cmd_validate(const struct agent_opts *o)
 
 	run.report = report_new("validate");
 	if (!run.report) {
-		agent_log("out of memory");
+		agent_error("out of memory");
 		return PIB_EXIT_ENV;
 	}
 	run.root = o->root ? o->root : "/";
 	run.may_install = o->root != NULL;
 	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		agent_log("--root %s: not an existing directory given as an absolute path", o->root);
+		agent_error("--root %s: not an existing directory given as an absolute path", o->root);
 		report_free(run.report);
 		return PIB_EXIT_USAGE;
 	}

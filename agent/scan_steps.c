@@ -73,7 +73,7 @@ struct agent_progress *agent_progress_start(struct scan_session *s, const char *
 {
 	struct agent_progress *p;
 
-	if (!isatty(STDERR_FILENO))
+	if (!isatty(STDERR_FILENO) || agent_log_is_json()) /* a log collector wants whole lines */
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)

@@ -77,6 +77,38 @@ char *pib_asprintf(const char *fmt, ...)
 	return s;
 }
 
+char *pib_text_clean(const char *s, bool keep_lines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct pib_buf b = {0};
+
+	if (!s)
+		return NULL;
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : -1;
+		for (int i = 1; i <= n && n > 0; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = -1;
+		bool line = keep_lines && (*p == '\n' || *p == '\t');
+		/* C1 controls (U+0080 to U+009F) act on terminals as ESC sequences do */
+		bool c1 = n == 1 && *p == 0xc2 && p[1] < 0xa0;
+		if (n < 0 || ((*p < 0x20 || *p == 0x7f) && !line) || c1) {
+			if (pib_buf_printf(&b, "\\x%02x", *p) < 0)
+				goto oom;
+			p++;
+			continue;
+		}
+		if (pib_buf_append(&b, p, (size_t)n + 1) < 0)
+			goto oom;
+		p += n + 1;
+	}
+	return b.data ? b.data : strdup("");
+oom:
+	pib_buf_free(&b);
+	return NULL;
+}
+
 void pib_strv_free(char **v)
 {
 	if (!v)

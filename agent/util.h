@@ -53,6 +53,12 @@ void pib_err_clear(struct pib_err *e);
 char *pib_strdup(const char *s);
 char *pib_strndup(const char *s, size_t n);
 char *pib_asprintf(const char *fmt, ...) PIB_PRINTF(1, 2);
+/*
+ * A copy of s fit for JSON and for a terminal: paths and names in archives are any bytes, JSON
+ * strings are UTF-8. Invalid UTF-8 and control characters become the four characters \xNN
+ * (newlines and tabs are kept when keep_lines). NULL for NULL or when out of memory.
+ */
+char *pib_text_clean(const char *s, bool keep_lines);
 void pib_strv_free(char **v);
 size_t pib_strv_len(char *const *v);
 /* Appends a copy of s to the NULL-terminated vector *v; returns 0 or -ENOMEM. */

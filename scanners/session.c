@@ -412,49 +412,16 @@ static void sha256_mem_raw(const void *data, size_t len, unsigned char out[32])
 
 /* ---------------------------------------------------------------- results */
 
-/*
- * A copy of s fit for the report: JSON strings are UTF-8, but paths and names in archives are
- * any bytes. Invalid UTF-8 and control characters become the four characters \xNN.
- */
-static char *text_dup(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	struct pib_buf b = {0};
-
-	if (!s)
-		return NULL;
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-			: (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : -1;
-		for (int i = 1; i <= n && n > 0; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				n = -1;
-		if (n < 0 || *p < 0x20 || *p == 0x7f) {
-			if (pib_buf_printf(&b, "\\x%02x", *p) < 0)
-				goto oom;
-			p++;
-			continue;
-		}
-		if (pib_buf_append(&b, p, (size_t)n + 1) < 0)
-			goto oom;
-		p += n + 1;
-	}
-	return b.data ? b.data : strdup("");
-oom:
-	pib_buf_free(&b);
-	return NULL;
-}
-
 static char *join_member(const char *prefix, const char *member)
 {
 	char *j;
 
 	if (!prefix)
-		return text_dup(member);
+		return pib_text_clean(member, false);
 	if (!member)
-		return text_dup(prefix);
+		return pib_text_clean(prefix, false);
 	j = pib_asprintf("%s!%s", prefix, member);
-	char *t = text_dup(j);
+	char *t = pib_text_clean(j, false);
 	free(j);
 	return t;
 }
@@ -471,9 +438,9 @@ static void add_skip_locked(struct scan_session *s, const char *path, const char
 		return;
 	s->skip = n;
 	n += s->n_skip;
-	n->path = text_dup(path);
-	n->member = text_dup(member);
-	n->reason = text_dup(reason);
+	n->path = pib_text_clean(path, false);
+	n->member = pib_text_clean(member, false);
+	n->reason = pib_text_clean(reason, false);
 	n->code = code;
 	n->phase = phase;
 	if (!n->path || !n->reason || (member && !n->member)) {
@@ -506,10 +473,10 @@ static void record(struct scan_session *s, const char *path, const char *prefix,
 			continue;
 		s->det = d;
 		d += s->n_det;
-		d->path = text_dup(path);
+		d->path = pib_text_clean(path, false);
 		d->member = join_member(prefix, o->hits[i].member);
-		d->package = text_dup(package);
-		d->signature = text_dup(o->hits[i].signature);
+		d->package = pib_text_clean(package, false);
+		d->signature = pib_text_clean(o->hits[i].signature, false);
 		d->phase = phase;
 		d->kind = o->hits[i].kind;
 		if (!d->path || !d->signature) {
