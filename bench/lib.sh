@@ -7,11 +7,15 @@ measure() {
 	local name=$1
 	shift
 	/usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
-	local wall rss
+	local wall rss user sys
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$work/time.txt")
 	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	# CPU time too: where the time goes (the kernel's share grows with threads; see README)
+	user=$(awk -F': ' '/User time \(seconds\)/ { print $2 }' "$work/time.txt")
+	sys=$(awk -F': ' '/System time \(seconds\)/ { print $2 }' "$work/time.txt")
 	echo "$wall $rss" >>"$work/$name.runs"
-	printf '  %-22s wall %7.2f s   peak RSS %7.1f MB\n' "$name" "$wall" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
+	printf '  %-22s wall %7.2f s   peak RSS %7.1f MB   CPU user %6.2f s, system %6.2f s\n' "$name" "$wall" \
+		"$(echo "$rss" | awk '{ print $1 / 1024 }')" "$user" "$sys"
 }
 
 # count KEY: the number of entries of scan.KEY in the agent's last report ($work/report.json).

@@ -39,6 +39,7 @@ scan_run() {
 		</dev/null >"$T/agent.out" 2>"$T/agent.err"
 	RC=$?
 	diag "ran: $RUN_CMD -> exit $RC"
+	schema_check
 }
 
 # debpkg OUT NAME [path/in/pkg=SRC]... [postinst=FILE] [Z=xz|gzip|zstd|none]: a .deb with those
