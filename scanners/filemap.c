@@ -18,6 +18,12 @@
  * libclamav's own map keeps (4 to 8 MiB a file). Each trim is one madvise per open view.
  */
 #define TRIM_INTERVAL_NS (5 * 1000 * 1000)
+/*
+ * Views up to this size are left alone: they hold no more than libclamav's own map would, and
+ * each trim is an interrupt to every CPU that runs one of our threads, so on a machine with many
+ * CPUs trimming every small view every 5 ms would cost more than it saves.
+ */
+#define TRIM_MIN_LEN (4u << 20)
 
 struct filemap {
 	void *addr;
@@ -56,7 +62,7 @@ static void *trimmer(void *arg)
 		 * page cache: a later read maps them again.
 		 */
 		for (unsigned i = 0; i < MAX_VIEWS; i++)
-			if (views[i].used)
+			if (views[i].used && atomic_load(&views[i].len) > TRIM_MIN_LEN)
 				(void)madvise((void *)atomic_load(&views[i].start), atomic_load(&views[i].len),
 					      MADV_DONTNEED);
 		pthread_mutex_unlock(&mu);

@@ -2,9 +2,10 @@
 /*
  * Read-only views of whole files for the scanner, with two guarantees libclamav's own map of a
  * descriptor gives and a plain mmap does not:
- *  - bounded memory: while views are open, a trimmer thread drops every view's pages from the
- *    process every few milliseconds (they stay in the page cache, and come back on the next
- *    read), so a view costs a few MiB of resident memory whatever the file's size;
+ *  - bounded memory: while views are open, a trimmer thread drops the pages of every view over
+ *    4 MiB from the process every few milliseconds (they stay in the page cache, and come back
+ *    on the next read), so a view costs at most a few MiB of resident memory whatever the
+ *    file's size;
  *  - no crash when a file shrinks under the scan: a read past the new end of the file (SIGBUS)
  *    reads zeros instead, and filemap_close says the view went short.
  * Unlike libclamav's map (anonymous pages filled by pread and aged out one by one, each unmapping
