@@ -14,7 +14,8 @@ DB=$T/db
 make_db "$DB"
 D=$T/files
 mkdir -p "$D" "$T/clean"
-# EICAR first, then 96 MiB of bytes that are not zeros (so that a scan of zeros is not a scan of it)
+# EICAR first, then 96 MiB of bytes that are not zeros (so that a scan of zeros is not a scan of
+# it; under the default --max-filesize of 100M, which would skip the file unscanned)
 { eicar; head -c $((96 << 20)) /dev/urandom; } >"$D/cut.bin"
 { head -c $((8 << 20)) /dev/urandom; eicar; } >"$D/whole.bin"
 
