@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -31,15 +30,28 @@ struct filemap {
 	unsigned slot;
 };
 
-/* Open views, as the SIGBUS handler sees them: lock-free reads of start and len. */
+/* Open views, for the trimmer. */
 static struct {
-	_Atomic uintptr_t start;
-	_Atomic size_t len;
-	atomic_bool shrank;
-	bool used; /* under mu */
+	void *start;
+	size_t len;
+	bool used;
 } views[MAX_VIEWS];
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* views[].used, live, users, stop */
+/*
+ * This thread's open views, for the SIGBUS handler: the fault comes to the thread that made
+ * the access, which is the thread that opened the view (a view is never handed to another
+ * thread), so the handler reads only memory no other thread writes. A thread has one view
+ * open at a time in the scanner; a few are allowed.
+ */
+#define MAX_THREAD_VIEWS 4
+static __thread struct {
+	uintptr_t start;
+	size_t len;
+	volatile sig_atomic_t shrank;
+} tl_views[MAX_THREAD_VIEWS];
+static __thread volatile sig_atomic_t tl_n;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* views[], live, users, stop */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static unsigned live, users;
 static bool stop;
@@ -62,9 +74,8 @@ static void *trimmer(void *arg)
 		 * page cache: a later read maps them again.
 		 */
 		for (unsigned i = 0; i < MAX_VIEWS; i++)
-			if (views[i].used && atomic_load(&views[i].len) > TRIM_MIN_LEN)
-				(void)madvise((void *)atomic_load(&views[i].start), atomic_load(&views[i].len),
-					      MADV_DONTNEED);
+			if (views[i].used && views[i].len > TRIM_MIN_LEN)
+				(void)madvise(views[i].start, views[i].len, MADV_DONTNEED);
 		pthread_mutex_unlock(&mu);
 		struct timespec t = {0, TRIM_INTERVAL_NS};
 		while (nanosleep(&t, &t) < 0 && errno == EINTR)
@@ -77,31 +88,35 @@ static void *trimmer(void *arg)
 
 /*
  * A read past the end of a file that shrank after it was mapped: the rest of the view becomes
- * zeros, the view is marked, and the read is done again. A fault anywhere else is not ours: the
- * previous disposition comes back and takes it when the access faults again.
+ * zeros, the view is marked, and the read is done again. Any other SIGBUS is not ours: the
+ * previous disposition comes back and takes it (a fault happens again when the access is done
+ * again; a signal sent by somebody is sent again).
  */
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	uintptr_t a = (uintptr_t)si->si_addr;
 	int saved = errno;
 
-	(void)sig;
 	(void)uc;
-	for (unsigned i = 0; i < MAX_VIEWS; i++) {
-		uintptr_t start = atomic_load(&views[i].start);
-		size_t len = atomic_load(&views[i].len);
-		if (!start || a < start || a - start >= len)
-			continue;
-		uintptr_t page = a & ~(uintptr_t)(page_size - 1);
-		if (mmap((void *)page, start + len - page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
-		    MAP_FAILED) {
-			atomic_store(&views[i].shrank, true);
-			errno = saved;
-			return;
+	if (si->si_code == BUS_ADRERR) {
+		uintptr_t a = (uintptr_t)si->si_addr;
+		for (int i = 0; i < tl_n; i++) {
+			uintptr_t start = tl_views[i].start;
+			size_t len = tl_views[i].len;
+			if (a < start || a - start >= len)
+				continue;
+			uintptr_t page = a & ~(uintptr_t)(page_size - 1);
+			if (mmap((void *)page, start + len - page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				 -1, 0) != MAP_FAILED) {
+				tl_views[i].shrank = 1;
+				errno = saved;
+				return;
+			}
+			break;
 		}
-		break;
 	}
 	sigaction(SIGBUS, &old_bus, NULL);
+	if (si->si_code <= 0) /* sent, not a fault: it would not come again by itself */
+		raise(sig);
 	errno = saved;
 }
 
@@ -162,19 +177,23 @@ int filemap_open(int fd, size_t size, struct filemap **ret)
 	unsigned i = 0;
 	while (i < MAX_VIEWS && views[i].used)
 		i++;
-	if (users == 0 || i == MAX_VIEWS) {
+	if (users == 0 || i == MAX_VIEWS || tl_n == MAX_THREAD_VIEWS) {
 		pthread_mutex_unlock(&mu);
 		munmap(p, len);
 		free(m);
 		return users == 0 ? -EINVAL : -EBUSY;
 	}
 	views[i].used = true;
-	atomic_store(&views[i].shrank, false);
-	atomic_store(&views[i].len, len);
-	atomic_store(&views[i].start, (uintptr_t)p);
+	views[i].start = p;
+	views[i].len = len;
 	if (live++ == 0)
 		pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
+	/* filled before it is counted: the handler never sees a half-made entry */
+	tl_views[tl_n].start = (uintptr_t)p;
+	tl_views[tl_n].len = len;
+	tl_views[tl_n].shrank = 0;
+	tl_n = tl_n + 1;
 	*m = (struct filemap){.addr = p, .len = len, .slot = i};
 	*ret = m;
 	return 0;
@@ -189,11 +208,18 @@ bool filemap_close(struct filemap *m)
 {
 	if (!m)
 		return false;
-	pthread_mutex_lock(&mu);
-	atomic_store(&views[m->slot].start, 0);
-	atomic_store(&views[m->slot].len, 0);
-	bool shrank = atomic_load(&views[m->slot].shrank);
+	bool shrank = false;
+	for (int i = 0; i < tl_n; i++)
+		if (tl_views[i].start == (uintptr_t)m->addr) {
+			shrank = tl_views[i].shrank;
+			tl_views[i] = tl_views[tl_n - 1]; /* no access to the view is under way: no fault */
+			tl_n = tl_n - 1;
+			break;
+		}
+	pthread_mutex_lock(&mu); /* not while the trimmer is at it: its range may be reused at once */
 	views[m->slot].used = false;
+	views[m->slot].start = NULL;
+	views[m->slot].len = 0;
 	live--;
 	pthread_mutex_unlock(&mu);
 	munmap(m->addr, m->len);

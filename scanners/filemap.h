@@ -28,7 +28,8 @@ void filemap_stop(void);
 /*
  * A view of the first size bytes of fd (size > 0); *ret is set and 0 returned, or a negative
  * errno (a file system without mmap, for one: the caller then reads the file another way).
- * Needs filemap_start.
+ * Needs filemap_start. A view is read and closed by the thread that opened it (the guard
+ * against a shrinking file is per thread); a thread has at most 4 open at once.
  */
 int filemap_open(int fd, size_t size, struct filemap **ret);
 const void *filemap_data(const struct filemap *m);

@@ -109,6 +109,17 @@ int main(void)
 	ok(pid > 0 && waitpid(pid, &st, 0) == pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0),
 	   "a read past the end of a mapping that is not a view is not swallowed (status %#x)", st);
 
+	/* a SIGBUS sent by somebody (not a fault) is not swallowed either */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		raise(SIGBUS);
+		_exit(0);
+	}
+	st = 0;
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0),
+	   "a SIGBUS sent to a process with views is not swallowed (status %#x)", st);
+
 	filemap_stop();
 	ok(filemap_open(fd, 4096, &m) < 0, "no view after the last stop");
 	close(fd);
