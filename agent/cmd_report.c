@@ -13,6 +13,9 @@
 
 #include "pib-config.h"
 
+#define TERM_MAX_SKIPPED 20  /* files not scanned listed in the terminal view; the rest counted */
+#define HTML_MAX_SKIPPED 500 /* ... and on the HTML page */
+
 
 /* ------------------------------------------------------------------ keygen */
 
@@ -479,9 +482,22 @@ static void render_term(struct term *t, const struct loaded *l)
 		if (count_detections(scan) > jlen(dets))
 			tl(t, "  and %d more detection(s) that the report counts but does not list",
 			   count_detections(scan) - jlen(dets));
-		if (jlen(jget(scan, "skipped")))
-			tl(t, "  %d file(s) not scanned or cut short (see the report)",
-			   jlen(jget(scan, "skipped")));
+		if (jlen(jget(scan, "skipped"))) {
+			/* which files, since an incomplete verdict is only as good as what it left out */
+			int n = 0, all = jlen(jget(scan, "skipped"));
+			tl(t, "  %d file(s) not scanned or cut short:", all);
+			cJSON_ArrayForEach(it, jget(scan, "skipped"))
+			{
+				if (n++ == TERM_MAX_SKIPPED)
+					break;
+				tf(t, "    %-22s %s", or (jstr(it, "code"), "?"), or (jstr(it, "path"), "?"));
+				if (jstr(it, "member"))
+					tf(t, " [%s]", jstr(it, "member"));
+				tl(t, ": %s", or (jstr(it, "reason"), ""));
+			}
+			if (all > TERM_MAX_SKIPPED)
+				tl(t, "    and %d more (see scan.skipped in the report)", all - TERM_MAX_SKIPPED);
+		}
 	}
 
 	term_heading(t, "Policy findings", count_findings(jget(pred, "policy")));
@@ -774,6 +790,34 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	else
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
+
+	/* below the fold: every file not scanned or cut short, since the verdict did not see them */
+	const cJSON *skipped = cJSON_IsObject(scan) ? jget(scan, "skipped") : NULL;
+	if (jlen(skipped)) {
+		int n = 0;
+		hr(b, "<section id=\"skipped\"><h2>Not scanned or cut short (%d)</h2>", jlen(skipped));
+		hraw(b, "<table><tr><th>code</th><th>path</th><th>member</th><th>phase</th><th>reason</th></tr>");
+		cJSON_ArrayForEach(it, skipped)
+		{
+			if (n++ == HTML_MAX_SKIPPED)
+				break;
+			hraw(b, "<tr><td>");
+			hx(b, or (jstr(it, "code"), "?"));
+			hraw(b, "</td><td class=\"mono\">");
+			hx(b, or (jstr(it, "path"), "?"));
+			hraw(b, "</td><td class=\"mono\">");
+			hx(b, or (jstr(it, "member"), "-"));
+			hraw(b, "</td><td>");
+			hx(b, or (jstr(it, "phase"), "?"));
+			hraw(b, "</td><td>");
+			hx(b, or (jstr(it, "reason"), ""));
+			hraw(b, "</td></tr>");
+		}
+		hraw(b, "</table>");
+		if (jlen(skipped) > HTML_MAX_SKIPPED)
+			hr(b, "<p>and %d more in the report (scan.skipped)</p>", jlen(skipped) - HTML_MAX_SKIPPED);
+		hraw(b, "</section>\n");
+	}
 
 	hr(b,
 	   "<section id=\"steps\"><h2>Steps "

@@ -61,4 +61,11 @@ wait "$watcher"
 is "a clean file cut while scanned: exit 0, status incomplete (not succeeded)" "$RC:$(rep status)" 0:incomplete
 has_line "... and it is listed as changed" "$(skipped)" "$T/clean/cut2.bin||changed"
 
+# a person reading the report sees which file and why, in the terminal and on the HTML page
+"$PIB_AGENT" show "$REPORT" >"$T/show.out" 2>&1
+contains "show lists the file not scanned whole, with its code" "$(cat "$T/show.out")" "changed                $T/clean/cut2.bin: it shrank"
+"$PIB_AGENT" show "$REPORT" --html "$T/show.html" >/dev/null 2>&1
+contains "show --html has it in its own section" "$(tr -d '\n' <"$T/show.html" | grep -o '<section id="skipped">.*</section>' | head -c 2000)" \
+	"<td>changed</td><td class=\"mono\">$T/clean/cut2.bin</td>"
+
 done_testing

@@ -142,7 +142,15 @@ int main(int argc, char **argv)
 	cJSON_AddItemToArray(dets, detection(path1, NULL, "hello", sig1, "postscan"));
 	cJSON_AddItemToArray(
 	    dets, detection(path2, "data.tar.xz/./usr/bin/hello", "hello", sig2, "prescan"));
-	cJSON_AddArrayToObject(scan, "skipped");
+	cJSON *skipped = cJSON_AddArrayToObject(scan, "skipped");
+	cJSON *sk = cJSON_CreateObject();
+	cJSON_AddStringToObject(sk, "path", hostile ? path1 : "/usr/share/hello/big.iso");
+	cJSON_AddNullToObject(sk, "member");
+	cJSON_AddStringToObject(sk, "code", "limit.max_filesize");
+	cJSON_AddStringToObject(sk, "reason", hostile ? "<b>pwned</b>\x1b[31m larger than the maximum file size"
+						: "200000000 bytes, larger than the maximum file size (104857600 bytes): not scanned");
+	cJSON_AddStringToObject(sk, "phase", "postscan");
+	cJSON_AddItemToArray(skipped, sk);
 	report_set(r, "scan", scan);
 
 	cJSON *pol = cJSON_CreateArray();

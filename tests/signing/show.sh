@@ -104,6 +104,8 @@ else
 	ok "no control character of the report reaches the terminal"
 fi
 contains "the escape sequences are shown defused" hostile.out "?[2J?]0;pwned?"
+contains "a file not scanned is listed with its code, path and reason, defused" hostile.out \
+	"limit.max_filesize     /usr/bin/<img src=x onerror=alert(1)>?[2J?]0;pwned?: <b>pwned</b>?[31m larger"
 
 # --- HTML
 "$AGENT" show rep.json --pubkey agent.pub --html page.html >t.out 2>t.err
@@ -120,6 +122,8 @@ contains "the page forbids loading anything (CSP)" page.html "default-src 'none'
 lacks "the report's markup is escaped (product)" hostile.html '<script>alert'
 lacks "the report's markup is escaped (detection)" hostile.html '<img src=x'
 contains "it is shown as text" hostile.html '&lt;img src=x onerror=alert(1)&gt;'
+lacks "the report's markup is escaped (a file not scanned)" hostile.html '<b>pwned'
+contains "the file not scanned is listed, as text" hostile.html '<td>limit.max_filesize</td>'
 if LC_ALL=C grep -q $'\033' hostile.html; then not_ok "no escape byte in the page"; else ok "no escape byte in the page"; fi
 "$AGENT" show unsigned.json --html unsigned.html >/dev/null 2>&1
 contains "an unsigned page says so" unsigned.html "Signature: unsigned"
