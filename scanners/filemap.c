@@ -52,6 +52,7 @@ static __thread struct {
 static __thread volatile sig_atomic_t tl_n;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* views[], live, users, stop */
+/* live: open views over TRIM_MIN_LEN, the only ones the trimmer wakes up for */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static unsigned live, users;
 static bool stop;
@@ -186,7 +187,7 @@ int filemap_open(int fd, size_t size, struct filemap **ret)
 	views[i].used = true;
 	views[i].start = p;
 	views[i].len = len;
-	if (live++ == 0)
+	if (len > TRIM_MIN_LEN && live++ == 0)
 		pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 	/* filled before it is counted: the handler never sees a half-made entry */
@@ -217,10 +218,11 @@ bool filemap_close(struct filemap *m)
 			break;
 		}
 	pthread_mutex_lock(&mu); /* not while the trimmer is at it: its range may be reused at once */
+	if (views[m->slot].len > TRIM_MIN_LEN)
+		live--;
 	views[m->slot].used = false;
 	views[m->slot].start = NULL;
 	views[m->slot].len = 0;
-	live--;
 	pthread_mutex_unlock(&mu);
 	munmap(m->addr, m->len);
 	free(m);
