@@ -610,6 +610,30 @@ static const char *status_class(const char *s)
 	return "unknown";
 }
 
+/* One cell of a table row: the string field key of a report object, escaped. */
+enum { HC_MONO = 1, HC_BOLD = 2 };
+struct html_cell {
+	const char *key;
+	const char *missing; /* shown when the field is absent or null */
+	unsigned style;      /* HC_* */
+};
+
+/* A table row (tr: its opening tag, trusted markup) with the cells of it, in order. */
+static void html_row(struct pib_buf *b, const char *tr, const cJSON *it, const struct html_cell *cells)
+{
+	hraw(b, tr);
+	for (const struct html_cell *c = cells; c->key; c++) {
+		hraw(b, c->style & HC_MONO ? "<td class=\"mono\">" : "<td>");
+		if (c->style & HC_BOLD)
+			hraw(b, "<b>");
+		hx(b, or (jstr(it, c->key), c->missing));
+		if (c->style & HC_BOLD)
+			hraw(b, "</b>");
+		hraw(b, "</td>");
+	}
+	hraw(b, "</tr>");
+}
+
 static const char css[] =
     "*{box-sizing:border-box}"
     "body{font:14px/1.4 system-ui,-apple-system,'Segoe "
@@ -754,20 +778,10 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		if (jlen(dets)) {
 			hraw(b, "<table><tr><th>signature</th><th>path</th><th>member</"
 				"th><th>package</th><th>phase</th></tr>");
-			cJSON_ArrayForEach(it, dets)
-			{
-				hraw(b, "<tr class=\"hit\"><td><b>");
-				hx(b, or (jstr(it, "signature"), "?"));
-				hraw(b, "</b></td><td class=\"mono\">");
-				hx(b, or (jstr(it, "path"), "?"));
-				hraw(b, "</td><td class=\"mono\">");
-				hx(b, or (jstr(it, "member"), "-"));
-				hraw(b, "</td><td>");
-				hx(b, or (jstr(it, "package"), "-"));
-				hraw(b, "</td><td>");
-				hx(b, or (jstr(it, "phase"), "?"));
-				hraw(b, "</td></tr>");
-			}
+			static const struct html_cell cells[] = {
+			    {"signature", "?", HC_BOLD}, {"path", "?", HC_MONO}, {"member", "-", HC_MONO},
+			    {"package", "-", 0},	 {"phase", "?", 0},	   {NULL, NULL, 0}};
+			cJSON_ArrayForEach(it, dets) html_row(b, "<tr class=\"hit\">", it, cells);
 			hraw(b, "</table>");
 		}
 		if (count_detections(scan) > jlen(dets))
@@ -797,21 +811,14 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		int n = 0;
 		hr(b, "<section id=\"skipped\"><h2>Not scanned or cut short (%d)</h2>", jlen(skipped));
 		hraw(b, "<table><tr><th>code</th><th>path</th><th>member</th><th>phase</th><th>reason</th></tr>");
+		static const struct html_cell cells[] = {{"code", "?", 0},  {"path", "?", HC_MONO},
+							 {"member", "-", HC_MONO}, {"phase", "?", 0},
+							 {"reason", "", 0},	  {NULL, NULL, 0}};
 		cJSON_ArrayForEach(it, skipped)
 		{
 			if (n++ == HTML_MAX_SKIPPED)
 				break;
-			hraw(b, "<tr><td>");
-			hx(b, or (jstr(it, "code"), "?"));
-			hraw(b, "</td><td class=\"mono\">");
-			hx(b, or (jstr(it, "path"), "?"));
-			hraw(b, "</td><td class=\"mono\">");
-			hx(b, or (jstr(it, "member"), "-"));
-			hraw(b, "</td><td>");
-			hx(b, or (jstr(it, "phase"), "?"));
-			hraw(b, "</td><td>");
-			hx(b, or (jstr(it, "reason"), ""));
-			hraw(b, "</td></tr>");
+			html_row(b, "<tr>", it, cells);
 		}
 		hraw(b, "</table>");
 		if (jlen(skipped) > HTML_MAX_SKIPPED)
