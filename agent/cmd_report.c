@@ -342,12 +342,12 @@ static void tf(struct term *t, const char *fmt, ...) PIB_PRINTF(2, 3);
 static void tf(struct term *t, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0)
-		tx(t, s);
+	char *s = pib_vasprintf(fmt, ap);
 	va_end(ap);
+	if (s)
+		tx(t, s);
 	free(s);
 }
 
@@ -581,12 +581,12 @@ static void hf(struct pib_buf *b, const char *fmt, ...) PIB_PRINTF(2, 3);
 static void hf(struct pib_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0)
-		hx(b, s);
+	char *s = pib_vasprintf(fmt, ap);
 	va_end(ap);
+	if (s)
+		hx(b, s);
 	free(s);
 }
 

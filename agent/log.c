@@ -5,8 +5,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -41,14 +39,9 @@ static const char *level_name(enum agent_log_level level)
 
 static void print_json(enum agent_log_level level, const char *msg)
 {
-	struct timeval tv;
-	struct tm tm;
 	char when[40];
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+	pib_now_rfc3339(when); /* as the report's own times */
 
 	cJSON *o = cJSON_CreateObject();
 	char *line = NULL;
@@ -65,11 +58,9 @@ static void print_json(enum agent_log_level level, const char *msg)
 void agent_log_at(enum agent_log_level level, const char *fmt, ...)
 {
 	va_list ap;
-	char *raw = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&raw, fmt, ap) < 0)
-		raw = NULL;
+	char *raw = pib_vasprintf(fmt, ap);
 	va_end(ap);
 	char *msg = pib_text_clean(raw, true);
 	free(raw);

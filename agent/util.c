@@ -65,14 +65,21 @@ char *pib_strndup(const char *s, size_t n)
 	return s ? strndup(s, n) : NULL;
 }
 
+char *pib_vasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	return s;
+}
+
 char *pib_asprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	char *s = pib_vasprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }

@@ -2,6 +2,7 @@
 /* Shared helpers of the core library: the error context, hashing, files, time, strings. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ void pib_err_clear(struct pib_err *e);
 char *pib_strdup(const char *s);
 char *pib_strndup(const char *s, size_t n);
 char *pib_asprintf(const char *fmt, ...) PIB_PRINTF(1, 2);
+char *pib_vasprintf(const char *fmt, va_list ap) PIB_PRINTF(1, 0);
 /*
  * A copy of s fit for JSON and for a terminal: paths and names in archives are any bytes, JSON
  * strings are UTF-8. Invalid UTF-8 and control characters become the four characters \xNN

@@ -159,12 +159,11 @@ void filemap_stop(void)
 
 int filemap_open(int fd, size_t size, struct filemap **ret)
 {
-	pthread_mutex_lock(&mu);
-	bool started = users > 0;
-	pthread_mutex_unlock(&mu);
-	if (size == 0 || !started)
+	if (size == 0)
 		return -EINVAL;
-	size_t len = (size + page_size - 1) & ~(page_size - 1);
+	if (tl_n == MAX_THREAD_VIEWS)
+		return -EBUSY;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), len = (size + pg - 1) & ~(pg - 1);
 	struct filemap *m = malloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -178,7 +177,7 @@ int filemap_open(int fd, size_t size, struct filemap **ret)
 	unsigned i = 0;
 	while (i < MAX_VIEWS && views[i].used)
 		i++;
-	if (users == 0 || i == MAX_VIEWS || tl_n == MAX_THREAD_VIEWS) {
+	if (users == 0 || i == MAX_VIEWS) { /* not started (or stopped), or too many views */
 		pthread_mutex_unlock(&mu);
 		munmap(p, len);
 		free(m);

@@ -227,15 +227,13 @@ struct scan_session {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work, cv_space, cv_idle;
 	struct job *head, *tail;   /* small files and members in memory */
-	struct job *bhead, *btail; /* files larger than big_file: first */
-	uint64_t big_file;
+	struct job *bhead, *btail; /* files larger than BIG_FILE: first */
 	size_t queued, inflight_fds;
 	uint64_t inflight_bytes;
 	unsigned active;
 	unsigned waiting_workers;         /* on cv_work */
 	bool waiting_space, waiting_idle; /* the producer on cv_space, cv_idle */
 	bool stop;
-	bool filemap; /* filemap_start done */
 	const char *phase;
 
 	/* results, under mu */
@@ -789,7 +787,7 @@ static void run_job(struct scan_session *s, struct job *j)
 }
 
 /*
- * The next job; s->mu held. Files larger than big_file go first: a large file found late would
+ * The next job; s->mu held. Files larger than BIG_FILE go first: a large file found late would
  * otherwise be scanned alone at the end while the other threads have nothing left to do.
  */
 static struct job *pop_locked(struct scan_session *s)
@@ -876,7 +874,7 @@ static int enqueue(struct scan_session *s, struct job *j)
 		pthread_cond_wait(&s->cv_space, &s->mu);
 	}
 	j->next = NULL;
-	if (j->kind != J_MEM && s->big_file && j->size > s->big_file) {
+	if (j->kind != J_MEM && j->size > BIG_FILE) {
 		if (s->btail)
 			s->btail->next = j;
 		else
@@ -920,14 +918,13 @@ int scan_session_new(const struct scanner *sc, struct scan_engine *e, const stru
 		s->mem_budget = MIN_MEM_BUDGET;
 	s->max_filesize = sc->max_filesize ? sc->max_filesize(e) : 0;
 	s->phase = "scan";
-	s->big_file = BIG_FILE;
 	pthread_mutex_init(&s->mu, NULL);
 	r = filemap_start();
 	if (r < 0) {
 		free(s);
 		return pib_fail(err, r, PIB_ERR_ENV, "scan.threads", "cannot start scanning threads: %s", strerror(-r));
 	}
-	s->filemap = true;
+
 	pthread_cond_init(&s->cv_work, NULL);
 	pthread_cond_init(&s->cv_space, NULL);
 	pthread_cond_init(&s->cv_idle, NULL);
@@ -967,8 +964,7 @@ void scan_session_free(struct scan_session *s)
 	for (size_t i = 0; i < s->n_threads; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
-	if (s->filemap)
-		filemap_stop();
+	filemap_stop(); /* scan_session_new started it before any step that can fail */
 	for (struct job *l[2] = {s->head, s->bhead}, **p = l; p < l + 2; p++)
 		while (*p) {
 			struct job *j = *p;
@@ -1232,30 +1228,28 @@ static int cmp_opt(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+/* Results in the order of the report: phase, path, member, then what (signature or code). */
+static int cmp_result(const char *phase_a, const char *path_a, const char *member_a, const char *what_a,
+		      const char *phase_b, const char *path_b, const char *member_b, const char *what_b)
+{
+	int c = phase_rank(phase_a) - phase_rank(phase_b);
+	if (!c)
+		c = strcmp(path_a, path_b);
+	if (!c)
+		c = cmp_opt(member_a, member_b);
+	return c ? c : strcmp(what_a, what_b);
+}
+
 static int cmp_det(const void *x, const void *y)
 {
 	const struct scan_detection *a = x, *b = y;
-	int c = phase_rank(a->phase) - phase_rank(b->phase);
-	if (!c)
-		c = strcmp(a->path, b->path);
-	if (!c)
-		c = cmp_opt(a->member, b->member);
-	if (!c)
-		c = strcmp(a->signature, b->signature);
-	return c;
+	return cmp_result(a->phase, a->path, a->member, a->signature, b->phase, b->path, b->member, b->signature);
 }
 
 static int cmp_skip(const void *x, const void *y)
 {
 	const struct skip *a = x, *b = y;
-	int c = phase_rank(a->phase) - phase_rank(b->phase);
-	if (!c)
-		c = strcmp(a->path, b->path);
-	if (!c)
-		c = cmp_opt(a->member, b->member);
-	if (!c)
-		c = strcmp(a->code, b->code);
-	return c;
+	return cmp_result(a->phase, a->path, a->member, a->code, b->phase, b->path, b->member, b->code);
 }
 
 static void sort_results(struct scan_session *s)

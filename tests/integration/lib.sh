@@ -249,10 +249,6 @@ mkbundle() {
 RUN_SEQ=0
 validate() {
 	local a
-	RUN_SEQ=$((RUN_SEQ + 1))
-	RUN_ID=$RUN_SEQ
-	rm -f "$REPORT"
-	mkdir -p "$T/agent-tmp"
 	# The scans run for real, with a small database made by sigtool (none ships with Debian):
 	# a test's --no-scan becomes --db DB, unless PIB_TEST_NO_SCAN=1 keeps it.
 	if [ "${PIB_TEST_NO_SCAN:-0}" != 1 ]; then
@@ -267,8 +263,21 @@ validate() {
 			fi
 		done
 	fi
-	RUN_CMD="pib-agent validate $* --report $REPORT"
-	TMPDIR=$T/agent-tmp timeout -k 10 540 "$PIB_AGENT" validate "$@" --report "$REPORT" \
+	agent_run validate "$@"
+}
+
+# agent_run COMMAND ARGS...: `pib-agent COMMAND ARGS... --report $REPORT` with its own TMPDIR,
+# stdin from /dev/null, a time limit; sets RC, RUN_ID, RUN_CMD, keeps $T/agent.out and
+# $T/agent.err, and checks the report against the schema.
+agent_run() {
+	local cmd=$1
+	shift
+	RUN_SEQ=$((RUN_SEQ + 1))
+	RUN_ID=$RUN_SEQ
+	rm -f "$REPORT"
+	mkdir -p "$T/agent-tmp"
+	RUN_CMD="pib-agent $cmd $* --report $REPORT"
+	TMPDIR=$T/agent-tmp timeout -k 10 540 "$PIB_AGENT" "$cmd" "$@" --report "$REPORT" \
 		</dev/null >"$T/agent.out" 2>"$T/agent.err"
 	RC=$?
 	diag "ran: $RUN_CMD -> exit $RC"

@@ -30,16 +30,7 @@ need() {
 
 # scan_run ARGS...: `pib-agent scan ARGS... --report $REPORT`, like validate (RC, agent.out/err).
 scan_run() {
-	RUN_SEQ=$((RUN_SEQ + 1))
-	RUN_ID=$RUN_SEQ
-	rm -f "$REPORT"
-	mkdir -p "$T/agent-tmp"
-	RUN_CMD="pib-agent scan $* --report $REPORT"
-	TMPDIR=$T/agent-tmp timeout -k 10 540 "$PIB_AGENT" scan "$@" --report "$REPORT" \
-		</dev/null >"$T/agent.out" 2>"$T/agent.err"
-	RC=$?
-	diag "ran: $RUN_CMD -> exit $RC"
-	schema_check
+	agent_run scan "$@"
 }
 
 # debpkg OUT NAME [path/in/pkg=SRC]... [postinst=FILE] [Z=xz|gzip|zstd|none]: a .deb with those
