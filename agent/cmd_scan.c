@@ -101,14 +101,9 @@ int agent_cmd_scan(const struct agent_opts *o)
 
 		size_t n = scan_session_n_detections(s);
 		cJSON *sj = report_get(run.report, "scan");
-		/* a file that could not be read, or changed while read, is not clean: the run is incomplete (limits are listed only) */
-		const cJSON *k;
-		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(sj, "skipped"))
-		{
-			const char *kc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "code"));
-			if (kc && (!strcmp(kc, "error") || !strcmp(kc, "unreadable") || !strcmp(kc, "changed")))
-				run.report->any_skipped = true;
-		}
+		/* a file that could not be read whole is not clean: the run is incomplete (limits are listed only) */
+		if (scan_session_n_unread(s) > 0)
+			run.report->any_skipped = true;
 		agent_log("scan: %.0f files, %.1f MB scanned in %.1f s; %zu detection%s, %zu not scanned or cut short",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "files_scanned")),
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(sj, "bytes_scanned")) / 1e6,

@@ -241,6 +241,7 @@ struct scan_session {
 	size_t n_det, n_det_total;
 	struct skip *skip;
 	size_t n_skip, n_skip_total;
+	size_t n_unread; /* skips of files that could not be read whole: error, unreadable, changed */
 	struct phase_stats phases[4];
 	bool sorted;
 	struct clean_entry *clean;
@@ -429,6 +430,9 @@ static void add_skip_locked(struct scan_session *s, const char *path, const char
 			    const char *reason, const char *phase)
 {
 	s->n_skip_total++;
+	/* not limits (listed, a choice of the run) and not a path that does not exist (its own error) */
+	if (!strcmp(code, "error") || !strcmp(code, "unreadable") || !strcmp(code, "changed"))
+		s->n_unread++;
 	if (s->n_skip >= MAX_SKIPPED)
 		return;
 	struct skip *n = realloc(s->skip, (s->n_skip + 1) * sizeof(*n));
@@ -1284,6 +1288,14 @@ size_t scan_session_n_skipped(struct scan_session *s)
 {
 	pthread_mutex_lock(&s->mu);
 	size_t n = s->n_skip_total;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+size_t scan_session_n_unread(struct scan_session *s)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t n = s->n_unread;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }

@@ -65,6 +65,9 @@ void scan_session_progress(const struct scan_session *s, uint64_t *ret_files, ui
 size_t scan_session_n_detections(struct scan_session *s);
 const struct scan_detection *scan_session_detection(struct scan_session *s, size_t i);
 size_t scan_session_n_skipped(struct scan_session *s);
+/* Of those, files that could not be read whole (codes error, unreadable, changed), also past
+ * the ones the report lists: a scan that has any is not clean. */
+size_t scan_session_n_unread(struct scan_session *s);
 /* The report's scan section: engine, database, totals, detections[], skipped[], phases (new object). */
 cJSON *scan_session_json(struct scan_session *s);
 

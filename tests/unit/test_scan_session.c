@@ -166,6 +166,14 @@ int main(void)
 	printf("# %s: %s (%zu of %zu bytes)\n", err.code, err.msg, len / 2, len);
 	scan_session_wait(s);
 
+	/* what makes a scan incomplete: files not read whole, not limits */
+	size_t unread = scan_session_n_unread(s);
+	scan_session_skip(s, "/t/big.iso", NULL, "limit.max_filesize", "larger than the maximum file size");
+	ok(scan_session_n_unread(s) == unread, "a limit is not a file left unread");
+	scan_session_skip(s, "/t/gone", NULL, "error", "not scanned: Permission denied");
+	scan_session_skip(s, "/t/cut", NULL, "changed", "it shrank while it was scanned");
+	ok(scan_session_n_unread(s) == unread + 2, "an error and a changed file are: %zu", scan_session_n_unread(s) - unread);
+
 	scan_session_free(s);
 	scanner_clamav.close(e);
 	pib_err_clear(&err);
