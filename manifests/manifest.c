@@ -195,6 +195,19 @@ char *mf_normalise_member(const char *name, bool *ret_absolute, bool *ret_dotdot
 	return b.data;
 }
 
+bool mf_package_name_valid(const char *installer, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strcmp(installer, "deb"))
+		return n >= 2 && n <= 256 && strchr("abcdefghijklmnopqrstuvwxyz0123456789", name[0]) &&
+		       pib_str_all_in(name, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
+	if (!strcmp(installer, "rpm"))
+		return n >= 1 && n <= 256 && name[0] != '-' && name[0] != '.' &&
+		       pib_str_all_in(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-");
+	return false;
+}
+
 static int parse_version_list(struct parser *p, const char *path, char **versions)
 {
 	for (int i = 0; versions[i]; i++) {
@@ -212,7 +225,8 @@ static int parse_version_list(struct parser *p, const char *path, char **version
 static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_target *t)
 {
 	static const char *const allowed[] = {"name", "os", "arch", "installer", "packages", "keys",
-					      "allow_unsigned", "properties", "checks", NULL};
+					      "allow_unsigned", "properties", "checks", "may_upgrade",
+					      NULL};
 	static const char *const required[] = {"name", "os", "arch", "installer", "packages", NULL};
 	char path[256], sub[512];
 	const cJSON *it;
@@ -424,6 +438,25 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 			}
 		}
 	}
+	const cJSON *jm = cJSON_GetObjectItemCaseSensitive(jt, "may_upgrade");
+	if (jm) {
+		snprintf(sub, sizeof(sub), "%s.may_upgrade", path);
+		if (!strcmp(t->installer, "msi"))
+			return bad(p, sub, "only deb and rpm targets take may_upgrade");
+		if ((r = get_strv(p, sub, jm, &t->may_upgrade, false)) < 0)
+			return r;
+		for (i = 0; t->may_upgrade[i]; i++) {
+			char f[600];
+			snprintf(f, sizeof(f), "%s[%d]", sub, i);
+			if (!mf_package_name_valid(t->installer, t->may_upgrade[i]))
+				return bad(p, f, "not a valid %s package name: \"%s\"", t->installer,
+					   t->may_upgrade[i]);
+			for (int k = 0; k < i; k++)
+				if (!strcmp(t->may_upgrade[k], t->may_upgrade[i]))
+					return bad(p, f, "\"%s\" is already may_upgrade[%d]",
+						   t->may_upgrade[i], k);
+		}
+	}
 	return 0;
 }
 
@@ -563,6 +596,7 @@ void mf_manifest_free(struct mf_manifest *m)
 			pib_strv_free(t->checks[k].run);
 		}
 		free(t->checks);
+		pib_strv_free(t->may_upgrade);
 	}
 	free(m->targets);
 	free(m->product_name);

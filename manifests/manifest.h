@@ -42,6 +42,9 @@ struct mf_target {
 	size_t n_properties;
 	struct mf_check *checks;
 	size_t n_checks;
+	/* NULL-terminated names of the image's packages this target may upgrade, downgrade or
+	 * take files from (never Essential, Protected or Priority: required ones); NULL: none */
+	char **may_upgrade;
 };
 
 struct mf_manifest {
@@ -64,6 +67,12 @@ void mf_manifest_free(struct mf_manifest *m);
  * (NULL) for empty names, absolute names, and any ".." component.
  */
 char *mf_normalise_member(const char *name, bool *ret_absolute, bool *ret_dotdot);
+
+/*
+ * True when name is a valid package name for installer: deb, Debian policy's
+ * [a-z0-9][a-z0-9+.-]+; rpm, letters, digits and "._+-" not starting with "-" or ".".
+ */
+bool mf_package_name_valid(const char *installer, const char *name);
 
 /* The OS family an os-release id belongs to ("debian", "rhel", "suse", "windows") or NULL. */
 const char *mf_family_of_id(const char *id);

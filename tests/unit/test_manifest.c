@@ -105,6 +105,63 @@ int main(void)
 	t = subst(g, ",\"allow_unsigned\":true}", ",\"allow_unsigned\":true,\"properties\":{\"A\":\"b\"}}");
 	expect_error(t, "targets[0].properties: only msi targets take properties", "properties on a non-msi target");
 	free(t);
+
+	/* may_upgrade: names of the image's packages a target may upgrade */
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"openssl\",\"libc6\",\"g++-12\"],\"keys\":[");
+	m = NULL;
+	ok(!strcmp(parse(t, &m), ""), "may_upgrade parses");
+	if (m) {
+		ok(m->targets[0].may_upgrade == NULL, "no may_upgrade: NULL");
+		char **mu = m->targets[1].may_upgrade;
+		ok(mu && !strcmp(mu[0], "openssl") && !strcmp(mu[1], "libc6") &&
+			   !strcmp(mu[2], "g++-12") && !mu[3],
+		   "may_upgrade read in order");
+		mf_manifest_free(m);
+	}
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[],\"keys\":[");
+	ok(!strcmp(parse(t, NULL), ""), "an empty may_upgrade parses");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":\"openssl\",\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade: expected an array, got a string", "may_upgrade not an array");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"openssl\",7],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[1]: expected a string, got a number", "may_upgrade entry not a string");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[0]: must not be empty", "empty name");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"dpkg\",\"OpenSSL\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[1]: not a valid deb package name: \"OpenSSL\"", "upper case deb name");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"../../etc/passwd\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[0]: not a valid deb package name", "path as a name");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"a\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[0]: not a valid deb package name: \"a\"", "one-letter deb name");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrade\":[\"dpkg\",\"apt\",\"dpkg\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrade[2]: \"dpkg\" is already may_upgrade[0]", "duplicate name");
+	free(t);
+	t = subst(g, "\"allow_unsigned\":true", "\"allow_unsigned\":true,\"may_upgrade\":[\"Foo_Bar\",\"perl-Net-SSLeay\"]");
+	ok(!strcmp(parse(t, NULL), ""), "rpm names may have upper case and _");
+	free(t);
+	t = subst(g, "\"allow_unsigned\":true", "\"allow_unsigned\":true,\"may_upgrade\":[\"-rf\"]");
+	expect_error(t, "manifest.json: targets[0].may_upgrade[0]: not a valid rpm package name: \"-rf\"", "rpm name starting with -");
+	free(t);
+	t = subst(g, "\"keys\":[", "\"may_upgrad\":[\"dpkg\"],\"keys\":[");
+	expect_error(t, "manifest.json: targets[1].may_upgrad: unknown key", "misspelt may_upgrade is an unknown key");
+	free(t);
+	t = subst(g, "\"installer\":\"rpm\"", "\"installer\":\"msi\"");
+	{
+		char *t2 = subst(t, "\"id\":\"rhel\"", "\"id\":\"windows\"");
+		char *t3 = subst(t2, "\"allow_unsigned\":true", "\"may_upgrade\":[\"x\"]");
+		expect_error(t3, "manifest.json: targets[0].may_upgrade: only deb and rpm targets take may_upgrade", "may_upgrade on msi");
+		free(t2);
+		free(t3);
+	}
+	free(t);
+
 	expect_error("{\"schema\":\"pib-agent/bundle/v1\",\"schema\":\"x\",\"product\":{},\"targets\":[]}",
 		     "manifest.json: schema: duplicate key", "duplicate key");
 	expect_error("[1,2]", "manifest.json: expected an object, got an array", "top level not an object");
