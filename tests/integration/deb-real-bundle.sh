@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Issue 8: a real bundle. Every Debian 12 package that apt downloads for openssh-server, nginx,
+# cron and systemd into the minbase gold root (44 today, Pre-Depends among them: systemd on
+# libssl3, cron on cron-daemon-common, all in the bundle), fetched once with
+# tests/tools/real-debs.sh and cached under /var/tmp/pib-real-bundle (PIB_REAL_CACHE), put into
+# one bundle with a debian target and validated into a fresh copy of the gold root, both
+# scans on: succeeded, every package "install ok installed", `dpkg --audit` empty, no trigger
+# pending, the set of packages new in the root's status file (name, version, arch) equal to
+# the resolve step's transaction and to the report's packages, nothing mounted left under the
+# root. Skips when the packages cannot be downloaded and none are cached.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-txn.sh"
+setup
+gold_root
+
+PKGS=(openssh-server nginx cron systemd)
+if ! CACHE=$("$TOOLS_DIR/real-debs.sh" "$PIB_GOLD_ROOT" "${PKGS[@]}" 2>"$T/fetch.err"); then
+	diag "$(tail -n 20 "$T/fetch.err")"
+	echo "1..0 # SKIP the real packages cannot be downloaded and are not cached"
+	exit 0
+fi
+mapfile -t DEBFILES < <(find "$CACHE" -maxdepth 1 -name '*.deb' | sort)
+n=${#DEBFILES[@]}
+diag "packages: $n from $CACHE"
+if [ "$n" -ge 40 ]; then ok "at least 40 real packages ($n)"; else fail "at least 40 real packages ($n)"; fi
+pre=$(for f in "${DEBFILES[@]}"; do dpkg-deb -f "$f" Pre-Depends; done | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//' | sort -u)
+names=$(for f in "${DEBFILES[@]}"; do dpkg-deb -f "$f" Package; done | sort -u)
+inside=$(comm -12 <(printf '%s\n' "$pre") <(printf '%s\n' "$names") | tr '\n' ' ')
+if [ -n "$inside" ]; then
+	ok "the bundle holds packages that others in it Pre-Depend on: $inside"
+else
+	fail "the bundle holds packages that others in it Pre-Depend on"
+fi
+
+B=$T/real.tar.gz
+args=()
+for f in "${DEBFILES[@]}"; do args+=(--deb "$f"); done
+mkbundle "$B" "${args[@]}"
+man=$("${MKBUNDLE[@]}" "$T/check.tar.gz" "${args[@]}" --print-manifest)
+is "the manifest lists every .deb with its sha256" \
+	"$("$PYTHON" -c 'import json,sys; m=json.load(sys.stdin); print(sum(1 for t in m["targets"] for p in t["packages"] if len(p.get("sha256",""))==64))' <<<"$man")" "$n"
+
+R=$T/root
+copy_root "$R"
+installed_set "$R" >"$T/before.txt"
+
+"$REPO_DIR/tests/scan/make-db.sh" "$T/db" >/dev/null 2>&1 || bail_out "tests/scan/make-db.sh failed"
+validate "$B" --root "$R" --db "$T/db"
+is "exit code 0" "$RC" 0
+report_exists
+status_good
+is "status succeeded (both scans ran)" "$(rep status)" succeeded
+is "prescan ran" "$(rep 'steps[name=prescan].status')" ok
+is "postscan ran" "$(rep 'steps[name=postscan].status')" ok
+diag "install step: tool $(rep 'steps[name=install].tool'), contained $(rep 'steps[name=install].contained'), $(rep 'steps[name=install].duration_ms') ms"
+
+bad=""
+for f in "${DEBFILES[@]}"; do
+	p=$(dpkg-deb -f "$f" Package)
+	s=$(dpkg_status "$R" "$p")
+	[ "$s" = "install ok installed" ] || bad="$bad $p($s)"
+done
+is "every package of the bundle is 'install ok installed'" "$bad" ""
+is "dpkg --audit is empty" "$(dpkg --root="$R" --audit 2>&1)" ""
+no_trigger_pending "no trigger pending or awaited in the status file" "$R"
+
+installed_set "$R" >"$T/after.txt"
+comm -13 "$T/before.txt" "$T/after.txt" >"$T/new.txt"
+report_set "packages[*]" >"$T/report-pkgs.txt"
+resolve_set >"$T/resolve.txt"
+is "the resolve step's transaction has every package of the bundle" "$(wc -l <"$T/resolve.txt")" "$n"
+same_tree "the packages new in the root (name version arch) are the resolve step's transaction" \
+	"$T/resolve.txt" "$T/new.txt"
+same_tree "the report's packages are the resolve step's transaction" "$T/resolve.txt" "$T/report-pkgs.txt"
+is "nothing is mounted under the root after the run" "$(mounts_under "$R")" ""
+no_debs_left "no copy of the packages is left in the root" "$R"
+
+done_testing
