@@ -117,51 +117,88 @@ int pib_spawn(char *const argv[], const struct pib_spawn_opts *opts, struct pib_
 		close(pipefd[0]);
 		return -r;
 	}
+	pib_spawn_collect(pid, pipefd[0], &o, res);
+	return 0;
+}
 
-	double deadline = pib_now_mono() + o.timeout;
+volatile sig_atomic_t pib_interrupted;
+
+static void on_interrupt(int sig)
+{
+	pib_interrupted = sig;
+}
+
+void pib_catch_interrupts(void)
+{
+	struct sigaction sa = {.sa_handler = on_interrupt};
+
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocking poll or wait returns EINTR and sees the flag */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
+		       struct pib_spawn_result *res)
+{
+	double timeout = opts && opts->timeout > 0 ? opts->timeout : 3600;
+	size_t max_output = opts && opts->max_output ? opts->max_output : 4u << 20;
+	double deadline = pib_now_mono() + timeout;
 	char buf[8192];
-	bool open_pipe = true;
+	bool open_pipe = true, killed = false;
+
 	while (open_pipe) {
 		double left = deadline - pib_now_mono();
-		if (left <= 0) {
-			res->timed_out = true;
+		if (left <= 0 || pib_interrupted) {
+			if (pib_interrupted)
+				res->interrupted = true;
+			else
+				res->timed_out = true;
 			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = true;
 			break;
 		}
-		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+		struct pollfd pfd = {.fd = outfd, .events = POLLIN};
 		int pr = poll(&pfd, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
 		if (pr < 0 && errno != EINTR)
 			break;
 		if (pr <= 0)
 			continue;
-		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+		ssize_t n = read(outfd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			open_pipe = false;
 		else
-			keep_output(res, buf, (size_t)n, o.max_output);
+			keep_output(res, buf, (size_t)n, max_output);
 	}
-	close(pipefd[0]);
+	close(outfd);
 
 	int st = 0;
 	for (;;) {
-		pid_t w = waitpid(pid, &st, res->timed_out ? 0 : WNOHANG);
+		pid_t w = waitpid(pid, &st, killed ? 0 : WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
 			break;
 		if (w == 0) {
 			/* pipe closed but the child lives on (a daemon kept it?): wait bounded */
-			if (pib_now_mono() > deadline) {
-				res->timed_out = true;
+			if (pib_now_mono() > deadline || pib_interrupted) {
+				if (pib_interrupted)
+					res->interrupted = true;
+				else
+					res->timed_out = true;
 				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				killed = true;
 			} else {
 				usleep(20000);
 			}
 		}
 	}
-	if (res->timed_out)
+	if (res->timed_out || res->interrupted)
 		res->status = -1;
 	else if (WIFEXITED(st))
 		res->status = WEXITSTATUS(st);
@@ -169,7 +206,6 @@ int pib_spawn(char *const argv[], const struct pib_spawn_opts *opts, struct pib_
 		res->status = 128 + WTERMSIG(st);
 	if (!res->output.data)
 		(void)pib_buf_append(&res->output, "", 0);
-	return 0;
 }
 
 void pib_spawn_result_free(struct pib_spawn_result *res)

@@ -4,6 +4,9 @@
 
 #include "util.h"
 
+#include <signal.h>
+#include <sys/types.h>
+
 struct pib_spawn_opts {
 	char *const *env;      /* full environment (NULL: a minimal PATH/LANG one) */
 	const char *cwd;       /* working directory, or NULL */
@@ -16,6 +19,7 @@ struct pib_spawn_opts {
 struct pib_spawn_result {
 	int status;            /* exit code, or 128+signal, or -1 when it timed out */
 	bool timed_out;
+	bool interrupted;      /* SIGTERM, SIGINT or SIGHUP reached the agent: the child was killed */
 	struct pib_buf output; /* stdout and stderr interleaved, as a person would see them */
 	size_t output_dropped; /* bytes not kept because of max_output */
 };
@@ -28,6 +32,19 @@ struct pib_spawn_result {
 int pib_spawn(char *const argv[], const struct pib_spawn_opts *opts, struct pib_spawn_result *res)
 	PIB_MUST_CHECK;
 void pib_spawn_result_free(struct pib_spawn_result *res);
+
+/*
+ * Collects the output of a started child (pid, the read end of its output pipe, closed here)
+ * until it ends, its timeout passes or the agent is interrupted (the child's process group is
+ * then killed), and reaps it. For starters other than pib_spawn (agent/contain.c).
+ */
+void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
+		       struct pib_spawn_result *res);
+
+/* Set to the signal number once SIGTERM, SIGINT or SIGHUP reached the agent (pib_catch_interrupts). */
+extern volatile sig_atomic_t pib_interrupted;
+/* From now on those signals set pib_interrupted instead of killing the agent. */
+void pib_catch_interrupts(void);
 
 /* Finds an executable by name in a fixed list of system directories (no $PATH). */
 char *pib_find_tool(const char *name);

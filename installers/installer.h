@@ -5,6 +5,12 @@
 #include "bundle.h"
 #include "osinfo.h"
 
+/* A package of the image that a transaction package replaces (allowed by may_upgrade). */
+struct inst_replaced {
+	char *name, *version, *arch; /* the image's package, as installed */
+	const char *how;             /* "upgrade", "downgrade", "reinstall", "replaces", "obsoletes" */
+};
+
 /* A package of the transaction: from the bundle, or from the image's own repositories. */
 struct inst_pkg {
 	char *name, *version, *arch;
@@ -14,6 +20,8 @@ struct inst_pkg {
 	char *repo;       /* "bundle", or the repository it comes from */
 	bool reinstall;   /* the same version is already installed */
 	char **files;     /* NULL-terminated paths inside the root, filled after install */
+	struct inst_replaced *replaced; /* the image's packages it upgrades or takes files from */
+	size_t n_replaced;
 };
 
 /* The signature verdict of one package of the target, from verify. */
@@ -38,6 +46,10 @@ struct inst_ctx {
 	char *problems;              /* resolve: every problem explained, one per line */
 	struct pib_buf log;          /* the install tool's output */
 	char *tool;                  /* which tool installed: "dpkg", "apt-get" */
+	char *tool_why;              /* why that tool (a sentence for the report) */
+	bool contained;              /* the install ran inside the root's own namespaces */
+	bool tool_ran;               /* the install tool was started: the root may have changed */
+	char **unfinished;           /* after a failed install: "name version arch: status" each */
 	struct inst_sig *sigs;       /* verify: each checked package's signature verdict */
 	size_t n_sigs;
 	void *priv;                  /* backend state */

@@ -92,12 +92,20 @@ void inst_ctx_free(struct inst_ctx *c)
 		free(p->path);
 		free(p->repo);
 		pib_strv_free(p->files);
+		for (size_t k = 0; k < p->n_replaced; k++) {
+			free(p->replaced[k].name);
+			free(p->replaced[k].version);
+			free(p->replaced[k].arch);
+		}
+		free(p->replaced);
 	}
 	free(c->pkgs);
 	c->pkgs = NULL;
 	c->n_pkgs = 0;
 	free(c->problems);
 	free(c->tool);
+	free(c->tool_why);
+	pib_strv_free(c->unfinished);
 	for (size_t i = 0; i < c->n_sigs; i++) {
 		free(c->sigs[i].member);
 		free(c->sigs[i].signer);
