@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* A snapshot of a root's regular files (inode, size, mtime, ctime), and what changed since: for postscan. */
 #include "rootdiff.h"
-#include "session.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_DEPTH 256
+/* Frames up to this depth keep their directory open while a child is walked; deeper ones are reopened through "..". */
+#define FD_KEEP 64
 
 struct rd_entry {
 	char *path; /* inside the root; NULL: empty slot */
@@ -24,19 +27,30 @@ struct rootdiff {
 	char *root;
 	struct rd_entry *tab;
 	size_t n, cap;
-	size_t unreadable;
 };
 
-/* What the walk does with each regular file. */
-struct walker {
-	struct rootdiff *d;
-	const struct rootdiff *before; /* diff: compare against this */
-	char ***out;
-	size_t n_out;
-	int rc;
-	size_t unreadable;
-	char path[PATH_MAX];
+/* One directory under way: its entries read at once, its descriptor (or -1 while a deeper one is walked). */
+struct frame {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	size_t plen;  /* its path's length in walker.path */
+	char *names;  /* d_type byte + name + NUL, one after another */
+	size_t len, off;
 };
+
+struct walker {
+	struct rootdiff *d;             /* snapshot: record into */
+	const struct rootdiff *before;  /* diff: compare against */
+	const struct rootdiff_sink *sink;
+	int rc;
+	char *path; /* the current path inside the root, "" for the root */
+	size_t cap;
+	struct frame *st;
+	size_t n_st, cap_st;
+};
+
+/* ---------------------------------------------------------------- the table */
 
 static uint64_t hash_str(const char *s)
 {
@@ -101,123 +115,460 @@ static bool same(const struct rd_entry *e, const struct stat *st)
 	       e->ctime_ns == (int64_t)st->st_ctim.tv_nsec;
 }
 
-static void visit(struct walker *w, const struct stat *st)
+/* ---------------------------------------------------------------- filesystems */
+
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC 0x62656570
+#endif
+#ifndef FUSECTL_SUPER_MAGIC
+#define FUSECTL_SUPER_MAGIC 0x65735543
+#endif
+#ifndef RPC_PIPEFS_MAGIC
+#define RPC_PIPEFS_MAGIC 0x67596969
+#endif
+
+const char *rootdiff_fs_not_walked(int fd)
 {
-	if (w->before) {
-		const struct rd_entry *e = find(w->before, w->path);
-		if (e && same(e, st))
-			return;
-		char **v = realloc(*w->out, (w->n_out + 2) * sizeof(*v));
-		if (!v || !(v[w->n_out] = strdup(w->path))) {
-			if (v)
-				*w->out = v;
-			w->rc = -ENOMEM;
-			return;
-		}
-		v[++w->n_out] = NULL;
-		*w->out = v;
-	} else if (insert(w->d, w->path, st) < 0) {
-		w->rc = -ENOMEM;
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} fs[] = {
+		{PROC_SUPER_MAGIC, "proc"}, {SYSFS_MAGIC, "sysfs"}, {DEVPTS_SUPER_MAGIC, "devpts"},
+		{TMPFS_MAGIC, "tmpfs"}, /* devtmpfs too */
+		{RAMFS_MAGIC, "ramfs"}, {CGROUP_SUPER_MAGIC, "cgroup"}, {CGROUP2_SUPER_MAGIC, "cgroup2"},
+		{SECURITYFS_MAGIC, "securityfs"}, {DEBUGFS_MAGIC, "debugfs"}, {TRACEFS_MAGIC, "tracefs"},
+		{BPF_FS_MAGIC, "bpf"}, {PSTOREFS_MAGIC, "pstore"}, {EFIVARFS_MAGIC, "efivarfs"},
+		{HUGETLBFS_MAGIC, "hugetlbfs"}, {BINFMTFS_MAGIC, "binfmt_misc"}, {NSFS_MAGIC, "nsfs"},
+		{SELINUX_MAGIC, "selinuxfs"}, {SMACK_MAGIC, "smackfs"}, {MQUEUE_MAGIC, "mqueue"},
+		{CONFIGFS_MAGIC, "configfs"}, {FUSECTL_SUPER_MAGIC, "fusectl"}, {AUTOFS_SUPER_MAGIC, "autofs"},
+		{RPC_PIPEFS_MAGIC, "rpc_pipefs"},
+	};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if ((unsigned long)sf.f_type == fs[i].magic)
+			return fs[i].name;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+/* Makes w->path the first plen bytes of it, then "/name"; returns the new length or -ENOMEM. */
+static ssize_t path_push(struct walker *w, size_t plen, const char *name)
+{
+	size_t nl = strlen(name), need = plen + 1 + nl + 1;
+
+	if (need > w->cap) {
+		size_t cap = w->cap ? w->cap : 256;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(w->path, cap);
+		if (!p)
+			return -ENOMEM;
+		w->path = p;
+		w->cap = cap;
 	}
+	w->path[plen] = '/';
+	memcpy(w->path + plen + 1, name, nl + 1);
+	return (ssize_t)(plen + 1 + nl);
 }
 
-/* The top-level directories that hold no files of the image. */
-static bool pseudo_top(const char *name)
+/* Tells the sink what could not be seen at w->path: "what: the errno's text" (e > 0), or "what". */
+static void skip(struct walker *w, const char *code, const char *what, int e)
 {
-	return !strcmp(name, "proc") || !strcmp(name, "sys") || !strcmp(name, "dev");
+	if (!w->before || !w->sink || !w->sink->skip)
+		return; /* a snapshot reads again in the diff what it missed */
+	char reason[400];
+	snprintf(reason, sizeof(reason), "%s%s%s", what, e > 0 ? ": " : "", e > 0 ? strerror(e) : "");
+	w->sink->skip(w->sink->ctx, w->path[0] ? w->path : "/", code, reason);
 }
 
-static void walk(struct walker *w, int dfd, size_t plen, int depth, dev_t dev)
+/* Makes w->path the path prefix ("" for the root, else "/a/b"); 0 or -ENOMEM. */
+static int path_set(struct walker *w, const char *prefix)
 {
-	DIR *dir = fdopendir(dfd);
+	size_t n = strlen(prefix);
+
+	if (n + 1 > w->cap) {
+		char *p = realloc(w->path, n + 256);
+		if (!p)
+			return -ENOMEM;
+		w->path = p;
+		w->cap = n + 256;
+	}
+	memcpy(w->path, prefix, n + 1);
+	return 0;
+}
+
+/* Reads the entries of the directory open on fd (its offset untouched: a new open of "."). */
+static int read_names(int fd, char **ret, size_t *ret_len)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct pib_buf b = {0};
 	struct dirent *de;
+	int r = 0;
 
+	if (dfd < 0)
+		return -errno;
+	DIR *dir = fdopendir(dfd);
 	if (!dir) {
+		r = -errno;
 		close(dfd);
-		w->unreadable++;
+		return r;
+	}
+	while ((errno = 0, de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		unsigned char t = de->d_type;
+		if (pib_buf_append(&b, &t, 1) < 0 || pib_buf_append(&b, de->d_name, strlen(de->d_name) + 1) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(dir);
+	if (r < 0) {
+		pib_buf_free(&b);
+		return r;
+	}
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
+}
+
+static int push(struct walker *w, int fd, const struct stat *st, size_t plen, char *names, size_t len)
+{
+	if (w->n_st == w->cap_st) {
+		size_t cap = w->cap_st ? w->cap_st * 2 : 32;
+		struct frame *f = realloc(w->st, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		w->st = f;
+		w->cap_st = cap;
+	}
+	w->st[w->n_st++] = (struct frame){.fd = fd, .dev = st->st_dev, .ino = st->st_ino, .plen = plen,
+					  .names = names, .len = len};
+	return 0;
+}
+
+/* A regular file: recorded (snapshot) or, when new or changed, opened and sent to the sink (diff). */
+static void visit(struct walker *w, int dfd, const char *name, const struct stat *st)
+{
+	if (!w->before) {
+		if (insert(w->d, w->path, st) < 0)
+			w->rc = -ENOMEM;
 		return;
 	}
-	while (w->rc == 0 && (de = readdir(dir))) {
-		const char *n = de->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, ".."))
-			continue;
-		if (depth == 0 && pseudo_top(n))
-			continue;
-		size_t nl = strlen(n);
-		if (plen + 1 + nl >= sizeof(w->path)) {
-			w->unreadable++;
-			continue;
-		}
-		w->path[plen] = '/';
-		memcpy(w->path + plen + 1, n, nl + 1);
-		if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG && de->d_type != DT_DIR)
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
-			visit(w, &st);
-		} else if (S_ISDIR(st.st_mode)) {
-			if (depth >= MAX_DEPTH) {
-				w->unreadable++;
-				continue;
-			}
-			int sub = openat(dirfd(dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				w->unreadable++;
-				continue;
-			}
-			if (st.st_dev != dev && scan_is_pseudo_fs(sub)) {
-				close(sub);
-				continue;
-			}
-			walk(w, sub, plen + 1 + nl, depth + 1, st.st_dev);
-		}
+	const struct rd_entry *e = find(w->before, w->path);
+	if (e && same(e, st))
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat fst;
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ELOOP) /* gone, or now a symlink: nothing to scan */
+			skip(w, "error", "not scanned: cannot open it", errno);
+		return;
 	}
-	closedir(dir);
-	w->path[plen] = '\0';
+	if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
+		close(fd);
+		return;
+	}
+	int r = w->sink->file(w->sink->ctx, fd, w->path, &fst);
+	if (r < 0)
+		w->rc = r;
 }
 
-static int walk_root(struct walker *w, const char *root, struct pib_err *err)
+/* Leaves the top frame; its parent, closed while it was walked, is opened again through "..". */
+static void pop(struct walker *w)
 {
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
+	struct frame *f = &w->st[w->n_st - 1];
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
+	if (w->n_st > 1 && f[-1].fd < 0) {
+		struct frame *p = &f[-1];
+		int pfd = openat(f->fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		w->path[p->plen] = '\0';
+		if (pfd >= 0 && fstat(pfd, &st) == 0 && st.st_dev == p->dev && st.st_ino == p->ino) {
+			p->fd = pfd;
+		} else {
+			if (pfd >= 0)
+				close(pfd);
+			skip(w, "error", "the rest of this directory was not walked: it moved while it was walked", 0);
+			p->off = p->len; /* nothing more of it can be reached safely */
+		}
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->names);
+	w->n_st--;
+}
+
+/* A directory entry of the top frame that is a directory: entered unless it cannot be or should not be. */
+static void enter(struct walker *w, const char *name, size_t plen)
+{
+	struct frame *f = &w->st[w->n_st - 1];
+	char *names = NULL;
+	size_t len = 0;
+	struct stat st;
+	int r;
+
+	if (w->n_st > ROOTDIFF_MAX_DEPTH) {
+		skip(w, "limit.max_depth", "not walked: directories nested deeper than 4096 levels", 0);
+		return;
+	}
+	int sub = openat(f->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0) {
+		if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR) /* gone, or no longer a directory */
+			skip(w, "error", "not walked: cannot open the directory", errno);
+		return;
+	}
+	if (fstat(sub, &st) < 0) {
+		skip(w, "error", "not walked: cannot read the directory", errno);
+		close(sub);
+		return;
+	}
+	if (st.st_dev != f->dev) {
+		const char *fstype = rootdiff_fs_not_walked(sub);
+		if (fstype) {
+			if (w->before && w->sink && w->sink->not_walked)
+				w->sink->not_walked(w->sink->ctx, w->path, fstype);
+			close(sub);
+			return;
+		}
+	}
+	if ((r = read_names(sub, &names, &len)) < 0) {
+		if (r == -ENOMEM)
+			w->rc = r;
+		else
+			skip(w, "error", "not walked: cannot read the directory", -r);
+		close(sub);
+		return;
+	}
+	if ((r = push(w, sub, &st, plen, names, len)) < 0) {
+		w->rc = r;
+		free(names);
+		close(sub);
+		return;
+	}
+	f = &w->st[w->n_st - 2];
+	if (w->n_st - 1 > FD_KEEP) { /* deep: only the directory under way stays open */
+		close(f->fd);
+		f->fd = -1;
+	}
+}
+
+/* Walks the tree under the directory open on fd (taken), whose path inside the root is prefix ("" for the root). */
+static void walk_tree(struct walker *w, int fd, const char *prefix)
+{
+	char *names = NULL;
+	size_t len = 0, plen = strlen(prefix);
+	struct stat st;
+	int r = 0;
+
+	if (path_set(w, prefix) < 0) {
+		close(fd);
+		w->rc = -ENOMEM;
+		return;
+	}
+	if (fstat(fd, &st) < 0 || (r = read_names(fd, &names, &len)) < 0) {
+		if (r == -ENOMEM)
+			w->rc = r;
+		else
+			skip(w, "error", "not walked: cannot read the directory", r < 0 ? -r : errno);
+		close(fd);
+		return;
+	}
+	if (push(w, fd, &st, plen, names, len) < 0) {
+		free(names);
+		close(fd);
+		w->rc = -ENOMEM;
+		return;
+	}
+	while (w->n_st > 0) {
+		struct frame *f = &w->st[w->n_st - 1];
+		if (w->rc < 0 || f->off >= f->len) {
+			pop(w);
+			continue;
+		}
+		unsigned char type = (unsigned char)f->names[f->off];
+		const char *name = f->names + f->off + 1;
+		f->off += 2 + strlen(name);
+		if (type != DT_UNKNOWN && type != DT_REG && type != DT_DIR)
+			continue; /* symlinks are not followed; devices, fifos and sockets hold no files */
+		ssize_t np = path_push(w, f->plen, name);
+		if (np < 0) {
+			w->rc = -ENOMEM;
+			continue;
+		}
+		if (fstatat(f->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				skip(w, "error", "not scanned: cannot read it", errno);
+		} else if (S_ISREG(st.st_mode)) {
+			visit(w, f->fd, name, &st);
+		} else if (S_ISDIR(st.st_mode)) {
+			enter(w, name, (size_t)np);
+		}
+	}
+}
+
+/* Opens the directory at the path inside the root (no symlink followed); rootfd is borrowed. */
+static int open_inside(int rootfd, const char *path, int *ret)
+{
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *copy = strdup(path), *save = NULL;
+
+	if (fd < 0 || !copy) {
+		int e = fd < 0 ? errno : ENOMEM;
 		if (fd >= 0)
 			close(fd);
-		return pib_fail(err, -e, PIB_ERR_ENV, "scan.root_unreadable", "%s: cannot read the root: %s",
-				root, strerror(e));
+		free(copy);
+		return -e;
 	}
-	w->path[0] = '\0';
-	walk(w, fd, 0, 0, st.st_dev);
-	if (w->rc < 0)
-		return pib_fail(err, w->rc, PIB_ERR_ENV, "agent.oom", "out of memory");
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		if (sub < 0) {
+			free(copy);
+			return -e;
+		}
+		fd = sub;
+	}
+	free(copy);
+	*ret = fd;
 	return 0;
+}
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+
+/*
+ * What lies under the mount point mp (a path inside the root), on the filesystem beneath it: its
+ * parent directory's mount is cloned without the mounts on top of it (open_tree), and the entry
+ * is read there.
+ */
+static void walk_beneath(struct walker *w, int rootfd, const char *mp)
+{
+	const char *slash = strrchr(mp, '/');
+	char *parent = slash ? pib_strndup(mp, (size_t)(slash - mp)) : NULL;
+	const char *name = slash ? slash + 1 : "";
+	int pfd = -1, clone = -1, r;
+	struct stat st;
+
+	if (path_set(w, mp) < 0 || !parent) {
+		free(parent);
+		w->rc = -ENOMEM;
+		return;
+	}
+	if (!*name) {
+		skip(w, "error", "a filesystem was mounted over the root itself during install: what lies beneath was not scanned",
+		     0);
+		free(parent);
+		return;
+	}
+	if ((r = open_inside(rootfd, parent, &pfd)) < 0) {
+		skip(w, "error", "what lies beneath this mount was not scanned: its parent directory cannot be opened", -r);
+		free(parent);
+		return;
+	}
+	free(parent);
+	clone = (int)syscall(SYS_open_tree, pfd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | O_CLOEXEC);
+	close(pfd);
+	if (clone < 0) {
+		skip(w, "error", "what lies beneath this mount was not scanned: its filesystem cannot be cloned (open_tree)",
+		     errno);
+		return;
+	}
+	if (fstatat(clone, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			skip(w, "error", "what lies beneath this mount was not scanned", errno);
+	} else if (S_ISREG(st.st_mode)) {
+		visit(w, clone, name, &st);
+	} else if (S_ISDIR(st.st_mode)) {
+		int fd = openat(clone, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			skip(w, "error", "what lies beneath this mount was not scanned", errno);
+		else
+			walk_tree(w, fd, mp);
+	}
+	close(clone);
+}
+
+static int open_root(const char *root, struct pib_err *err)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	int e = errno;
+
+	if (fd < 0)
+		return pib_fail(err, -e, PIB_ERR_ENV, "scan.root_unreadable", "%s: cannot read the root: %s", root,
+				strerror(e));
+	return fd;
+}
+
+static void walker_done(struct walker *w)
+{
+	while (w->n_st > 0)
+		pop(w);
+	free(w->st);
+	free(w->path);
 }
 
 int rootdiff_snapshot(const char *root, struct rootdiff **ret, struct pib_err *err)
 {
 	struct rootdiff *d = calloc(1, sizeof(*d));
-	struct walker *w = calloc(1, sizeof(*w));
-	int r;
+	struct walker w = {.d = d};
+	int fd;
 
-	if (!d || !w || !(d->root = strdup(root))) {
-		free(w);
+	if (!d || !(d->root = strdup(root))) {
 		rootdiff_free(d);
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
-	w->d = d;
-	r = walk_root(w, root, err);
-	d->unreadable = w->unreadable;
-	free(w);
-	if (r < 0) {
+	if ((fd = open_root(root, err)) < 0) {
 		rootdiff_free(d);
-		return r;
+		return fd;
+	}
+	walk_tree(&w, fd, "");
+	walker_done(&w);
+	if (w.rc < 0) {
+		rootdiff_free(d);
+		return pib_fail(err, w.rc, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
 	*ret = d;
 	return 0;
+}
+
+int rootdiff_walk_changes(const struct rootdiff *d, char *const *beneath, const struct rootdiff_sink *sink,
+			  struct pib_err *err)
+{
+	struct walker w = {.before = d, .sink = sink};
+	int fd = open_root(d->root, err);
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; beneath && beneath[i] && w.rc == 0; i++)
+		walk_beneath(&w, fd, beneath[i]);
+	if (w.rc == 0)
+		walk_tree(&w, fd, ""); /* takes fd */
+	else
+		close(fd);
+	walker_done(&w);
+	if (w.rc == -ENOMEM)
+		return pib_fail(err, w.rc, PIB_ERR_ENV, "agent.oom", "out of memory");
+	return w.rc;
+}
+
+static int list_file(void *ctx, int fd, const char *path, const struct stat *st)
+{
+	(void)st;
+	close(fd);
+	return pib_strv_push(ctx, path);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -227,24 +578,17 @@ static int cmp_str(const void *a, const void *b)
 
 int rootdiff_changed(const struct rootdiff *d, char ***ret, struct pib_err *err)
 {
-	struct walker *w = calloc(1, sizeof(*w));
 	char **out = calloc(1, sizeof(*out));
+	struct rootdiff_sink sink = {.ctx = &out, .file = list_file};
 	int r;
 
-	if (!w || !out) {
-		free(w);
-		free(out);
+	if (!out)
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-	}
-	w->before = d;
-	w->out = &out;
-	r = walk_root(w, d->root, err);
-	size_t n = w->n_out;
-	free(w);
-	if (r < 0) {
+	if ((r = rootdiff_walk_changes(d, NULL, &sink, err)) < 0) {
 		pib_strv_free(out);
-		return r;
+		return r == -ENOMEM ? r : pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
+	size_t n = pib_strv_len(out);
 	if (n > 1)
 		qsort(out, n, sizeof(*out), cmp_str);
 	*ret = out;
@@ -254,11 +598,6 @@ int rootdiff_changed(const struct rootdiff *d, char ***ret, struct pib_err *err)
 size_t rootdiff_files(const struct rootdiff *d)
 {
 	return d->n;
-}
-
-size_t rootdiff_unreadable(const struct rootdiff *d)
-{
-	return d->unreadable;
 }
 
 void rootdiff_free(struct rootdiff *d)

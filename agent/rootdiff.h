@@ -4,24 +4,63 @@
 
 #include "util.h"
 
+#include <sys/stat.h>
+
 struct rootdiff;
 
+/* Directories nested deeper than this under the root are not walked (a skip, limit.max_depth). */
+#define ROOTDIFF_MAX_DEPTH 4096
+
 /*
- * Records every regular file under root (symlinks not followed; /proc, /sys, /dev and other
- * kernel pseudo filesystems mounted inside it are not entered). Directories that cannot be
- * read are counted, not fatal; a root that cannot be opened is scan.root_unreadable.
+ * Records every regular file under root. The walk goes by directory descriptors (openat,
+ * names relative to their directory: no PATH_MAX limit), never follows a symlink, and does
+ * not enter a mount point of a filesystem that holds nothing of the image (proc, sysfs,
+ * devpts, cgroup, tmpfs, devtmpfs, ...: decided by the filesystem's type, never by name).
+ * What it cannot read here is read again by the diff, which reports it. A root that cannot be
+ * opened is scan.root_unreadable.
  */
 int rootdiff_snapshot(const char *root, struct rootdiff **ret, struct pib_err *err) PIB_MUST_CHECK;
 
+/* Where the diff sends what it finds. */
+struct rootdiff_sink {
+	void *ctx;
+	/*
+	 * A regular file new or changed (another inode, size, mtime or ctime) since the snapshot:
+	 * fd is open read-only on it and belongs to the sink; path is its path inside the root
+	 * ("/etc/x"), of any length. A negative return stops the walk with that error.
+	 */
+	int (*file)(void *ctx, int fd, const char *path, const struct stat *st);
+	/*
+	 * What the walk could not see: code "error" (a directory that cannot be opened or read, a
+	 * file that cannot be opened, what lies beneath a mount that cannot be reached) or
+	 * "limit.max_depth"; reason is a sentence.
+	 */
+	void (*skip)(void *ctx, const char *path, const char *code, const char *reason);
+	/* A mount point not entered (may be NULL): fstype names the filesystem ("proc", "tmpfs", ...). */
+	void (*not_walked)(void *ctx, const char *path, const char *fstype);
+};
+
 /*
- * The regular files under the snapshot's root that are new or changed (another inode, size,
- * mtime or ctime) since the snapshot, as paths inside the root ("/etc/x"), sorted. *ret is a
- * NULL-terminated vector owned by the caller (pib_strv_free).
+ * Walks the root again and sends every regular file new or changed since the snapshot to the
+ * sink. beneath (NULL-terminated, may be NULL) lists mount points inside the root (paths
+ * inside it) that appeared since the snapshot: what lies under each on the filesystem beneath
+ * is walked too, through a private clone of that filesystem's mount (open_tree), so a mount
+ * cannot hide a file. Returns 0, or the sink's error, or agent.oom / scan.root_unreadable.
+ */
+int rootdiff_walk_changes(const struct rootdiff *d, char *const *beneath, const struct rootdiff_sink *sink,
+			  struct pib_err *err) PIB_MUST_CHECK;
+
+/*
+ * The regular files new or changed since the snapshot, as paths inside the root, sorted, in a
+ * NULL-terminated vector owned by the caller (pib_strv_free); what could not be walked is
+ * dropped: a convenience for tests and logs, postscan uses rootdiff_walk_changes.
  */
 int rootdiff_changed(const struct rootdiff *d, char ***ret, struct pib_err *err) PIB_MUST_CHECK;
 
-/* Files recorded, and directories that could not be read. */
+/* Files recorded. */
 size_t rootdiff_files(const struct rootdiff *d);
-size_t rootdiff_unreadable(const struct rootdiff *d);
 
 void rootdiff_free(struct rootdiff *d);
+
+/* The name of the filesystem open on fd when it holds nothing of an image (see above), else NULL. */
+const char *rootdiff_fs_not_walked(int fd);

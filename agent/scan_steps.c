@@ -3,8 +3,10 @@
 #include "scan_steps.h"
 #include "log.h"
 #include "rootdiff.h"
+#include "sysstate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@ struct agent_scan {
 	struct scan_session *session;
 	struct rootdiff *snap;
 	struct pib_err snap_err;
+	struct sys_mounts *mounts; /* before install, or NULL */
+	struct sys_procs *procs;   /* before install, or NULL */
 };
 
 
@@ -128,6 +132,8 @@ void agent_scan_free(struct agent_scan *as)
 	if (as->engine)
 		scanner_clamav.close(as->engine);
 	rootdiff_free(as->snap);
+	sysstate_mounts_free(as->mounts);
+	sysstate_procs_free(as->procs);
 	pib_err_clear(&as->snap_err);
 	free(as->job_db);
 	free(as);
@@ -249,6 +255,10 @@ void agent_scan_before_install(struct agent_run *run)
 	if (!as || !as->session || as->snap)
 		return;
 	double t0 = pib_now_mono();
+	if (sysstate_mounts(&as->mounts) < 0)
+		as->mounts = NULL; /* postscan says so */
+	if (sysstate_procs(&as->procs) < 0)
+		as->procs = NULL;
 	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) == 0)
 		agent_log("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
 }
@@ -296,33 +306,142 @@ static bool inode_seen(struct inode_set *set, const struct stat *st)
 	return false;
 }
 
-/* Queues a path inside the root when it is a regular file not queued yet. */
+/* A file of a package's list that cannot be reached is listed in scan.skipped (one that is not there is not). */
+static void skip_pkg_file(struct agent_run *run, const char *path, const char *package, int e)
+{
+	char *reason = pib_asprintf("not scanned: a file of package %s that cannot be reached: %s", package,
+				    strerror(e));
+
+	scan_session_skip(run->scan->session, path, NULL, "error", reason ? reason : "not scanned");
+	free(reason);
+}
+
+/* Queues a file of a package's list (a path inside the root) when it is a regular file not queued yet. */
 static int queue_in_root(struct agent_run *run, struct inode_set *seen, const char *path,
 			 const char *package, size_t *n)
 {
 	char *host = NULL;
 	struct stat st;
-	int r;
+	int r, fd;
 
-	if (pib_path_in_root(run->root, path, false, &host) < 0)
-		return 0;
-	if (lstat(host, &st) < 0 || !S_ISREG(st.st_mode) || inode_seen(seen, &st)) {
-		free(host);
+	if ((r = pib_path_in_root(run->root, path, false, &host)) < 0) {
+		if (r == -ENOMEM)
+			return r;
+		if (r != -ENOENT && r != -ENAMETOOLONG) /* too long for a path: the walk reaches it by descriptors */
+			skip_pkg_file(run, path, package, -r);
 		return 0;
 	}
-	r = scan_session_file(run->scan->session, host, path, package, SCAN_F_PACKAGES | SCAN_F_DEDUP);
+	fd = open(host, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	free(host);
+	if (fd < 0) {
+		/* gone, a symlink, or too long: nothing to scan here (the walk reaches every new file) */
+		if (errno != ENOENT && errno != ELOOP && errno != ENAMETOOLONG && errno != ENOTDIR)
+			skip_pkg_file(run, path, package, errno);
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || inode_seen(seen, &st)) {
+		close(fd);
+		return 0;
+	}
+	r = scan_session_file_fd(run->scan->session, fd, path, package, SCAN_F_PACKAGES | SCAN_F_DEDUP);
 	if (r == 0)
 		(*n)++;
 	return r;
+}
+
+/* What the root's walk finds, on its way to the session. */
+struct changes {
+	struct agent_run *run;
+	struct inode_set *seen;
+	size_t n;
+	cJSON *not_walked;
+};
+
+static int change_file(void *ctx, int fd, const char *path, const struct stat *st)
+{
+	struct changes *c = ctx;
+
+	if (inode_seen(c->seen, st)) {
+		close(fd);
+		return 0;
+	}
+	int r = scan_session_file_fd(c->run->scan->session, fd, path, NULL, SCAN_F_PACKAGES | SCAN_F_DEDUP);
+	if (r == 0)
+		c->n++;
+	return r;
+}
+
+static void change_skip(void *ctx, const char *path, const char *code, const char *reason)
+{
+	struct changes *c = ctx;
+
+	scan_session_skip(c->run->scan->session, path, NULL, code, reason);
+}
+
+static void change_not_walked(void *ctx, const char *path, const char *fstype)
+{
+	struct changes *c = ctx;
+	cJSON *o = cJSON_CreateObject();
+	char *p = pib_text_clean(path, false);
+
+	if (o && p && cJSON_AddStringToObject(o, "path", p) && cJSON_AddStringToObject(o, "fstype", fstype))
+		cJSON_AddItemToArray(c->not_walked, o);
+	else
+		cJSON_Delete(o);
+	free(p);
+}
+
+/*
+ * The mounts that appeared during install under the root: listed (step detail mounts_added),
+ * their mount points returned for the walk beneath them. Without a table from before install,
+ * a skip says that mounts could not be compared.
+ */
+static char **mounts_added(struct agent_run *run)
+{
+	struct agent_scan *as = run->scan;
+	struct sys_mounts *now = NULL;
+	cJSON *json = NULL;
+	char **paths = NULL;
+
+	if (!as->mounts || sysstate_mounts(&now) < 0 ||
+	    sysstate_mounts_added(as->mounts, now, run->root, &json, &paths) < 0) {
+		scan_session_skip(as->session, "/", NULL, "error",
+				  "the mount table (/proc/self/mountinfo) could not be read before and after install: a mount made by the install may hide files");
+		sysstate_mounts_free(now);
+		return NULL;
+	}
+	sysstate_mounts_free(now);
+	for (size_t i = 0; paths[i]; i++)
+		agent_warn("a filesystem was mounted during install on %s: what lies beneath it is scanned too",
+			  paths[i]);
+	report_step_detail(run->report, "mounts_added", json);
+	return paths;
+}
+
+/* The processes the install left running: step detail processes_left. */
+static void processes_left(struct agent_run *run)
+{
+	struct agent_scan *as = run->scan;
+	cJSON *left = as->procs ? sysstate_procs_left(as->procs, run->root) : NULL;
+
+	if (!left) {
+		report_step_detail(run->report, "processes_left", cJSON_CreateNull());
+		return;
+	}
+	if (cJSON_GetArraySize(left) > 0)
+		agent_warn("%d process%s started during install %s still running (postscan processes_left)",
+			  cJSON_GetArraySize(left), cJSON_GetArraySize(left) == 1 ? "" : "es",
+			  cJSON_GetArraySize(left) == 1 ? "is" : "are");
+	report_step_detail(run->report, "processes_left", left);
 }
 
 int agent_scan_postscan(struct agent_run *run)
 {
 	struct agent_scan *as = run->scan;
 	struct inode_set seen = {0};
-	size_t n_pkg = 0, n_changed = 0;
-	char **changed = NULL;
+	size_t n_pkg = 0;
+	struct changes ch = {.run = run, .seen = &seen, .not_walked = cJSON_CreateArray()};
+	char **beneath = NULL;
 	double t0 = pib_now_mono();
 	int r = 0;
 
@@ -332,6 +451,7 @@ int agent_scan_postscan(struct agent_run *run)
 	struct scan_session *s = as->session;
 	scan_session_phase(s, "postscan");
 	struct agent_progress *p = agent_progress_start(s, "postscan");
+	processes_left(run);
 	const struct inst_ctx *c = &run->ictx;
 	for (size_t i = 0; i < c->n_pkgs && r == 0; i++)
 		for (size_t k = 0; c->pkgs[i].files && c->pkgs[i].files[k] && r == 0; k++)
@@ -343,18 +463,20 @@ int agent_scan_postscan(struct agent_run *run)
 			 "cannot tell what maintainer scripts changed: %s",
 			 as->snap_err.set ? as->snap_err.msg : "no snapshot of the root before install");
 	} else if (r == 0) {
-		if (rootdiff_changed(as->snap, &changed, &run->err) == 0)
-			for (size_t i = 0; changed[i] && r == 0; i++)
-				r = queue_in_root(run, &seen, changed[i], NULL, &n_changed);
+		beneath = mounts_added(run);
+		struct rootdiff_sink sink = {.ctx = &ch, .file = change_file, .skip = change_skip,
+					     .not_walked = change_not_walked};
+		r = rootdiff_walk_changes(as->snap, beneath, &sink, &run->err);
 		if (r < 0)
 			pib_fail(&run->err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
 	scan_session_wait(s);
 	agent_progress_stop(p);
 	free(seen.v);
-	pib_strv_free(changed);
+	pib_strv_free(beneath);
 	report_step_detail(run->report, "files_from_packages", cJSON_CreateNumber((double)n_pkg));
-	report_step_detail(run->report, "files_changed_outside_packages", cJSON_CreateNumber((double)n_changed));
+	report_step_detail(run->report, "files_changed_outside_packages", cJSON_CreateNumber((double)ch.n));
+	report_step_detail(run->report, "not_walked", ch.not_walked);
 	report_set(run->report, "scan", scan_session_json(s));
 	summary(run, s, "postscan", t0);
 	fail_findings(run, s, "after install");

@@ -719,8 +719,10 @@ static void scan_whole(struct scan_session *s, int fd, const char *path, const c
 
 static void scan_path_job(struct scan_session *s, struct job *j)
 {
-	int fd = open(j->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = j->fd >= 0 ? j->fd : open(j->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
+
+	j->fd = -1; /* closed here */
 
 	if (fd < 0) {
 		if (errno != ELOOP) /* it became a symlink: not followed */
@@ -1039,6 +1041,30 @@ int scan_session_file(struct scan_session *s, const char *host, const char *path
 
 	return queue_path(s, host, path, package, flags,
 			  lstat(host, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+}
+
+int scan_session_file_fd(struct scan_session *s, int fd, const char *path, const char *package,
+			 unsigned flags)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	struct stat st;
+
+	if (!j) {
+		close(fd);
+		return -ENOMEM;
+	}
+	j->kind = J_PATH;
+	j->fd = fd; /* scan_path_job opens nothing then */
+	j->size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	j->path = strdup(path);
+	j->package = package ? strdup(package) : NULL;
+	j->phase = s->phase;
+	j->flags = flags;
+	if (!j->path || (package && !j->package)) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	return enqueue(s, j);
 }
 
 struct walk {

@@ -37,6 +37,9 @@ void scan_session_phase(struct scan_session *s, const char *phase);
 /* Queues one file: host is opened (never through a final symlink); path is how the report names it. */
 int scan_session_file(struct scan_session *s, const char *host, const char *path, const char *package,
 		      unsigned flags) PIB_MUST_CHECK;
+/* Queues one file already open (fd, read-only, taken by the session); path is how the report names it. */
+int scan_session_file_fd(struct scan_session *s, int fd, const char *path, const char *package,
+			 unsigned flags) PIB_MUST_CHECK;
 /* Walks a directory (symlinks not followed, /proc-like filesystems not entered) and queues its files. */
 int scan_session_tree(struct scan_session *s, const char *host, const char *path, unsigned flags) PIB_MUST_CHECK;
 /*
