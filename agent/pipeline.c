@@ -4,6 +4,7 @@
 #include "log.h"
 #include "scan_steps.h"
 #include "sign.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -119,6 +120,17 @@ static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
 		cJSON_AddStringToObject(j, "repository", p->repo ? p->repo : "");
 		if (p->reinstall)
 			cJSON_AddBoolToObject(j, "reinstall", true);
+		if (p->n_replaced) { /* the image's packages it replaces, allowed by may_upgrade */
+			cJSON *rl = cJSON_AddArrayToObject(j, "replaced");
+			for (size_t k = 0; k < p->n_replaced; k++) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "name", p->replaced[k].name);
+				cJSON_AddStringToObject(o, "version", p->replaced[k].version);
+				cJSON_AddStringToObject(o, "arch", p->replaced[k].arch);
+				cJSON_AddStringToObject(o, "how", p->replaced[k].how);
+				cJSON_AddItemToArray(rl, o);
+			}
+		}
 		if (with_files) {
 			cJSON *f = cJSON_AddArrayToObject(j, "files");
 			for (size_t k = 0; p->files && p->files[k]; k++)
@@ -256,6 +268,28 @@ static bool step_open(struct agent_run *run, const char *bundle_path)
 	return !step_end(run);
 }
 
+/* The install step's details: which tool and why, contained or not, what was left unfinished. */
+static void record_install(struct agent_run *run)
+{
+	const struct inst_ctx *c = &run->ictx;
+
+	if (c->tool)
+		report_step_detail(run->report, "tool", cJSON_CreateString(c->tool));
+	if (c->tool_why)
+		report_step_detail(run->report, "path", cJSON_CreateString(c->tool_why));
+	report_step_detail(run->report, "contained", cJSON_CreateBool(c->contained));
+	if (c->unfinished && c->unfinished[0]) {
+		cJSON *u = cJSON_CreateArray();
+		for (size_t i = 0; c->unfinished[i]; i++)
+			cJSON_AddItemToArray(u, cJSON_CreateString(c->unfinished[i]));
+		report_step_detail(run->report, "unfinished", u);
+	}
+	if (c->log.len)
+		report_step_detail(run->report, "output", cJSON_CreateString(c->log.data));
+	if (c->tool)
+		agent_log("install: %s%s", c->tool, c->contained ? " (contained)" : "");
+}
+
 int agent_cmd_validate(const struct agent_opts *o)
 {
 	struct agent_run run = {.opts = o};
@@ -267,13 +301,19 @@ int agent_cmd_validate(const struct agent_opts *o)
 		agent_error("out of memory");
 		return PIB_EXIT_ENV;
 	}
-	run.root = o->root ? o->root : "/";
+	/* the root as the kernel sees it: a relative path or a link resolved once, here */
+	char *root_real = o->root ? realpath(o->root, NULL) : NULL;
+	run.root = root_real ? root_real : "/";
 	run.may_install = o->root != NULL;
-	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-		agent_error("--root %s: not an existing directory given as an absolute path", o->root);
+	if (o->root && (!root_real || stat(root_real, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		agent_error("--root %s: not an existing directory%s%s", o->root, root_real ? "" : ": ",
+			    root_real ? "" : strerror(errno));
+		free(root_real);
 		report_free(run.report);
 		return PIB_EXIT_USAGE;
 	}
+	/* SIGTERM, SIGINT, SIGHUP: the install is stopped and the run still ends in a report */
+	pib_catch_interrupts();
 	if (!agent_load_key(&run))
 		goto finish; /* nothing is done with a key that cannot sign the result */
 	if (!step_open(&run, o->args[0]))
@@ -335,10 +375,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 		agent_scan_before_install(&run);
 		report_step_begin(run.report, "install");
 		int ir = run.inst->install(c);
-		if (c->tool)
-			report_step_detail(run.report, "tool", cJSON_CreateString(c->tool));
-		if (c->log.len)
-			report_step_detail(run.report, "output", cJSON_CreateString(c->log.data));
+		record_install(&run);
 		if (run.inst->files_installed)
 			(void)run.inst->files_installed(c);
 		report_set(run.report, "packages", packages_json(c, true));
@@ -348,14 +385,20 @@ int agent_cmd_validate(const struct agent_opts *o)
 					       c->pkgs[i].sha256) < 0)
 				ir = -ENOMEM;
 		(void)ir;
-		if (step_end(&run))
+		bool install_failed = step_end(&run);
+		/* a failed install that ran still changed the image: say what is on it and whether it is clean */
+		if (install_failed && (!c->tool_ran || pib_interrupted)) {
+			if (c->tool_ran)
+				report_step_skip(run.report, "postscan",
+						 "the agent was interrupted: what the install left was not scanned", true);
 			goto finish;
+		}
 		if (o->no_scan) {
 			report_step_skip(run.report, "postscan", "skipped by request (--no-scan)", true);
 		} else {
 			report_step_begin(run.report, "postscan");
 			(void)agent_scan_postscan(&run);
-			if (step_end(&run))
+			if (step_end(&run) || install_failed)
 				goto finish;
 		}
 	}
@@ -366,5 +409,6 @@ int agent_cmd_validate(const struct agent_opts *o)
 finish:
 	code = agent_finish_run(&run);
 	run_free(&run);
+	free(root_real);
 	return code;
 }
