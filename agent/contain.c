@@ -3,6 +3,7 @@
 #include "contain.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -126,7 +127,7 @@ static int make_plan(const struct contain_opts *co, struct plan *p, struct pib_e
 		 NULL, 0, "mount /proc");
 	plan_add(p, OP_MOUNT, strdup("sysfs"), strdup(sys), "sysfs",
 		 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0, "mount /sys");
-	plan_add(p, OP_MOUNT, strdup("tmpfs"), strdup(dev), "tmpfs", MS_NOSUID | MS_STRICTATIME,
+	plan_add(p, OP_MOUNT, strdup("tmpfs"), strdup(dev), "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
 		 "mode=0755,size=1m", 0, "mount a private /dev");
 	for (int i = 0; devs[i]; i++) {
 		plan_add(p, OP_MKFILE, NULL, pib_asprintf("%s/%s", dev, devs[i]), NULL, 0, NULL, 0644,
@@ -226,6 +227,52 @@ static void report_failure(int fd, int index, int e)
 	(void)!write(fd, msg, sizeof(msg));
 }
 
+/*
+ * What package code keeps of root's powers inside the namespaces: what dpkg, apt and maintainer
+ * scripts need (owners, modes, setuid tools such as useradd, setcap, chroot), and nothing that
+ * reaches past the root: no mount or other CAP_SYS_ADMIN work, no device nodes (CAP_MKNOD,
+ * with which a script could make and mount the host's disk), no open_by_handle_at
+ * (CAP_DAC_READ_SEARCH), no modules, raw I/O, clock, ptrace or BPF.
+ */
+static const int kept_caps[] = {CAP_CHOWN,	  CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID,
+				CAP_KILL,	  CAP_SETGID,	    CAP_SETUID, CAP_SETPCAP,
+				CAP_NET_BIND_SERVICE, CAP_NET_RAW,  CAP_SYS_CHROOT, CAP_SETFCAP,
+				CAP_AUDIT_WRITE};
+
+static bool cap_kept(int cap)
+{
+	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+		if (kept_caps[i] == cap)
+			return true;
+	return false;
+}
+
+/* Drops every other capability from the bounding set and the effective, permitted and inheritable sets. */
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	for (int cap = 0; cap <= 63; cap++) {
+		if (cap_kept(cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	}
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		uint32_t keep = 0;
+		for (int b = 0; b < 32; b++)
+			if (cap_kept(i * 32 + b))
+				keep |= 1u << b;
+		data[i].effective &= keep;
+		data[i].permitted &= keep;
+		data[i].inheritable &= keep;
+	}
+	return syscall(SYS_capset, &hdr, data) < 0 ? -1 : 0;
+}
+
 /* The namespace's init: sets the root up, starts the tool, and ends (killing all) when it ends. */
 static int child_init(void *arg)
 {
@@ -252,6 +299,10 @@ static int child_init(void *arg)
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (in < 0 || dup2(in, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->out_w, 2) < 0) {
 			report_failure(c->err_w, -2, errno);
+			_exit(127);
+		}
+		if (drop_caps() < 0) {
+			report_failure(c->err_w, -4, errno);
 			_exit(127);
 		}
 		sigset_t none;
@@ -328,8 +379,9 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(msg)) {
 		const char *what = msg[0] >= 0 && (size_t)msg[0] < plan.n ? plan.ops[msg[0]].what
-				   : msg[0] == -3				       ? "start the tool"
-										       : "start the tool's process";
+				   : msg[0] == -3 ? "start the tool"
+				   : msg[0] == -4 ? "drop the capabilities package code must not have"
+						  : "start the tool's process";
 		const char *where = msg[0] >= 0 && (size_t)msg[0] < plan.n ? plan.ops[msg[0]].dst : argv[0];
 		r = pib_fail(err, -msg[1], msg[0] == -3 ? PIB_ERR_FAILED : PIB_ERR_ENV,
 			     msg[0] == -3 ? "tool.missing" : "contain.unavailable",
