@@ -19,11 +19,14 @@ cat >"$T/postinst-drop" <<END
 #!/bin/sh
 set -e
 [ "\$1" = configure ] || exit 0
-# a contained install gives scripts a private /dev over the root's: its own mount, in its own
-# namespace, which a script running as root there can take off to reach the root's disk
-umount -l /dev 2>/dev/null || true
-mkdir -p /dev/.cache
-echo $b64 | base64 -d >/dev/.cache/x
+# A contained install gives scripts a private /dev (a tmpfs) over the root's, and no power to
+# unmount it: what they write there vanishes with the install. The root's own /dev on disk is
+# still changed by whoever writes it from outside during the install (here: the test, while
+# this script waits), and postscan must walk it like any directory.
+: >/var/lib/pib-waiting
+i=0
+while [ ! -e /var/lib/pib-go ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+rm -f /var/lib/pib-waiting /var/lib/pib-go
 echo $b64 | base64 -d >/var/lib/.pib-eicar
 perl -e '
 open(F, "<", "/var/lib/.pib-eicar") or die; local \$/; my \$e = <F>; close F; unlink "/var/lib/.pib-eicar";
@@ -50,7 +53,20 @@ debpkg "$T/deep.deb" pib-toodeep "usr/share/pib-toodeep/plain.txt=$T/plain.txt" 
 R=$T/root
 copy_root "$R"
 mkbundle "$T/drop.tar.gz" --deb "$T/drop.deb"
+# from the host, into the root's /dev on disk, while the postinst waits (bounded: 60 s)
+(
+	for _ in $(seq 600); do
+		if [ -e "$R/var/lib/pib-waiting" ]; then
+			mkdir -p "$R/dev/.cache" && eicar >"$R/dev/.cache/x"
+			: >"$R/var/lib/pib-go"
+			break
+		fi
+		sleep 0.1
+	done
+) &
+dropper=$!
 validate "$T/drop.tar.gz" --root "$R" --db "$DB"
+wait "$dropper"
 is "exit 1 (findings)" "$RC" 1
 report_exists
 is "status findings" "$(rep status)" findings
