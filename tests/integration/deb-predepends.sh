@@ -4,7 +4,9 @@
 #  - one bundle: a Pre-Depends chain (pib-a Pre-Depends on pib-b, pib-b Depends on pib-c; each
 #    maintainer script checks that what it needs is configured, and fails otherwise), a package
 #    whose postinst reads /proc/self/status, and a trigger pair (pib-trig-t with `interest
-#    /usr/share/pib-trig`, pib-trig-u shipping a file there): succeeded, all "install ok
+#    /usr/share/pib-trig`, pib-trig-u shipping a file there; u Pre-Depends on t, so that t is
+#    configured when u's unpack activates the trigger: dpkg does not call the postinst of a
+#    package that is only unpacked with `triggered`, its configure covers it): succeeded, all "install ok
 #    installed", dpkg --audit empty, no trigger pending, the trigger ran, the installed set is
 #    the resolve step's transaction, nothing mounted under the root after the run;
 #  - the same bundle into a root given as a relative path;
@@ -20,7 +22,7 @@ setup
 # scripts and a triggers file from files, data files /PATH holding TEXT.
 mkdir -p "$T/debs"
 pkg() {
-	local name=$1 d a
+	local name=$1 d a f
 	shift
 	d=$(mktemp -d "$T/deb.XXXXXX")
 	mkdir -p "$d/DEBIAN" "$d/usr/share/doc/$name"
@@ -28,7 +30,11 @@ pkg() {
 		"Maintainer: pib-agent tests <tests@example.invalid>" "Section: misc" "Priority: optional" >"$d/DEBIAN/control"
 	for a in "$@"; do
 		case $a in
-		+*) mkdir -p "$d/$(dirname "${a%%=*}")" && printf '%s\n' "${a#*=}" >"$d/${a%%=*}" ;;
+		+*)
+			f=${a%%=*}
+			f=${f#+}
+			mkdir -p "$d/$(dirname "$f")" && printf '%s\n' "${a#*=}" >"$d/$f"
+			;;
 		triggers@*) install -m 0644 "${a#*@}" "$d/DEBIAN/triggers" ;;
 		*@*) install -m 0755 "${a#*@}" "$d/DEBIAN/${a%%@*}" ;;
 		*=*) echo "${a%%=*}: ${a#*=}" >>"$d/DEBIAN/control" ;;
@@ -91,7 +97,7 @@ pkg pib-b Depends=pib-c postinst@"$(script b-postinst pib-c)"
 pkg pib-a Pre-Depends=pib-b preinst@"$(script a-preinst pib-b pib-c)" postinst@"$(script a-postinst pib-b pib-c)"
 pkg pib-proc postinst@"$T/proc.postinst"
 pkg pib-trig-t triggers@"$T/t.triggers" postinst@"$T/t.postinst"
-pkg pib-trig-u Depends=pib-trig-t +usr/share/pib-trig/u.txt="pib-trig-u was here"
+pkg pib-trig-u Pre-Depends=pib-trig-t +usr/share/pib-trig/u.txt="pib-trig-u was here"
 pkg pib-fail postinst@"$T/fail.postinst"
 GOOD=(pib-a pib-b pib-c pib-proc pib-trig-t pib-trig-u)
 B=$T/good.tar.gz
@@ -121,6 +127,7 @@ good_run() {
 	check "$l: pib-b's postinst ran once pib-c was configured" test -s "$R/var/lib/pib-test/b-postinst"
 	check "$l: pib-a's postinst ran" test -s "$R/var/lib/pib-test/a-postinst"
 	contains "$l: pib-proc's postinst read /proc/self/status" "$(cat "$R/var/lib/pib-test/proc" 2>&1)" "pid "
+	check "$l: pib-trig-u's file is in /usr/share/pib-trig" test -s "$R/usr/share/pib-trig/u.txt"
 	contains "$l: pib-trig-t's postinst was called with 'triggered' for /usr/share/pib-trig" \
 		"$(cat "$R/var/lib/pib-test/trig" 2>&1)" "triggered /usr/share/pib-trig"
 	installed_set "$R" >"$T/after.txt"
@@ -165,15 +172,26 @@ is "$l: the install step failed" "$(rep 'steps[name=install].status')" failed
 contains "$l: the report carries the script's own message" "$("$PYTHON" "$TOOLS_DIR/report.py" "$REPORT")" \
 	"pib-fail's postinst failing on purpose"
 is "$l: dpkg leaves pib-fail half-configured" "$(dpkg_status "$R" pib-fail)" "install ok half-configured"
-is "$l: the install step lists pib-fail as unfinished, with its dpkg state" \
-	"$(rep 'steps[name=install].unfinished[name=pib-fail].status')" "install ok half-configured"
-is "$l: ... and its version" "$(rep 'steps[name=install].unfinished[name=pib-fail].version')" "1.0"
+# the install step's `unfinished`: one entry a package, {name, version, status} (a string
+# "NAME VERSION ARCH: STATUS" is read too), as "NAME VERSION|STATUS" lines
+unfinished=$("$PYTHON" -c '
+import re, sys
+sys.path.insert(0, sys.argv[1])
+import report
+for u in report.query(report.load(sys.argv[2]), "steps[name=install].unfinished[*]"):
+    if isinstance(u, dict):
+        print("%s %s|%s" % (u.get("name"), u.get("version"), u.get("status")))
+    else:
+        m = re.match(r"(\S+) (\S+) \S+: ([^,]*)", str(u))
+        print("%s %s|%s" % m.groups() if m else u)' "$TOOLS_DIR" "$REPORT" 2>&1)
+has_line "$l: the install step lists pib-fail 1.0 as unfinished, with its dpkg state" "$unfinished" \
+	"pib-fail 1.0|install ok half-configured"
 # every state the report gives is the one dpkg has
 bad=""
-while read -r p; do
-	[ -n "$p" ] || continue
-	[ "$(rep "steps[name=install].unfinished[name=$p].status")" = "$(dpkg_status "$R" "$p")" ] || bad="$bad $p"
-done < <(rep 'steps[name=install].unfinished.name')
+while IFS='|' read -r nv st; do
+	[ -n "$nv" ] || continue
+	[ "$st" = "$(dpkg_status "$R" "${nv%% *}")" ] || bad="$bad ${nv%% *}($st)"
+done <<<"$unfinished"
 is "$l: each unfinished package's state in the report is dpkg's" "$bad" ""
 is "$l: postscan still ran" "$(rep 'steps[name=postscan].status')" ok
 n=$(rep scan.phases.postscan.files_scanned)
