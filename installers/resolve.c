@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Resolving a bundle's packages with libsolv against the root's database and repositories. */
 #include "resolve.h"
+#include "pkgmeta.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +23,18 @@ static int add_pkg(struct inst_ctx *c, Pool *pool, Id p, const char *member, con
 		   const char *sha, bool reinstall)
 {
 	Solvable *s = pool_id2solvable(pool, p);
+	/* names and versions become dpkg's and apt's arguments and paths: policy's syntax first */
+	char *where = member ? pib_strdup(member)
+			     : pib_asprintf("the image's repository index %s",
+					    s->repo && s->repo->name ? s->repo->name : "?");
+	if (!where)
+		return -ENOMEM;
+	int r = inst_pkgmeta_check(c->err, pool->disttype == DISTTYPE_DEB, where,
+				   pool_id2str(pool, s->name), pool_id2str(pool, s->evr),
+				   pool_id2str(pool, s->arch));
+	free(where);
+	if (r < 0)
+		return r;
 	struct inst_pkg *np = realloc(c->pkgs, (c->n_pkgs + 1) * sizeof(*np));
 
 	if (!np)
