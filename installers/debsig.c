@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #define DEBSIG_MAX_KEY_FILES 256         /* as the bundle schema allows */
 #define DEBSIG_MAX_KEY_BYTES (1u << 20)  /* one key member */
 #define DEBSIG_MAX_PRIMARY 256           /* primary keys, over all key members */
@@ -16,6 +19,7 @@
 #define DEBSIG_GPG_TIMEOUT 60            /* seconds */
 #define DEBSIG_VERIFY_TIMEOUT 900        /* seconds: it hashes the whole package */
 #define DEBSIG_MAX_OUTPUT (64u << 10)
+#define DEBSIG_MAX_AR_MEMBERS 10000      /* a .deb has three, four with a signature */
 
 /* debsig-verify's exit codes (debsig-verify(1)). */
 enum {
@@ -378,14 +382,58 @@ static int ds_record(struct inst_ctx *c, const char *member, const char *signer)
 	return 0;
 }
 
-/* debsig-verify on one package; its verdict recorded, or package.signature_invalid. */
+/*
+ * Whether the .deb at path has an origin signature member (_gpgorigin), from its ar member list
+ * read by us: debsig-verify's "no origin signature" also comes out of a member it cannot parse.
+ * 1 present, 0 absent, or package.signature_invalid when the list cannot be read to its end.
+ */
+static int ds_has_origin_member(struct inst_ctx *c, const char *member, const char *path)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t n = 0;
+	int found = 0, ar;
+
+	if (!a)
+		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	archive_read_support_format_ar(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		ar = ARCHIVE_FATAL;
+		goto out;
+	}
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK && ++n <= DEBSIG_MAX_AR_MEMBERS) {
+		const char *name = archive_entry_pathname(e);
+		/* GNU ar ends names with '/'; libarchive strips it, a stray one is the same member */
+		if (name && (!strcmp(name, "_gpgorigin") || !strcmp(name, "_gpgorigin/")))
+			found = 1;
+	}
+out:
+	if (ar != ARCHIVE_EOF) {
+		int r = pib_fail(c->err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				 "%s: its ar member list cannot be read to the end (%s), so whether it carries a signature is not known",
+				 member, n > DEBSIG_MAX_AR_MEMBERS ? "too many members"
+				 : archive_error_string(a) ? archive_error_string(a) : "not an ar archive");
+		archive_read_free(a);
+		return r;
+	}
+	archive_read_free(a);
+	return found;
+}
+
+/*
+ * debsig-verify on one package; its verdict recorded, or package.signature_invalid. Only a
+ * package without any _gpgorigin member is unsigned (accepted with allow_unsigned): one that
+ * has it must verify, whatever debsig-verify makes of its bytes.
+ */
 static int ds_verify_one(struct ds_state *s, const char *member, const char *path)
 {
 	struct inst_ctx *c = s->c;
 	struct pib_spawn_result res = {0};
 	char fpr[41];
-	int r;
+	int r, present = ds_has_origin_member(c, member, path);
 
+	if (present < 0)
+		return present;
 	char *argv[] = {s->debsig_verify, (char *)"--policies-dir", s->pols, (char *)"--keyrings-dir",
 			s->rings, (char *)path, NULL};
 	if ((r = ds_run(s, argv, DEBSIG_VERIFY_TIMEOUT, &res)) < 0)
@@ -399,10 +447,23 @@ static int ds_verify_one(struct ds_state *s, const char *member, const char *pat
 	}
 	switch (res.status) {
 	case DS_OK:
+		if (!present) {
+			/* verified, though we saw no signature: our reading and debsig-verify's differ */
+			r = pib_fail(c->err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				     "%s: debsig-verify verified a signature that is not in its ar member list as read by pib-agent: refused as malformed",
+				     member);
+			break;
+		}
 		find_fpr(text, "Verified package from '", fpr);
 		r = ds_record(c, member, fpr[0] && ds_key_of(s, fpr) ? fpr : "(debsig-verify did not name the key)");
 		goto out;
 	case DS_NO_SIG:
+		if (present) {
+			r = pib_fail(c->err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				     "%s: its _gpgorigin member is not a valid signature (debsig-verify: no origin signature in it); a signature that is there must verify, even with allow_unsigned",
+				     member);
+			break;
+		}
 		if (c->target->allow_unsigned) {
 			r = ds_record(c, member, NULL);
 			goto out;

@@ -132,6 +132,30 @@ bundle "$T/other-allow.tar.gz" "$T/other.deb" true "$T/seller.asc"
 validate "$T/other-allow.tar.gz" --root "$R" --no-scan
 refused package.signature_invalid "$MEMBER" "signed by key $OTHER"
 
+# --- a _gpgorigin member that is there but is no valid signature is refused even with
+# allow_unsigned (issue 9, attack 10): random bytes, an empty member, a signature by the seller
+# whose package was changed after signing. Only a package with no _gpgorigin at all is unsigned.
+# garbage NAME: hello with a _gpgorigin member holding $T/sig-NAME/_gpgorigin, appended by ar.
+garbage() {
+	cp "$DEB_HELLO" "$T/$1.deb"
+	(cd "$T/sig-$1" && ar q "$T/$1.deb" _gpgorigin) || bail_out "ar q $1 failed"
+}
+mkdir -p "$T/sig-random" "$T/sig-empty"
+head -c 566 /dev/urandom >"$T/sig-random/_gpgorigin"
+: >"$T/sig-empty/_gpgorigin"
+garbage random
+garbage empty
+is "random: the garbage signature is an ar member" "$(ar t "$T/random.deb" | tail -n 1)" _gpgorigin
+for g in random empty; do
+	bundle "$T/$g-allow.tar.gz" "$T/$g.deb" true "$T/seller.asc"
+	validate "$T/$g-allow.tar.gz" --root "$R" --no-scan
+	refused package.signature_invalid "$MEMBER" "_gpgorigin member is not a valid signature"
+	check_not "$g: not listed as accepted unsigned" rep 'steps[name=verify].unsigned_accepted'
+done
+bundle "$T/tampered-allow.tar.gz" "$T/tampered.deb" true "$T/seller.asc"
+validate "$T/tampered-allow.tar.gz" --root "$R" --no-scan
+refused package.signature_invalid "$MEMBER" "does not verify"
+
 # --- changed after signing; the manifest has the tampered file's digest, so only the
 # signature can catch it
 bundle "$T/tampered.tar.gz" "$T/tampered.deb" false "$T/seller.asc"
