@@ -18,7 +18,7 @@ struct inst_pkg {
 	char *path;       /* local file of a bundle package (our private copy) */
 	char sha256[65];  /* the .deb/.rpm file's SHA-256 ("" when the repository gave none) */
 	char *repo;       /* "bundle", or the repository it comes from */
-	bool reinstall;   /* the same version is already installed */
+	bool reinstall;   /* the same version, with other contents, is installed (allowed by may_upgrade) */
 	char **files;     /* NULL-terminated paths inside the root, filled after install */
 	struct inst_replaced *replaced; /* the image's packages it upgrades or takes files from */
 	size_t n_replaced;

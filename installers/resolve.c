@@ -6,6 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -17,6 +21,7 @@
 #include <solv/solverdebug.h>
 #include <solv/transaction.h>
 #include <solv/chksum.h>
+#include <solv/evr.h>
 #include <solv/knownid.h>
 
 static int add_pkg(struct inst_ctx *c, Pool *pool, Id p, const char *member, const char *path,
@@ -119,6 +124,536 @@ static void missing_deps(Pool *pool, const Id *ids, size_t n, struct pib_buf *ou
 	queue_free(&q);
 }
 
+/*
+ * The image's packages are protected: a transaction package that upgrades, downgrades or
+ * reinstalls one of them, obsoletes it, or names it in Replaces (and so may take its files),
+ * is refused unless the target's may_upgrade names the image's package; Essential, Protected
+ * and Priority: required packages never. libsolv keeps neither these fields of dpkg's status
+ * nor a deb's Replaces (it folds Replaces into obsoletes only together with Conflicts), so
+ * they are read here: the status file, each bundle .deb's control file, the repository index.
+ */
+
+#define MAX_CONTROL_TAR (16u << 20)
+#define MAX_CONTROL (4u << 20)
+#define MAX_STATUS (256u << 20)
+
+/* A package of the image that must never be replaced, and why. */
+struct never_pkg {
+	char *name;
+	const char *why;
+};
+
+/* The next stanza of a deb822 text at *pos: [*ret_start, *ret_end); false at the end. */
+static bool next_stanza(const char *data, size_t len, size_t *pos, const char **ret_start,
+			const char **ret_end)
+{
+	const char *end = data + len, *p = data + *pos;
+
+	while (p < end && (*p == '\n' || *p == '\r'))
+		p++;
+	if (p >= end)
+		return false;
+	const char *q = p;
+	for (;;) {
+		const char *le = memchr(q, '\n', (size_t)(end - q));
+		if (!le) {
+			q = end;
+			break;
+		}
+		q = le + 1;
+		if (q >= end || *q == '\n' || (*q == '\r' && q + 1 < end && q[1] == '\n'))
+			break;
+	}
+	*ret_start = p;
+	*ret_end = q;
+	*pos = (size_t)(q - data);
+	return true;
+}
+
+/*
+ * The value of field name in the stanza [p, end), continuation lines joined by one space.
+ * Returns 1 with *ret (owned) when present, 0 when absent, -ENOMEM.
+ */
+static int stanza_field(const char *p, const char *end, const char *name, char **ret)
+{
+	size_t nl = strlen(name);
+
+	*ret = NULL;
+	while (p < end) {
+		const char *le = memchr(p, '\n', (size_t)(end - p));
+		if (!le)
+			le = end;
+		if ((size_t)(le - p) > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
+			struct pib_buf b = {0};
+			const char *v = p + nl + 1;
+			for (;;) {
+				const char *ve = le;
+				while (v < ve && (*v == ' ' || *v == '\t'))
+					v++;
+				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+					ve--;
+				if (ve > v && ((b.len && pib_buf_append(&b, " ", 1) < 0) ||
+					       pib_buf_append(&b, v, (size_t)(ve - v)) < 0)) {
+					pib_buf_free(&b);
+					return -ENOMEM;
+				}
+				if (le + 1 >= end || (le[1] != ' ' && le[1] != '\t'))
+					break;
+				v = le + 1;
+				le = memchr(v, '\n', (size_t)(end - v));
+				if (!le)
+					le = end;
+			}
+			*ret = b.data ? b.data : strdup("");
+			return *ret ? 1 : -ENOMEM;
+		}
+		p = le + 1;
+	}
+	return 0;
+}
+
+static void never_free(struct never_pkg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* Every package of ROOT/var/lib/dpkg/status that is Essential, Protected or Priority: required. */
+static int read_never(struct inst_ctx *c, struct never_pkg **ret, size_t *ret_n)
+{
+	char *path = pib_asprintf("%s/var/lib/dpkg/status", strcmp(c->root, "/") ? c->root : "");
+	char *data = NULL;
+	size_t len = 0, pos = 0, n = 0;
+	struct never_pkg *v = NULL;
+	const char *s, *e;
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!path)
+		return -ENOMEM;
+	r = pib_read_file(path, MAX_STATUS, &data, &len);
+	if (r < 0) {
+		r = pib_fail(c->err, r, PIB_ERR_FAILED, "resolve.error", "%s: %s", path, strerror(-r));
+		free(path);
+		return r;
+	}
+	free(path);
+	while (r >= 0 && next_stanza(data, len, &pos, &s, &e)) {
+		char *name = NULL, *ess = NULL, *prot = NULL, *prio = NULL;
+		const char *why = NULL;
+		if ((r = stanza_field(s, e, "Package", &name)) < 0 ||
+		    (r = stanza_field(s, e, "Essential", &ess)) < 0 ||
+		    (r = stanza_field(s, e, "Protected", &prot)) < 0 ||
+		    (r = stanza_field(s, e, "Priority", &prio)) < 0) {
+			r = -ENOMEM;
+		} else if (name) {
+			if (ess && !strcasecmp(ess, "yes"))
+				why = "Essential: yes";
+			else if (prot && !strcasecmp(prot, "yes"))
+				why = "Protected: yes";
+			else if (prio && !strcasecmp(prio, "required"))
+				why = "Priority: required";
+		}
+		if (r >= 0 && why) {
+			struct never_pkg *nv = realloc(v, (n + 1) * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+			} else {
+				v = nv;
+				v[n].name = name;
+				v[n++].why = why;
+				name = NULL;
+			}
+		}
+		free(name);
+		free(ess);
+		free(prot);
+		free(prio);
+	}
+	free(data);
+	if (r < 0) {
+		never_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static const char *never_why(const struct never_pkg *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return v[i].why;
+	return NULL;
+}
+
+/* Reads the current member of a into a new buffer of at most max bytes (NUL-terminated). */
+static int read_member(struct archive *a, size_t max, char **ret, size_t *ret_len)
+{
+	struct pib_buf b = {0};
+	char buf[65536];
+	la_ssize_t k;
+
+	while ((k = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		if (b.len + (size_t)k > max) {
+			pib_buf_free(&b);
+			return -EFBIG;
+		}
+		if (pib_buf_append(&b, buf, (size_t)k) < 0) {
+			pib_buf_free(&b);
+			return -ENOMEM;
+		}
+	}
+	if (k < 0) {
+		pib_buf_free(&b);
+		return -EIO;
+	}
+	if (!b.data && pib_buf_append(&b, "", 0) < 0)
+		return -ENOMEM;
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
+}
+
+/* The control file of the .deb at path (NUL-terminated, owned by the caller). */
+static int deb_control(const char *path, char **ret, size_t *ret_len)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char *ctar = NULL;
+	size_t ctar_len = 0;
+	int r = -ENOENT;
+
+	*ret = NULL;
+	if (!a)
+		return -ENOMEM;
+	(void)archive_read_support_format_ar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return -EIO;
+	}
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *n = archive_entry_pathname(e);
+		if (n && pib_str_has_prefix(n, "control.tar")) {
+			r = read_member(a, MAX_CONTROL_TAR, &ctar, &ctar_len);
+			break;
+		}
+	}
+	archive_read_free(a);
+	if (r < 0)
+		return r;
+	struct archive *in = archive_read_new();
+	if (!in) {
+		free(ctar);
+		return -ENOMEM;
+	}
+	(void)archive_read_support_format_tar(in);
+	(void)archive_read_support_filter_gzip(in);
+	(void)archive_read_support_filter_xz(in);
+	(void)archive_read_support_filter_zstd(in);
+	r = -ENOENT;
+	if (archive_read_open_memory(in, ctar, ctar_len) == ARCHIVE_OK) {
+		while (archive_read_next_header(in, &e) == ARCHIVE_OK) {
+			const char *n = archive_entry_pathname(e);
+			while (n && n[0] == '.' && n[1] == '/')
+				n += 2;
+			if (n && !strcmp(n, "control")) {
+				r = read_member(in, MAX_CONTROL, ret, ret_len);
+				break;
+			}
+		}
+	} else {
+		r = -EIO;
+	}
+	archive_read_free(in);
+	free(ctar);
+	return r;
+}
+
+/* True when the installed version ver satisfies "op want" (dpkg's relations; << <= = >= >>). */
+static bool rel_holds(Pool *pool, const char *ver, const char *op, const char *want)
+{
+	int cmp = pool_evrcmp_str(pool, ver, want, EVRCMP_COMPARE);
+
+	if (!strcmp(op, "<<"))
+		return cmp < 0;
+	if (!strcmp(op, "<=") || !strcmp(op, "<"))
+		return cmp <= 0;
+	if (!strcmp(op, "="))
+		return cmp == 0;
+	if (!strcmp(op, ">=") || !strcmp(op, ">"))
+		return cmp >= 0;
+	if (!strcmp(op, ">>"))
+		return cmp > 0;
+	return true; /* an unknown relation: assume it applies */
+}
+
+/* One package of the image that transaction package k would replace. */
+struct hit {
+	size_t k;  /* index in c->pkgs */
+	Id q;      /* the installed solvable */
+	const char *how;
+};
+
+static int hit_add(struct hit **v, size_t *n, size_t k, Id q, const char *how)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].k == k && (*v)[i].q == q)
+			return 0; /* an upgrade that also Replaces its older self is one upgrade */
+	struct hit *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = (struct hit){.k = k, .q = q, .how = how};
+	return 0;
+}
+
+/* The installed packages a Replaces field names (name[:arch] [(op version)], comma-separated). */
+static int replaces_hits(Pool *pool, Repo *sys, const char *field, size_t k, struct hit **v,
+			 size_t *n)
+{
+	char *copy = strdup(field), *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *ent = strtok_r(copy, ",|", &save); ent && r >= 0; ent = strtok_r(NULL, ",|", &save)) {
+		char name[256], op[3] = "", ver[256] = "";
+		while (*ent == ' ' || *ent == '\t')
+			ent++;
+		size_t nl = strcspn(ent, " \t(:");
+		if (nl == 0 || nl >= sizeof(name))
+			continue;
+		memcpy(name, ent, nl);
+		name[nl] = '\0';
+		const char *paren = strchr(ent, '(');
+		if (paren) {
+			const char *o = paren + 1;
+			while (*o == ' ')
+				o++;
+			size_t ol = strspn(o, "<>=");
+			if (ol > 2)
+				ol = 2;
+			memcpy(op, o, ol);
+			op[ol] = '\0';
+			o += ol;
+			while (*o == ' ')
+				o++;
+			size_t vl = strcspn(o, " )");
+			if (vl >= sizeof(ver))
+				vl = sizeof(ver) - 1;
+			memcpy(ver, o, vl);
+			ver[vl] = '\0';
+		}
+		Id nid = pool_str2id(pool, name, 0);
+		if (!nid)
+			continue; /* nothing of that name anywhere */
+		Solvable *q;
+		Id qp;
+		FOR_REPO_SOLVABLES(sys, qp, q)
+		{
+			if (q->name != nid)
+				continue;
+			if (op[0] && ver[0] && !rel_holds(pool, pool_id2str(pool, q->evr), op, ver))
+				continue;
+			if ((r = hit_add(v, n, k, qp, "replaces")) < 0)
+				break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+/* The Replaces of each repository package of the transaction, from its repository's index. */
+static int repo_replaces(Pool *pool, const struct resolve_input *in, const Id *ids, size_t n_ids,
+			 char **out)
+{
+	for (size_t i = 0; i < in->n_repos; i++) {
+		bool wanted = false;
+		for (size_t k = 0; k < n_ids; k++) {
+			Solvable *s = pool_id2solvable(pool, ids[k]);
+			wanted |= !out[k] && s->repo && s->repo->name &&
+				  !strcmp(s->repo->name, in->repos[i].name);
+		}
+		if (!wanted)
+			continue;
+		size_t pos = 0;
+		const char *st, *en;
+		while (next_stanza(in->repos[i].data, in->repos[i].len, &pos, &st, &en)) {
+			char *name = NULL;
+			int r = stanza_field(st, en, "Package", &name);
+			if (r < 0)
+				return r;
+			if (!name)
+				continue;
+			for (size_t k = 0; k < n_ids && r >= 0; k++) {
+				Solvable *s = pool_id2solvable(pool, ids[k]);
+				if (out[k] || !s->repo || !s->repo->name ||
+				    strcmp(s->repo->name, in->repos[i].name) ||
+				    strcmp(pool_id2str(pool, s->name), name))
+					continue;
+				char *ver = NULL, *arch = NULL;
+				if ((r = stanza_field(st, en, "Version", &ver)) >= 0 &&
+				    (r = stanza_field(st, en, "Architecture", &arch)) >= 0 && ver &&
+				    !strcmp(ver, pool_id2str(pool, s->evr)) &&
+				    (!arch || !strcmp(arch, pool_id2str(pool, s->arch)))) {
+					r = stanza_field(st, en, "Replaces", &out[k]);
+					if (r == 0)
+						out[k] = strdup(""); /* found, no Replaces */
+					if (!out[k])
+						r = -ENOMEM;
+				}
+				free(ver);
+				free(arch);
+			}
+			free(name);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static bool may_upgrade(const struct mf_target *t, const char *name)
+{
+	for (size_t i = 0; t->may_upgrade && t->may_upgrade[i]; i++)
+		if (!strcmp(t->may_upgrade[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * Checks the transaction c->pkgs (solvables ids[]) against the image's packages: refuses
+ * (resolve.image_package, every case in c->problems) or records what is allowed in
+ * c->pkgs[].replaced.
+ */
+static int protect_image(struct inst_ctx *c, Pool *pool, Repo *sys, Transaction *trans,
+			 const struct resolve_input *in, const Id *ids)
+{
+	const struct mf_target *t = c->target;
+	struct never_pkg *never = NULL;
+	size_t n_never = 0, n_hits = 0;
+	struct hit *hits = NULL;
+	char **repl = calloc(c->n_pkgs + 1, sizeof(char *));
+	struct pib_buf why = {0};
+	Queue obs;
+	int r = 0;
+
+	queue_init(&obs);
+	if (!repl)
+		return -ENOMEM;
+	if (in->dist == RESOLVE_DEB && (r = read_never(c, &never, &n_never)) < 0)
+		goto out;
+
+	/* what libsolv replaces: same name (upgrade, downgrade, reinstall), or obsoleted */
+	for (size_t k = 0; k < c->n_pkgs && r >= 0; k++) {
+		Solvable *s = pool_id2solvable(pool, ids[k]);
+		queue_empty(&obs);
+		transaction_all_obs_pkgs(trans, ids[k], &obs);
+		for (int i = 0; i < obs.count && r >= 0; i++) {
+			Solvable *q = pool_id2solvable(pool, obs.elements[i]);
+			const char *how = "obsoletes";
+			if (q->name == s->name) {
+				int cmp = pool_evrcmp(pool, s->evr, q->evr, EVRCMP_COMPARE);
+				how = cmp > 0 ? "upgrade" : cmp < 0 ? "downgrade" : "reinstall";
+			}
+			r = hit_add(&hits, &n_hits, k, obs.elements[i], how);
+		}
+	}
+	/* what dpkg lets it take files from: Replaces */
+	if (r >= 0 && in->dist == RESOLVE_DEB) {
+		for (size_t k = 0; k < c->n_pkgs && r >= 0; k++) {
+			if (!c->pkgs[k].path)
+				continue;
+			size_t len = 0;
+			char *ctl = NULL;
+			int cr = deb_control(c->pkgs[k].path, &ctl, &len);
+			if (cr == -ENOMEM) {
+				r = cr;
+				break;
+			}
+			if (cr < 0) {
+				r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "package.invalid",
+					     "%s: cannot read its control file: %s", c->pkgs[k].member,
+					     cr == -EFBIG ? "too large" : strerror(-cr));
+				break;
+			}
+			if (stanza_field(ctl, ctl + len, "Replaces", &repl[k]) < 0)
+				r = -ENOMEM;
+			free(ctl);
+		}
+		if (r >= 0)
+			r = repo_replaces(pool, in, ids, c->n_pkgs, repl);
+		for (size_t k = 0; k < c->n_pkgs && r >= 0; k++)
+			if (repl[k] && *repl[k])
+				r = replaces_hits(pool, sys, repl[k], k, &hits, &n_hits);
+	}
+	if (r < 0)
+		goto out;
+
+	/* the verdict on each */
+	for (size_t i = 0; i < n_hits; i++) {
+		struct inst_pkg *p = &c->pkgs[hits[i].k];
+		Solvable *q = pool_id2solvable(pool, hits[i].q);
+		const char *qn = pool_id2str(pool, q->name), *qv = pool_id2str(pool, q->evr);
+		const char *qa = pool_id2str(pool, q->arch);
+		const char *nw = never_why(never, n_never, qn);
+		const char *from = p->member ? p->member : p->repo;
+		if (!nw && may_upgrade(t, qn)) {
+			struct inst_replaced *nr = realloc(p->replaced, (p->n_replaced + 1) * sizeof(*nr));
+			if (!nr) {
+				r = -ENOMEM;
+				goto out;
+			}
+			p->replaced = nr;
+			nr = &nr[p->n_replaced++];
+			nr->name = strdup(qn);
+			nr->version = strdup(qv);
+			nr->arch = strdup(qa);
+			nr->how = hits[i].how;
+			if (!nr->name || !nr->version || !nr->arch) {
+				r = -ENOMEM;
+				goto out;
+			}
+			continue;
+		}
+		if (!strcmp(hits[i].how, "replaces"))
+			(void)pib_buf_printf(&why, "%s %s (%s, from %s) would take files of the image's %s %s (%s) (Replaces: %s)",
+					     p->name, p->version, p->arch, from, qn, qv, qa, repl[hits[i].k]);
+		else if (!strcmp(hits[i].how, "reinstall"))
+			(void)pib_buf_printf(&why, "%s %s (%s, from %s) would reinstall the image's %s %s (%s) with other contents",
+					     p->name, p->version, p->arch, from, qn, qv, qa);
+		else
+			(void)pib_buf_printf(&why, "%s %s (%s, from %s) would %s the image's %s %s (%s)",
+					     p->name, p->version, p->arch, from,
+					     !strcmp(hits[i].how, "obsoletes") ? "obsolete and replace" : hits[i].how,
+					     qn, qv, qa);
+		if (nw)
+			(void)pib_buf_printf(&why, "; %s is %s in the image: never allowed\n", qn, nw);
+		else
+			(void)pib_buf_printf(&why, "; the target's may_upgrade does not name %s\n", qn);
+	}
+	if (why.len) {
+		c->problems = why.data;
+		why.data = NULL;
+		r = pib_fail(c->err, -EPERM, PIB_ERR_FAILED, "resolve.image_package",
+			     "installing target \"%s\" would change packages of the image, which are protected unless the target's may_upgrade names them:\n%s",
+			     t->name, c->problems);
+	}
+out:
+	queue_free(&obs);
+	free(hits);
+	never_free(never, n_never);
+	for (size_t k = 0; k < c->n_pkgs; k++)
+		free(repl[k]);
+	free(repl);
+	pib_buf_free(&why);
+	return r;
+}
+
 int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 {
 	const struct mf_target *t = c->target;
@@ -126,7 +661,7 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 	Solver *solv = NULL;
 	Transaction *trans = NULL;
 	Queue job;
-	Id *bundle_ids = NULL;
+	Id *bundle_ids = NULL, *pkg_ids = NULL;
 	int r = 0;
 
 	queue_init(&job);
@@ -262,6 +797,14 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 			}
 			continue; /* replaced by a bundle or repository package */
 		}
+		/*
+		 * The same name, version, architecture and dependencies as a package of the image
+		 * (libsolv's "identical"): the image's stays and the bundle's copy is not installed,
+		 * as apt does. A same version that differs (CHANGE) is a reinstall over the image's
+		 * package, which protect_image refuses unless may_upgrade allows it.
+		 */
+		if (type == SOLVER_TRANSACTION_REINSTALL)
+			continue;
 		const char *member = NULL, *path = NULL, *sha = NULL;
 		for (size_t i = 0; i < t->n_packages; i++)
 			if (bundle_ids[i] == p) {
@@ -270,9 +813,17 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 				path = m->path;
 				sha = t->packages[i].sha256;
 			}
-		if ((r = add_pkg(c, pool, p, member, path, sha, type == SOLVER_TRANSACTION_REINSTALL)) < 0)
+		Id *ni = realloc(pkg_ids, (c->n_pkgs + 1) * sizeof(*ni));
+		if (!ni) {
+			r = -ENOMEM;
 			goto out;
+		}
+		pkg_ids = ni;
+		if ((r = add_pkg(c, pool, p, member, path, sha, type == SOLVER_TRANSACTION_CHANGE)) < 0)
+			goto out;
+		pkg_ids[c->n_pkgs - 1] = p;
 	}
+	r = protect_image(c, pool, sys, trans, in, pkg_ids);
 out:
 	if (r == -ENOMEM)
 		pib_fail(c->err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
@@ -282,6 +833,7 @@ out:
 		solver_free(solv);
 	queue_free(&job);
 	free(bundle_ids);
+	free(pkg_ids);
 	pool_free(pool);
 	return r;
 }

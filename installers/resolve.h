@@ -25,7 +25,13 @@ struct resolve_input {
 /*
  * Resolves the target's bundle packages (c->target, c->bundle) against the root's installed
  * packages, the bundle and in->repos. On success c->pkgs is the transaction in install order
- * (packages already installed in that version are skipped, reinstalls marked). When it does not
- * resolve: resolve.unsatisfiable, every problem explained in c->problems and the message.
+ * (packages the image has in that version, with the same dependencies, are left out; a same
+ * version that differs is a reinstall, marked). When it does not resolve:
+ * resolve.unsatisfiable, every problem explained in c->problems and the message.
+ * The image's packages are protected: a transaction package that upgrades, downgrades or
+ * reinstalls one, obsoletes it, or names it in Replaces (deb) is resolve.image_package, every
+ * case in c->problems, unless the target's may_upgrade names the image's package and it is not
+ * Essential, Protected or Priority: required (read from dpkg's status); what is allowed is
+ * recorded in c->pkgs[].replaced.
  */
 int resolve_run(struct inst_ctx *c, const struct resolve_input *in) PIB_MUST_CHECK;
