@@ -16,6 +16,11 @@
 /* Ends the current step with run->err; returns true when the step failed. */
 static bool step_end(struct agent_run *run)
 {
+	/* SIGTERM, SIGINT or SIGHUP during a step: it ends failed and the run goes to its report */
+	if (pib_interrupted)
+		pib_fail(&run->err, -EINTR, PIB_ERR_FAILED, "agent.interrupted",
+			 "the agent received signal %d: stopping, and writing the report",
+			 (int)pib_interrupted);
 	bool failed = run->err.set;
 	cJSON *cur = run->report->cur;
 	const char *name = cur ? cJSON_GetObjectItemCaseSensitive(cur, "name")->valuestring : "?";

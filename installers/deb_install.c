@@ -331,7 +331,10 @@ static int tool_failed(struct inst_ctx *c, const char *what, const struct pib_sp
 	return r;
 }
 
-/* A dpkg interrupted earlier (a killed agent) left its journal: finish its work first. */
+/*
+ * A dpkg interrupted earlier (a killed or stopped agent) left its journal or half-done packages:
+ * finish that work first, as apt would ask a person to (`dpkg --configure -a`).
+ */
 static int recover(struct inst_ctx *c, struct deb_priv *pv, const char *dpkg)
 {
 	char *dir = inst_root_path(c->root, "/var/lib/dpkg/updates");
@@ -346,6 +349,12 @@ static int recover(struct inst_ctx *c, struct deb_priv *pv, const char *dpkg)
 	if (d)
 		closedir(d);
 	free(dir);
+	/* or packages left half-done by a run that was stopped (dpkg --audit would list them) */
+	for (size_t i = 0; i < pv->before.n && !pending; i++) {
+		const char *st = pv->before.e[i].status;
+		pending = st && !dpkg_really_installed(st) && !pib_str_has_suffix(st, " not-installed") &&
+			  !pib_str_has_suffix(st, " config-files");
+	}
 	if (!pending)
 		return 0;
 	char *argv[] = {(char *)dpkg, (char *)"--force-confdef", (char *)"--force-confold",
