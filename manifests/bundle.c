@@ -22,13 +22,16 @@ struct link_entry {
 /*
  * The archive's bytes, read once through one descriptor: libarchive pulls them through
  * hashed_read (no seek and no skip callback, so every byte it sees passes here once, in
- * order), and whatever follows the archive's end is drained into the same digest.
+ * order), and whatever follows the archive's end is drained into the same digest. A zip,
+ * whose index is at its end, is instead copied whole into the private directory as it is
+ * hashed, and libarchive reads (and seeks in) that copy.
  */
 struct hashed_file {
 	int fd;
 	EVP_MD_CTX *md;
 	uint64_t size, max;
-	int err; /* a read failed (negative errno), or the file is over max (-EFBIG) */
+	int err;        /* a read failed (negative errno), or the file is over max (-EFBIG) */
+	size_t pending; /* bytes at the start of buf read and hashed, not yet given to libarchive */
 	unsigned char buf[1 << 16];
 };
 
@@ -42,6 +45,7 @@ struct opening {
 	struct link_entry *links;
 	size_t n_links;
 	uint64_t entries, total;
+	int copy_fd; /* a zip's private copy, or -1 */
 	struct pib_err *err;
 };
 
@@ -78,7 +82,9 @@ static ssize_t hashed_read_some(struct hashed_file *hf)
 static la_ssize_t hashed_read(struct archive *a, void *opaque, const void **out)
 {
 	struct hashed_file *hf = opaque;
-	ssize_t n = hashed_read_some(hf);
+	ssize_t n = hf->pending ? (ssize_t)hf->pending : hashed_read_some(hf);
+
+	hf->pending = 0;
 
 	if (n < 0) {
 		archive_set_error(a, -(int)n, "%s", n == -EFBIG ? "the file is too large" : strerror(-(int)n));
@@ -531,6 +537,42 @@ static struct archive *archive_new_reader(void)
 	return a;
 }
 
+/*
+ * A zip's index is at its end, and its links are only known from there: the whole file is
+ * copied (hashed as it is read, once) into the private directory, unlinked at once, and
+ * libarchive reads the copy (o->copy_fd), seeking as it needs. 0 or a negative errno.
+ */
+static int copy_zip(struct opening *o)
+{
+	struct hashed_file *hf = o->hf;
+	char *path = pib_asprintf("%s/bundle.zip", o->b->dir);
+	int fd = path ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+	int r = 0;
+
+	if (fd < 0) {
+		r = pib_fail(o->err, path ? -errno : -ENOMEM, PIB_ERR_ENV, "agent.tmpdir", "%s: %s",
+			     path ? path : "", strerror(errno));
+		free(path);
+		return r;
+	}
+	(void)unlink(path);
+	for (ssize_t n = (ssize_t)hf->pending; n > 0 && r == 0; n = hashed_read_some(hf))
+		if ((r = pib_write_all(fd, hf->buf, (size_t)n)) < 0)
+			r = pib_fail(o->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", path, strerror(-r));
+	hf->pending = 0;
+	free(path);
+	if (r == 0 && hf->err)
+		r = archive_fail(o, NULL);
+	if (r == 0 && lseek(fd, 0, SEEK_SET) != 0)
+		r = pib_fail(o->err, -errno, PIB_ERR_ENV, "agent.tmpdir", "bundle.zip: %s", strerror(errno));
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	o->copy_fd = fd;
+	return 0;
+}
+
 /* Every member, the links, the manifest and what it lists. */
 static int read_bundle(struct opening *o)
 {
@@ -542,8 +584,19 @@ static int read_bundle(struct opening *o)
 				"cannot create a temporary directory: %s", strerror(-r));
 	if (!(o->a = archive_new_reader()))
 		return -ENOMEM;
-	/* our own reader over the one descriptor: no seek or skip callback, so nothing is read twice */
-	if (archive_read_open(o->a, o->hf, NULL, hashed_read, NULL) != ARCHIVE_OK) {
+	ssize_t n = hashed_read_some(o->hf);
+	if (n < 0)
+		return archive_fail(o, NULL);
+	o->hf->pending = (size_t)n;
+	int ar;
+	if (n >= 4 && (!memcmp(o->hf->buf, "PK\3\4", 4) || !memcmp(o->hf->buf, "PK\5\6", 4))) {
+		if ((r = copy_zip(o)) < 0)
+			return r;
+		ar = archive_read_open_fd(o->a, o->copy_fd, 1 << 16);
+	} else { /* our own reader over the one descriptor: no seek or skip callback, so nothing is read twice */
+		ar = archive_read_open(o->a, o->hf, NULL, hashed_read, NULL);
+	}
+	if (ar != ARCHIVE_OK) {
 		if (o->hf->err)
 			return archive_fail(o, NULL);
 		return pib_fail(o->err, -EINVAL, PIB_ERR_FAILED, "bundle.unreadable",
@@ -551,7 +604,7 @@ static int read_bundle(struct opening *o)
 				archive_error_string(o->a));
 	}
 	for (;;) {
-		int ar = archive_read_next_header(o->a, &ent);
+		ar = archive_read_next_header(o->a, &ent);
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar < ARCHIVE_WARN)
@@ -568,7 +621,7 @@ static int read_bundle(struct opening *o)
 int bundle_open_fd(int fd, const char *name, const struct bundle_limits *limp, struct bundle **ret,
 		   struct bundle_digest *ret_digest, struct pib_err *err)
 {
-	struct opening o = {.file = name, .lim = limp ? *limp : BUNDLE_LIMITS_DEFAULT, .err = err};
+	struct opening o = {.file = name, .lim = limp ? *limp : BUNDLE_LIMITS_DEFAULT, .copy_fd = -1, .err = err};
 	struct bundle_digest dg = {0};
 	struct stat st;
 	int r = 0;
@@ -615,6 +668,8 @@ out:
 		pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
 	if (o.a)
 		archive_read_free(o.a);
+	if (o.copy_fd >= 0)
+		close(o.copy_fd);
 	for (size_t i = 0; i < o.n_links; i++) {
 		free(o.links[i].name);
 		free(o.links[i].target);

@@ -23,14 +23,19 @@ struct member {
 #define REG(n, d, l) {.name = (n), .data = (d), .len = (l)}
 
 static char dir[] = "/tmp/pib-test-bundle.XXXXXX";
+static bool zip; /* write_bundle writes a zip instead of a tar.gz */
 
-/* Writes a tar.gz at path with the members (and trailing bytes after the archive, if any). */
+/* Writes a tar.gz (or a zip) at path with the members (and trailing bytes after the archive, if any). */
 static int write_bundle(const char *path, const struct member *ms, size_t n, const void *tail,
 			size_t tail_len)
 {
 	struct archive *a = archive_write_new();
-	archive_write_set_format_pax_restricted(a);
-	archive_write_add_filter_gzip(a);
+	if (zip) {
+		archive_write_set_format_zip(a);
+	} else {
+		archive_write_set_format_pax_restricted(a);
+		archive_write_add_filter_gzip(a);
+	}
 	if (archive_write_open_filename(a, path) != ARCHIVE_OK)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -265,6 +270,56 @@ static void test_aliases(const char *pkg, size_t pkg_len, const char *pkg_sha)
 	free(p);
 }
 
+/* A zip is copied privately as it is hashed (its index is at its end): the same properties, and its links are seen as links. */
+static void test_zip(const char *pkg, size_t pkg_len, const char *pkg_sha)
+{
+	char *m1 = manifest("first", "debs/a.deb", pkg_sha), *m2 = manifest("second", "debs/a.deb", pkg_sha);
+	char *md = manifest("dup", "debs/a.deb,debs/b.deb", pkg_sha), *mu = manifest("up", "debs/a.deb;debs/u.deb", pkg_sha);
+	char *p1 = path_of("swap.zip"), *p2 = path_of("other.zip"), *p3 = path_of("dup.zip"), *p4 = path_of("up.zip");
+	struct member ms1[] = {REG("manifest.json", m1, strlen(m1)), REG("debs/a.deb", pkg, pkg_len)};
+	struct member ms2[] = {REG("manifest.json", m2, strlen(m2)), REG("debs/a.deb", pkg, pkg_len)};
+	struct member ms3[] = {REG("manifest.json", md, strlen(md)), REG("debs/a.deb", pkg, pkg_len),
+			       {.name = "debs/b.deb", .symlink = "a.deb"}};
+	struct member ms4[] = {REG("manifest.json", mu, strlen(mu)), REG("debs/a.deb", pkg, pkg_len),
+			       {.name = "debs/u.deb", .symlink = "../../etc/passwd"}};
+	char want[65], other[65];
+	uint64_t size = 0;
+	struct pib_err e = {0};
+	struct bundle *b = NULL;
+	struct bundle_digest d;
+
+	zip = true;
+	ok(write_bundle(p1, ms1, 2, NULL, 0) == 0 && write_bundle(p2, ms2, 2, NULL, 0) == 0 &&
+		   write_bundle(p3, ms3, 3, NULL, 0) == 0 && write_bundle(p4, ms4, 3, NULL, 0) == 0 &&
+		   pib_sha256_file(p1, want, &size) == 0 && pib_sha256_file(p2, other, NULL) == 0,
+	   "zip: bundles written");
+	zip = false;
+	int fd = open(p1, O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && rename(p2, p1) == 0, "zip: the second renamed over the first after open");
+	ok(bundle_open_fd(fd, p1, NULL, &b, &d, &e) == 0 && b, "zip: opened (%s)", e.msg);
+	if (b) {
+		ok(!strcmp(b->sha256, want) && b->size == size, "zip: the digest is the first bundle's");
+		ok(!strcmp(b->manifest->product_name, "first"), "zip: the product is the first bundle's");
+		const struct bundle_member *a = bundle_find(b, "debs/a.deb");
+		ok(a && !strcmp(a->sha256, pkg_sha), "zip: the package's bytes are read");
+		bundle_free(b);
+	}
+	close(fd);
+	pib_err_clear(&e);
+	ok(!strcmp(try_open(p3, NULL, NULL, NULL), "bundle.duplicate_package"),
+	   "zip: a symlink to another package of the target is bundle.duplicate_package");
+	ok(!strcmp(try_open(p4, NULL, NULL, &d), "bundle.unsafe_path"), "zip: a symlink leaving the bundle is bundle.unsafe_path");
+	ok(pib_sha256_file(p4, want, NULL) == 0 && !strcmp(d.sha256, want), "zip: refused, still named by its digest");
+	free(m1);
+	free(m2);
+	free(md);
+	free(mu);
+	free(p1);
+	free(p2);
+	free(p3);
+	free(p4);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -285,6 +340,7 @@ int main(void)
 	test_digest((const char *)pkg, len, sha);
 	test_swap((const char *)pkg, len, sha);
 	test_aliases((const char *)pkg, len, sha);
+	test_zip((const char *)pkg, len, sha);
 
 	free(pkg);
 	(void)pib_rm_rf(dir);
