@@ -51,7 +51,9 @@ struct bundle {
  * packages that are absent, and a target that lists the same bytes twice (an alias or a copy
  * of another of its packages: bundle.duplicate_package). The SHA-256 of the file is computed
  * from the bytes as they are read, the rest of the file after the archive's end included, so
- * b->sha256 names exactly the bytes the members came from. Nothing is written outside a
+ * b->sha256 names exactly the bytes the members came from (a zip, whose index is at its end,
+ * is copied into the private directory as it is hashed, and read from that copy). A bundle
+ * file over lim->max_file_bytes is refused unread. Nothing is written outside a
  * private mkdtemp directory. On success *ret owns the bundle (bundle_free removes the
  * directory). ret_digest, when not NULL, receives the file's digest on success and on
  * failure alike, whenever the whole file could be read (else its sha256 is "").
