@@ -322,13 +322,19 @@ struct term {
 };
 
 /* Appends s with every control character (C0, DEL, C1) replaced by '?': a report cannot drive the
- * terminal. */
+ * terminal; bidi and invisible formatting characters are written \u{XXXX}, as pib_text_clean
+ * does: a report cannot reorder or hide what is shown. */
 static void tx(struct term *t, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	uint32_t cp;
+	size_t n;
 
 	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		if ((n = pib_utf8_format_char((const char *)p, &cp)) > 0) {
+			pib_buf_printf(&t->b, "\\u{%04X}", (unsigned)cp);
+			p += n - 1;
+		} else if (*p < 0x20 || *p == 0x7f)
 			pib_buf_append(&t->b, "?", 1);
 		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
 			pib_buf_append(&t->b, "?", 1);
@@ -542,12 +548,24 @@ static void render_term(struct term *t, const struct loaded *l)
 
 /* ------------------------------------------------------------------ HTML */
 
-/* Appends s escaped for HTML text and attribute values; control characters become U+FFFD. */
-static void hx(struct pib_buf *b, const char *s)
+/*
+ * Appends s escaped for HTML text; control characters become U+FFFD, bidi and invisible
+ * formatting characters a visible mark: <span class="ctl">U+202E</span> in markup, or
+ * [U+202E] where no markup is parsed (in_title: the <title>).
+ */
+static void hx_in(struct pib_buf *b, const char *s, bool in_title)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	uint32_t cp;
+	size_t n;
 
 	for (; *p; p++) {
+		if ((n = pib_utf8_format_char((const char *)p, &cp)) > 0) {
+			pib_buf_printf(b, in_title ? "[U+%04X]" : "<span class=\"ctl\">U+%04X</span>",
+				       (unsigned)cp);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '&':
 			pib_buf_append(b, "&amp;", 5);
@@ -575,6 +593,11 @@ static void hx(struct pib_buf *b, const char *s)
 				pib_buf_append(b, p, 1);
 		}
 	}
+}
+
+static void hx(struct pib_buf *b, const char *s)
+{
+	hx_in(b, s, false);
 }
 
 static void hf(struct pib_buf *b, const char *fmt, ...) PIB_PRINTF(2, 3);
@@ -669,6 +692,8 @@ static const char css[] =
     "weight:600}"
     ".b-failed,.b-findings,.b-unknown,.b-running{color:#b3261e;font-weight:600}"
     ".hit td{background:#fff5f5}"
+    ".ctl{font:11px ui-monospace,monospace;color:#8c1d18;background:#ffebe9;border:1px solid "
+    "#b3261e;border-radius:3px;padding:0 2px;margin:0 1px}"
     "footer{color:#57606a;font-size:12px;margin:12px 0}";
 
 static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
@@ -714,7 +739,9 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
 	     "'unsafe-inline'\">\n"
 	     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
-	hf(b, "pib-agent report: %s, %s", status, product_of(pred, buf, sizeof(buf)));
+	char *title = pib_asprintf("pib-agent report: %s, %s", status, product_of(pred, buf, sizeof(buf)));
+	hx_in(b, title ? title : "pib-agent report", true);
+	free(title);
 	hraw(b, "</title>\n<style>");
 	hraw(b, css);
 	hraw(b, "</style></head>\n<body>\n");

@@ -84,6 +84,46 @@ char *pib_asprintf(const char *fmt, ...)
 	return s;
 }
 
+/* The code point of the well-formed UTF-8 sequence at p and its length (1 to 4), or 0 when it is not one (overlong, surrogate, past U+10FFFF, cut short). */
+static size_t utf8_decode(const unsigned char *p, uint32_t *ret_cp)
+{
+	size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	uint32_t cp;
+
+	if (n == 0)
+		return 0;
+	cp = n == 1 ? *p : (uint32_t)(*p & (0x7f >> n));
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n;
+}
+
+bool pib_is_format_char(uint32_t cp)
+{
+	return cp == 0x00ad || cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+	       (cp >= 0x2066 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+	       (cp >= 0x1d173 && cp <= 0x1d17a) || cp == 0xe0001 || (cp >= 0xe0020 && cp <= 0xe007f);
+}
+
+size_t pib_utf8_format_char(const char *s, uint32_t *ret_cp)
+{
+	uint32_t cp;
+	size_t n = s ? utf8_decode((const unsigned char *)s, &cp) : 0;
+
+	if (n < 2 || !pib_is_format_char(cp))
+		return 0;
+	*ret_cp = cp;
+	return n;
+}
+
 char *pib_text_clean(const char *s, bool keep_lines)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -92,23 +132,24 @@ char *pib_text_clean(const char *s, bool keep_lines)
 	if (!s)
 		return NULL;
 	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-			: (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3 : -1;
-		for (int i = 1; i <= n && n > 0; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				n = -1;
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p, &cp);
 		bool line = keep_lines && (*p == '\n' || *p == '\t');
 		/* C1 controls (U+0080 to U+009F) act on terminals as ESC sequences do */
-		bool c1 = n == 1 && *p == 0xc2 && p[1] < 0xa0;
-		if (n < 0 || ((*p < 0x20 || *p == 0x7f) && !line) || c1) {
+		if (n == 0 || ((cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) && !line)) {
 			if (pib_buf_printf(&b, "\\x%02x", *p) < 0)
 				goto oom;
 			p++;
 			continue;
 		}
-		if (pib_buf_append(&b, p, (size_t)n + 1) < 0)
+		/* bidi and invisible formatting controls would reorder or hide what is shown */
+		if (pib_is_format_char(cp)) {
+			if (pib_buf_printf(&b, "\\u{%04X}", (unsigned)cp) < 0)
+				goto oom;
+		} else if (pib_buf_append(&b, p, n) < 0) {
 			goto oom;
-		p += n + 1;
+		}
+		p += n;
 	}
 	return b.data ? b.data : strdup("");
 oom:

@@ -57,10 +57,20 @@ char *pib_asprintf(const char *fmt, ...) PIB_PRINTF(1, 2);
 char *pib_vasprintf(const char *fmt, va_list ap) PIB_PRINTF(1, 0);
 /*
  * A copy of s fit for JSON and for a terminal: paths and names in archives are any bytes, JSON
- * strings are UTF-8. Invalid UTF-8 and control characters become the four characters \xNN
- * (newlines and tabs are kept when keep_lines). NULL for NULL or when out of memory.
+ * strings are UTF-8. Invalid UTF-8 (overlong forms and surrogates included) and control
+ * characters (C0, DEL, C1) become the four characters \xNN, one per byte (newlines and tabs are
+ * kept when keep_lines); bidi and invisible formatting characters (pib_is_format_char) become
+ * \u{XXXX} (their code point, 4 to 5 uppercase hex digits). NULL for NULL or when out of memory.
  */
 char *pib_text_clean(const char *s, bool keep_lines);
+/*
+ * Bidi and invisible formatting characters, which reorder or hide text on display: U+00AD,
+ * U+061C, U+180E, U+200B-U+200F, U+2028-U+202E, U+2060-U+2064, U+2066-U+206F, U+FEFF,
+ * U+FFF9-U+FFFB, U+1D173-U+1D17A, U+E0001, U+E0020-U+E007F.
+ */
+bool pib_is_format_char(uint32_t cp);
+/* The length of the UTF-8 formatting character at s (its code point in *ret_cp), or 0. */
+size_t pib_utf8_format_char(const char *s, uint32_t *ret_cp);
 void pib_strv_free(char **v);
 size_t pib_strv_len(char *const *v);
 /* Appends a copy of s to the NULL-terminated vector *v; returns 0 or -ENOMEM. */

@@ -6,7 +6,8 @@
  * The scanner is not part of these tests, so this program builds what a scanning run would
  * report (two detections, a policy violation, a failed check, an installed package) and
  * signs it exactly as validate does (sign_report). --hostile puts HTML and terminal control
- * sequences into the product, a detection and a step error, for the escaping tests.
+ * sequences into the product, a detection and a step error, and bidi controls (U+202E, U+2066)
+ * into the product and seller names, for the escaping tests.
  */
 #include "report.h"
 #include "sign.h"
@@ -63,7 +64,11 @@ int main(int argc, char **argv)
 		return 4;
 	}
 
-	const char *product = hostile ? "evil<script>alert(\"x\")</script>&co" : "hello-suite";
+	/* U+202E (right-to-left override) and U+2066 (left-to-right isolate): a name that displays
+	 * as another one unless they are escaped */
+	const char *product = hostile ? "evil<script>alert(\"x\")</script>&co\xe2\x80\xae" "fdp.exe"
+				      : "hello-suite";
+	const char *seller = hostile ? "Example \xe2\x81\xa6Seller\xe2\x80\xae Inc" : "Example Seller";
 	const char *path1 = hostile ? "/usr/bin/<img src=x onerror=alert(1)>\x1b[2J\x1b]0;pwned\x07"
 				    : "/usr/bin/hello";
 	const char *sig1 = "Win.Test.EICAR_HDB-1";
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
 	cJSON *p = cJSON_AddObjectToObject(b, "product");
 	cJSON_AddStringToObject(p, "name", product);
 	cJSON_AddStringToObject(p, "version", "2.10");
-	cJSON_AddStringToObject(p, "seller", "Example Seller");
+	cJSON_AddStringToObject(p, "seller", seller);
 	report_set(r, "bundle", b);
 	cJSON *h = cJSON_CreateObject();
 	cJSON_AddStringToObject(h, "root", "/");

@@ -104,6 +104,18 @@ else
 	ok "no control character of the report reaches the terminal"
 fi
 contains "the escape sequences are shown defused" hostile.out "?[2J?]0;pwned?"
+# bidi controls (U+202E right-to-left override, U+2066 left-to-right isolate) in the product and
+# seller names: never raw, shown as \u{XXXX}
+RLO=$'\xe2\x80\xae' LRI=$'\xe2\x81\xa6'
+for raw in "202E:$RLO" "2066:$LRI"; do
+	if LC_ALL=C grep -qF -- "${raw#*:}" hostile.out; then
+		not_ok "no raw U+${raw%%:*} reaches the terminal" "$(grep -a 'evil\|Seller' hostile.out | od -c | head -5)"
+	else
+		ok "no raw U+${raw%%:*} reaches the terminal"
+	fi
+done
+contains "the product's U+202E is shown escaped" hostile.out '</script>&co\u{202E}fdp.exe'
+contains "the seller's U+2066 and U+202E are shown escaped" hostile.out 'by Example \u{2066}Seller\u{202E} Inc'
 contains "a file not scanned is listed with its code, path and reason, defused" hostile.out \
 	"limit.max_filesize     /usr/bin/<img src=x onerror=alert(1)>?[2J?]0;pwned?: <b>pwned</b>?[31m larger"
 
@@ -125,6 +137,16 @@ contains "it is shown as text" hostile.html '&lt;img src=x onerror=alert(1)&gt;'
 lacks "the report's markup is escaped (a file not scanned)" hostile.html '<b>pwned'
 contains "the file not scanned is listed, as text" hostile.html '<td>limit.max_filesize</td>'
 if LC_ALL=C grep -q $'\033' hostile.html; then not_ok "no escape byte in the page"; else ok "no escape byte in the page"; fi
+for raw in "202E:$RLO" "2066:$LRI"; do
+	if LC_ALL=C grep -qF -- "${raw#*:}" hostile.html; then
+		not_ok "no raw U+${raw%%:*} in the page"
+	else
+		ok "no raw U+${raw%%:*} in the page"
+	fi
+done
+contains "the product's U+202E is marked on the page" hostile.html '&amp;co<span class="ctl">U+202E</span>fdp.exe'
+contains "the seller's U+2066 is marked on the page" hostile.html 'Example <span class="ctl">U+2066</span>Seller'
+contains "the title shows U+202E as text" hostile.html '&amp;co[U+202E]fdp.exe 2.10</title>'
 "$AGENT" show unsigned.json --html unsigned.html >/dev/null 2>&1
 contains "an unsigned page says so" unsigned.html "Signature: unsigned"
 "$AGENT" show rep.json --html unchecked.html >/dev/null 2>&1

@@ -169,6 +169,18 @@ int main(void)
 	       strstr(e.msg, "field Arch: \"x86/64\""),
 	   "bad rpm arch: %s", e.msg);
 	pib_err_clear(&e);
+	/* bidi and invisible formatting characters: \u{XXXX}; invalid UTF-8 (overlong, surrogate): \xNN */
+	ok(inst_pkgmeta_check(&e, true, "debs/x.deb", "a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xef\xbb\xbf" "d\xf3\xa0\x80\x81", "1", "all") < 0 &&
+	       strstr(e.msg, "\"a\\u{202E}b\\u{2066}c\\u{FEFF}d\\u{E0001}\""),
+	   "formatting characters in a value are escaped as \\u{XXXX}: %s", e.msg);
+	pib_err_clear(&e);
+	ok(inst_pkgmeta_check(&e, true, "debs/x.deb", "a\xc0\xaf" "b\xed\xa0\x80" "c\xc3\xa9", "1", "all") < 0 &&
+	       strstr(e.msg, "\"a\\xc0\\xafb\\xed\\xa0\\x80c\xc3\xa9\""),
+	   "overlong forms and surrogates are escaped byte by byte, other UTF-8 kept: %s", e.msg);
+	pib_err_clear(&e);
+	char *clean = pib_text_clean("x\xe2\x80\x8by\xc2\x85z\n", true);
+	ok(clean && !strcmp(clean, "x\\u{200B}y\\xc2\\x85z\n"), "pib_text_clean: U+200B, C1, a kept newline: %s", clean ? clean : "NULL");
+	free(clean);
 	ok(inst_pkgmeta_check(&e, true, "debs/x.deb", longver, "1.0", "all") < 0 &&
 	       strstr(e.msg, "(cut short)") && strlen(e.msg) < 300,
 	   "a long value is cut short in the message");
