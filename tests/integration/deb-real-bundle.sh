@@ -36,8 +36,7 @@ fi
 B=$T/real.tar.gz
 args=()
 for f in "${DEBFILES[@]}"; do args+=(--deb "$f"); done
-mkbundle "$B" "${args[@]}"
-man=$("${MKBUNDLE[@]}" "$T/check.tar.gz" "${args[@]}" --print-manifest)
+man=$("${MKBUNDLE[@]}" "$B" "${args[@]}" --print-manifest) || bail_out "mkbundle.py $B failed"
 is "the manifest lists every .deb with its sha256" \
 	"$("$PYTHON" -c 'import json,sys; m=json.load(sys.stdin); print(sum(1 for t in m["targets"] for p in t["packages"] if len(p.get("sha256",""))==64))' <<<"$man")" "$n"
 
