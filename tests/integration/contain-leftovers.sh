@@ -11,6 +11,7 @@
 contain_setup
 
 BG_MARK='^sleep 8\.31$'
+# shellcheck disable=SC2034 # read by contain-lib.sh at exit
 CONTAIN_MARKERS=("$BG_MARK")
 
 # ---------------------------------------------------------------- a background process

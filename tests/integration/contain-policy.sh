@@ -15,6 +15,7 @@ contain_setup
 # The sleeps carry odd durations, markers no other test uses, to find them with pgrep -f.
 KILL9_MARK='^sleep 42\.73$'
 TERM_MARK='^sleep 41\.37$'
+# shellcheck disable=SC2034 # read by contain-lib.sh at exit
 CONTAIN_MARKERS=("$KILL9_MARK" "$TERM_MARK")
 
 IMAGE_PRC=$T/policy-rc.d.image
