@@ -307,7 +307,9 @@ static int tool_failed(struct inst_ctx *c, const char *what, const struct pib_sp
 	bool script = strstr(out, "script returned error exit status") ||
 		      strstr(out, "script subprocess returned error exit status") ||
 		      strstr(out, "unable to execute installed");
-	bool policy = strstr(out, "policy-rc.d") && strstr(out, "Device or resource busy");
+	/* dpkg cannot back up or replace a file that is a mount point: it names it in quotes */
+	bool policy = strstr(out, "/usr/sbin/policy-rc.d'") &&
+		      (strstr(out, "Invalid cross-device link") || strstr(out, "Device or resource busy"));
 	int r;
 
 	if (res->interrupted)

@@ -38,8 +38,8 @@ else
 	out=$(rep 'steps[status=failed].error.output')
 	diag "refused: error message: $msg" "the tool's output ends: $(tail -n 4 <<<"$out")"
 	is "refused: the status is failed" "$st" failed
-	contains "refused: the error (its message or the tool's output in it) names policy-rc.d" \
-		"$msg $out" policy-rc.d
+	contains "refused: the error message itself names policy-rc.d" "$msg" policy-rc.d
+	is "refused: the error code says why" "$(rep 'steps[status=failed].error.code')" install.policy_rc_d
 	check_not "refused: the root has no policy-rc.d (it had none)" test -e "$R/usr/sbin/policy-rc.d"
 	is "refused: dpkg --audit finds nothing half-done in the root" "$(dpkg --root="$R" --audit 2>&1)" ""
 	if grep -qxF /usr/sbin/policy-rc.d <<<"$listed" && [ ! -e "$R/usr/sbin/policy-rc.d" ]; then
