@@ -65,45 +65,14 @@ static int open_frontend_lock(struct inst_ctx *c, char **ret_path)
 }
 
 /*
- * Agents serialise on an flock of dpkg's frontend lock file: flock and dpkg's fcntl locks do not
- * conflict, so apt and dpkg inside can still take theirs, while a second agent waits here before
- * it touches anything of the root.
+ * Takes one of the two locks on ROOT/var/lib/dpkg/lock-frontend, waiting a bounded time:
+ *  - agents serialise on an flock of it (dpkg_style false): flock and dpkg's fcntl locks do not
+ *    conflict, so apt and dpkg inside can still take theirs, while a second agent waits here
+ *    before it touches anything of the root;
+ *  - the dpkg path also takes dpkg's own fcntl lock (dpkg_style), and tells dpkg with
+ *    DPKG_FRONTEND_LOCKED.
  */
-static int lock_agents(struct inst_ctx *c, struct deb_priv *pv)
-{
-	char *p = NULL;
-	double until = pib_now_mono() + lock_wait(c);
-	int fd = open_frontend_lock(c, &p), r = 0;
-
-	if (fd < 0) {
-		free(p);
-		return fd;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			r = pib_fail(c->err, -errno, PIB_ERR_FAILED, "install.lock", "%s: %s", p,
-				     strerror(errno));
-			break;
-		}
-		if (pib_interrupted || pib_now_mono() > until) {
-			r = pib_fail(c->err, -EBUSY, PIB_ERR_FAILED, "install.lock_timeout",
-				     "%s: another pib-agent is installing into this root; gave up after %.0f s",
-				     p, lock_wait(c));
-			break;
-		}
-		usleep(200000);
-	}
-	free(p);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	pv->agent_lock = fd;
-	return 0;
-}
-
-/* dpkg's own frontend lock (fcntl), for the dpkg path, which tells dpkg with DPKG_FRONTEND_LOCKED. */
-static int lock_dpkg(struct inst_ctx *c, struct deb_priv *pv)
+static int lock_frontend(struct inst_ctx *c, bool dpkg_style, int *ret_fd)
 {
 	char *p = NULL;
 	double until = pib_now_mono() + lock_wait(c);
@@ -115,7 +84,7 @@ static int lock_dpkg(struct inst_ctx *c, struct deb_priv *pv)
 	}
 	for (;;) {
 		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if (fcntl(fd, F_SETLK, &fl) == 0)
+		if ((dpkg_style ? fcntl(fd, F_SETLK, &fl) : flock(fd, LOCK_EX | LOCK_NB)) == 0)
 			break;
 		if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
 			r = pib_fail(c->err, -errno, PIB_ERR_FAILED, "install.lock", "%s: %s", p,
@@ -124,7 +93,8 @@ static int lock_dpkg(struct inst_ctx *c, struct deb_priv *pv)
 		}
 		if (pib_interrupted || pib_now_mono() > until) {
 			r = pib_fail(c->err, -EBUSY, PIB_ERR_FAILED, "install.lock_timeout",
-				     "%s: another package manager holds the lock; gave up after %.0f s", p,
+				     "%s: %s holds the lock; gave up after %.0f s", p,
+				     dpkg_style ? "another package manager" : "another pib-agent installing into this root",
 				     lock_wait(c));
 			break;
 		}
@@ -135,7 +105,7 @@ static int lock_dpkg(struct inst_ctx *c, struct deb_priv *pv)
 		close(fd);
 		return r;
 	}
-	pv->dpkg_lock = fd;
+	*ret_fd = fd;
 	return 0;
 }
 
@@ -452,7 +422,7 @@ static int install_dpkg(struct inst_ctx *c, struct deb_priv *pv, const char *dpk
 	struct pib_spawn_result res = {0};
 	int r;
 
-	if ((r = lock_dpkg(c, pv)) < 0)
+	if ((r = lock_frontend(c, true, &pv->dpkg_lock)) < 0)
 		return r;
 	for (size_t i = 0; i <= c->n_pkgs && r == 0; i++) {
 		char *file = i < c->n_pkgs ? pkg_arg(c, pv, i) : NULL;
@@ -620,7 +590,7 @@ int deb_install(struct inst_ctx *c)
 			    : "the image has no apt-get: dpkg installs one package at a time in the resolved order, then configures what is pending",
 		c->contained ? "; run contained inside the root (private mount, PID, IPC, UTS and network namespaces)"
 			     : "; run directly on this system (--root /)");
-	if ((r = lock_agents(c, pv)) < 0)
+	if ((r = lock_frontend(c, false, &pv->agent_lock)) < 0)
 		goto out;
 	if ((r = dpkg_db_read(c->root, &pv->before)) < 0) {
 		r = pib_fail(c->err, r, PIB_ERR_FAILED, "install.failed", "%s/var/lib/dpkg/status: %s",
