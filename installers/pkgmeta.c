@@ -14,147 +14,6 @@
 #define PKGMETA_MAX_SKIPPED (64u << 20)     /* bytes of control.tar entries read past before ./control */
 #define PKGMETA_MAX_ENTRIES 10000           /* entries of control.tar, members of the ar */
 #define PKGMETA_SHOWN 120                   /* bytes of a bad value shown in a message */
-#define PKGMETA_MAX_EPOCH 9                 /* digits: an epoch fits an int, as dpkg wants */
-
-static bool is_lower_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-}
-
-static bool is_alnum(char ch)
-{
-	return is_lower_alnum(ch) || (ch >= 'A' && ch <= 'Z');
-}
-
-static bool is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-/* True when s[0..n) is 1..INST_PKGMETA_MAX bytes, all alphanumerics or in extra. */
-static bool span_ok(const char *s, size_t n, const char *extra)
-{
-	if (n == 0 || n > INST_PKGMETA_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]) && !strchr(extra, s[i]))
-			return false;
-	return true;
-}
-
-bool inst_deb_name_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n < 2 || n > INST_PKGMETA_MAX || !is_lower_alnum(s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!is_lower_alnum(s[i]) && !strchr("+-.", s[i]))
-			return false;
-	return true;
-}
-
-bool inst_deb_version_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > INST_PKGMETA_MAX)
-		return false;
-	const char *up = s, *end = s + n;
-	const char *colon = strchr(s, ':');
-	if (colon) {
-		size_t en = (size_t)(colon - s);
-		if (en == 0 || en > PKGMETA_MAX_EPOCH)
-			return false;
-		for (size_t i = 0; i < en; i++)
-			if (!is_digit(s[i]))
-				return false;
-		up = colon + 1;
-	}
-	const char *dash = strrchr(up, '-');
-	if (dash) {
-		/* the revision: after the last hyphen, not empty */
-		if (!span_ok(dash + 1, (size_t)(end - dash - 1), ".+~"))
-			return false;
-		end = dash;
-	}
-	if (end == up || !is_digit(up[0]))
-		return false;
-	/* '-' only when there is a revision (then end is before the last one), ':' only after an epoch */
-	char extra[8] = ".+~";
-	if (dash)
-		strcat(extra, "-");
-	if (colon)
-		strcat(extra, ":");
-	return span_ok(up, (size_t)(end - up), extra);
-}
-
-bool inst_deb_arch_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 64 || !is_lower_alnum(s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!is_lower_alnum(s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-bool inst_rpm_name_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	return n > 0 && (is_alnum(s[0]) || s[0] == '_') && span_ok(s, n, "._+-%{}") &&
-	       !strstr(s, "..");
-}
-
-bool inst_rpm_version_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	return n > 0 && (is_alnum(s[0]) || strchr("_%{}", s[0])) && span_ok(s, n, "._+~^%{}") &&
-	       !strstr(s, "..");
-}
-
-bool inst_rpm_release_valid(const char *s)
-{
-	return inst_rpm_version_valid(s);
-}
-
-bool inst_rpm_arch_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	return n > 0 && n <= 64 && span_ok(s, n, "_");
-}
-
-bool inst_rpm_evr_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	bool ok = true;
-
-	if (n == 0 || n > 2 * INST_PKGMETA_MAX + PKGMETA_MAX_EPOCH + 2)
-		return false;
-	char *copy = strdup(s);
-	if (!copy)
-		return false;
-	char *v = copy, *colon = strchr(copy, ':');
-	if (colon) {
-		*colon = '\0';
-		ok = colon > copy && (size_t)(colon - copy) <= PKGMETA_MAX_EPOCH &&
-		     strspn(copy, "0123456789") == (size_t)(colon - copy);
-		v = colon + 1;
-	}
-	char *dash = strrchr(v, '-');
-	if (dash) {
-		*dash = '\0';
-		ok = ok && inst_rpm_release_valid(dash + 1);
-	}
-	ok = ok && inst_rpm_version_valid(v);
-	free(copy);
-	return ok;
-}
 
 /* The value as a message shows it: at most PKGMETA_SHOWN bytes, escaped; never NULL. */
 static char *shown(const char *v)
@@ -185,19 +44,19 @@ int inst_pkgmeta_check(struct pib_err *err, bool deb, const char *where, const c
 		       const char *version, const char *arch)
 {
 	if (deb) {
-		if (!inst_deb_name_valid(name))
+		if (!mf_deb_name_valid(name))
 			return invalid_field(err, where, "Package", name, "Debian package name");
-		if (!inst_deb_version_valid(version))
+		if (!mf_deb_version_valid(version))
 			return invalid_field(err, where, "Version", version, "Debian version");
-		if (!inst_deb_arch_valid(arch))
+		if (!mf_deb_arch_valid(arch))
 			return invalid_field(err, where, "Architecture", arch, "Debian architecture");
 	} else {
-		if (!inst_rpm_name_valid(name))
+		if (!mf_rpm_name_valid(name))
 			return invalid_field(err, where, "Name", name, "rpm package name");
-		if (!inst_rpm_evr_valid(version))
+		if (!mf_rpm_evr_valid(version))
 			return invalid_field(err, where, "Version", version,
 					     "rpm [epoch:]version-release");
-		if (!inst_rpm_arch_valid(arch))
+		if (!mf_rpm_arch_valid(arch))
 			return invalid_field(err, where, "Arch", arch, "rpm architecture");
 	}
 	return 0;
@@ -371,6 +230,21 @@ out:
 	return r;
 }
 
+int inst_deb_read_control(const char *path, const char *member, char **ret, size_t *ret_len,
+			  struct pib_err *err)
+{
+	char *tar = NULL;
+	size_t tar_len = 0;
+	int r;
+
+	if ((r = read_control_tar(err, member, path, &tar, &tar_len)) >= 0)
+		r = read_control(err, member, tar, tar_len, ret, ret_len);
+	if (r == -ENOMEM)
+		pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
+	free(tar);
+	return r;
+}
+
 enum { F_PACKAGE, F_VERSION, F_ARCH, F_N };
 static const char *const field_names[F_N] = {"Package", "Version", "Architecture"};
 
@@ -443,13 +317,11 @@ static int parse_control(struct pib_err *err, const char *member, char *text, si
 
 static int check_one(struct inst_ctx *c, const char *member, const char *path)
 {
-	char *tar = NULL, *control = NULL, *val[F_N] = {0};
-	size_t tar_len = 0, len = 0;
+	char *control = NULL, *val[F_N] = {0};
+	size_t len = 0;
 	int r;
 
-	if ((r = read_control_tar(c->err, member, path, &tar, &tar_len)) < 0)
-		goto out;
-	if ((r = read_control(c->err, member, tar, tar_len, &control, &len)) < 0)
+	if ((r = inst_deb_read_control(path, member, &control, &len, c->err)) < 0)
 		goto out;
 	if ((r = parse_control(c->err, member, control, len, val)) < 0)
 		goto out;
@@ -457,7 +329,6 @@ static int check_one(struct inst_ctx *c, const char *member, const char *path)
 out:
 	if (r == -ENOMEM)
 		pib_fail(c->err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
-	free(tar);
 	free(control);
 	for (int f = 0; f < F_N; f++)
 		free(val[f]);

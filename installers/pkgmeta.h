@@ -3,32 +3,9 @@
 #pragma once
 
 #include "installer.h"
+#include "pkgname.h"
 
 #include <stdbool.h>
-
-/* The longest name, version, release or architecture accepted (bytes). */
-#define INST_PKGMETA_MAX 200
-
-/* Debian policy 5.6.1: [a-z0-9][a-z0-9+.-]+ (two characters at least). */
-bool inst_deb_name_valid(const char *s);
-/*
- * Debian policy 5.6.12: [epoch:]upstream[-revision]. epoch: digits; upstream: starts with a
- * digit, alphanumerics and . + ~ (- only when there is a revision, : only after an epoch);
- * revision: alphanumerics and . + ~, not empty. Never '/', whitespace or a control character.
- */
-bool inst_deb_version_valid(const char *s);
-/* Lowercase letters, digits and '-', starting with a letter or digit (amd64, all, musl-linux-arm64). */
-bool inst_deb_arch_valid(const char *s);
-
-/* rpm's rules (rpmbuild's checks): a letter, digit or '_' first, then alphanumerics and . _ + - % { }; no "..". */
-bool inst_rpm_name_valid(const char *s);
-/* Version and release: alphanumerics and . _ + ~ ^ % { }, a letter, digit or '_' first; no '-', no "..". */
-bool inst_rpm_version_valid(const char *s);
-bool inst_rpm_release_valid(const char *s);
-/* Letters, digits and '_' (x86_64, noarch, i686, aarch64). */
-bool inst_rpm_arch_valid(const char *s);
-/* libsolv's rpm evr: [epoch:]version[-release], each part as above. */
-bool inst_rpm_evr_valid(const char *s);
 
 /*
  * Reads the control file of every package of c->target (the private copies of c->bundle) with
@@ -38,6 +15,17 @@ bool inst_rpm_evr_valid(const char *s);
  * bundle member and the field, the value escaped.
  */
 int inst_deb_check_control(struct inst_ctx *c) PIB_MUST_CHECK;
+
+/*
+ * The control file of the .deb at path (ar, then its one control.tar[.gz|.xz|.zst], then its one
+ * ./control, a regular file), all sizes bounded: 32 MiB of control.tar, 1 MiB of control, 64 MiB
+ * read past before it, 10000 entries. On success *ret (owned by the caller, NUL-terminated;
+ * *ret_len bytes without the NUL, which may hold NUL bytes of the file). On failure one message
+ * in err naming `member` (the bundle member the file is the copy of): package.invalid when it
+ * cannot be read or is not such a .deb, agent.oom.
+ */
+int inst_deb_read_control(const char *path, const char *member, char **ret, size_t *ret_len,
+			  struct pib_err *err) PIB_MUST_CHECK;
 
 /*
  * package.invalid when name, version (evr) or arch of a package is not valid for its packaging

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include <solv/pool.h>
 #include <solv/poolarch.h>
 #include <solv/repo.h>
@@ -133,8 +130,6 @@ static void missing_deps(Pool *pool, const Id *ids, size_t n, struct pib_buf *ou
  * they are read here: the status file, each bundle .deb's control file, the repository index.
  */
 
-#define MAX_CONTROL_TAR (16u << 20)
-#define MAX_CONTROL (4u << 20)
 #define MAX_STATUS (256u << 20)
 
 /* A package of the image that must never be replaced, and why. */
@@ -288,89 +283,6 @@ static const char *never_why(const struct never_pkg *v, size_t n, const char *na
 		if (!strcmp(v[i].name, name))
 			return v[i].why;
 	return NULL;
-}
-
-/* Reads the current member of a into a new buffer of at most max bytes (NUL-terminated). */
-static int read_member(struct archive *a, size_t max, char **ret, size_t *ret_len)
-{
-	struct pib_buf b = {0};
-	char buf[65536];
-	la_ssize_t k;
-
-	while ((k = archive_read_data(a, buf, sizeof(buf))) > 0) {
-		if (b.len + (size_t)k > max) {
-			pib_buf_free(&b);
-			return -EFBIG;
-		}
-		if (pib_buf_append(&b, buf, (size_t)k) < 0) {
-			pib_buf_free(&b);
-			return -ENOMEM;
-		}
-	}
-	if (k < 0) {
-		pib_buf_free(&b);
-		return -EIO;
-	}
-	if (!b.data && pib_buf_append(&b, "", 0) < 0)
-		return -ENOMEM;
-	*ret = b.data;
-	*ret_len = b.len;
-	return 0;
-}
-
-/* The control file of the .deb at path (NUL-terminated, owned by the caller). */
-static int deb_control(const char *path, char **ret, size_t *ret_len)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	char *ctar = NULL;
-	size_t ctar_len = 0;
-	int r = -ENOENT;
-
-	*ret = NULL;
-	if (!a)
-		return -ENOMEM;
-	(void)archive_read_support_format_ar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-		archive_read_free(a);
-		return -EIO;
-	}
-	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-		const char *n = archive_entry_pathname(e);
-		if (n && pib_str_has_prefix(n, "control.tar")) {
-			r = read_member(a, MAX_CONTROL_TAR, &ctar, &ctar_len);
-			break;
-		}
-	}
-	archive_read_free(a);
-	if (r < 0)
-		return r;
-	struct archive *in = archive_read_new();
-	if (!in) {
-		free(ctar);
-		return -ENOMEM;
-	}
-	(void)archive_read_support_format_tar(in);
-	(void)archive_read_support_filter_gzip(in);
-	(void)archive_read_support_filter_xz(in);
-	(void)archive_read_support_filter_zstd(in);
-	r = -ENOENT;
-	if (archive_read_open_memory(in, ctar, ctar_len) == ARCHIVE_OK) {
-		while (archive_read_next_header(in, &e) == ARCHIVE_OK) {
-			const char *n = archive_entry_pathname(e);
-			while (n && n[0] == '.' && n[1] == '/')
-				n += 2;
-			if (n && !strcmp(n, "control")) {
-				r = read_member(in, MAX_CONTROL, ret, ret_len);
-				break;
-			}
-		}
-	} else {
-		r = -EIO;
-	}
-	archive_read_free(in);
-	free(ctar);
-	return r;
 }
 
 /* True when the installed version ver satisfies "op want" (dpkg's relations; << <= = >= >>). */
@@ -570,17 +482,10 @@ static int protect_image(struct inst_ctx *c, Pool *pool, Repo *sys, Transaction 
 				continue;
 			size_t len = 0;
 			char *ctl = NULL;
-			int cr = deb_control(c->pkgs[k].path, &ctl, &len);
-			if (cr == -ENOMEM) {
-				r = cr;
+			/* read once already at verify: an error here is package.invalid (or agent.oom) */
+			if ((r = inst_deb_read_control(c->pkgs[k].path, c->pkgs[k].member, &ctl, &len,
+							c->err)) < 0)
 				break;
-			}
-			if (cr < 0) {
-				r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "package.invalid",
-					     "%s: cannot read its control file: %s", c->pkgs[k].member,
-					     cr == -EFBIG ? "too large" : strerror(-cr));
-				break;
-			}
 			if (stanza_field(ctl, ctl + len, "Replaces", &repl[k]) < 0)
 				r = -ENOMEM;
 			free(ctl);

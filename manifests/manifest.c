@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The bundle manifest (pib-agent/bundle/v1): its model and its parser. */
 #include "manifest.h"
+#include "pkgname.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -193,19 +194,6 @@ char *mf_normalise_member(const char *name, bool *ret_absolute, bool *ret_dotdot
 		return NULL;
 	}
 	return b.data;
-}
-
-bool mf_package_name_valid(const char *installer, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (!strcmp(installer, "deb"))
-		return n >= 2 && n <= 256 && strchr("abcdefghijklmnopqrstuvwxyz0123456789", name[0]) &&
-		       pib_str_all_in(name, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
-	if (!strcmp(installer, "rpm"))
-		return n >= 1 && n <= 256 && name[0] != '-' && name[0] != '.' &&
-		       pib_str_all_in(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-");
-	return false;
 }
 
 static int parse_version_list(struct parser *p, const char *path, char **versions)

@@ -68,12 +68,6 @@ void mf_manifest_free(struct mf_manifest *m);
  */
 char *mf_normalise_member(const char *name, bool *ret_absolute, bool *ret_dotdot);
 
-/*
- * True when name is a valid package name for installer: deb, Debian policy's
- * [a-z0-9][a-z0-9+.-]+; rpm, letters, digits and "._+-" not starting with "-" or ".".
- */
-bool mf_package_name_valid(const char *installer, const char *name);
-
 /* The OS family an os-release id belongs to ("debian", "rhel", "suse", "windows") or NULL. */
 const char *mf_family_of_id(const char *id);
 /* True when installer ("deb", "rpm", "msi") serves that family. */

@@ -89,17 +89,17 @@ int main(void)
 						"+jq", "jq_1", "jq 1", "jq\n", "jq\t", "j\x1bq", "j\xe2\x80\xaeq",
 						"jq:amd64", "../../../../tmp/x/secret", NULL};
 	for (size_t i = 0; good_names[i]; i++)
-		ok(inst_deb_name_valid(good_names[i]), "deb name \"%s\" is valid", good_names[i]);
+		ok(mf_deb_name_valid(good_names[i]), "deb name \"%s\" is valid", good_names[i]);
 	for (size_t i = 0; bad_names[i]; i++)
-		ok(!inst_deb_name_valid(bad_names[i]), "deb name #%zu is not valid", i);
-	ok(!inst_deb_name_valid(NULL), "deb name NULL is not valid");
+		ok(!mf_deb_name_valid(bad_names[i]), "deb name #%zu is not valid", i);
+	ok(!mf_deb_name_valid(NULL), "deb name NULL is not valid");
 
 	char longname[512];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	ok(!inst_deb_name_valid(longname), "a 511-byte deb name is not valid");
-	longname[INST_PKGMETA_MAX] = '\0';
-	ok(inst_deb_name_valid(longname), "a %d-byte deb name is valid", INST_PKGMETA_MAX);
+	ok(!mf_deb_name_valid(longname), "a 511-byte deb name is not valid");
+	longname[MF_PKGNAME_MAX] = '\0';
+	ok(mf_deb_name_valid(longname), "a %d-byte deb name is valid", MF_PKGNAME_MAX);
 
 	static const char *const good_versions[] = {"1.6-2.1+deb12u3", "2.10-3", "1:2.3.4-1", "3.03+dfsg2-8",
 						    "1.0~rc1", "0", "1.0-1-2", "1:2:3-4", "2.2.5-3+b1",
@@ -109,49 +109,49 @@ int main(void)
 						   "1.0-a_b", "1:2.0\x7f", "1.0\xc2\x85", "1234567890:1.0",
 						   "1.0:2", "~1", NULL};
 	for (size_t i = 0; good_versions[i]; i++)
-		ok(inst_deb_version_valid(good_versions[i]), "deb version \"%s\" is valid", good_versions[i]);
+		ok(mf_deb_version_valid(good_versions[i]), "deb version \"%s\" is valid", good_versions[i]);
 	for (size_t i = 0; bad_versions[i]; i++)
-		ok(!inst_deb_version_valid(bad_versions[i]), "deb version #%zu is not valid", i);
+		ok(!mf_deb_version_valid(bad_versions[i]), "deb version #%zu is not valid", i);
 	char longver[512];
 	memset(longver, '1', sizeof(longver) - 1);
 	longver[sizeof(longver) - 1] = '\0';
-	ok(!inst_deb_version_valid(longver), "a 511-byte deb version is not valid");
+	ok(!mf_deb_version_valid(longver), "a 511-byte deb version is not valid");
 
 	static const char *const good_arches[] = {"amd64", "all", "arm64", "musl-linux-arm64", "i386", NULL};
 	static const char *const bad_arches[] = {"", "AMD64", "amd64/../x", "../x", "-amd64", "amd 64",
 						 "x86_64", "amd64\n", NULL};
 	for (size_t i = 0; good_arches[i]; i++)
-		ok(inst_deb_arch_valid(good_arches[i]), "deb arch \"%s\" is valid", good_arches[i]);
+		ok(mf_deb_arch_valid(good_arches[i]), "deb arch \"%s\" is valid", good_arches[i]);
 	for (size_t i = 0; bad_arches[i]; i++)
-		ok(!inst_deb_arch_valid(bad_arches[i]), "deb arch #%zu is not valid", i);
-	ok(!inst_deb_arch_valid(longname), "a 200-byte deb arch is not valid");
+		ok(!mf_deb_arch_valid(bad_arches[i]), "deb arch #%zu is not valid", i);
+	ok(!mf_deb_arch_valid(longname), "a 200-byte deb arch is not valid");
 
 	/* rpm */
 	static const char *const good_rpm_names[] = {"hello", "perl-Data-Dumper", "gcc-c++", "_x", "R", NULL};
 	static const char *const bad_rpm_names[] = {"", "../../x", "a/b", "-x", "a b", "a\n", "a..b",
 						    ".x", "x\x1b", NULL};
 	for (size_t i = 0; good_rpm_names[i]; i++)
-		ok(inst_rpm_name_valid(good_rpm_names[i]), "rpm name \"%s\" is valid", good_rpm_names[i]);
+		ok(mf_rpm_name_valid(good_rpm_names[i]), "rpm name \"%s\" is valid", good_rpm_names[i]);
 	for (size_t i = 0; bad_rpm_names[i]; i++)
-		ok(!inst_rpm_name_valid(bad_rpm_names[i]), "rpm name #%zu is not valid", i);
-	ok(!inst_rpm_name_valid("a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		ok(!mf_rpm_name_valid(bad_rpm_names[i]), "rpm name #%zu is not valid", i);
+	ok(!mf_rpm_name_valid("a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 				"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 	   "a 207-byte rpm name is not valid");
-	ok(inst_rpm_version_valid("2.0") && inst_rpm_version_valid("1.2.3~rc1^git1"), "rpm versions");
-	ok(!inst_rpm_version_valid("1.0-1") && !inst_rpm_version_valid("1/0") &&
-	       !inst_rpm_version_valid("") && !inst_rpm_version_valid("1 0") &&
-	       !inst_rpm_version_valid("-1") && !inst_rpm_version_valid("../1"),
+	ok(mf_rpm_version_valid("2.0") && mf_rpm_version_valid("1.2.3~rc1^git1"), "rpm versions");
+	ok(!mf_rpm_version_valid("1.0-1") && !mf_rpm_version_valid("1/0") &&
+	       !mf_rpm_version_valid("") && !mf_rpm_version_valid("1 0") &&
+	       !mf_rpm_version_valid("-1") && !mf_rpm_version_valid("../1"),
 	   "rpm versions with '-', '/', spaces or a leading '-' or '.' are not valid");
-	ok(inst_rpm_release_valid("1.el9") && !inst_rpm_release_valid("1-2") &&
-	       !inst_rpm_release_valid("1/2"),
+	ok(mf_rpm_release_valid("1.el9") && !mf_rpm_release_valid("1-2") &&
+	       !mf_rpm_release_valid("1/2"),
 	   "rpm releases");
-	ok(inst_rpm_arch_valid("x86_64") && inst_rpm_arch_valid("noarch") &&
-	       !inst_rpm_arch_valid("x86-64") && !inst_rpm_arch_valid("../x") && !inst_rpm_arch_valid(""),
+	ok(mf_rpm_arch_valid("x86_64") && mf_rpm_arch_valid("noarch") &&
+	       !mf_rpm_arch_valid("x86-64") && !mf_rpm_arch_valid("../x") && !mf_rpm_arch_valid(""),
 	   "rpm arches");
-	ok(inst_rpm_evr_valid("2.0-1") && inst_rpm_evr_valid("1:2.0-1.el9") && inst_rpm_evr_valid("2.0"),
+	ok(mf_rpm_evr_valid("2.0-1") && mf_rpm_evr_valid("1:2.0-1.el9") && mf_rpm_evr_valid("2.0"),
 	   "rpm evr");
-	ok(!inst_rpm_evr_valid("2.0-1/../x") && !inst_rpm_evr_valid("a:2.0-1") &&
-	       !inst_rpm_evr_valid("2.0-") && !inst_rpm_evr_valid(":2.0-1") && !inst_rpm_evr_valid(""),
+	ok(!mf_rpm_evr_valid("2.0-1/../x") && !mf_rpm_evr_valid("a:2.0-1") &&
+	       !mf_rpm_evr_valid("2.0-") && !mf_rpm_evr_valid(":2.0-1") && !mf_rpm_evr_valid(""),
 	   "bad rpm evr");
 
 	/* the messages: the member, the field, the value escaped */
@@ -216,9 +216,19 @@ int main(void)
 	code = check_control(dir, "Package: x1\r\nVersion: 1\r\nArchitecture: all\r\n", false, msg, sizeof(msg));
 	ok(!strcmp(code, ""), "CRLF line ends (%s)", msg);
 
-	/* not a .deb at all */
+	/* inst_deb_read_control, the one reader (verify and resolve's Replaces) */
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/p.deb", dir);
+	write_deb(path, "Package: x1\nVersion: 1\nArchitecture: all\nReplaces: passwd\n", false);
+	char *ctl = NULL;
+	size_t ctl_len = 0;
+	ok(inst_deb_read_control(path, "debs/p.deb", &ctl, &ctl_len, &e) == 0 && ctl &&
+	       ctl_len == strlen(ctl) && strstr(ctl, "Replaces: passwd\n"),
+	   "inst_deb_read_control returns the control file: %s", e.msg);
+	free(ctl);
+	pib_err_clear(&e);
+
+	/* not a .deb at all */
 	FILE *f = fopen(path, "w");
 	fputs("this is not an ar archive\n", f);
 	fclose(f);
@@ -229,6 +239,12 @@ int main(void)
 	struct inst_ctx c = {.target = &t, .bundle = &b, .err = &e};
 	ok(inst_deb_check_control(&c) < 0 && !strcmp(e.code, "package.invalid"),
 	   "a file that is not a .deb is package.invalid: %s", e.msg);
+	pib_err_clear(&e);
+	ctl = NULL;
+	ok(inst_deb_read_control(path, "debs/p.deb", &ctl, &ctl_len, &e) < 0 && !ctl &&
+	       !strcmp(e.code, "package.invalid") && strstr(e.msg, "debs/p.deb: not a .deb"),
+	   "inst_deb_read_control: a file that is not a .deb is package.invalid naming the member: %s",
+	   e.msg);
 	pib_err_clear(&e);
 	unlink(path);
 	rmdir(dir);
