@@ -398,9 +398,11 @@ static void processes(const char *root)
 		pb = pid == b ? o : pb;
 	}
 	char *sa = pa ? cJSON_PrintUnformatted(pa) : NULL, *si = in ? cJSON_PrintUnformatted(in) : NULL;
-	ok(sa && !strcmp(sa, pib_asprintf("{\"pid\":%d,\"exe\":\"/usr/bin/dash\",\"package\":\"dash\","
-					    "\"cmdline\":\"sh -c sleep 30; : \\\"$0\\\" pib\\\\x1b[31mtest\"}", a)),
+	char *want = pib_asprintf("{\"pid\":%d,\"exe\":\"/usr/bin/dash\",\"package\":\"dash\","
+				  "\"cmdline\":\"sh -c sleep 30; : \\\"$0\\\" pib\\\\x1b[31mtest\"}", a);
+	ok(sa && want && !strcmp(sa, want),
 	   "on /: the new shell, its exe, its package and its escaped command line: %s", sa ? sa : "");
+	free(want);
 	ok(pb != NULL, "on /: the chrooted one too");
 	ok(cJSON_GetArraySize(in) == 1 &&
 		   cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(in, 0), "pid")) == b,
