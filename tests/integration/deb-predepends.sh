@@ -105,9 +105,10 @@ args=()
 for p in "${GOOD[@]}"; do args+=(--deb "$T/debs/${p}_1.0_all.deb"); done
 mkbundle "$B" "${args[@]}"
 
-# good_run LABEL ROOT-AS-GIVEN ROOT: validates the good bundle and checks the outcome.
+# good_run LABEL ROOT-AS-GIVEN ROOT [TOOL]: validates the good bundle and checks the outcome
+# (TOOL: the install tool the agent must choose, apt-get unless the root has none).
 good_run() {
-	local l=$1 given=$2 R=$3 p bad=""
+	local l=$1 given=$2 R=$3 tool=${4:-apt-get} p bad=""
 	installed_set "$R" >"$T/before.txt"
 	validate "$B" --root "$given" --db "$T/db"
 	is "$l: exit code 0" "$RC" 0
@@ -115,7 +116,7 @@ good_run() {
 	is "$l: status succeeded" "$(rep status)" succeeded
 	is "$l: the report names the root by its absolute path" "$(rep host.root)" "$R"
 	is "$l: the install step ran contained (a root other than /)" "$(rep 'steps[name=install].contained')" true
-	contains "$l: the install step says which tool it used" "$(rep 'steps[name=install].tool')" "apt-get"
+	is "$l: the install step says which tool it used" "$(rep 'steps[name=install].tool')" "$tool"
 	for p in "${GOOD[@]}"; do
 		s=$(dpkg_status "$R" "$p")
 		[ "$s" = "install ok installed" ] || bad="$bad $p($s)"
@@ -150,6 +151,12 @@ copy_root "$T/rel/root2"
 cd "$T/rel" || bail_out "cd $T/rel"
 good_run relative root2 "$T/rel/root2"
 cd / || bail_out "cd /"
+
+# a root without apt-get: the root's dpkg alone, one --install per package in libsolv's order
+# (prerequisites first), then --configure --pending; the same outcome is required
+copy_root "$T/root-noapt"
+rm -f "$T/root-noapt/usr/bin/apt-get"
+good_run no-apt "$T/root-noapt" "$T/root-noapt" dpkg
 
 # a postinst that fails once the others were unpacked: the install fails, postscan still runs
 # over what reached the root, and the report says which package is left in which state
