@@ -229,7 +229,7 @@ void pib_buf_free(struct pib_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static void hex_of(const unsigned char *md, size_t n, char *hex)
+void pib_hex(const unsigned char *md, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -246,7 +246,7 @@ void pib_sha256_hex(const void *data, size_t len, char hex[65])
 	unsigned int mdlen = 0;
 
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	hex_of(md, 32, hex);
+	pib_hex(md, 32, hex);
 }
 
 int pib_sha256_fd(int fd, char hex[65], uint64_t *ret_size)
@@ -276,7 +276,7 @@ int pib_sha256_fd(int fd, char hex[65], uint64_t *ret_size)
 	}
 	if (r == 0) {
 		EVP_DigestFinal_ex(ctx, md, &mdlen);
-		hex_of(md, 32, hex);
+		pib_hex(md, 32, hex);
 		if (ret_size)
 			*ret_size = total;
 	}

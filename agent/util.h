@@ -85,6 +85,8 @@ int pib_buf_append(struct pib_buf *b, const void *p, size_t n);
 int pib_buf_printf(struct pib_buf *b, const char *fmt, ...) PIB_PRINTF(2, 3);
 void pib_buf_free(struct pib_buf *b);
 
+/* n bytes as 2n lowercase hex digits and a NUL. */
+void pib_hex(const unsigned char *d, size_t n, char *hex);
 /* SHA-256 helpers; hex is 64 lowercase digits + NUL. */
 void pib_sha256_hex(const void *data, size_t len, char hex[65]);
 int pib_sha256_fd(int fd, char hex[65], uint64_t *ret_size) PIB_MUST_CHECK;

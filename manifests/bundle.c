@@ -49,17 +49,6 @@ struct opening {
 	struct pib_err *err;
 };
 
-static void hex_of(const unsigned char *d, size_t n, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t k = 0; k < n; k++) {
-		hex[2 * k] = digits[d[k] >> 4];
-		hex[2 * k + 1] = digits[d[k] & 15];
-	}
-	hex[2 * n] = '\0';
-}
-
 static ssize_t hashed_read_some(struct hashed_file *hf)
 {
 	ssize_t n;
@@ -106,7 +95,7 @@ static void hashed_finish(struct hashed_file *hf, struct bundle_digest *d)
 		;
 	if (hf->err || EVP_DigestFinal_ex(hf->md, md, &mdlen) != 1 || mdlen != 32)
 		return;
-	hex_of(md, 32, d->sha256);
+	pib_hex(md, 32, d->sha256);
 	d->size = hf->size;
 }
 
@@ -280,7 +269,7 @@ static int read_data(struct opening *o, char *name)
 	EVP_MD_CTX_free(md);
 	close(out_fd);
 	if (r == 0) {
-		hex_of(d, 32, hex);
+		pib_hex(d, 32, hex);
 		r = add_member(o->b, name, dest, size, hex);
 	}
 	if (r < 0) {
