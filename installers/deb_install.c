@@ -39,6 +39,7 @@ struct deb_priv {
 	struct contain_file *files; /* the bundle's packages, offered under /run/pib-agent */
 	char **names;               /* their names there (owned) */
 	size_t n_files;
+	char *link_dir;             /* on "/": links to them under those names, for apt */
 };
 
 #define INSIDE_DIR "/run/pib-agent/"
@@ -218,16 +219,45 @@ static int offer_files(struct inst_ctx *c, struct deb_priv *pv)
 	return 0;
 }
 
-/* The path the tool gets for bundle package i: inside the root, or our private copy on "/". */
+/*
+ * On "/" the tool reads our private copies, which the bundle stores under names of ours without
+ * a suffix; apt takes a file argument only when it ends in .deb, so each gets a hard link (or
+ * a symbolic one) of that name in a private directory beside them.
+ */
+static int link_files(struct inst_ctx *c, struct deb_priv *pv)
+{
+	char *dir = pib_asprintf("%s/install", c->bundle->dir);
+
+	if (!dir || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
+		int r = pib_fail(c->err, dir ? -errno : -ENOMEM, PIB_ERR_ENV, "agent.tmpdir", "%s: %s",
+				 dir ? dir : "", strerror(dir ? errno : ENOMEM));
+		free(dir);
+		return r;
+	}
+	for (size_t i = 0; i < pv->n_files; i++) {
+		char *at = pib_asprintf("%s/%s", dir, pv->names[i]);
+		if (!at || (link(pv->files[i].source, at) < 0 && symlink(pv->files[i].source, at) < 0)) {
+			int r = pib_fail(c->err, at ? -errno : -ENOMEM, PIB_ERR_ENV, "agent.tmpdir", "%s: %s",
+					 at ? at : dir, strerror(at ? errno : ENOMEM));
+			free(at);
+			free(dir);
+			return r;
+		}
+		free(at);
+	}
+	pv->link_dir = dir;
+	return 0;
+}
+
+/* The path the tool gets for bundle package i: inside the root, or a link to our copy on "/". */
 static char *pkg_arg(const struct inst_ctx *c, const struct deb_priv *pv, size_t i)
 {
-	if (!c->contained)
-		return pib_strdup(c->pkgs[i].path);
 	for (size_t k = 0, seen = 0; k < c->n_pkgs; k++) {
 		if (!c->pkgs[k].member)
 			continue;
 		if (k == i)
-			return pib_asprintf(INSIDE_DIR "%s", pv->names[seen]);
+			return c->contained ? pib_asprintf(INSIDE_DIR "%s", pv->names[seen])
+					    : pib_asprintf("%s/%s", pv->link_dir, pv->names[seen]);
 		seen++;
 	}
 	return NULL;
@@ -597,7 +627,8 @@ int deb_install(struct inst_ctx *c)
 			     c->contained ? c->root : "", strerror(-r));
 		goto out;
 	}
-	if (c->contained && ((r = prepare_policy(c, pv)) < 0 || (r = offer_files(c, pv)) < 0))
+	if ((r = offer_files(c, pv)) < 0 || (c->contained && (r = prepare_policy(c, pv)) < 0) ||
+	    (!c->contained && (r = link_files(c, pv)) < 0))
 		goto out;
 	if ((r = recover(c, pv, dpkg)) < 0)
 		goto out;
@@ -627,6 +658,9 @@ void deb_cleanup(struct inst_ctx *c)
 	if (pv->agent_lock >= 0)
 		close(pv->agent_lock);
 	free(pv->policy_target);
+	if (pv->link_dir)
+		(void)pib_rm_rf(pv->link_dir);
+	free(pv->link_dir);
 	pib_strv_free(pv->names);
 	free(pv->files);
 	dpkg_db_free(&pv->before);
