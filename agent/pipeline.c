@@ -361,6 +361,17 @@ int agent_cmd_validate(const struct agent_opts *o)
 		report_step_detail(run.report, "problems", pr);
 	}
 	if (rr == 0) {
+		/* what resolve decided, kept as it was: the install is checked against it */
+		cJSON *tr = cJSON_CreateArray();
+		for (size_t i = 0; tr && i < c->n_pkgs; i++) {
+			cJSON *t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "name", c->pkgs[i].name);
+			cJSON_AddStringToObject(t, "version", c->pkgs[i].version);
+			cJSON_AddStringToObject(t, "arch", c->pkgs[i].arch);
+			cJSON_AddStringToObject(t, "source", c->pkgs[i].member ? "bundle" : "image");
+			cJSON_AddItemToArray(tr, t);
+		}
+		report_step_detail(run.report, "transaction", tr);
 		report_set(run.report, "packages", packages_json(c, false));
 		for (size_t i = 0; i < c->n_pkgs; i++)
 			agent_log("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
