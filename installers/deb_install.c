@@ -619,7 +619,7 @@ int deb_install(struct inst_ctx *c)
 		"%s%s", apt ? "the image has apt-get: apt orders the dpkg calls (Pre-Depends first, triggers) as the image's own tool would"
 			    : "the image has no apt-get: dpkg installs one package at a time in the resolved order, then configures what is pending",
 		c->contained ? "; run contained inside the root (private mount, PID, IPC, UTS and network namespaces)"
-			     : "; run directly on this system (--root /)");
+			     : "; run directly on / (the running system, --root /), not contained");
 	if ((r = lock_frontend(c, false, &pv->agent_lock)) < 0)
 		goto out;
 	if ((r = dpkg_db_read(c->root, &pv->before)) < 0) {

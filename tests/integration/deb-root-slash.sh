@@ -44,7 +44,7 @@ is "status incomplete (--no-scan)" "$(rep status)" incomplete
 is "the install step passed" "$(rep 'steps[name=install].status')" ok
 is "with the system's own apt-get" "$(rep 'steps[name=install].tool')" apt-get
 is "not contained: the root is the running system" "$(rep 'steps[name=install].contained')" false
-contains "the report says why" "$(rep 'steps[name=install].path')" "run directly on this system (--root /)"
+contains "the report says why" "$(rep 'steps[name=install].path')" "run directly on / (the running system, --root /)"
 contains "apt was given a .deb file name" "$(rep 'steps[name=install].output')" "_2.10-3_amd64.deb"
 is "hello is installed in the view" "$(cat "$T/status-in-view")" "install ok installed"
 is "this machine itself is untouched: hello is not installed here" \
