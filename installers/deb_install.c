@@ -422,14 +422,14 @@ static int install_apt(struct inst_ctx *c, struct deb_priv *pv, const char *apt,
 			return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		r = run_tool(c, pv, argv, false, true, &res);
 		if (r == 0 && (res.status != 0 || res.timed_out || res.interrupted)) {
-			r = tool_failed(c, "apt-get --download-only (fetching from the image's repositories)",
-					&res);
-			pib_err_clear(c->err);
-			(void)pib_fail(c->err, r, PIB_ERR_FAILED,
-				       res.interrupted ? "install.interrupted" : "install.download_failed",
-				       "apt-get could not fetch the packages the bundle needs from the image's repositories (status %d); nothing was installed",
-				       res.status);
-			pib_err_detail(c->err, res.output.data, res.output.len);
+			if (res.interrupted || res.timed_out) {
+				r = tool_failed(c, "apt-get --download-only", &res);
+			} else {
+				r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.download_failed",
+					     "apt-get could not fetch the packages the bundle needs from the image's repositories (status %d); nothing was installed",
+					     res.status);
+				pib_err_detail(c->err, res.output.data, res.output.len);
+			}
 		}
 		pib_spawn_result_free(&res);
 		pib_strv_free(argv);
