@@ -23,7 +23,7 @@
  *    which runs no package code;
  *  - no apt-get (then every package comes from the bundle): the root's dpkg, one `--install`
  *    per package in libsolv's order (prerequisites first), then `--configure --pending`.
- * Into a root other than "/", each tool runs contained (agent/contain.c): inside the root, in
+ * Into a root other than "/", each tool runs contained (base/contain.c): inside the root, in
  * namespaces that end with it. Afterwards `dpkg --audit` must be empty and the packages whose
  * state or version changed must be exactly the transaction.
  */

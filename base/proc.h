@@ -36,7 +36,7 @@ void pib_spawn_result_free(struct pib_spawn_result *res);
 /*
  * Collects the output of a started child (pid, the read end of its output pipe, closed here)
  * until it ends, its timeout passes or the agent is interrupted (the child's process group is
- * then killed), and reaps it. For starters other than pib_spawn (agent/contain.c).
+ * then killed), and reaps it. For starters other than pib_spawn (base/contain.c).
  */
 void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
 		       struct pib_spawn_result *res);
