@@ -24,6 +24,8 @@ const struct agent_command agent_commands[] = {
 	 agent_cmd_show},
 	{"keygen", CMD_KEYGEN, "--out PREFIX", "make an Ed25519 key pair for signing reports: PREFIX.key and PREFIX.pub", 0, 0,
 	 agent_cmd_keygen},
+	{"deliver", CMD_DELIVER, "[--state-dir DIR]", "send the reports still in the spool (exit 5 when some remain)", 0, 0,
+	 agent_cmd_deliver},
 	{NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -52,6 +54,8 @@ const struct agent_option agent_options[] = {
 	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary", OPT_FLAG, offsetof(struct agent_opts, json)},
 	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view", OPT_STR, offsetof(struct agent_opts, html)},
 	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites", OPT_STR, offsetof(struct agent_opts, out)},
+	{"state-dir", "DIR", CMD_RUN | CMD_DELIVER,
+	 "where run keeps its state and its spool of reports (default /var/lib/pib-agent)", OPT_STR, offsetof(struct agent_opts, state_dir)},
 	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN,
 	 "the log on stderr: lines for people (text, the default) or one JSON object a line (json)", OPT_LOG, offsetof(struct agent_opts, log_format)},
 	{NULL, NULL, 0, NULL, OPT_STR, 0},

@@ -79,6 +79,7 @@ int agent_cmd_scan(const struct agent_opts *o); /* cmd_scan.c */
 int agent_cmd_keygen(const struct agent_opts *o); /* cmd_report.c */
 int agent_cmd_verify(const struct agent_opts *o);
 int agent_cmd_show(const struct agent_opts *o);
+int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */
 struct sign_key;
