@@ -156,7 +156,7 @@ bool agent_load_key(struct agent_run *run)
 	return sign_key_load(run->opts->key, &run->key, &run->key_err) == 0;
 }
 
-int agent_finish_run(struct agent_run *run)
+int agent_sign_run(struct agent_run *run, char **ret_json)
 {
 	struct report *r = run->report;
 	struct sign_key *key = NULL;
@@ -164,6 +164,7 @@ int agent_finish_run(struct agent_run *run)
 	char *json = NULL;
 	int code;
 
+	*ret_json = NULL;
 	/* An unusable key still ends in a report: unsigned, the report step failed, exit 4. */
 	report_step_begin(r, "report");
 	if (!run->key_loaded)
@@ -194,9 +195,20 @@ int agent_finish_run(struct agent_run *run)
 		agent_log("report signed with key %s", sign_key_id(key));
 	else
 		agent_warn("the report is UNSIGNED (an empty signatures list): %s",
-			 run->opts->key ? "the key could not be used" : "no --key given");
+			 run->opts->key || run->key_given ? "the key could not be used" : "no --key given");
 	sign_key_free(key);
 	pib_err_clear(&kerr);
+	*ret_json = json;
+	return code;
+}
+
+int agent_finish_run(struct agent_run *run)
+{
+	char *json = NULL;
+	int code = agent_sign_run(run, &json);
+
+	if (!json)
+		return code;
 	if (run->opts->report) {
 		int wr = pib_write_file(run->opts->report, json, strlen(json), 0644);
 		if (wr < 0) {
@@ -211,11 +223,11 @@ int agent_finish_run(struct agent_run *run)
 		fflush(stdout);
 	}
 	free(json);
-	agent_log("status: %s (exit %d)", report_status(r), code);
+	agent_log("status: %s (exit %d)", report_status(run->report), code);
 	return code;
 }
 
-static void run_free(struct agent_run *run)
+void agent_run_free(struct agent_run *run)
 {
 	sign_key_free(run->key);
 	pib_err_clear(&run->key_err);
@@ -230,7 +242,7 @@ static void run_free(struct agent_run *run)
 }
 
 /* open: the bundle, its manifest, the OS of the root and the target for it. */
-static bool step_open(struct agent_run *run, const char *bundle_path)
+bool agent_step_open(struct agent_run *run, const char *bundle_path)
 {
 	struct report *r = run->report;
 	struct bundle_digest dg = {0};
@@ -295,6 +307,123 @@ static void record_install(struct agent_run *run)
 		agent_log("install: %s%s", c->tool, c->contained ? " (contained)" : "");
 }
 
+void agent_ictx_init(struct agent_run *run, double install_timeout)
+{
+	struct inst_ctx *c = &run->ictx;
+
+	c->root = run->root;
+	c->may_install = run->may_install && !run->opts->dry_run;
+	c->os = &run->os;
+	c->target = run->target;
+	c->bundle = run->bundle;
+	c->install_timeout = install_timeout;
+	c->lock_timeout = 120;
+	c->err = &run->err;
+}
+
+bool agent_step_verify(struct agent_run *run)
+{
+	report_step_begin(run->report, "verify");
+	if (run->inst->probe(&run->ictx) == 0)
+		(void)run->inst->verify(&run->ictx);
+	record_signatures(run);
+	return !step_end(run);
+}
+
+bool agent_step_prescan(struct agent_run *run)
+{
+	if (run->opts->no_scan) {
+		report_step_skip(run->report, "prescan", "skipped by request (--no-scan)", true);
+		return true;
+	}
+	report_step_begin(run->report, "prescan");
+	(void)agent_scan_prescan(run);
+	return !step_end(run);
+}
+
+/* What resolve decided, kept as it was: the install is checked against it. */
+cJSON *agent_transaction_json(const struct inst_ctx *c)
+{
+	cJSON *tr = cJSON_CreateArray();
+
+	for (size_t i = 0; tr && i < c->n_pkgs; i++) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", c->pkgs[i].name);
+		cJSON_AddStringToObject(t, "version", c->pkgs[i].version);
+		cJSON_AddStringToObject(t, "arch", c->pkgs[i].arch);
+		cJSON_AddStringToObject(t, "source", c->pkgs[i].member ? "bundle" : "image");
+		cJSON_AddItemToArray(tr, t);
+	}
+	return tr;
+}
+
+bool agent_step_resolve(struct agent_run *run)
+{
+	struct inst_ctx *c = &run->ictx;
+
+	report_step_begin(run->report, "resolve");
+	int rr = run->inst->resolve(c);
+	if (rr < 0 && c->problems) {
+		cJSON *pr = cJSON_CreateArray();
+		char *save = NULL, *copy = strdup(c->problems);
+		for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+			cJSON_AddItemToArray(pr, cJSON_CreateString(l));
+		free(copy);
+		report_step_detail(run->report, "problems", pr);
+	}
+	if (rr == 0) {
+		report_step_detail(run->report, "transaction", agent_transaction_json(c));
+		report_set(run->report, "packages", packages_json(c, false));
+		for (size_t i = 0; i < c->n_pkgs; i++)
+			agent_log("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
+				 c->pkgs[i].member ? "bundle" : c->pkgs[i].repo,
+				 c->pkgs[i].reinstall ? " (reinstall)" : "");
+	}
+	return !step_end(run);
+}
+
+bool agent_step_install(struct agent_run *run)
+{
+	struct inst_ctx *c = &run->ictx;
+	const struct agent_opts *o = run->opts;
+
+	agent_scan_before_install(run);
+	report_step_begin(run->report, "install");
+	(void)run->inst->install(c);
+	record_install(run);
+	if (run->inst->files_installed)
+		(void)run->inst->files_installed(c);
+	report_set(run->report, "packages", packages_json(c, true));
+	for (size_t i = 0; i < c->n_pkgs; i++)
+		if (c->pkgs[i].sha256[0] &&
+		    report_add_subject(run->report, c->pkgs[i].member ? c->pkgs[i].member : c->pkgs[i].name,
+				       c->pkgs[i].sha256) < 0)
+			pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	bool install_failed = step_end(run);
+	/* a failed install that ran still changed the image: say what is on it and whether it is clean */
+	if (install_failed && (!c->tool_ran || pib_interrupted)) {
+		if (c->tool_ran)
+			report_step_skip(run->report, "postscan",
+					 "the agent was interrupted: what the install left was not scanned", true);
+		return false;
+	}
+	if (o->no_scan) {
+		report_step_skip(run->report, "postscan", "skipped by request (--no-scan)", true);
+	} else {
+		report_step_begin(run->report, "postscan");
+		(void)agent_scan_postscan(run);
+		if (step_end(run))
+			return false;
+	}
+	return !install_failed;
+}
+
+void agent_step_checks(struct agent_run *run)
+{
+	if (run->target->n_checks > 0)
+		report_step_skip(run->report, "checks", "not supported yet", true);
+}
+
 int agent_cmd_validate(const struct agent_opts *o)
 {
 	struct agent_run run = {.opts = o};
@@ -321,64 +450,10 @@ int agent_cmd_validate(const struct agent_opts *o)
 	pib_catch_interrupts();
 	if (!agent_load_key(&run))
 		goto finish; /* nothing is done with a key that cannot sign the result */
-	if (!step_open(&run, o->args[0]))
+	if (!agent_step_open(&run, o->args[0]))
 		goto finish;
-
-	struct inst_ctx *c = &run.ictx;
-	c->root = run.root;
-	c->may_install = run.may_install && !o->dry_run;
-	c->os = &run.os;
-	c->target = run.target;
-	c->bundle = run.bundle;
-	c->install_timeout = 3600;
-	c->lock_timeout = 120;
-	c->err = &run.err;
-
-	report_step_begin(run.report, "verify");
-	if (run.inst->probe(c) == 0)
-		(void)run.inst->verify(c);
-	record_signatures(&run);
-	if (step_end(&run))
-		goto finish;
-
-	if (o->no_scan) {
-		report_step_skip(run.report, "prescan", "skipped by request (--no-scan)", true);
-	} else {
-		report_step_begin(run.report, "prescan");
-		(void)agent_scan_prescan(&run);
-		if (step_end(&run))
-			goto finish;
-	}
-
-	report_step_begin(run.report, "resolve");
-	int rr = run.inst->resolve(c);
-	if (rr < 0 && c->problems) {
-		cJSON *pr = cJSON_CreateArray();
-		char *save = NULL, *copy = strdup(c->problems);
-		for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-			cJSON_AddItemToArray(pr, cJSON_CreateString(l));
-		free(copy);
-		report_step_detail(run.report, "problems", pr);
-	}
-	if (rr == 0) {
-		/* what resolve decided, kept as it was: the install is checked against it */
-		cJSON *tr = cJSON_CreateArray();
-		for (size_t i = 0; tr && i < c->n_pkgs; i++) {
-			cJSON *t = cJSON_CreateObject();
-			cJSON_AddStringToObject(t, "name", c->pkgs[i].name);
-			cJSON_AddStringToObject(t, "version", c->pkgs[i].version);
-			cJSON_AddStringToObject(t, "arch", c->pkgs[i].arch);
-			cJSON_AddStringToObject(t, "source", c->pkgs[i].member ? "bundle" : "image");
-			cJSON_AddItemToArray(tr, t);
-		}
-		report_step_detail(run.report, "transaction", tr);
-		report_set(run.report, "packages", packages_json(c, false));
-		for (size_t i = 0; i < c->n_pkgs; i++)
-			agent_log("  %s %s %s [%s]%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
-				 c->pkgs[i].member ? "bundle" : c->pkgs[i].repo,
-				 c->pkgs[i].reinstall ? " (reinstall)" : "");
-	}
-	if (step_end(&run))
+	agent_ictx_init(&run, 3600);
+	if (!agent_step_verify(&run) || !agent_step_prescan(&run) || !agent_step_resolve(&run))
 		goto finish;
 
 	if (!run.may_install) {
@@ -387,44 +462,14 @@ int agent_cmd_validate(const struct agent_opts *o)
 				 true);
 	} else if (o->dry_run) {
 		report_step_skip(run.report, "install", "dry run (--dry-run)", true);
-	} else {
-		agent_scan_before_install(&run);
-		report_step_begin(run.report, "install");
-		int ir = run.inst->install(c);
-		record_install(&run);
-		if (run.inst->files_installed)
-			(void)run.inst->files_installed(c);
-		report_set(run.report, "packages", packages_json(c, true));
-		for (size_t i = 0; i < c->n_pkgs; i++)
-			if (c->pkgs[i].sha256[0] &&
-			    report_add_subject(run.report, c->pkgs[i].member ? c->pkgs[i].member : c->pkgs[i].name,
-					       c->pkgs[i].sha256) < 0)
-				ir = -ENOMEM;
-		(void)ir;
-		bool install_failed = step_end(&run);
-		/* a failed install that ran still changed the image: say what is on it and whether it is clean */
-		if (install_failed && (!c->tool_ran || pib_interrupted)) {
-			if (c->tool_ran)
-				report_step_skip(run.report, "postscan",
-						 "the agent was interrupted: what the install left was not scanned", true);
-			goto finish;
-		}
-		if (o->no_scan) {
-			report_step_skip(run.report, "postscan", "skipped by request (--no-scan)", true);
-		} else {
-			report_step_begin(run.report, "postscan");
-			(void)agent_scan_postscan(&run);
-			if (step_end(&run) || install_failed)
-				goto finish;
-		}
+	} else if (!agent_step_install(&run)) {
+		goto finish;
 	}
-
-	if (run.target->n_checks > 0)
-		report_step_skip(run.report, "checks", "not supported yet", true);
+	agent_step_checks(&run);
 
 finish:
 	code = agent_finish_run(&run);
-	run_free(&run);
+	agent_run_free(&run);
 	free(root_real);
 	return code;
 }

@@ -24,6 +24,7 @@ struct agent_run {
 	struct sign_key *key;    /* loaded before any step runs; freed by agent_finish_run */
 	struct pib_err key_err;  /* why the key given cannot be used */
 	bool key_loaded;
+	bool key_given;           /* a key came from elsewhere than --key (run: the job) */
 };
 
 /*
@@ -33,5 +34,26 @@ struct agent_run {
  */
 bool agent_load_key(struct agent_run *run);
 
-/* Writes the report (to opts->report, or stdout) and prints the summary on stderr; returns the exit code. */
+/*
+ * Ends the run's report: the report step, status and error, signed with the key (or unsigned,
+ * said on stderr). *ret_json gets the envelope (NULL when it cannot be made). Returns the exit code.
+ */
+int agent_sign_run(struct agent_run *run, char **ret_json);
+/* agent_sign_run, then writes the report (to opts->report, or stdout) and prints the summary on stderr. */
 int agent_finish_run(struct agent_run *run);
+void agent_run_free(struct agent_run *run);
+
+/*
+ * The steps shared by validate and run, in order; each records itself in run->report and
+ * returns false when it failed (the run then goes to its report).
+ */
+bool agent_step_open(struct agent_run *run, const char *bundle_path); /* the bundle, the OS, the target */
+void agent_ictx_init(struct agent_run *run, double install_timeout);  /* after open */
+bool agent_step_verify(struct agent_run *run);
+bool agent_step_prescan(struct agent_run *run); /* skipped with --no-scan */
+bool agent_step_resolve(struct agent_run *run);
+/* install, then postscan (also after a failed install that ran); false when either failed */
+bool agent_step_install(struct agent_run *run);
+void agent_step_checks(struct agent_run *run);
+/* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
+cJSON *agent_transaction_json(const struct inst_ctx *c);
