@@ -7,17 +7,24 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 
-/* Ends the current step with run->err; returns true when the step failed. */
-static bool step_end(struct agent_run *run)
+bool agent_step_end(struct agent_run *run)
 {
+	/* run's time limit (SIGALRM): whatever the step said, it was stopped for that */
+	if (pib_interrupted == SIGALRM) {
+		pib_err_clear(&run->err);
+		pib_fail(&run->err, -ETIMEDOUT, PIB_ERR_FAILED, "run.timeout",
+			 "the run took longer than timeouts.run_seconds (%u s): the step under way was stopped",
+			 run->run_seconds);
+	}
 	/* SIGTERM, SIGINT or SIGHUP during a step: it ends failed and the run goes to its report */
-	if (pib_interrupted)
+	else if (pib_interrupted)
 		pib_fail(&run->err, -EINTR, PIB_ERR_FAILED, "agent.interrupted",
 			 "the agent received signal %d: stopping, and writing the report",
 			 (int)pib_interrupted);
@@ -53,7 +60,10 @@ static cJSON *host_json(const struct agent_run *run)
 		cJSON_AddStringToObject(h, "family", os->family);
 	else
 		cJSON_AddNullToObject(h, "family");
-	cJSON_AddNullToObject(h, "ec2");
+	if (run->ec2)
+		cJSON_AddItemToObject(h, "ec2", cJSON_Duplicate(run->ec2, true));
+	else
+		cJSON_AddNullToObject(h, "ec2");
 	return h;
 }
 
@@ -238,6 +248,7 @@ void agent_run_free(struct agent_run *run)
 	bundle_free(run->bundle);
 	os_free(&run->os);
 	report_free(run->report);
+	cJSON_Delete(run->ec2);
 	pib_err_clear(&run->err);
 }
 
@@ -282,7 +293,7 @@ bool agent_step_open(struct agent_run *run, const char *bundle_path)
 		agent_log("target \"%s\" (%s) for %s %s %s", run->target->name, run->target->installer,
 			 run->os.id, run->os.version_id, run->os.arch);
 	}
-	return !step_end(run);
+	return !agent_step_end(run);
 }
 
 /* The install step's details: which tool and why, contained or not, what was left unfinished. */
@@ -327,7 +338,7 @@ bool agent_step_verify(struct agent_run *run)
 	if (run->inst->probe(&run->ictx) == 0)
 		(void)run->inst->verify(&run->ictx);
 	record_signatures(run);
-	return !step_end(run);
+	return !agent_step_end(run);
 }
 
 bool agent_step_prescan(struct agent_run *run)
@@ -338,7 +349,7 @@ bool agent_step_prescan(struct agent_run *run)
 	}
 	report_step_begin(run->report, "prescan");
 	(void)agent_scan_prescan(run);
-	return !step_end(run);
+	return !agent_step_end(run);
 }
 
 /* What resolve decided, kept as it was: the install is checked against it. */
@@ -379,7 +390,7 @@ bool agent_step_resolve(struct agent_run *run)
 				 c->pkgs[i].member ? "bundle" : c->pkgs[i].repo,
 				 c->pkgs[i].reinstall ? " (reinstall)" : "");
 	}
-	return !step_end(run);
+	return !agent_step_end(run);
 }
 
 bool agent_step_install(struct agent_run *run)
@@ -399,7 +410,7 @@ bool agent_step_install(struct agent_run *run)
 		    report_add_subject(run->report, c->pkgs[i].member ? c->pkgs[i].member : c->pkgs[i].name,
 				       c->pkgs[i].sha256) < 0)
 			pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-	bool install_failed = step_end(run);
+	bool install_failed = agent_step_end(run);
 	/* a failed install that ran still changed the image: say what is on it and whether it is clean */
 	if (install_failed && (!c->tool_ran || pib_interrupted)) {
 		if (c->tool_ran)
@@ -412,7 +423,7 @@ bool agent_step_install(struct agent_run *run)
 	} else {
 		report_step_begin(run->report, "postscan");
 		(void)agent_scan_postscan(run);
-		if (step_end(run))
+		if (agent_step_end(run))
 			return false;
 	}
 	return !install_failed;

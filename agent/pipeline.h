@@ -25,6 +25,8 @@ struct agent_run {
 	struct pib_err key_err;  /* why the key given cannot be used */
 	bool key_loaded;
 	bool key_given;           /* a key came from elsewhere than --key (run: the job) */
+	unsigned run_seconds;     /* run: timeouts.run_seconds, for the message of run.timeout */
+	cJSON *ec2;               /* run: host.ec2, the instance identity document, or NULL */
 };
 
 /*
@@ -47,6 +49,8 @@ void agent_run_free(struct agent_run *run);
  * The steps shared by validate and run, in order; each records itself in run->report and
  * returns false when it failed (the run then goes to its report).
  */
+/* Ends the step under way with run->err (or the interruption that stopped it); true when it failed. */
+bool agent_step_end(struct agent_run *run);
 bool agent_step_open(struct agent_run *run, const char *bundle_path); /* the bundle, the OS, the target */
 void agent_ictx_init(struct agent_run *run, double install_timeout);  /* after open */
 bool agent_step_verify(struct agent_run *run);

@@ -221,3 +221,69 @@ char *report_predicate_json(struct report *r)
 {
 	return cJSON_Print(r->pred);
 }
+
+cJSON *report_state(const struct report *r)
+{
+	cJSON *s = cJSON_CreateObject();
+	cJSON *subj = cJSON_AddArrayToObject(s, "subjects");
+
+	cJSON_AddItemToObject(s, "predicate", cJSON_Duplicate(r->pred, true));
+	for (size_t i = 0; subj && i < r->n_subjects; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", r->subjects[i].name);
+		cJSON_AddStringToObject(o, "sha256", r->subjects[i].sha256);
+		cJSON_AddItemToArray(subj, o);
+	}
+	cJSON_AddBoolToObject(s, "any_failed", r->any_failed);
+	cJSON_AddBoolToObject(s, "any_findings", r->any_findings);
+	cJSON_AddBoolToObject(s, "any_skipped", r->any_skipped);
+	if (r->first.set) {
+		cJSON *f = cJSON_AddObjectToObject(s, "first");
+		cJSON_AddNumberToObject(f, "class", r->first.cls);
+		cJSON_AddStringToObject(f, "code", r->first.code);
+		cJSON_AddStringToObject(f, "message", r->first.msg);
+	}
+	return s;
+}
+
+struct report *report_from_state(const cJSON *state)
+{
+	const cJSON *pred = cJSON_GetObjectItemCaseSensitive(state, "predicate");
+	const cJSON *subj = cJSON_GetObjectItemCaseSensitive(state, "subjects");
+	const cJSON *first = cJSON_GetObjectItemCaseSensitive(state, "first");
+	struct report *r;
+	const cJSON *it;
+
+	if (!cJSON_IsObject(pred) || !cJSON_IsArray(subj) ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(pred, "steps")))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->pred = cJSON_Duplicate(pred, true))) {
+		free(r);
+		return NULL;
+	}
+	r->steps = cJSON_GetObjectItemCaseSensitive(r->pred, "steps");
+	cJSON_ArrayForEach(it, subj)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "sha256");
+		if (!cJSON_IsString(n) || !cJSON_IsString(h) || !pib_is_hex64(h->valuestring) ||
+		    report_add_subject(r, n->valuestring, h->valuestring) < 0) {
+			report_free(r);
+			return NULL;
+		}
+	}
+	r->any_failed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "any_failed"));
+	r->any_findings = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "any_findings"));
+	r->any_skipped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "any_skipped"));
+	if (cJSON_IsObject(first)) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(first, "code");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(first, "message");
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(first, "class");
+		r->first.set = true;
+		r->first.cls = cJSON_IsNumber(k) ? (enum pib_class)k->valueint : PIB_ERR_FAILED;
+		snprintf(r->first.code, sizeof(r->first.code), "%s", cJSON_IsString(c) ? c->valuestring : "?");
+		snprintf(r->first.msg, sizeof(r->first.msg), "%s", cJSON_IsString(m) ? m->valuestring : "");
+	}
+	return r;
+}

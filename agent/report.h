@@ -50,3 +50,10 @@ void report_finish(struct report *r);
 
 /* The predicate as JSON text (pretty), owned by the caller. */
 char *report_predicate_json(struct report *r);
+
+/*
+ * The report of a run in progress as JSON (predicate, subjects, verdicts so far), for the run
+ * state that a killed agent continues from; and back. NULL when out of memory or malformed.
+ */
+cJSON *report_state(const struct report *r);
+struct report *report_from_state(const cJSON *state);

@@ -122,6 +122,7 @@ int pib_spawn(char *const argv[], const struct pib_spawn_opts *opts, struct pib_
 }
 
 volatile sig_atomic_t pib_interrupted;
+void (*pib_child_hook)(pid_t pid, bool started);
 
 static void on_interrupt(int sig)
 {
@@ -147,6 +148,9 @@ void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
 	double deadline = pib_now_mono() + timeout;
 	char buf[8192];
 	bool open_pipe = true, killed = false;
+
+	if (pib_child_hook)
+		pib_child_hook(pid, true);
 
 	while (open_pipe) {
 		double left = deadline - pib_now_mono();
@@ -198,6 +202,8 @@ void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
 			}
 		}
 	}
+	if (pib_child_hook)
+		pib_child_hook(pid, false);
 	if (res->timed_out || res->interrupted)
 		res->status = -1;
 	else if (WIFEXITED(st))

@@ -41,6 +41,13 @@ void pib_spawn_result_free(struct pib_spawn_result *res);
 void pib_spawn_collect(pid_t pid, int outfd, const struct pib_spawn_opts *opts,
 		       struct pib_spawn_result *res);
 
+/*
+ * Called with each child's pid once it started (started true) and once it was reaped (false),
+ * by pib_spawn and contain_spawn: run records the children's process groups, so that a rerun
+ * after the agent was killed ends those still alive. NULL (the default): nothing.
+ */
+extern void (*pib_child_hook)(pid_t pid, bool started);
+
 /* Set to the signal number once SIGTERM, SIGINT or SIGHUP reached the agent (pib_catch_interrupts). */
 extern volatile sig_atomic_t pib_interrupted;
 /* From now on those signals set pib_interrupted instead of killing the agent. */

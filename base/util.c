@@ -399,6 +399,17 @@ int pib_write_file(const char *path, const void *data, size_t len, int mode)
 	if (r < 0)
 		unlink(tmp);
 	free(tmp);
+	if (r == 0) {
+		/* the rename itself reaches the disk with its folder */
+		const char *slash = strrchr(path, '/');
+		char *dir = slash ? pib_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pib_strdup(".");
+		int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
 	return r;
 }
 

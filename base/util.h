@@ -97,7 +97,7 @@ bool pib_is_hex64(const char *s);
 int pib_read_file(const char *path, size_t max, char **ret, size_t *ret_len) PIB_MUST_CHECK;
 /* Writes all of data to fd (retrying short writes and EINTR); 0 or a negative errno. */
 int pib_write_all(int fd, const void *data, size_t len) PIB_MUST_CHECK;
-/* Writes data to path atomically (temp file + rename), mode given. */
+/* Writes data to path atomically and durably (temp file, fsync, rename, fsync of the folder), mode given. */
 int pib_write_file(const char *path, const void *data, size_t len, int mode) PIB_MUST_CHECK;
 
 /* Creates a private temporary directory (mode 0700) under $TMPDIR or /tmp. */
