@@ -549,6 +549,30 @@ static void test_user_data(void)
 	pib_err_clear(&ue);
 }
 
+/* packaging/cloud-init/user-data.example: the job part found, and a valid job */
+static void test_example(const char *src_root)
+{
+	char *path, *text = NULL, *job = NULL;
+	size_t len = 0, jl = 0;
+	struct job *j = NULL;
+	struct pib_err err = {0};
+
+	if (!src_root) {
+		printf("ok %d - # SKIP no source root given: the user-data example is not read\n", ++tap_n);
+		return;
+	}
+	path = pib_asprintf("%s/packaging/cloud-init/user-data.example", src_root);
+	ok(pib_read_file(path, 1 << 20, &text, &len) == 0 && len <= JOB_USER_DATA_MAX, "%s read (%zu bytes)", path, len);
+	ok(text && job_from_user_data(text, len, &job, &jl, &err) == 0, "the example's job part found: %s", err.msg);
+	ok(job && job_parse("user-data.example", job, jl, &j, &err) == 0 && !strcmp(j->build_id, "b-2026-000123"),
+	   "the example's job is valid: %s", err.msg);
+	job_free(j);
+	free(job);
+	free(text);
+	free(path);
+	pib_err_clear(&err);
+}
+
 int main(int argc, char **argv)
 {
 	const char *src = argc > 1 ? argv[1] : NULL;
@@ -561,6 +585,7 @@ int main(int argc, char **argv)
 	test_parse();
 	test_user_data();
 	test_schema(src);
+	test_example(src);
 	pib_err_clear(&e);
 	return tap_done();
 }
