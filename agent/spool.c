@@ -876,11 +876,16 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-/* The metas of spool/, read for their seq (an unreadable one keeps its error), under the lock. */
-static int list_entries(struct spool_dirs *d, struct entry **ret, size_t *ret_n, struct pib_err *err)
+/*
+ * The metas of spool/, read for their seq (an unreadable one keeps its error), under the lock;
+ * past SPOOL_MAX_ENTRIES they are only counted in *ret_more.
+ */
+static int list_entries(struct spool_dirs *d, struct entry **ret, size_t *ret_n, unsigned *ret_more,
+			struct pib_err *err)
 {
 	struct entry *v = NULL;
 	size_t n = 0, cap = 0;
+	unsigned more = 0;
 	int r = spool_lock(d, err);
 
 	if (r < 0)
@@ -893,10 +898,14 @@ static int list_entries(struct spool_dirs *d, struct entry **ret, size_t *ret_n,
 		goto out;
 	}
 	struct dirent *de;
-	for (unsigned k = 0; k < 4 * SPOOL_MAX_ENTRIES && n < SPOOL_MAX_ENTRIES && (de = readdir(dir)); k++) {
+	for (unsigned k = 0; k < 4 * SPOOL_MAX_ENTRIES && (de = readdir(dir)); k++) {
 		struct entry e = {0};
 		if (!pib_str_has_suffix(de->d_name, META_SUFFIX) || de->d_name[0] == '.')
 			continue;
+		if (n >= SPOOL_MAX_ENTRIES) {
+			more++;
+			continue;
+		}
 		snprintf(e.file, sizeof(e.file), "%.191s", de->d_name);
 		if (!parse_meta_name(de->d_name, e.build_id, e.phase)) {
 			e.unreadable = true;
@@ -940,6 +949,7 @@ out:
 	}
 	*ret = v;
 	*ret_n = n;
+	*ret_more = more;
 	return 0;
 }
 
@@ -949,7 +959,7 @@ int spool_deliver_each(const char *state_dir, double deadline, spool_report_fn f
 	struct spool_dirs d;
 	struct entry *v = NULL;
 	size_t n = 0;
-	unsigned left = 0;
+	unsigned left = 0, more = 0;
 	int r;
 
 	if (ret_left)
@@ -959,7 +969,7 @@ int spool_deliver_each(const char *state_dir, double deadline, spool_report_fn f
 		return 0; /* nothing was ever spooled here, or it was all cleaned up */
 	if (r < 0)
 		return r;
-	r = list_entries(&d, &v, &n, err);
+	r = list_entries(&d, &v, &n, &more, err);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -990,6 +1000,12 @@ int spool_deliver_each(const char *state_dir, double deadline, spool_report_fn f
 			fn(&it, it.sent ? NULL : &e, userdata);
 		pib_err_clear(&e);
 		spool_item_clear(&it);
+	}
+	if (more) {
+		left += more;
+		pib_fail(err, -EAGAIN, PIB_ERR_FAILED, "deliver.deadline",
+			 "%u more reports wait in %s/spool beyond the %d one delivery looks at: the next one "
+			 "sends them", more, state_dir, SPOOL_MAX_ENTRIES);
 	}
 	r = left ? -EAGAIN : 0;
 out:
