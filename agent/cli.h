@@ -75,6 +75,7 @@ void agent_print_help(FILE *f, const struct agent_command *only);
 
 /* Command entry points. */
 int agent_cmd_validate(const struct agent_opts *o);
+int agent_cmd_run(const struct agent_opts *o); /* cmd_run.c */
 int agent_cmd_scan(const struct agent_opts *o); /* cmd_scan.c */
 int agent_cmd_keygen(const struct agent_opts *o); /* cmd_report.c */
 int agent_cmd_verify(const struct agent_opts *o);

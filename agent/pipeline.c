@@ -191,7 +191,8 @@ int agent_sign_run(struct agent_run *run, char **ret_json)
 	report_finish(r);
 	code = kerr.set ? PIB_EXIT_ENV : report_exit_code(r);
 	pib_err_clear(&kerr);
-	if (key && sign_report(r, key, &json, &kerr) < 0) {
+	bool signed_ok = key && sign_report(r, key, &json, &kerr) == 0;
+	if (key && !signed_ok) {
 		agent_error("%s: %s: writing the report unsigned", kerr.code, kerr.msg);
 		code = PIB_EXIT_ENV;
 	}
@@ -201,7 +202,7 @@ int agent_sign_run(struct agent_run *run, char **ret_json)
 		pib_err_clear(&kerr);
 		return PIB_EXIT_ENV;
 	}
-	if (key && code != PIB_EXIT_ENV)
+	if (signed_ok)
 		agent_log("report signed with key %s", sign_key_id(key));
 	else
 		agent_warn("the report is UNSIGNED (an empty signatures list): %s",

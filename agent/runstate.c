@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The state of one build under STATE_DIR/BUILD_ID: how far it got, written atomically after each step. */
+/* The state of one build under STATE_DIR/builds/BUILD_ID: how far it got, written atomically after each step. */
 #include "runstate.h"
 
 #include <errno.h>
@@ -188,12 +188,16 @@ int runstate_open(const char *state_dir, const char *build_id, const char *job_s
 	s->lock_fd = -1;
 	s->state_dir = pib_strdup(state_dir);
 	s->build_id = pib_strdup(build_id);
-	s->dir = pib_asprintf("%s/%s", state_dir, build_id);
+	s->dir = pib_asprintf("%s/builds/%s", state_dir, build_id);
 	if (!s->state_dir || !s->build_id || !s->dir) {
 		runstate_free(s);
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
-	if ((r = own_dir(state_dir, err)) < 0 || (r = own_dir(s->dir, err)) < 0) {
+	char *builds = pib_asprintf("%s/builds", state_dir);
+	r = !builds ? pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory")
+		    : own_dir(state_dir, err) < 0 ? -EPERM : own_dir(builds, err);
+	free(builds);
+	if (r < 0 || (r = own_dir(s->dir, err)) < 0) {
 		runstate_free(s);
 		return r;
 	}

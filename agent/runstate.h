@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The state of one build under STATE_DIR/BUILD_ID: how far it got, written atomically after each step. */
+/* The state of one build under STATE_DIR/builds/BUILD_ID: how far it got, written atomically after each step. */
 #pragma once
 
 #include "util.h"
@@ -19,7 +19,7 @@ enum run_stage {
 
 struct runstate {
 	char *state_dir;     /* STATE_DIR */
-	char *dir;           /* STATE_DIR/BUILD_ID (0700) */
+	char *dir;           /* STATE_DIR/builds/BUILD_ID (0700) */
 	char *build_id;
 	char job_sha256[65]; /* of the job that started the build */
 	enum run_stage stage;
@@ -31,7 +31,7 @@ struct runstate {
 const char *runstate_stage_name(enum run_stage s);
 
 /*
- * Opens (creating STATE_DIR and STATE_DIR/BUILD_ID, 0700, refusing symlinks) the state of a
+ * Opens (creating STATE_DIR, STATE_DIR/builds and STATE_DIR/builds/BUILD_ID, 0700, refusing symlinks) the state of a
  * build and takes its lock (run.busy when another agent holds it). A state written by another
  * job (another job_sha256) is run.state_mismatch. Process groups recorded by a killed earlier
  * run that are still alive are killed first. Errors: run.state (cannot create or read),

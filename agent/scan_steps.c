@@ -206,19 +206,30 @@ int agent_scan_setup(struct agent_run *run, const char *job_db, unsigned max_age
 	return 0;
 }
 
-int agent_scan_prescan(struct agent_run *run)
+/* The engine (the database loaded and checked) and the session, once per run. */
+static int scan_open(struct agent_run *run, struct pib_err *err)
 {
 	struct agent_scan *as = scan_state(run);
-	double t0 = pib_now_mono();
-	int r = 0;
+	int r;
 
 	if (!as)
-		return pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
-	if (!as->engine && (r = scanner_clamav.open(&as->cfg, &as->engine, &run->err)) < 0)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if (!as->engine && (r = scanner_clamav.open(&as->cfg, &as->engine, err)) < 0)
 		return r;
-	if (!as->session && (r = scan_session_new(&scanner_clamav, as->engine, &as->cfg, &as->session,
-						  &run->err)) < 0)
+	if (!as->session && (r = scan_session_new(&scanner_clamav, as->engine, &as->cfg, &as->session, err)) < 0)
 		return r;
+	return 0;
+}
+
+int agent_scan_prescan(struct agent_run *run)
+{
+	struct agent_scan *as;
+	double t0 = pib_now_mono();
+	int r = scan_open(run, &run->err);
+
+	if (r < 0)
+		return r;
+	as = run->scan;
 	struct scan_session *s = as->session;
 	scan_session_phase(s, "prescan");
 	struct agent_progress *p = agent_progress_start(s, "prescan");
@@ -251,7 +262,12 @@ int agent_scan_prescan(struct agent_run *run)
 void agent_scan_before_install(struct agent_run *run)
 {
 	struct agent_scan *as = run->scan;
+	struct pib_err e = {0};
 
+	/* a run continued after its prescan (run's rerun) opens the scanner here; postscan says why it cannot */
+	if (!run->opts->no_scan && (!as || !as->session) && scan_open(run, &e) == 0)
+		as = run->scan;
+	pib_err_clear(&e);
 	if (!as || !as->session || as->snap)
 		return;
 	double t0 = pib_now_mono();
@@ -445,9 +461,9 @@ int agent_scan_postscan(struct agent_run *run)
 	double t0 = pib_now_mono();
 	int r = 0;
 
-	if (!as || !as->session)
-		return pib_fail(&run->err, -EINVAL, PIB_ERR_ENV, "scan.db_unusable",
-				"postscan without a scanner (the prescan did not run)");
+	if ((!as || !as->session) && (r = scan_open(run, &run->err)) < 0)
+		return r;
+	as = run->scan;
 	struct scan_session *s = as->session;
 	scan_session_phase(s, "postscan");
 	struct agent_progress *p = agent_progress_start(s, "postscan");

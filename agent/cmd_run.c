@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: MIT */
+/* `pib-agent run`: the build-pipeline mode, from the job to the reports the orchestrator accepted and the cleanup. */
+#include "cli.h"
+#include "fetch.h"
+#include "imds.h"
+#include "job.h"
+#include "log.h"
+#include "pipeline.h"
+#include "proc.h"
+#include "runstate.h"
+#include "scan_steps.h"
+#include "sign.h"
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_DIR_DEFAULT "/var/lib/pib-agent"
+#define EARLIER_DELIVERY_SECONDS 60 /* run first sends what earlier runs left spooled, this long at most */
+#define CLOUD_INIT_WAIT_SECONDS 600
+
+/* One run of a job. */
+struct job_run {
+	const struct agent_opts *o;
+	const char *state_dir;
+	const char *job_source;  /* "imds", or the --job file */
+	struct job *job;
+	char job_sha256[65];
+	struct imds *imds;
+	struct runstate *st;
+	struct agent_run run;
+	char *root_real;
+	char *bundle_path;       /* STATE_DIR/BUILD_ID/bundle */
+	enum run_stage resumed;  /* the stage an earlier run reached (RS_NEW: a first run) */
+};
+
+static void on_alarm(int sig)
+{
+	pib_interrupted = sig;
+}
+
+/* ------------------------------------------------------------------ configure */
+
+/* The job's text: the --job file, or the job part of EC2 user-data over IMDSv2. */
+static int read_job_text(struct job_run *jr, char **ret, size_t *ret_len, struct pib_err *err)
+{
+	const char *src = jr->o->job;
+	char *ud = NULL;
+	size_t ud_len = 0;
+	int r;
+
+	if (strcmp(src, "imds") != 0) {
+		r = pib_read_file(src, JOB_MAX, ret, ret_len);
+		if (r < 0)
+			return pib_fail(err, r, PIB_ERR_USAGE, "job.unreadable", "--job %s: %s", src,
+					r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		return 0;
+	}
+	jr->imds = imds_new();
+	if (!jr->imds)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if ((r = imds_user_data(jr->imds, &ud, &ud_len, err)) < 0)
+		return r;
+	r = job_from_user_data(ud, ud_len, ret, ret_len, err);
+	explicit_bzero(ud, ud_len);
+	free(ud);
+	return r;
+}
+
+/* True when an ancestor of the agent is cloud-init: waiting for cloud-init would then wait for ourselves. */
+static bool started_by_cloud_init(void)
+{
+	pid_t pid = getppid();
+
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		char path[64], *text = NULL;
+		size_t len = 0;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if (pib_read_file(path, 4096, &text, &len) < 0)
+			return false;
+		/* "PID (comm) S PPID ...": comm, at most 15 bytes, is "cloud-init" for cloud-init's stages */
+		char *open_p = strchr(text, '('), *close_p = strrchr(text, ')');
+		bool hit = open_p && close_p && close_p - open_p > 10 && !strncmp(open_p + 1, "cloud-init", 10);
+		long ppid = 0;
+		if (close_p)
+			(void)sscanf(close_p + 2, "%*c %ld", &ppid);
+		free(text);
+		if (hit)
+			return true;
+		pid = (pid_t)ppid;
+	}
+	return false;
+}
+
+/* Waits (bounded) for cloud-init to finish, unless that cannot end: the configure step's detail. */
+static void wait_cloud_init(struct job_run *jr)
+{
+	struct report *r = jr->run.report;
+	char *tool = NULL;
+
+	if (strcmp(jr->run.root, "/") != 0) {
+		report_step_detail(r, "cloud_init", cJSON_CreateString("not waited for: --root is not this system"));
+		return;
+	}
+	if (started_by_cloud_init()) {
+		report_step_detail(r, "cloud_init",
+				   cJSON_CreateString("not waited for: the agent runs as a part of cloud-init, which waits for it"));
+		return;
+	}
+	tool = pib_find_tool("cloud-init");
+	if (!tool) {
+		report_step_detail(r, "cloud_init", cJSON_CreateString("not present"));
+		return;
+	}
+	char status[] = "status", wait[] = "--wait";
+	char *argv[] = {tool, status, wait, NULL};
+	struct pib_spawn_opts so = {.timeout = CLOUD_INIT_WAIT_SECONDS, .stdin_fd = -1};
+	struct pib_spawn_result res;
+	agent_log("waiting for cloud-init to finish (at most %d s)", CLOUD_INIT_WAIT_SECONDS);
+	if (pib_spawn(argv, &so, &res) < 0) {
+		report_step_detail(r, "cloud_init", cJSON_CreateString("could not be started"));
+	} else {
+		const char *what = res.timed_out ? "did not finish in time: going on"
+				   : res.status == 0 ? "done"
+				   : res.status == 2 ? "done with recoverable errors"
+						     : "reported an error: going on";
+		if (res.status != 0)
+			agent_warn("cloud-init status --wait: %s", what);
+		report_step_detail(r, "cloud_init", cJSON_CreateString(what));
+	}
+	pib_spawn_result_free(&res);
+	free(tool);
+}
+
+/* The signing key: --key wins, else the job's pem (kept in memory) or path. */
+static bool load_job_key(struct job_run *jr, struct pib_err *err)
+{
+	struct agent_run *run = &jr->run;
+	const struct job *j = jr->job;
+
+	run->key_loaded = true;
+	if (jr->o->key)
+		return sign_key_load(jr->o->key, &run->key, err) == 0;
+	run->key_given = true;
+	if (j->key_pem)
+		return sign_key_from_pem(j->key_pem, strlen(j->key_pem), "the job's signing_key.pem", &run->key, err) == 0;
+	if (j->key_path)
+		return sign_key_load(j->key_path, &run->key, err) == 0;
+	pib_fail(err, -ENOKEY, PIB_ERR_USAGE, "job.invalid", "%s: signing_key: missing (run signs every report)",
+		 jr->job_source);
+	return false;
+}
+
+/* -------------------------------------------------------------- delivery */
+
+static struct http_cfg http_for(const struct job *j)
+{
+	return (struct http_cfg){.ca_bundle = j->ca_bundle, .allow_file = true};
+}
+
+/* Spools (unless it is already) and sends one report; 0 once accepted. */
+static int deliver_phase(struct job_run *jr, const char *build_id, const char *phase, const char *json,
+			 unsigned seconds, struct pib_err *err)
+{
+	const struct job *j = jr->job;
+	int r;
+
+	if (spool_sent(jr->state_dir, build_id, phase))
+		return 0;
+	if (!spool_pending(jr->state_dir, build_id, phase)) {
+		if (!json)
+			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "run.state",
+					"the %s report of build %s is neither spooled nor sent", phase, build_id);
+		r = spool_put(jr->state_dir, build_id, phase, j->report_url, j->report_method, j->ca_bundle, json,
+			      strlen(json), err);
+		if (r < 0)
+			return r;
+	}
+	char *shown = http_url_redacted(j->report_url);
+	agent_log("delivering the %s report to %s (%s)", phase, shown ? shown : "?", j->report_method);
+	r = spool_send(jr->state_dir, build_id, phase, pib_now_mono() + seconds, err);
+	if (r == 0)
+		agent_log("the %s report was accepted", phase);
+	free(shown);
+	return r;
+}
+
+/* A job that cannot run: exit 3, and a failed report to its report URL when one could be read. */
+static int bad_job(struct job_run *jr, const char *text, size_t len, struct pib_err *jerr)
+{
+	struct report *r;
+	char *json = NULL;
+	char id[64];
+	struct pib_err e = {0};
+	struct sign_key *key = NULL;
+
+	agent_error("configure failed: %s: %s", jerr->code, jerr->msg);
+	if (!jr->job || !jr->job->report_url) {
+		agent_error("no report URL could be read from the job: nothing is sent");
+		return PIB_EXIT_USAGE;
+	}
+	if (!jr->job->deliver_seconds)
+		jr->job->deliver_seconds = 600;
+	if (jr->job->build_id) {
+		snprintf(id, sizeof(id), "%s", jr->job->build_id);
+	} else {
+		char sha[65];
+		pib_sha256_hex(text, len, sha);
+		snprintf(id, sizeof(id), "job-%.16s", sha);
+	}
+	r = report_new("run");
+	if (!r)
+		return PIB_EXIT_USAGE;
+	report_set(r, "build_id", jr->job->build_id ? cJSON_CreateString(jr->job->build_id) : cJSON_CreateNull());
+	report_step_begin(r, "configure");
+	report_step_end(r, jerr);
+	report_finish(r);
+	if (jr->job->key_pem &&
+	    sign_key_from_pem(jr->job->key_pem, strlen(jr->job->key_pem), "the job's signing_key.pem", &key, &e) < 0)
+		key = NULL;
+	else if (!jr->job->key_pem && jr->job->key_path && sign_key_load(jr->job->key_path, &key, &e) < 0)
+		key = NULL;
+	pib_err_clear(&e);
+	if (!key)
+		agent_warn("the failed report is UNSIGNED: the job's key cannot be used");
+	if (sign_report(r, key, &json, &e) == 0 &&
+	    deliver_phase(jr, id, "failed", json, jr->job->deliver_seconds, &e) < 0)
+		agent_error("the failed report was not delivered: %s: %s (it stays in the spool)", e.code, e.msg);
+	pib_err_clear(&e);
+	sign_key_free(key);
+	free(json);
+	report_free(r);
+	return PIB_EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------ steps of run */
+
+/* fetch: the bundle into the build's state folder; its digest checked as the bytes arrive. */
+static bool step_fetch(struct job_run *jr)
+{
+	struct agent_run *run = &jr->run;
+	struct fetch_result fr = {0};
+	struct http_cfg cfg = http_for(jr->job);
+	bool progress = !agent_log_is_json() && isatty(2);
+
+	report_step_begin(run->report, "fetch");
+	char *shown = http_url_redacted(jr->job->bundle_url);
+	report_step_detail(run->report, "url", cJSON_CreateString(shown ? shown : ""));
+	agent_log("fetching the bundle from %s", shown ? shown : "?");
+	free(shown);
+	if (fetch_file(&cfg, jr->job->bundle_url, jr->job->bundle_sha256, jr->job->bundle_bytes, jr->bundle_path,
+		       progress, &fr, &run->err) == 0) {
+		report_step_detail(run->report, "sha256", cJSON_CreateString(fr.sha256));
+		report_step_detail(run->report, "size", cJSON_CreateNumber((double)fr.size));
+		report_step_detail(run->report, "requests", cJSON_CreateNumber(fr.attempts));
+		report_step_detail(run->report, "resumed", cJSON_CreateNumber(fr.resumes));
+		agent_log("fetched %llu bytes, sha256 %s", (unsigned long long)fr.size, fr.sha256);
+	}
+	return !agent_step_end(run);
+}
+
+/* open, plus: the bundle opened must be the job's (a file changed in the state folder is refused). */
+static bool step_open_checked(struct job_run *jr)
+{
+	struct agent_run *run = &jr->run;
+
+	if (!agent_step_open(run, jr->bundle_path))
+		return false;
+	cJSON *b = report_get(run->report, "bundle");
+	cJSON *sha = cJSON_GetObjectItemCaseSensitive(b, "sha256");
+	if (cJSON_IsString(sha) && !strcmp(sha->valuestring, jr->job->bundle_sha256))
+		return true;
+	report_step_begin(run->report, "open");
+	pib_fail(&run->err, -EBADMSG, PIB_ERR_FAILED, "fetch.digest_mismatch",
+		 "%s: sha256 %s is not the job's bundle.sha256 %s", jr->bundle_path,
+		 cJSON_IsString(sha) ? sha->valuestring : "?", jr->job->bundle_sha256);
+	return !agent_step_end(run);
+}
+
+/* The transaction as the state keeps it: enough to install it again after a kill. */
+static cJSON *transaction_state(const struct inst_ctx *c)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < c->n_pkgs; i++) {
+		const struct inst_pkg *p = &c->pkgs[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "version", p->version);
+		cJSON_AddStringToObject(o, "arch", p->arch);
+		if (p->member)
+			cJSON_AddStringToObject(o, "member", p->member);
+		cJSON_AddStringToObject(o, "sha256", p->sha256);
+		cJSON_AddStringToObject(o, "repo", p->repo ? p->repo : "");
+		cJSON_AddBoolToObject(o, "reinstall", p->reinstall);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static char *json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? pib_strdup(v->valuestring) : NULL;
+}
+
+/* The saved transaction back into the installer's context (a rerun does not resolve again). */
+static int restore_transaction(struct job_run *jr, struct pib_err *err)
+{
+	struct inst_ctx *c = &jr->run.ictx;
+	const cJSON *it;
+	size_t n = (size_t)cJSON_GetArraySize(jr->st->transaction);
+
+	c->pkgs = n ? calloc(n, sizeof(*c->pkgs)) : NULL;
+	if (n && !c->pkgs)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	cJSON_ArrayForEach(it, jr->st->transaction)
+	{
+		struct inst_pkg *p = &c->pkgs[c->n_pkgs++];
+		p->name = json_str(it, "name");
+		p->version = json_str(it, "version");
+		p->arch = json_str(it, "arch");
+		p->member = json_str(it, "member");
+		p->repo = json_str(it, "repo");
+		char *sha = json_str(it, "sha256");
+		snprintf(p->sha256, sizeof(p->sha256), "%s", sha ? sha : "");
+		free(sha);
+		p->reinstall = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "reinstall"));
+		const struct bundle_member *m = p->member ? bundle_find(jr->run.bundle, p->member) : NULL;
+		if (m)
+			p->path = pib_strdup(m->path);
+		if (!p->name || !p->version || !p->arch || !p->repo || (p->member && !p->path))
+			return pib_fail(err, -EINVAL, PIB_ERR_ENV, "run.state",
+					"%s/state.json: the saved transaction is not usable (package %zu)", jr->st->dir,
+					c->n_pkgs);
+	}
+	return 0;
+}
+
+/*
+ * A rerun past the pre-install report: the saved report is the run's, and the bundle is opened
+ * and verified again (silently, into a scratch report) to have it in memory with its digests
+ * checked once more; prescan and resolve are not repeated: the saved transaction is installed.
+ */
+static bool resume_after_pre_install(struct job_run *jr)
+{
+	struct agent_run *run = &jr->run;
+	struct report *saved = report_from_state(jr->st->report);
+	struct report *scratch = run->report;
+	bool ok;
+
+	if (!saved) {
+		pib_fail(&run->err, -EINVAL, PIB_ERR_ENV, "run.state", "%s/state.json: the saved report is not usable",
+			 jr->st->dir);
+		report_step_begin(run->report, "open");
+		(void)agent_step_end(run);
+		return false;
+	}
+	ok = step_open_checked(jr);
+	if (ok) {
+		agent_ictx_init(run, jr->job->install_seconds);
+		ok = agent_step_verify(run);
+	}
+	if (!ok) {
+		/* what changed since is said in the saved report, whose steps follow */
+		report_free(saved);
+		return false;
+	}
+	run->report = saved;
+	report_free(scratch);
+	if (restore_transaction(jr, &run->err) < 0) {
+		report_step_begin(run->report, "install");
+		(void)agent_step_end(run);
+		return false;
+	}
+	return true;
+}
+
+/* The report as it is now, signed with phase pre-install; the run's report goes on as final. */
+static char *pre_install_envelope(struct job_run *jr)
+{
+	struct report *r = jr->run.report;
+	struct pib_err e = {0};
+	char *json = NULL;
+
+	report_set(r, "phase", cJSON_CreateString("pre-install"));
+	report_finish(r);
+	if (sign_report(r, jr->run.key, &json, &e) < 0)
+		agent_error("cannot sign the pre-install report: %s: %s", e.code, e.msg);
+	pib_err_clear(&e);
+	report_set(r, "phase", cJSON_CreateString("final"));
+	report_set(r, "status", cJSON_CreateString("incomplete"));
+	return json;
+}
+
+/* Records a rerun in the report: from which stage, when. */
+static void note_resumed(struct job_run *jr)
+{
+	char now[40];
+	cJSON *arr = report_get(jr->run.report, "resumed");
+
+	if (jr->resumed == RS_NEW)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		arr = cJSON_CreateArray();
+		report_set(jr->run.report, "resumed", arr);
+	}
+	pib_now_rfc3339(now);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "at", now);
+	cJSON_AddStringToObject(o, "from", runstate_stage_name(jr->resumed));
+	cJSON_AddItemToArray(arr, o);
+}
+
+/* ------------------------------------------------------------------ cleanup */
+
+static void remove_logged(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return;
+	int r = S_ISDIR(st.st_mode) ? pib_rm_rf(path) : (unlink(path) < 0 ? -errno : 0);
+	if (r < 0)
+		agent_warn("cleanup: cannot remove %s (%s): %s", path, what, strerror(-r));
+	else
+		agent_log("cleanup: removed %s (%s)", path, what);
+}
+
+/* True when the file holds the text (the build id of the job it carried). */
+static bool file_holds(const char *path, const char *needle)
+{
+	char *text = NULL;
+	size_t len = 0;
+	bool hit = false;
+
+	if (pib_read_file(path, 1u << 20, &text, &len) == 0)
+		hit = memmem(text, len, needle, strlen(needle)) != NULL;
+	free(text);
+	return hit;
+}
+
+/* cloud-init's copies of the user-data that carried the job, and the scripts it held. */
+static void cleanup_cloud_init(struct job_run *jr)
+{
+	char *base = pib_asprintf("%s/var/lib/cloud/instances", strcmp(jr->run.root, "/") ? jr->run.root : "");
+	DIR *d = base ? opendir(base) : NULL;
+	struct dirent *de;
+	char *needle = pib_asprintf("\"build_id\"");
+
+	while (d && needle && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *inst = pib_asprintf("%s/%s", base, de->d_name);
+		char *ud = pib_asprintf("%s/user-data.txt", inst);
+		char *udi = pib_asprintf("%s/user-data.txt.i", inst);
+		char *scripts = pib_asprintf("%s/scripts", inst);
+		/* only the instance whose user-data carried this job */
+		bool ours = ud && udi && (file_holds(ud, jr->job->build_id) || file_holds(udi, jr->job->build_id));
+		if (ours) {
+			remove_logged(ud, "cloud-init's copy of the user-data that carried the job");
+			remove_logged(udi, "cloud-init's processed copy of that user-data");
+			DIR *sd = scripts ? opendir(scripts) : NULL;
+			struct dirent *se;
+			while (sd && (se = readdir(sd))) {
+				if (strncmp(se->d_name, "part-", 5) != 0)
+					continue;
+				char *p = pib_asprintf("%s/%s", scripts, se->d_name);
+				if (p)
+					remove_logged(p, "a script part of that user-data");
+				free(p);
+			}
+			if (sd)
+				closedir(sd);
+		}
+		free(inst);
+		free(ud);
+		free(udi);
+		free(scripts);
+	}
+	if (d)
+		closedir(d);
+	free(base);
+	free(needle);
+}
+
+/* True when path lies inside dir (both absolute, resolved). */
+static bool path_inside(const char *path, const char *dir)
+{
+	char *p = realpath(path, NULL), *d = realpath(dir, NULL);
+	size_t n = d ? strlen(d) : 0;
+	bool in = p && d && (!strcmp(d, "/") || (!strncmp(p, d, n) && (p[n] == '/' || !p[n])));
+
+	free(p);
+	free(d);
+	return in;
+}
+
+/* The last step: nothing that must not reach the customer's image stays in it. */
+static void cleanup(struct job_run *jr, const char *final_sha)
+{
+	const struct job *j = jr->job;
+	char now[40];
+
+	agent_log("cleanup of build %s", j->build_id);
+	if (strcmp(jr->job_source, "imds") != 0 && path_inside(jr->job_source, jr->run.root))
+		remove_logged(jr->job_source, "the job file, inside the image");
+	if (j->key_path && path_inside(j->key_path, jr->state_dir))
+		remove_logged(j->key_path, "the signing key named by the job, under the state folder");
+	cleanup_cloud_init(jr);
+	(void)spool_forget(jr->state_dir, j->build_id);
+	runstate_track_children(NULL);
+	remove_logged(jr->st->dir, "the build's state folder: the bundle, the saved reports and transaction");
+	pib_now_rfc3339(now);
+	char *done = pib_asprintf("{\"build_id\": \"%s\", \"done\": \"%s\", \"final_report_sha256\": \"%s\"}\n",
+				  j->build_id, now, final_sha);
+	if (!done || runstate_mark_done(jr->state_dir, j->build_id, done) < 0)
+		agent_warn("cleanup: cannot record that build %s is done", j->build_id);
+	free(done);
+}
+
+/* ------------------------------------------------------------------- run */
+
+/* configure: the job read and checked, the key, the root, cloud-init. false: the run ends (exit in *code). */
+static bool configure(struct job_run *jr, int *code)
+{
+	struct agent_run *run = &jr->run;
+	struct pib_err e = {0};
+	char *text = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	jr->job_source = jr->o->job;
+	if (read_job_text(jr, &text, &len, &e) < 0 || job_parse(jr->job_source, text, len, &jr->job, &e) < 0) {
+		*code = bad_job(jr, text ? text : "", len, &e);
+		pib_err_clear(&e);
+		if (text)
+			explicit_bzero(text, len);
+		free(text);
+		return false;
+	}
+	pib_sha256_hex(text, len, jr->job_sha256);
+	explicit_bzero(text, len);
+	free(text);
+	report_set(run->report, "build_id", cJSON_CreateString(jr->job->build_id));
+	report_step_begin(run->report, "configure");
+	report_step_detail(run->report, "job", cJSON_CreateString(strcmp(jr->job_source, "imds") ? jr->job_source
+												    : "EC2 user-data (IMDSv2)"));
+	report_step_detail(run->report, "job_sha256", cJSON_CreateString(jr->job_sha256));
+	/* --root, --db and --state-dir win over the job */
+	const char *root = jr->o->root ? jr->o->root : "/";
+	jr->root_real = realpath(root, NULL);
+	if (!jr->root_real || stat(jr->root_real, &st) < 0 || !S_ISDIR(st.st_mode))
+		pib_fail(&run->err, -ENOENT, PIB_ERR_USAGE, "usage.invalid", "--root %s: not an existing directory", root);
+	run->root = jr->root_real ? jr->root_real : root;
+	run->may_install = true;
+	run->run_seconds = jr->job->run_seconds;
+	if (!run->err.set && !load_job_key(jr, &run->err))
+		run->err.cls = run->err.cls == PIB_ERR_NONE ? PIB_ERR_USAGE : run->err.cls;
+	if (!run->err.set) {
+		wait_cloud_init(jr);
+		if (jr->imds)
+			run->ec2 = imds_identity(jr->imds);
+		report_step_detail(run->report, "root", cJSON_CreateString(run->root));
+	}
+	if (agent_step_end(run)) {
+		*code = PIB_EXIT_USAGE;
+		return false;
+	}
+	return true;
+}
+
+/* Sends the final report, then cleans up; the exit code (5 while it stays spooled). */
+static int finish(struct job_run *jr, const char *json, int code)
+{
+	struct pib_err e = {0};
+	char sha[65] = "";
+
+	if (pib_interrupted == SIGALRM)
+		pib_interrupted = 0; /* the run's time is over, not the delivery's */
+	if (json) {
+		pib_sha256_hex(json, strlen(json), sha);
+		if (jr->o->report && pib_write_file(jr->o->report, json, strlen(json), 0644) < 0)
+			agent_warn("%s: cannot write a copy of the report", jr->o->report);
+	}
+	if (deliver_phase(jr, jr->job->build_id, "final", json, jr->job->deliver_seconds, &e) < 0) {
+		agent_error("the final report is still in the spool: %s: %s; `pib-agent deliver` sends it later",
+			    e.code, e.msg);
+		pib_err_clear(&e);
+		return PIB_EXIT_SPOOLED;
+	}
+	if (runstate_save(jr->st, RS_DONE, NULL, NULL, &e) < 0) {
+		agent_error("%s", e.msg);
+		pib_err_clear(&e);
+	}
+	cleanup(jr, sha);
+	return code;
+}
+
+static int run_pipeline(struct job_run *jr)
+{
+	struct agent_run *run = &jr->run;
+	struct pib_err e = {0};
+	char *json = NULL;
+	int code;
+	enum run_stage at = jr->resumed;
+
+	if (at < RS_PRE_SPOOLED)
+		note_resumed(jr); /* else once the saved report is back */
+	if (at >= RS_FINAL_SPOOLED) {
+		/* the exit code of the report already made */
+		struct report *saved = jr->st->report ? report_from_state(jr->st->report) : NULL;
+		code = saved ? report_exit_code(saved) : PIB_EXIT_OK;
+		report_free(saved);
+		return finish(jr, NULL, code);
+	}
+	alarm(jr->job->run_seconds);
+	if (at >= RS_PRE_SPOOLED) {
+		bool resumed = resume_after_pre_install(jr);
+		note_resumed(jr);
+		if (!resumed)
+			goto final;
+	} else {
+		if (at < RS_FETCHED) {
+			if (!step_fetch(jr))
+				goto final;
+			if (runstate_save(jr->st, RS_FETCHED, report_state(run->report), NULL, &run->err) < 0)
+				goto fail_state;
+		}
+		if (!step_open_checked(jr))
+			goto final;
+		agent_ictx_init(run, jr->job->install_seconds);
+		if (agent_scan_setup(run, jr->job->clamav_db, jr->job->db_max_age_days) < 0 || !agent_step_verify(run) ||
+		    !agent_step_prescan(run) || !agent_step_resolve(run))
+			goto final;
+		if (run->opts->dry_run) {
+			report_step_skip(run->report, "install", "dry run (--dry-run)", true);
+			goto final;
+		}
+		/* the pre-install report: spooled before anything else, then no seller code runs until it is accepted */
+		char *pre = pre_install_envelope(jr);
+		cJSON *rs = report_state(run->report), *ts = transaction_state(&run->ictx);
+		int pr = pre ? spool_put(jr->state_dir, jr->job->build_id, "pre-install", jr->job->report_url,
+					 jr->job->report_method, jr->job->ca_bundle, pre, strlen(pre), &e)
+			     : -EIO;
+		free(pre);
+		if (pr == 0)
+			pr = runstate_save(jr->st, RS_PRE_SPOOLED, rs, ts, &e);
+		cJSON_Delete(rs);
+		cJSON_Delete(ts);
+		if (pr < 0) {
+			agent_error("the pre-install report cannot be spooled: %s: %s", e.code, e.msg);
+			pib_err_clear(&e);
+			return PIB_EXIT_ENV;
+		}
+	}
+	if (jr->st->stage < RS_PRE_ACCEPTED) {
+		if (deliver_phase(jr, jr->job->build_id, "pre-install", NULL, jr->job->deliver_seconds, &e) < 0) {
+			agent_error("the pre-install report was not accepted: %s: %s; nothing is installed before it is (it stays in the spool; run again or `pib-agent deliver`)",
+				    e.code, e.msg);
+			pib_err_clear(&e);
+			return PIB_EXIT_SPOOLED;
+		}
+		if (runstate_save(jr->st, RS_PRE_ACCEPTED, NULL, NULL, &run->err) < 0)
+			goto fail_state;
+	}
+	if (agent_scan_setup(run, jr->job->clamav_db, jr->job->db_max_age_days) < 0)
+		goto final;
+	if (jr->st->stage == RS_INSTALLING)
+		agent_warn("an earlier run was stopped during the install: the package tool is recovered and the transaction installed again");
+	{
+		cJSON *rs = report_state(run->report);
+		int sr = runstate_save(jr->st, RS_INSTALLING, rs, NULL, &run->err);
+		cJSON_Delete(rs);
+		if (sr < 0)
+			goto fail_state;
+	}
+	if (agent_step_install(run))
+		agent_step_checks(run);
+	goto final;
+
+fail_state:
+	report_step_begin(run->report, "state");
+	(void)agent_step_end(run);
+final:
+	alarm(0);
+	code = agent_sign_run(run, &json);
+	if (!json)
+		return code;
+	{
+		struct pib_err se = {0};
+		int pr = spool_put(jr->state_dir, jr->job->build_id, "final", jr->job->report_url, jr->job->report_method,
+				   jr->job->ca_bundle, json, strlen(json), &se);
+		cJSON *rs = report_state(run->report);
+		if (pr == 0)
+			pr = runstate_save(jr->st, RS_FINAL_SPOOLED, rs, NULL, &se);
+		cJSON_Delete(rs);
+		if (pr < 0) {
+			agent_error("the final report cannot be spooled: %s: %s", se.code, se.msg);
+			pib_err_clear(&se);
+		}
+	}
+	agent_log("status: %s (exit %d)", report_status(run->report), code);
+	code = finish(jr, json, code);
+	free(json);
+	return code;
+}
+
+/* A build whose final report was accepted: only what is spooled is sent. */
+static int build_done(struct job_run *jr, char *done)
+{
+	unsigned left = 0;
+	struct pib_err e = {0};
+
+	size_t n = strlen(done);
+	while (n && (done[n - 1] == '\n' || done[n - 1] == ' '))
+		done[--n] = '\0';
+	agent_log("build %s is done (%s): nothing to run", jr->job->build_id, done);
+	if (spool_deliver_all(jr->state_dir, pib_now_mono() + jr->job->deliver_seconds, &left, &e) < 0 && left) {
+		agent_error("%u report(s) still in the spool: %s", left, e.msg);
+		pib_err_clear(&e);
+		return PIB_EXIT_SPOOLED;
+	}
+	return PIB_EXIT_OK;
+}
+
+int agent_cmd_run(const struct agent_opts *o)
+{
+	struct job_run jr = {.o = o, .state_dir = o->state_dir ? o->state_dir : STATE_DIR_DEFAULT};
+	struct pib_err e = {0};
+	struct sigaction sa = {.sa_handler = on_alarm};
+	unsigned left = 0;
+	int code = PIB_EXIT_OK;
+	char *done = NULL;
+
+	if (!o->job) {
+		agent_error("run: --job FILE or --job imds is required");
+		return PIB_EXIT_USAGE;
+	}
+	pib_catch_interrupts();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	jr.run.opts = o;
+	jr.run.report = report_new("run");
+	if (!jr.run.report) {
+		agent_error("out of memory");
+		return PIB_EXIT_ENV;
+	}
+	/* what earlier runs left spooled goes first */
+	if (spool_deliver_all(jr.state_dir, pib_now_mono() + EARLIER_DELIVERY_SECONDS, &left, &e) < 0 && left)
+		agent_warn("%u earlier report(s) still in the spool: %s", left, e.msg);
+	pib_err_clear(&e);
+
+	if (!configure(&jr, &code))
+		goto out;
+	if (runstate_done(jr.state_dir, jr.job->build_id, &done)) {
+		code = build_done(&jr, done);
+		goto out;
+	}
+	if (runstate_open(jr.state_dir, jr.job->build_id, jr.job_sha256, &jr.st, &e) < 0) {
+		agent_error("%s: %s", e.code, e.msg);
+		code = e.cls == PIB_ERR_USAGE ? PIB_EXIT_USAGE : PIB_EXIT_ENV;
+		goto out;
+	}
+	runstate_track_children(jr.st);
+	jr.resumed = jr.st->stage;
+	if (jr.resumed != RS_NEW)
+		agent_log("build %s: continuing from stage %s", jr.job->build_id, runstate_stage_name(jr.resumed));
+	/* the report of an earlier run goes on where it stopped */
+	if (jr.st->report && jr.resumed < RS_PRE_SPOOLED) {
+		struct report *saved = report_from_state(jr.st->report);
+		if (saved) {
+			report_free(jr.run.report);
+			jr.run.report = saved;
+		}
+	}
+	jr.bundle_path = pib_asprintf("%s/bundle", jr.st->dir);
+	code = jr.bundle_path ? run_pipeline(&jr) : PIB_EXIT_ENV;
+out:
+	pib_err_clear(&e);
+	free(done);
+	free(jr.bundle_path);
+	runstate_free(jr.st);
+	agent_run_free(&jr.run);
+	imds_free(jr.imds);
+	job_free(jr.job);
+	free(jr.root_real);
+	return code;
+}

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pib-agent run end to end into a real minbase Debian 12 root: the job from a file and from
+# EC2 user-data (a cloud-init MIME multipart message) served by the IMDSv2 stand-in, the bundle
+# over HTTPS from the test orchestrator, install, scans, both reports accepted once each and
+# verified with openssl, cleanup leaving no key, job or user-data copy; a second run of a
+# finished build sends nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/run-lib.sh"
+run_setup
+copy_root "$T/root"
+orch_start
+mkbundle "$T/jq.tar.gz" --deb "$DEB_JQ" --deb "$DEB_LIBJQ1" --deb "$DEB_LIBONIG5"
+put_bundle "$T/jq.tar.gz"
+
+# ---------------------------------------------------------------- job from a file
+mkjob "$T/job.json" b-e2e-1
+run_agent "$T/job.json"
+is "run: exit 0" "$RC" 0
+is "the pre-install report was accepted once" "$(accepted b-e2e-1:pre-install)" 1
+is "the final report was accepted once" "$(accepted b-e2e-1:final)" 1
+received_report b-e2e-1:pre-install "$T/pre.json"
+received_report b-e2e-1:final "$T/final.json"
+check "openssl verifies the pre-install report" openssl_ok "$T/pre.json"
+check "openssl verifies the final report" openssl_ok "$T/final.json"
+check "both reports are valid against report.schema.json" /usr/bin/python3 "$DSSE_PY" schema \
+	"$REPO_DIR/manifests/report.schema.json" "$T/pre.json" "$T/final.json"
+is "pre-install: phase" "$(rep phase "$T/pre.json")" pre-install
+is "pre-install: build_id" "$(rep build_id "$T/pre.json")" b-e2e-1
+is "pre-install: steps up to resolve, all ok" "$(rep steps.name "$T/pre.json" | tr '\n' ' ')$(rep steps.status "$T/pre.json" | sort -u | tr '\n' ' ')" \
+	"configure fetch open verify prescan resolve ok "
+is "pre-install: the transaction" "$(rep 'steps[name=resolve].transaction.name' "$T/pre.json" | sort | tr '\n' ' ')" "jq libjq1 libonig5 "
+is "final: phase and status" "$(rep phase "$T/final.json") $(rep status "$T/final.json")" "final succeeded"
+is "final: install and postscan ok" "$(rep 'steps[name=install].status' "$T/final.json") $(rep 'steps[name=postscan].status' "$T/final.json")" "ok ok"
+is "final: the fetch step names the bundle's digest" "$(rep 'steps[name=fetch].sha256' "$T/final.json")" "$BUNDLE_SHA"
+# no seller code before the pre-install report was accepted
+pre_t=$(orch_log "[x['time'] for x in r if x['idempotency_key'] == 'b-e2e-1:pre-install' and x['status'] < 300][0]")
+inst_t=$(rep 'steps[name=install].started' "$T/final.json")
+check "the install started after the pre-install report was accepted" "$PYTHON" -c "
+import datetime, sys
+t = datetime.datetime.strptime('$inst_t', '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc).timestamp()
+sys.exit(0 if t >= $pre_t else 1)"
+check "jq is installed in the root" installed "$T/root" jq
+check "the deliveries carried the idempotency key and the DSSE content type" test \
+	"$(orch_log "sorted(set((x['idempotency_key'], x['content_type']) for x in r if x['method'] == 'POST'))")" = \
+	'[["b-e2e-1:final", "application/vnd.in-toto+json"], ["b-e2e-1:pre-install", "application/vnd.in-toto+json"]]'
+check "cleanup: the build's state folder (bundle, saved reports) is gone" test ! -e "$T/state/builds/b-e2e-1"
+check "cleanup: nothing left in the spool" test -z "$(find "$T/state/spool" -type f ! -name .lock 2>/dev/null)"
+check "the build is recorded as done" test -s "$T/state/done/b-e2e-1"
+check_not "no private key in the state folder" grep -rl "PRIVATE KEY" "$T/state"
+
+n_before=$(orch_log "len(r)")
+run_agent "$T/job.json"
+is "a second run of a finished build: exit 0" "$RC" 0
+check "it says the build is done" grep -q "build b-e2e-1 is done" "$T/run.err"
+is "it sent nothing and fetched nothing" "$(orch_log "len(r)")" "$n_before"
+
+# ---------------------------------------------------------------- job from IMDS user-data
+if [ -f "$TOOLS_DIR/imds.py" ]; then
+	rm -rf "$T/root"
+	copy_root "$T/root"
+	mkjob "$T/job2.json" b-e2e-imds "{\"signing_key\": {\"path\": null, \"pem\": $("$PYTHON" -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$T/agent.key")}}"
+	# the user-data: a cloud-init multipart message, the job as its second part of three
+	"$PYTHON" - "$T/job2.json" "$T/user-data" <<'PY'
+import sys
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.mime.application import MIMEApplication
+m = MIMEMultipart()
+m.attach(MIMEText("#!/bin/sh\nexec /usr/bin/pib-agent run --job imds\n", "x-shellscript"))
+job = MIMEApplication(open(sys.argv[1], "rb").read(), "vnd.pib-agent.job+json", _encoder=lambda p: None)
+m.attach(job)
+m.attach(MIMEText("#cloud-config\nruncmd: []\n", "cloud-config"))
+open(sys.argv[2], "w").write(m.as_string())
+PY
+	# what cloud-init leaves in the image: its copies of that user-data and the script part
+	mkdir -p "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts"
+	cp "$T/user-data" "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt"
+	cp "$T/user-data" "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt.i"
+	printf '#!/bin/sh\nexec /usr/bin/pib-agent run --job imds\n' >"$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts/part-001"
+	printf '{"instanceId": "i-0123456789abcdef0", "region": "eu-west-1", "architecture": "x86_64"}' >"$T/iid.json"
+	printf 'c2lnbmF0dXJl' >"$T/iid.sig"
+	# --token-uses 2: the token expires mid-run, and the agent must get a fresh one (a 401 first)
+	IMDS_ARGS=(--user-data "$T/user-data" --document "$T/iid.json" --signature "$T/iid.sig" --token-uses 2)
+	rm -f "$T/imds.port"
+	"$PYTHON" "$TOOLS_DIR/imds.py" --port-file "$T/imds.port" --log "$T/imds.log" "${IMDS_ARGS[@]}" >"$T/imds.out" 2>&1 &
+	RUN_PIDS+=("$!")
+	IMDS_PORT=$(wait_port "$T/imds.port") || bail_out "the IMDS stand-in did not start: $(cat "$T/imds.out")"
+	AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT run_agent imds
+	is "run --job imds: exit 0" "$RC" 0
+	is "imds: both reports accepted once" "$(accepted b-e2e-imds:pre-install) $(accepted b-e2e-imds:final)" "1 1"
+	received_report b-e2e-imds:final "$T/final2.json"
+	check "openssl verifies the final report signed with the job's pem" openssl_ok "$T/final2.json"
+	is "host.ec2 holds the instance identity document" "$(rep host.ec2.document.instanceId "$T/final2.json")" i-0123456789abcdef0
+	check "no IMDS request went without a token (IMDSv2 only)" test \
+		"$("$PYTHON" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(len(r) > 2 and not [x for x in r if x["method"] != "PUT" and x["token"] == "none"])' "$T/imds.log")" = True
+	check "the token ran out mid-run (a 401), and a fresh one was taken" test \
+		"$("$PYTHON" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; i=[k for k,x in enumerate(r) if x["status"]==401]; print(bool(i) and any(x["method"]=="PUT" for x in r[i[0]:]) and any(x["status"]==200 and x["method"]=="GET" for x in r[i[0]+1:]))' "$T/imds.log")" = True
+	check "cleanup: cloud-init's copies of the user-data are gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt" -a \
+		! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt.i"
+	check "cleanup: the script part is gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts/part-001"
+	check_not "no private key anywhere in the root or the state" grep -rl --exclude-dir=proc "BEGIN PRIVATE KEY" "$T/root/var/lib" "$T/state"
+	check_not "the key never reached the log" grep -q "PRIVATE KEY" "$T/run.err"
+	check "jq is installed in the root" installed "$T/root" jq
+else
+	skip_note="tests/tools/imds.py is not there"
+	fail "the IMDS part ran" "$skip_note"
+fi
+done_testing

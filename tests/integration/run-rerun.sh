@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# pib-agent run killed with SIGKILL during fetch, during install and during delivery, then run
+# again with the same job: each rerun reaches the end state of an uninterrupted run (package
+# installed and configured, no process of the killed run left, each phase's report accepted
+# exactly once), continuing a partial download with a Range request.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/run-lib.sh"
+run_setup
+copy_root "$T/gold"
+orch_start
+
+fresh_root() {
+	rm -rf "$T/root"
+	cp -a "$T/gold" "$T/root"
+}
+# start_agent JOB: the agent in the background; AGENT_PID
+start_agent() {
+	mkdir -p "$T/agent-tmp"
+	TMPDIR=$T/agent-tmp "$PIB_AGENT" run --job "$1" --root "$T/root" --state-dir "$T/state" \
+		</dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	AGENT_PID=$!
+}
+# wait_for DESC CMD...: polls CMD every 0.1 s for at most 60 s
+wait_for() {
+	local desc=$1 i
+	shift
+	for i in $(seq 1 600); do
+		"$@" 2>/dev/null && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "$desc" "not reached in 60 s (or the agent ended): $(tail -5 "$T/bg.err")"
+	return 1
+}
+kill9() {
+	kill -9 "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+}
+
+# --- killed during fetch: the rerun continues the partial file with a Range request
+fresh_root
+# a package with 6 MB of random bytes, served at 1 MB/s: the agent is killed with 2 MB on disk
+mkdir -p "$T/filler/DEBIAN" "$T/filler/usr/share/pib-filler"
+head -c 6000000 /dev/urandom >"$T/filler/usr/share/pib-filler/blob"
+printf '%s\n' "Package: pib-filler" "Version: 1.0" "Architecture: all" "Maintainer: tests <t@example.invalid>" \
+	"Description: pib-agent test filler" >"$T/filler/DEBIAN/control"
+dpkg-deb --root-owner-group -Znone --build "$T/filler" "$T/filler_1.0_all.deb" >/dev/null || bail_out "dpkg-deb failed"
+mkbundle "$T/filler.tar.gz" --deb "$T/filler_1.0_all.deb"
+put_bundle "$T/filler.tar.gz"
+faults '{"bundles": {"rate": 1000000}}'
+mkjob "$T/j1.json" b-kill-fetch
+start_agent "$T/j1.json"
+part_grew() { [ "$(stat -c %s "$T/state/builds/b-kill-fetch/bundle.part" 2>/dev/null || echo 0)" -gt 2000000 ]; }
+if wait_for "fetch: the download started" part_grew; then
+	kill9
+	ok "fetch: killed with SIGKILL during the download"
+fi
+faults ''
+run_agent "$T/j1.json"
+is "fetch: the rerun ends with exit 0" "$RC" 0
+check "fetch: the rerun continued with a Range request" test \
+	"$(orch_log "len([x for x in r if x['path'].startswith('/bundles/') and x['range']])")" -ge 1
+is "fetch: pre-install and final accepted once each" "$(accepted b-kill-fetch:pre-install) $(accepted b-kill-fetch:final)" "1 1"
+check "fetch: pib-filler is installed" installed "$T/root" pib-filler
+is "fetch: the blob is the one served" "$(sha256sum <"$T/root/usr/share/pib-filler/blob")" "$(sha256sum <"$T/filler/usr/share/pib-filler/blob")"
+
+# --- killed during install: a postinst that sleeps the first time; the rerun recovers dpkg
+fresh_root
+cat >"$T/slow.postinst" <<'SH'
+#!/bin/sh
+set -e
+if [ "$1" = configure ] && [ ! -e /var/lib/pib-slow-started ]; then
+	touch /var/lib/pib-slow-started
+	sleep 61.25
+fi
+touch /var/lib/pib-slow-configured
+SH
+mkdeb "$T/slow_1.0_all.deb" pib-slow 1.0 postinst="$T/slow.postinst"
+mkbundle "$T/slow.tar.gz" --deb "$T/slow_1.0_all.deb"
+put_bundle "$T/slow.tar.gz"
+mkjob "$T/j2.json" b-kill-install
+start_agent "$T/j2.json"
+if wait_for "install: the postinst started" test -e "$T/root/var/lib/pib-slow-started"; then
+	kill9
+	ok "install: killed with SIGKILL while a postinst runs"
+fi
+sleep 0.5
+check_not "install: no process of the killed install is left" pgrep -f "sleep 61.25"
+run_agent "$T/j2.json"
+is "install: the rerun ends with exit 0" "$RC" 0
+check "install: the rerun says it continued an interrupted install" grep -q "stopped during the install" "$T/run.err"
+check "install: pib-slow is installed and configured" installed "$T/root" pib-slow
+check "install: its postinst finished" test -e "$T/root/var/lib/pib-slow-configured"
+is "install: pre-install and final accepted once each" "$(accepted b-kill-install:pre-install) $(accepted b-kill-install:final)" "1 1"
+received_report b-kill-install:final "$T/f2.json"
+is "install: the final report says succeeded" "$(rep status "$T/f2.json")" succeeded
+is "install: the final report records the rerun" "$(rep resumed.from "$T/f2.json")" installing
+check "install: dpkg's audit is empty" test -z "$(dpkg --root="$T/root" --audit 2>&1)"
+
+# --- killed during delivery: the orchestrator refuses until the agent is killed
+fresh_root
+mkbundle "$T/hello2.tar.gz" --deb "$DEB_HELLO"
+put_bundle "$T/hello2.tar.gz"
+faults '{"reports": {"always": 503}}'
+mkjob "$T/j3.json" b-kill-deliver
+start_agent "$T/j3.json"
+refused() { [ "$(orch_log "len([x for x in r if x['idempotency_key']=='b-kill-deliver:pre-install'])")" -ge 2 ]; }
+if wait_for "delivery: the pre-install report was refused twice" refused; then
+	kill9
+	ok "delivery: killed with SIGKILL between delivery attempts"
+fi
+check_not "delivery: nothing was installed" installed "$T/root" hello
+faults ''
+run_agent "$T/j3.json"
+is "delivery: the rerun ends with exit 0" "$RC" 0
+is "delivery: pre-install and final accepted once each" "$(accepted b-kill-deliver:pre-install) $(accepted b-kill-deliver:final)" "1 1"
+check "delivery: hello is installed" installed "$T/root" hello
+done_testing
