@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #define FETCH_BUFFER (512 * 1024)   /* libcurl's receive buffer */
-#define FETCH_WBUF (1024 * 1024)    /* bytes gathered before one write(2) */
+#define FETCH_WBUF (128 * 1024)     /* bytes gathered before one write(2): with 1 MiB (out of the
+				     * CPU's cache) the copy into the page cache took 2.5 times longer */
 #define FETCH_MAX_REQUESTS 1000     /* every request of one fetch, resumes included */
 #define FETCH_SPACE_MARGIN (16u << 20) /* free bytes left beside the announced size */
+#define FETCH_WRITEBACK_EVERY (8u << 20) /* bytes written between two write-back starts */
 #define FETCH_DRAW_EVERY 0.25       /* seconds between two redraws of the progress bar */
 
 enum fetch_abort {
@@ -45,6 +47,8 @@ struct fetch_ctx {
 	const char *dir;   /* DEST's folder, for statvfs */
 	unsigned char *wbuf;
 	size_t wlen;
+	uint64_t flushed;  /* bytes in DEST.part (have - wlen) */
+	uint64_t synced;   /* bytes of DEST.part whose write-back was started */
 	/* per attempt */
 	bool started;      /* the response's status and size were checked */
 	enum fetch_abort abort;
@@ -65,7 +69,16 @@ static int wbuf_flush(struct fetch_ctx *x)
 
 	if (x->wlen)
 		r = pib_write_all(x->fd, x->wbuf, x->wlen);
+	if (r == 0)
+		x->flushed += x->wlen;
 	x->wlen = 0;
+	/* start the write-back of what is written, without waiting: the final fsync then has
+	 * little left to do, and no gigabyte of dirty pages piles up behind the download */
+	if (r == 0 && x->flushed - x->synced >= FETCH_WRITEBACK_EVERY) {
+		(void)sync_file_range(x->fd, (off_t)x->synced, (off_t)(x->flushed - x->synced),
+				      SYNC_FILE_RANGE_WRITE);
+		x->synced = x->flushed;
+	}
 	return r;
 }
 
@@ -74,6 +87,7 @@ static int part_reset(struct fetch_ctx *x)
 {
 	x->wlen = 0;
 	x->have = 0;
+	x->synced = x->flushed = 0;
 	if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0)
 		return -errno;
 	if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
@@ -575,6 +589,7 @@ int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_s
 		goto out;
 	}
 	resumed = x.have > 0;
+	x.flushed = x.synced = x.have;
 	x.progress = progress && isatty(STDERR_FILENO) && !agent_log_is_json();
 	x.t0 = pib_now_mono();
 	x.have0 = x.have;
