@@ -398,8 +398,8 @@ static bool once(const cJSON *root, const char *key)
 }
 
 /*
- * What a failed job still yields for its failed report: each of build_id, report and
- * signing_key that is present once and valid by itself. Errors here are not reported.
+ * What a failed job still yields for its failed report: each of build_id, report,
+ * signing_key and ca_bundle that is present once and valid by itself. Errors here are not reported.
  */
 static struct job *salvage(const char *source, const cJSON *root)
 {
@@ -418,6 +418,12 @@ static struct job *salvage(const char *source, const cJSON *root)
 	}
 	if (once(root, "signing_key"))
 		(void)parse_key(&p, root, j);
+	/* the orchestrator's own CA, without which the failed report cannot reach it */
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(root, "ca_bundle");
+	if (ca && once(root, "ca_bundle") && abs_path(&p, "ca_bundle", ca, &j->ca_bundle) < 0) {
+		free(j->ca_bundle);
+		j->ca_bundle = NULL;
+	}
 	pib_err_clear(&scratch);
 	return j;
 }

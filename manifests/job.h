@@ -33,7 +33,7 @@ struct job {
  * digits"); `source` names the input in messages. Every error is job.invalid (class USAGE).
  * On success returns 0 and *ret owns the job. On failure returns a negative errno and, when
  * the text was a JSON object, *ret still gets a job holding what could be read safely
- * (build_id, report_url/report_method, the key) so that the caller can deliver a failed
+ * (build_id, report_url/report_method, the key, ca_bundle) so that the caller can deliver a failed
  * report; otherwise *ret is NULL.
  */
 int job_parse(const char *source, const char *text, size_t len, struct job **ret, struct pib_err *err);
