@@ -372,6 +372,11 @@ int http_request(const struct http_cfg *cfg, const struct http_req *req, long *r
 		hdrs = n;
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (req->direct) {
+		/* a link-local service: a proxy would see the token, a redirect would carry it away */
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	}
 	if (req->body || strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");

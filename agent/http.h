@@ -38,6 +38,7 @@ struct http_req {
 	size_t len;
 	size_t max_response;          /* bytes of the response body kept at most (more: http.too_large) */
 	unsigned timeout;             /* whole request, seconds; 0: 10 */
+	bool direct;                  /* no proxy and no redirect: IMDS, whose token must reach nothing else */
 };
 /*
  * Makes the request; returns 0 when an HTTP answer came (whatever its status: *ret_status),

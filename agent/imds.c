@@ -104,7 +104,7 @@ static int request(struct imds *m, const char *method, const char *path, const c
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	for (unsigned attempt = 1; attempt <= ATTEMPTS; attempt++) {
 		struct http_req req = {.method = method, .url = url, .headers = headers, .max_response = max,
-				       .timeout = REQ_TIMEOUT};
+				       .timeout = REQ_TIMEOUT, .direct = true};
 		struct pib_err e = {0};
 
 		wipe_buf(body);
