@@ -12,7 +12,7 @@ TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-
  debsigs gnupg chromium time procps binutils util-linux"
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
-example) PKGS="$BUILD $RUNTIME" ;;
+example) PKGS="$BUILD $RUNTIME python3" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh
 *) PKGS="$BUILD $RUNTIME $TESTS" ;;
 esac
 missing=""

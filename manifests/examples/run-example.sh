@@ -1,9 +1,12 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: MIT
-# The README's first command: sets up a fresh Debian 12 machine (as root), builds pib-agent,
-# and validates the embedded example bundle into a throwaway real Debian 12 root, then prints
-# the report. Safe to run again.
-set -eu
+# The README's first command: sets up a fresh Debian 12 machine (as root), builds pib-agent, and
+# runs a whole build the way a build pipeline does (`pib-agent run --job imds`) into a throwaway
+# real Debian 12 root: the job comes from EC2 user-data (a cloud-init MIME multipart message)
+# served by an IMDSv2 stand-in on 127.0.0.1, the example bundle and both signed reports travel
+# over HTTPS to and from a local test orchestrator with its own CA. Prints both reports as
+# received and checks their signatures. Safe to run again.
+set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
 tests/deps.sh example
@@ -15,20 +18,71 @@ work=${PIB_EXAMPLE_DIR:-/var/tmp/pib-example}
 mkdir -p "$work"
 # A real Debian 12 root, made once (about 30 s) and copied for each run: the copy is thrown away.
 tests/integration/make-gold.sh "$work/gold"
-rm -rf "$work/root"
+rm -rf "$work/root" "$work/state" "$work/srv"
 cp -a "$work/gold" "$work/root"
-
 # No ClamAV database ships with Debian (freshclam needs the internet): a small one made with sigtool.
 tests/scan/make-db.sh "$work/db"
-manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/jq-suite.tar.gz"
-# The example's signing key pair, made once (keygen never overwrites a key).
+mkdir -p "$work/srv/bundles" "$work/srv/reports"
+manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/srv/bundles/jq-suite.tar.gz"
 [ -f "$work/example.key" ] || "$agent" keygen --out "$work/example"
+# The orchestrator's own CA and server certificate, for 127.0.0.1.
+tests/tools/make-ca.sh "$work/pki" >/dev/null
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+wait_port() {
+	for _ in $(seq 1 100); do
+		[ -s "$1" ] && { cat "$1"; return 0; }
+		sleep 0.1
+	done
+	echo "a local server did not start" >&2
+	return 1
+}
+rm -f "$work/orch.port" "$work/imds.port"
+python3 tests/tools/orchestrator.py --cert "$work/pki/server.pem" --key "$work/pki/server.key" \
+	--bundles "$work/srv/bundles" --reports "$work/srv/reports" --log "$work/orchestrator.log" \
+	--port-file "$work/orch.port" >"$work/orchestrator.out" 2>&1 &
+pids+=($!)
+orch=https://127.0.0.1:$(wait_port "$work/orch.port")
+
+# The job, inside the user-data a build pipeline would give the instance (see
+# packaging/cloud-init/user-data.example): the signing key travels in the job, kept in memory only.
+python3 - "$work" "$orch" <<'PY'
+import hashlib, json, sys
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+work, orch = sys.argv[1:3]
+bundle = open(work + "/srv/bundles/jq-suite.tar.gz", "rb").read()
+job = {
+    "schema": "pib-agent/job/v1",
+    "build_id": "example-build-1",
+    "bundle": {"url": orch + "/bundles/jq-suite.tar.gz", "sha256": hashlib.sha256(bundle).hexdigest()},
+    "report": {"url": orch + "/reports/example-build-1", "method": "POST"},
+    "signing_key": {"pem": open(work + "/example.key").read()},
+    "clamav_db": work + "/db",
+    "ca_bundle": work + "/pki/ca.pem",
+}
+m = MIMEMultipart()
+m.attach(MIMEText("#!/bin/sh\nexec pib-agent run --job imds\n", "x-shellscript"))
+m.attach(MIMEApplication(json.dumps(job, indent=1).encode(), "vnd.pib-agent.job+json", _encoder=lambda p: None))
+open(work + "/user-data", "w").write(m.as_string())
+PY
+python3 tests/tools/imds.py --port-file "$work/imds.port" --user-data "$work/user-data" \
+	--log "$work/imds.log" >"$work/imds.out" 2>&1 &
+pids+=($!)
+export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(wait_port "$work/imds.port")
+
 set +e
-"$agent" validate "$work/jq-suite.tar.gz" --root "$work/root" --db "$work/db" --key "$work/example.key" \
-	--report "$work/report.json" ${PIB_EXAMPLE_ARGS:-}
+"$agent" run --job imds --root "$work/root" --state-dir "$work/state" ${PIB_EXAMPLE_ARGS:-}
 rc=$?
 set -e
-# The report as a person reads it, its signature checked with the public key.
-"$agent" show "$work/report.json" --pubkey "$work/example.pub" || true
-echo "report: $work/report.json (exit code $rc); check it with: build/pib-agent verify $work/report.json --pubkey $work/example.pub"
+# What the orchestrator received: the pre-install report, then the final one, each checked.
+for f in "$work"/srv/reports/*.body; do
+	[ -e "$f" ] || continue
+	cp "$f" "${f%.body}.json"
+	"$agent" show "${f%.body}.json" --pubkey "$work/example.pub" || true
+done
+echo "reports received: $work/srv/reports/*.json (exit code $rc); requests: $work/orchestrator.log"
+echo "check one with: build/pib-agent verify $work/srv/reports/0002.json --pubkey $work/example.pub"
 exit $rc
