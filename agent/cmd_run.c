@@ -103,13 +103,13 @@ static void wait_cloud_init(struct job_run *jr)
 	struct report *r = jr->run.report;
 	char *tool = NULL;
 
-	if (strcmp(jr->run.root, "/") != 0) {
-		report_step_detail(r, "cloud_init", cJSON_CreateString("not waited for: --root is not this system"));
-		return;
-	}
 	if (started_by_cloud_init()) {
 		report_step_detail(r, "cloud_init",
 				   cJSON_CreateString("not waited for: the agent runs as a part of cloud-init, which waits for it"));
+		return;
+	}
+	if (strcmp(jr->run.root, "/") != 0) {
+		report_step_detail(r, "cloud_init", cJSON_CreateString("not waited for: --root is not this system"));
 		return;
 	}
 	tool = pib_find_tool("cloud-init");

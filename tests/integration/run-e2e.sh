@@ -15,7 +15,9 @@ put_bundle "$T/jq.tar.gz"
 
 # ---------------------------------------------------------------- job from a file
 mkjob "$T/job.json" b-e2e-1
-run_agent "$T/job.json"
+# started the way cloud-init's scripts_user starts a part: under a process named cloud-init
+cp /bin/dash "$T/cloud-init"
+RUN_WRAP="$T/cloud-init -c \"\$@\" cloud-init" run_agent "$T/job.json"
 is "run: exit 0" "$RC" 0
 is "the pre-install report was accepted once" "$(accepted b-e2e-1:pre-install)" 1
 is "the final report was accepted once" "$(accepted b-e2e-1:final)" 1
@@ -32,6 +34,8 @@ is "pre-install: steps up to resolve, all ok" "$(rep steps.name "$T/pre.json" | 
 is "pre-install: the transaction" "$(rep 'steps[name=resolve].transaction.name' "$T/pre.json" | sort | tr '\n' ' ')" "jq libjq1 libonig5 "
 is "final: phase and status" "$(rep phase "$T/final.json") $(rep status "$T/final.json")" "final succeeded"
 is "final: install and postscan ok" "$(rep 'steps[name=install].status' "$T/final.json") $(rep 'steps[name=postscan].status' "$T/final.json")" "ok ok"
+is "started by cloud-init: the agent did not wait for cloud-init (itself)" "$(rep 'steps[name=configure].cloud_init' "$T/final.json")" \
+	"not waited for: the agent runs as a part of cloud-init, which waits for it"
 is "final: the fetch step names the bundle's digest" "$(rep 'steps[name=fetch].sha256' "$T/final.json")" "$BUNDLE_SHA"
 # no seller code before the pre-install report was accepted
 pre_t=$(orch_log "[x['time'] for x in r if x['idempotency_key'] == 'b-e2e-1:pre-install' and x['status'] < 300][0]")

@@ -97,11 +97,12 @@ PY
 }
 
 # run_agent JOB [ARGS]: pib-agent run on $T/root with the state in $T/state; RC, $T/run.err
+# (RUN_WRAP: a command line the run is started under, e.g. a shell named cloud-init)
 run_agent() {
 	local job=$1
 	shift
 	mkdir -p "$T/agent-tmp"
-	TMPDIR=$T/agent-tmp timeout -k 10 900 "$PIB_AGENT" run --job "$job" --root "$T/root" \
+	TMPDIR=$T/agent-tmp ${RUN_WRAP:-} timeout -k 10 900 "$PIB_AGENT" run --job "$job" --root "$T/root" \
 		--state-dir "$T/state" "$@" </dev/null >"$T/run.out" 2>"$T/run.err"
 	RC=$?
 	diag "ran: pib-agent run --job $job $* -> exit $RC"
