@@ -48,6 +48,17 @@ r = [json.loads(l) for l in open('$T/orch.log') if '/bundles/' in l][$n0:]
 gaps = [b['time'] - a['time'] for a, b in zip(r, r[1:])]
 print(gaps); sys.exit(0 if len(gaps) == 2 and min(gaps) >= 1.9 else 1)"
 
+# --- a progress line on a terminal (script(1) gives the agent one), none in json logs
+for fmt in text json; do
+	fresh_root
+	mkjob "$T/jp-$fmt.json" b-progress-$fmt
+	TMPDIR=$T/agent-tmp timeout -k 10 600 script -qefc "$PIB_AGENT run --job $T/jp-$fmt.json --root $T/root --state-dir $T/state --log-format $fmt" \
+		/dev/null </dev/null >"$T/tty-$fmt.out" 2>&1
+	is "on a terminal ($fmt): exit 0" "$?" 0
+done
+check "on a terminal: the fetch draws a progress line (bytes, rate)" grep -aq $'\e\[Kfetch: .* / .*B/s' "$T/tty-text.out"
+check_not "with --log-format json: no progress line" grep -aq $'\e\[Kfetch: ' "$T/tty-json.out"
+
 # --- a certificate from another CA: refused, nothing installed, the failed report delivered
 fresh_root
 faults ''
