@@ -1,115 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /* The bundle manifest (pib-agent/bundle/v1): its model and its parser. */
 #include "manifest.h"
+#include "jsonread.h"
 #include "pkgname.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #define MAX_TARGETS 64
 #define MAX_PACKAGES 4096
 #define MAX_LIST 256
 #define MAX_STR 4096
 
-struct parser {
-	const char *file;
-	struct pib_err *err;
-};
-
-static int bad(struct parser *p, const char *path, const char *fmt, ...) PIB_PRINTF(3, 4);
-static int bad(struct parser *p, const char *path, const char *fmt, ...)
-{
-	char what[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return pib_fail(p->err, -EINVAL, PIB_ERR_FAILED, "manifest.invalid", "%s: %s%s%s", p->file,
-			path, *path ? ": " : "", what);
-}
-
-static const char *type_name(const cJSON *j)
-{
-	if (cJSON_IsString(j))
-		return "a string";
-	if (cJSON_IsNumber(j))
-		return "a number";
-	if (cJSON_IsBool(j))
-		return "a boolean";
-	if (cJSON_IsNull(j))
-		return "null";
-	if (cJSON_IsArray(j))
-		return "an array";
-	if (cJSON_IsObject(j))
-		return "an object";
-	return "something else";
-}
-
-/* Checks that obj is an object with only the allowed keys, and the required ones. */
-static int check_keys(struct parser *p, const char *path, const cJSON *obj,
-		      const char *const *allowed, const char *const *required)
-{
-	const cJSON *it;
-
-	if (!cJSON_IsObject(obj))
-		return bad(p, path, "expected an object, got %s", type_name(obj));
-	cJSON_ArrayForEach(it, obj)
-	{
-		bool ok = false;
-		for (int i = 0; allowed[i]; i++)
-			if (!strcmp(it->string, allowed[i]))
-				ok = true;
-		if (!ok) {
-			char sub[512];
-			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", it->string);
-			return bad(p, sub, "unknown key");
-		}
-		/* duplicate keys: cJSON keeps both; refuse */
-		for (const cJSON *o = it->next; o; o = o->next)
-			if (!strcmp(o->string, it->string)) {
-				char sub[512];
-				snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", it->string);
-				return bad(p, sub, "duplicate key");
-			}
-	}
-	for (int i = 0; required && required[i]; i++)
-		if (!cJSON_GetObjectItemCaseSensitive(obj, required[i])) {
-			char sub[512];
-			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", required[i]);
-			return bad(p, sub, "missing");
-		}
-	return 0;
-}
-
-static int get_str(struct parser *p, const char *path, const cJSON *j, char **ret)
+static int get_str(struct jr *p, const char *path, const cJSON *j, char **ret)
 {
 	if (!cJSON_IsString(j))
-		return bad(p, path, "expected a string, got %s", type_name(j));
+		return jr_bad(p, path, "expected a string, got %s", jr_type_name(j));
 	size_t n = strlen(j->valuestring);
 	if (n == 0)
-		return bad(p, path, "must not be empty");
+		return jr_bad(p, path, "must not be empty");
 	if (n > MAX_STR)
-		return bad(p, path, "longer than %d bytes", MAX_STR);
+		return jr_bad(p, path, "longer than %d bytes", MAX_STR);
 	*ret = strdup(j->valuestring);
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int get_strv(struct parser *p, const char *path, const cJSON *j, char ***ret, bool nonempty)
+static int get_strv(struct jr *p, const char *path, const cJSON *j, char ***ret, bool nonempty)
 {
 	const cJSON *it;
 	int i = 0, r;
 
 	if (!cJSON_IsArray(j))
-		return bad(p, path, "expected an array, got %s", type_name(j));
+		return jr_bad(p, path, "expected an array, got %s", jr_type_name(j));
 	if (cJSON_GetArraySize(j) > MAX_LIST)
-		return bad(p, path, "more than %d entries", MAX_LIST);
+		return jr_bad(p, path, "more than %d entries", MAX_LIST);
 	if (nonempty && cJSON_GetArraySize(j) == 0)
-		return bad(p, path, "must not be empty");
+		return jr_bad(p, path, "must not be empty");
 	*ret = calloc(1, sizeof(char *));
 	if (!*ret)
 		return -ENOMEM;
@@ -196,7 +123,7 @@ char *mf_normalise_member(const char *name, bool *ret_absolute, bool *ret_dotdot
 	return b.data;
 }
 
-static int parse_version_list(struct parser *p, const char *path, char **versions)
+static int parse_version_list(struct jr *p, const char *path, char **versions)
 {
 	for (int i = 0; versions[i]; i++) {
 		const char *v = versions[i];
@@ -204,13 +131,13 @@ static int parse_version_list(struct parser *p, const char *path, char **version
 		if (!pib_str_all_in(v, "0123456789.,<>=!~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-+")) {
 			char sub[512];
 			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
-			return bad(p, sub, "not a version or a range: \"%s\"", v);
+			return jr_bad(p, sub, "not a version or a range: \"%s\"", v);
 		}
 	}
 	return 0;
 }
 
-static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_target *t)
+static int parse_target(struct jr *p, int ti, const cJSON *jt, struct mf_target *t)
 {
 	static const char *const allowed[] = {"name", "os", "arch", "installer", "packages", "keys",
 					      "allow_unsigned", "properties", "checks", "may_upgrade",
@@ -221,7 +148,7 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 	int r, i;
 
 	snprintf(path, sizeof(path), "targets[%d]", ti);
-	if ((r = check_keys(p, path, jt, allowed, required)) < 0)
+	if ((r = jr_check_keys(p, path, jt, allowed, required)) < 0)
 		return r;
 	snprintf(sub, sizeof(sub), "%s.name", path);
 	if ((r = get_str(p, sub, cJSON_GetObjectItemCaseSensitive(jt, "name"), &t->name)) < 0)
@@ -230,16 +157,16 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 	if ((r = get_str(p, sub, cJSON_GetObjectItemCaseSensitive(jt, "installer"), &t->installer)) < 0)
 		return r;
 	if (strcmp(t->installer, "deb") && strcmp(t->installer, "rpm") && strcmp(t->installer, "msi"))
-		return bad(p, sub, "expected \"deb\", \"rpm\" or \"msi\", got \"%s\"", t->installer);
+		return jr_bad(p, sub, "expected \"deb\", \"rpm\" or \"msi\", got \"%s\"", t->installer);
 
 	const cJSON *jos = cJSON_GetObjectItemCaseSensitive(jt, "os");
 	snprintf(sub, sizeof(sub), "%s.os", path);
 	if (!cJSON_IsArray(jos))
-		return bad(p, sub, "expected an array, got %s", type_name(jos));
+		return jr_bad(p, sub, "expected an array, got %s", jr_type_name(jos));
 	if (cJSON_GetArraySize(jos) == 0)
-		return bad(p, sub, "must not be empty");
+		return jr_bad(p, sub, "must not be empty");
 	if (cJSON_GetArraySize(jos) > MAX_LIST)
-		return bad(p, sub, "more than %d entries", MAX_LIST);
+		return jr_bad(p, sub, "more than %d entries", MAX_LIST);
 	t->os = calloc((size_t)cJSON_GetArraySize(jos), sizeof(*t->os));
 	if (!t->os)
 		return -ENOMEM;
@@ -250,18 +177,18 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 		struct mf_os *o = &t->os[t->n_os++];
 		char opath[300], f[400];
 		snprintf(opath, sizeof(opath), "%s.os[%d]", path, i++);
-		if ((r = check_keys(p, opath, it, os_keys, os_keys)) < 0)
+		if ((r = jr_check_keys(p, opath, it, os_keys, os_keys)) < 0)
 			return r;
 		snprintf(f, sizeof(f), "%s.id", opath);
 		if ((r = get_str(p, f, cJSON_GetObjectItemCaseSensitive(it, "id"), &o->id)) < 0)
 			return r;
 		if (!pib_str_all_in(o->id, "abcdefghijklmnopqrstuvwxyz0123456789._-"))
-			return bad(p, f, "not an os-release ID: \"%s\"", o->id);
+			return jr_bad(p, f, "not an os-release ID: \"%s\"", o->id);
 		const char *fam = mf_family_of_id(o->id);
 		if (fam && !mf_installer_fits_family(t->installer, fam)) {
 			snprintf(f, sizeof(f), "%s.installer", path);
-			return bad(p, f, "\"%s\" does not fit os \"%s\" (a %s system)", t->installer,
-				   o->id, fam);
+			return jr_bad(p, f, "\"%s\" does not fit os \"%s\" (a %s system)", t->installer,
+				      o->id, fam);
 		}
 		snprintf(f, sizeof(f), "%s.versions", opath);
 		if ((r = get_strv(p, f, cJSON_GetObjectItemCaseSensitive(it, "versions"), &o->versions,
@@ -278,17 +205,17 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 		if (strcmp(t->arch[i], "x86_64") && strcmp(t->arch[i], "aarch64")) {
 			char f[600];
 			snprintf(f, sizeof(f), "%s[%d]", sub, i);
-			return bad(p, f, "expected \"x86_64\" or \"aarch64\", got \"%s\"", t->arch[i]);
+			return jr_bad(p, f, "expected \"x86_64\" or \"aarch64\", got \"%s\"", t->arch[i]);
 		}
 
 	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(jt, "packages");
 	snprintf(sub, sizeof(sub), "%s.packages", path);
 	if (!cJSON_IsArray(jp))
-		return bad(p, sub, "expected an array, got %s", type_name(jp));
+		return jr_bad(p, sub, "expected an array, got %s", jr_type_name(jp));
 	if (cJSON_GetArraySize(jp) == 0)
-		return bad(p, sub, "must not be empty");
+		return jr_bad(p, sub, "must not be empty");
 	if (cJSON_GetArraySize(jp) > MAX_PACKAGES)
-		return bad(p, sub, "more than %d entries", MAX_PACKAGES);
+		return jr_bad(p, sub, "more than %d entries", MAX_PACKAGES);
 	t->packages = calloc((size_t)cJSON_GetArraySize(jp), sizeof(*t->packages));
 	if (!t->packages)
 		return -ENOMEM;
@@ -299,27 +226,27 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 		struct mf_package *pk = &t->packages[t->n_packages++];
 		char ppath[300], f[400], *raw = NULL;
 		snprintf(ppath, sizeof(ppath), "%s.packages[%d]", path, i++);
-		if ((r = check_keys(p, ppath, it, pkg_keys, pkg_keys)) < 0)
+		if ((r = jr_check_keys(p, ppath, it, pkg_keys, pkg_keys)) < 0)
 			return r;
 		snprintf(f, sizeof(f), "%s.file", ppath);
 		if ((r = get_str(p, f, cJSON_GetObjectItemCaseSensitive(it, "file"), &raw)) < 0)
 			return r;
 		pk->file = mf_normalise_member(raw, NULL, NULL);
 		if (!pk->file) {
-			r = bad(p, f, "not a safe relative path inside the bundle: \"%s\"", raw);
+			r = jr_bad(p, f, "not a safe relative path inside the bundle: \"%s\"", raw);
 			free(raw);
 			return r;
 		}
 		free(raw);
 		for (size_t k = 0; k + 1 < t->n_packages; k++)
 			if (!strcmp(t->packages[k].file, pk->file))
-				return bad(p, f, "\"%s\" is listed twice", pk->file);
+				return jr_bad(p, f, "\"%s\" is listed twice", pk->file);
 		snprintf(f, sizeof(f), "%s.sha256", ppath);
 		const cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "sha256");
 		if (!cJSON_IsString(js))
-			return bad(p, f, "expected a string, got %s", type_name(js));
+			return jr_bad(p, f, "expected a string, got %s", jr_type_name(js));
 		if (!pib_is_hex64(js->valuestring))
-			return bad(p, f, "expected 64 hex digits");
+			return jr_bad(p, f, "expected 64 hex digits");
 		for (int k = 0; k < 64; k++)
 			pk->sha256[k] = (char)(js->valuestring[k] | 0x20);
 		pk->sha256[64] = '\0';
@@ -339,7 +266,7 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 			if (!n) {
 				char f[600];
 				snprintf(f, sizeof(f), "%s[%d]", sub, i);
-				r = bad(p, f, "not a safe relative path inside the bundle: \"%s\"", raw[i]);
+				r = jr_bad(p, f, "not a safe relative path inside the bundle: \"%s\"", raw[i]);
 				pib_strv_free(raw);
 				return r;
 			}
@@ -356,19 +283,19 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 	if (ja) {
 		snprintf(sub, sizeof(sub), "%s.allow_unsigned", path);
 		if (!cJSON_IsBool(ja))
-			return bad(p, sub, "expected a boolean, got %s", type_name(ja));
+			return jr_bad(p, sub, "expected a boolean, got %s", jr_type_name(ja));
 		t->allow_unsigned = cJSON_IsTrue(ja);
 	}
 	const cJSON *jpr = cJSON_GetObjectItemCaseSensitive(jt, "properties");
 	if (jpr) {
 		snprintf(sub, sizeof(sub), "%s.properties", path);
 		if (!cJSON_IsObject(jpr))
-			return bad(p, sub, "expected an object, got %s", type_name(jpr));
+			return jr_bad(p, sub, "expected an object, got %s", jr_type_name(jpr));
 		if (strcmp(t->installer, "msi"))
-			return bad(p, sub, "only msi targets take properties");
+			return jr_bad(p, sub, "only msi targets take properties");
 		int n = cJSON_GetArraySize(jpr);
 		if (n > MAX_LIST)
-			return bad(p, sub, "more than %d entries", MAX_LIST);
+			return jr_bad(p, sub, "more than %d entries", MAX_LIST);
 		t->properties = calloc((size_t)n + 1, sizeof(*t->properties));
 		if (!t->properties)
 			return -ENOMEM;
@@ -378,7 +305,7 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 			snprintf(f, sizeof(f), "%s.%s", sub, it->string);
 			if (!pib_str_all_in(it->string, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ||
 			    !*it->string)
-				return bad(p, f, "a public property name is upper case letters, digits, _ and .");
+				return jr_bad(p, f, "a public property name is upper case letters, digits, _ and .");
 			struct mf_property *pr = &t->properties[t->n_properties++];
 			pr->name = strdup(it->string);
 			if ((r = get_str(p, f, it, &pr->value)) < 0)
@@ -389,9 +316,9 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 	if (jc) {
 		snprintf(sub, sizeof(sub), "%s.checks", path);
 		if (!cJSON_IsArray(jc))
-			return bad(p, sub, "expected an array, got %s", type_name(jc));
+			return jr_bad(p, sub, "expected an array, got %s", jr_type_name(jc));
 		if (cJSON_GetArraySize(jc) > MAX_LIST)
-			return bad(p, sub, "more than %d entries", MAX_LIST);
+			return jr_bad(p, sub, "more than %d entries", MAX_LIST);
 		t->checks = calloc((size_t)cJSON_GetArraySize(jc) + 1, sizeof(*t->checks));
 		if (!t->checks)
 			return -ENOMEM;
@@ -403,7 +330,7 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 			struct mf_check *c = &t->checks[t->n_checks++];
 			char cpath[300], f[400];
 			snprintf(cpath, sizeof(cpath), "%s.checks[%d]", path, i++);
-			if ((r = check_keys(p, cpath, it, ck_keys, ck_req)) < 0)
+			if ((r = jr_check_keys(p, cpath, it, ck_keys, ck_req)) < 0)
 				return r;
 			snprintf(f, sizeof(f), "%s.name", cpath);
 			if ((r = get_str(p, f, cJSON_GetObjectItemCaseSensitive(it, "name"), &c->name)) < 0)
@@ -413,15 +340,15 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 					  true)) < 0)
 				return r;
 			if (c->run[0][0] != '/')
-				return bad(p, f, "the command must be an absolute path, got \"%s\"",
-					   c->run[0]);
+				return jr_bad(p, f, "the command must be an absolute path, got \"%s\"",
+					      c->run[0]);
 			c->timeout = 60;
 			const cJSON *jto = cJSON_GetObjectItemCaseSensitive(it, "timeout");
 			if (jto) {
 				snprintf(f, sizeof(f), "%s.timeout", cpath);
 				if (!cJSON_IsNumber(jto) || jto->valuedouble != (double)(int)jto->valuedouble ||
 				    jto->valueint < 1 || jto->valueint > 86400)
-					return bad(p, f, "expected a whole number of seconds from 1 to 86400");
+					return jr_bad(p, f, "expected a whole number of seconds from 1 to 86400");
 				c->timeout = jto->valueint;
 			}
 		}
@@ -430,19 +357,19 @@ static int parse_target(struct parser *p, int ti, const cJSON *jt, struct mf_tar
 	if (jm) {
 		snprintf(sub, sizeof(sub), "%s.may_upgrade", path);
 		if (!strcmp(t->installer, "msi"))
-			return bad(p, sub, "only deb and rpm targets take may_upgrade");
+			return jr_bad(p, sub, "only deb and rpm targets take may_upgrade");
 		if ((r = get_strv(p, sub, jm, &t->may_upgrade, false)) < 0)
 			return r;
 		for (i = 0; t->may_upgrade[i]; i++) {
 			char f[600];
 			snprintf(f, sizeof(f), "%s[%d]", sub, i);
 			if (!mf_package_name_valid(t->installer, t->may_upgrade[i]))
-				return bad(p, f, "not a valid %s package name: \"%s\"", t->installer,
-					   t->may_upgrade[i]);
+				return jr_bad(p, f, "not a valid %s package name: \"%s\"", t->installer,
+					      t->may_upgrade[i]);
 			for (int k = 0; k < i; k++)
 				if (!strcmp(t->may_upgrade[k], t->may_upgrade[i]))
-					return bad(p, f, "\"%s\" is already may_upgrade[%d]",
-						   t->may_upgrade[i], k);
+					return jr_bad(p, f, "\"%s\" is already may_upgrade[%d]",
+						      t->may_upgrade[i], k);
 		}
 	}
 	return 0;
@@ -453,56 +380,32 @@ int mf_manifest_parse(const char *file, const char *json, size_t len, struct mf_
 {
 	static const char *const top_allowed[] = {"schema", "product", "targets", NULL};
 	static const char *const prod_allowed[] = {"name", "version", "seller", NULL};
-	struct parser p = {.file = file, .err = err};
+	struct jr p = {PIB_ERR_FAILED, "manifest.invalid", file, err, false};
 	struct mf_manifest *m = NULL;
 	cJSON *root = NULL;
 	const cJSON *it;
 	int r, i;
 
-	if (len > MF_MANIFEST_MAX)
-		return bad(&p, "", "larger than %u bytes", MF_MANIFEST_MAX);
-	if (memchr(json, '\0', len))
-		return bad(&p, "", "contains a NUL byte");
-	const char *end = NULL;
-	root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-	if (!root) {
-		/* line and column of the error */
-		size_t off = end ? (size_t)(end - json) : 0, line = 1, col = 1;
-		for (size_t k = 0; k < off && k < len; k++) {
-			if (json[k] == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		return bad(&p, "", "not valid JSON (line %zu, column %zu)", line, col);
-	}
-	/* nothing but whitespace after the document */
-	if (end)
-		for (const char *q = end; q < json + len; q++)
-			if (*q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') {
-				cJSON_Delete(root);
-				return bad(&p, "", "trailing data after the JSON document");
-			}
+	if ((r = jr_parse(&p, json, len, MF_MANIFEST_MAX, false, &root)) < 0)
+		goto fail;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	if ((r = check_keys(&p, "", root, top_allowed, top_allowed)) < 0)
+	if ((r = jr_check_keys(&p, "", root, top_allowed, top_allowed)) < 0)
 		goto fail;
 	const cJSON *js = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	if (!cJSON_IsString(js)) {
-		r = bad(&p, "schema", "expected a string, got %s", type_name(js));
+		r = jr_bad(&p, "schema", "expected a string, got %s", jr_type_name(js));
 		goto fail;
 	}
 	if (strcmp(js->valuestring, MF_BUNDLE_SCHEMA)) {
-		r = bad(&p, "schema", "expected \"%s\", got \"%s\"", MF_BUNDLE_SCHEMA, js->valuestring);
+		r = jr_bad(&p, "schema", "expected \"%s\", got \"%s\"", MF_BUNDLE_SCHEMA, js->valuestring);
 		goto fail;
 	}
 	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(root, "product");
-	if ((r = check_keys(&p, "product", jp, prod_allowed, prod_allowed)) < 0)
+	if ((r = jr_check_keys(&p, "product", jp, prod_allowed, prod_allowed)) < 0)
 		goto fail;
 	if ((r = get_str(&p, "product.name", cJSON_GetObjectItemCaseSensitive(jp, "name"),
 			 &m->product_name)) < 0 ||
@@ -513,15 +416,15 @@ int mf_manifest_parse(const char *file, const char *json, size_t len, struct mf_
 		goto fail;
 	const cJSON *jt = cJSON_GetObjectItemCaseSensitive(root, "targets");
 	if (!cJSON_IsArray(jt)) {
-		r = bad(&p, "targets", "expected an array, got %s", type_name(jt));
+		r = jr_bad(&p, "targets", "expected an array, got %s", jr_type_name(jt));
 		goto fail;
 	}
 	if (cJSON_GetArraySize(jt) == 0) {
-		r = bad(&p, "targets", "must not be empty");
+		r = jr_bad(&p, "targets", "must not be empty");
 		goto fail;
 	}
 	if (cJSON_GetArraySize(jt) > MAX_TARGETS) {
-		r = bad(&p, "targets", "more than %d entries", MAX_TARGETS);
+		r = jr_bad(&p, "targets", "more than %d entries", MAX_TARGETS);
 		goto fail;
 	}
 	m->targets = calloc((size_t)cJSON_GetArraySize(jt), sizeof(*m->targets));
@@ -539,8 +442,8 @@ int mf_manifest_parse(const char *file, const char *json, size_t len, struct mf_
 			if (!strcmp(m->targets[k].name, m->targets[i].name)) {
 				char f[64];
 				snprintf(f, sizeof(f), "targets[%d].name", i);
-				r = bad(&p, f, "\"%s\" is already the name of targets[%d]",
-					m->targets[i].name, k);
+				r = jr_bad(&p, f, "\"%s\" is already the name of targets[%d]",
+					   m->targets[i].name, k);
 				goto fail;
 			}
 		i++;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The job inside EC2 user-data: plain JSON, or one part of a cloud-init MIME multipart message, maybe gzip-compressed. */
 #include "job.h"
+#include "jsonread.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,26 +23,13 @@
 #define JOB_MIME_TYPE_TEXT "text/vnd.pib-agent.job+json"
 
 struct walk {
-	struct pib_err *err;
+	struct jr jr; /* its messages: "user-data: ...", job.invalid */
 	unsigned entities, leaves;
 	char types[MAX_TYPES_SHOWN][72];
 	char found_at[64]; /* the path of the job part, "" while none */
 	char *job;         /* decoded */
 	size_t job_len;
 };
-
-static int invalid(struct walk *w, const char *where, const char *fmt, ...) PIB_PRINTF(3, 4);
-static int invalid(struct walk *w, const char *where, const char *fmt, ...)
-{
-	char what[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return pib_fail(w->err, -EINVAL, PIB_ERR_USAGE, "job.invalid", "user-data: %s%s%s", where,
-			*where ? ": " : "", what);
-}
 
 static void wipe_free(char *p, size_t n)
 {
@@ -90,11 +77,11 @@ static int content_type(struct walk *w, const char *where, const char *v, size_t
 	size_t tn = t;
 	trim(&ty, &tn);
 	if (tn == 0 || tn > 64 || !memchr(ty, '/', tn))
-		return invalid(w, where, "Content-Type is not type/subtype");
+		return jr_bad(&w->jr, where, "Content-Type is not type/subtype");
 	for (size_t k = 0; k < tn; k++) {
 		char c = ty[k];
 		if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"[]?=", c))
-			return invalid(w, where, "Content-Type is not type/subtype");
+			return jr_bad(&w->jr, where, "Content-Type is not type/subtype");
 		h->type[k] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 	}
 	h->type[tn] = '\0';
@@ -109,7 +96,7 @@ static int content_type(struct walk *w, const char *where, const char *v, size_t
 		if (t >= n || v[t] == ';') {
 			if (nn == 0)
 				continue; /* a stray ';' */
-			return invalid(w, where, "a Content-Type parameter without a value");
+			return jr_bad(&w->jr, where, "a Content-Type parameter without a value");
 		}
 		t++; /* '=' */
 		while (t < n && (v[t] == ' ' || v[t] == '\t'))
@@ -124,11 +111,11 @@ static int content_type(struct walk *w, const char *where, const char *v, size_t
 				val[vn++] = v[t++];
 			}
 			if (t >= n)
-				return invalid(w, where, "an unterminated quoted string in Content-Type");
+				return jr_bad(&w->jr, where, "an unterminated quoted string in Content-Type");
 			t++;
 			while (t < n && v[t] != ';') {
 				if (v[t] != ' ' && v[t] != '\t')
-					return invalid(w, where, "text after a quoted Content-Type parameter");
+					return jr_bad(&w->jr, where, "text after a quoted Content-Type parameter");
 				t++;
 			}
 		} else {
@@ -139,12 +126,12 @@ static int content_type(struct walk *w, const char *where, const char *v, size_t
 		}
 		if (nn == 8 && !strncasecmp(name, "boundary", 8)) {
 			if (h->has_boundary)
-				return invalid(w, where, "two boundary parameters");
+				return jr_bad(&w->jr, where, "two boundary parameters");
 			if (vn == 0 || vn > MAX_BOUNDARY)
-				return invalid(w, where, "a boundary is 1 to %d characters", MAX_BOUNDARY);
+				return jr_bad(&w->jr, where, "a boundary is 1 to %d characters", MAX_BOUNDARY);
 			for (size_t k = 0; k < vn; k++)
 				if (val[k] < 0x20 || val[k] >= 0x7f)
-					return invalid(w, where, "a control character in the boundary");
+					return jr_bad(&w->jr, where, "a control character in the boundary");
 			memcpy(h->boundary, val, vn);
 			h->boundary[vn] = '\0';
 			h->has_boundary = true;
@@ -158,26 +145,26 @@ static int header_field(struct walk *w, const char *where, const char *f, size_t
 {
 	const char *colon = memchr(f, ':', n);
 	if (!colon || colon == f)
-		return invalid(w, where, "a header line without a name and a colon");
+		return jr_bad(&w->jr, where, "a header line without a name and a colon");
 	size_t nn = (size_t)(colon - f);
 	for (size_t k = 0; k < nn; k++)
 		if (f[k] <= 0x20 || f[k] >= 0x7f)
-			return invalid(w, where, "a header name with a space or a control character");
+			return jr_bad(&w->jr, where, "a header name with a space or a control character");
 	const char *v = colon + 1;
 	size_t vn = n - nn - 1;
 	trim(&v, &vn);
 	if (nn == 12 && !strncasecmp(f, "content-type", nn)) {
 		if (*seen_type)
-			return invalid(w, where, "two Content-Type headers");
+			return jr_bad(&w->jr, where, "two Content-Type headers");
 		*seen_type = true;
 		return content_type(w, where, v, vn, h);
 	}
 	if (nn == 25 && !strncasecmp(f, "content-transfer-encoding", nn)) {
 		if (*seen_cte)
-			return invalid(w, where, "two Content-Transfer-Encoding headers");
+			return jr_bad(&w->jr, where, "two Content-Transfer-Encoding headers");
 		*seen_cte = true;
 		if (vn > 64)
-			return invalid(w, where, "Content-Transfer-Encoding longer than 64 bytes");
+			return jr_bad(&w->jr, where, "Content-Transfer-Encoding longer than 64 bytes");
 		for (size_t k = 0; k < vn; k++)
 			h->cte[k] = (char)(v[k] >= 'A' && v[k] <= 'Z' ? v[k] | 0x20 : v[k]);
 		h->cte[vn] = '\0';
@@ -206,9 +193,9 @@ static int parse_headers(struct walk *w, const char *where, const char *s, size_
 		bool last = e >= len, blank = ln == 0;
 		if (!blank && (s[pos] == ' ' || s[pos] == '\t')) {
 			if (!have)
-				return invalid(w, where, "a continuation line before any header");
+				return jr_bad(&w->jr, where, "a continuation line before any header");
 			if (fn + ln > sizeof(field))
-				return invalid(w, where, "a header longer than %d bytes", MAX_HEADER);
+				return jr_bad(&w->jr, where, "a header longer than %d bytes", MAX_HEADER);
 			memcpy(field + fn, s + pos, ln);
 			fn += ln;
 		} else {
@@ -220,9 +207,9 @@ static int parse_headers(struct walk *w, const char *where, const char *s, size_
 				return 0;
 			}
 			if (++count > MAX_HEADERS)
-				return invalid(w, where, "more than %d headers", MAX_HEADERS);
+				return jr_bad(&w->jr, where, "more than %d headers", MAX_HEADERS);
 			if (ln > sizeof(field))
-				return invalid(w, where, "a header longer than %d bytes", MAX_HEADER);
+				return jr_bad(&w->jr, where, "a header longer than %d bytes", MAX_HEADER);
 			memcpy(field, s + pos, ln);
 			fn = ln;
 			have = true;
@@ -272,7 +259,7 @@ static int decode(struct walk *w, const char *where, const char *cte, const char
 			const char *q = c ? strchr(b64, c) : NULL;
 			if (!q || pad) {
 				wipe_free(out, n + 1);
-				return invalid(w, where, "not valid base64 (byte %zu)", k + 1);
+				return jr_bad(&w->jr, where, "not valid base64 (byte %zu)", k + 1);
 			}
 			acc = (acc << 6) | (unsigned)(q - b64);
 			bits += 6;
@@ -304,13 +291,13 @@ static int decode(struct walk *w, const char *where, const char *cte, const char
 				continue;
 			}
 			wipe_free(out, n + 1);
-			return invalid(w, where, "not valid quoted-printable (byte %zu)", k + 1);
+			return jr_bad(&w->jr, where, "not valid quoted-printable (byte %zu)", k + 1);
 		}
 	} else {
 		char c[72];
 		wipe_free(out, n + 1);
 		for_msg(cte, strlen(cte), c);
-		return invalid(w, where, "unknown Content-Transfer-Encoding \"%s\"", c);
+		return jr_bad(&w->jr, where, "unknown Content-Transfer-Encoding \"%s\"", c);
 	}
 	out[o] = '\0';
 	*ret = out;
@@ -330,7 +317,7 @@ static int multipart(struct walk *w, const char *path, const char *boundary, con
 	int r;
 
 	if (depth >= MAX_DEPTH)
-		return invalid(w, path, "multiparts nested deeper than %d", MAX_DEPTH);
+		return jr_bad(&w->jr, path, "multiparts nested deeper than %d", MAX_DEPTH);
 	while (pos < len) {
 		size_t e = pos;
 		while (e < len && s[e] != '\n')
@@ -359,7 +346,7 @@ static int multipart(struct walk *w, const char *path, const char *boundary, con
 				}
 				if (close) {
 					if (i == 0)
-						return invalid(w, path, "a multipart message without parts");
+						return jr_bad(&w->jr, path, "a multipart message without parts");
 					return 0;
 				}
 				in_part = true;
@@ -368,7 +355,7 @@ static int multipart(struct walk *w, const char *path, const char *boundary, con
 		}
 		pos = e + 1;
 	}
-	return invalid(w, path, "%s", in_part ? "no closing boundary (truncated?)" : "no boundary line");
+	return jr_bad(&w->jr, path, "%s", in_part ? "no closing boundary (truncated?)" : "no boundary line");
 }
 
 static bool is_job_type(const char *t)
@@ -383,12 +370,12 @@ static int entity(struct walk *w, const char *path, const char *s, size_t len, u
 	int r;
 
 	if (++w->entities > MAX_PARTS)
-		return invalid(w, path, "more than %d parts", MAX_PARTS);
+		return jr_bad(&w->jr, path, "more than %d parts", MAX_PARTS);
 	if ((r = parse_headers(w, path, s, len, &h, &body)) < 0)
 		return r;
 	if (pib_str_has_prefix(h.type, "multipart/")) {
 		if (!h.has_boundary)
-			return invalid(w, path, "%s without a boundary", h.type);
+			return jr_bad(&w->jr, path, "%s without a boundary", h.type);
 		return multipart(w, path, h.boundary, s + body, len - body, depth);
 	}
 	if (!*h.type)
@@ -399,14 +386,14 @@ static int entity(struct walk *w, const char *path, const char *s, size_t len, u
 	if (!is_job_type(h.type))
 		return 0;
 	if (*w->found_at)
-		return pib_fail(w->err, -ENOENT, PIB_ERR_USAGE, "job.not_found",
+		return pib_fail(w->jr.err, -ENOENT, PIB_ERR_USAGE, "job.not_found",
 				"user-data: two parts of type %s (%s and %s): which one is the job?", JOB_MIME_TYPE,
 				w->found_at, *path ? path : "the message");
 	snprintf(w->found_at, sizeof(w->found_at), "%s", *path ? path : "the message");
 	if ((r = decode(w, path, h.cte, s + body, len - body, &w->job, &w->job_len)) < 0)
 		return r;
 	if (w->job_len > JOB_MAX)
-		return invalid(w, path, "the job is larger than %u bytes", JOB_MAX);
+		return jr_bad(&w->jr, path, "the job is larger than %u bytes", JOB_MAX);
 	return 0;
 }
 
@@ -429,26 +416,26 @@ static int gunzip(struct walk *w, const char *data, size_t len, char **ret, size
 		return -ENOMEM;
 	}
 	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		r = invalid(w, "", "gzip-compressed but not readable: %s",
-			    archive_error_string(a) ? archive_error_string(a) : "?");
+		r = jr_bad(&w->jr, "", "gzip-compressed but not readable: %s",
+			   archive_error_string(a) ? archive_error_string(a) : "?");
 		goto out;
 	}
 	if (archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
-		r = invalid(w, "", "gzip-compressed but not readable: not a gzip stream");
+		r = jr_bad(&w->jr, "", "gzip-compressed but not readable: not a gzip stream");
 		goto out;
 	}
 	for (;;) {
 		la_ssize_t got = archive_read_data(a, out + n, UNPACKED_MAX + 1 - n);
 		if (got < 0) {
-			r = invalid(w, "", "gzip-compressed but not readable: %s",
-				    archive_error_string(a) ? archive_error_string(a) : "?");
+			r = jr_bad(&w->jr, "", "gzip-compressed but not readable: %s",
+				   archive_error_string(a) ? archive_error_string(a) : "?");
 			goto out;
 		}
 		if (got == 0)
 			break;
 		n += (size_t)got;
 		if (n > UNPACKED_MAX) {
-			r = invalid(w, "", "gzip-compressed data unpacks to more than %u bytes", UNPACKED_MAX);
+			r = jr_bad(&w->jr, "", "gzip-compressed data unpacks to more than %u bytes", UNPACKED_MAX);
 			goto out;
 		}
 	}
@@ -474,7 +461,7 @@ static bool sniff_mime(const char *s, size_t len)
 
 int job_from_user_data(const char *data, size_t len, char **ret, size_t *ret_len, struct pib_err *err)
 {
-	struct walk w = {.err = err};
+	struct walk w = {.jr = {PIB_ERR_USAGE, "job.invalid", "user-data", err, false}};
 	char *unpacked = NULL;
 	size_t ulen = 0;
 	int r = 0;
@@ -482,7 +469,7 @@ int job_from_user_data(const char *data, size_t len, char **ret, size_t *ret_len
 	*ret = NULL;
 	*ret_len = 0;
 	if (len > JOB_USER_DATA_MAX)
-		return invalid(&w, "", "larger than %u bytes", JOB_USER_DATA_MAX);
+		return jr_bad(&w.jr, "", "larger than %u bytes", JOB_USER_DATA_MAX);
 	if (len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b) {
 		if ((r = gunzip(&w, data, len, &unpacked, &ulen)) < 0)
 			goto out;
@@ -500,7 +487,7 @@ int job_from_user_data(const char *data, size_t len, char **ret, size_t *ret_len
 	}
 	if (data[skip] == '{') {
 		if (len - skip > JOB_MAX) {
-			r = invalid(&w, "", "the job is larger than %u bytes", JOB_MAX);
+			r = jr_bad(&w.jr, "", "the job is larger than %u bytes", JOB_MAX);
 			goto out;
 		}
 		w.job = malloc(len - skip + 1);
