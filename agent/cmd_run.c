@@ -190,7 +190,7 @@ static int deliver_phase(struct job_run *jr, const char *build_id, const char *p
 	return r;
 }
 
-/* A job that cannot run: exit 3, and a failed report to its report URL when one could be read. */
+/* A job that cannot be had or cannot run: exit 3 (or 4), and a failed report to its report URL when one could be read. */
 static int bad_job(struct job_run *jr, const char *text, size_t len, struct pib_err *jerr)
 {
 	struct report *r;
@@ -199,10 +199,13 @@ static int bad_job(struct job_run *jr, const char *text, size_t len, struct pib_
 	struct pib_err e = {0};
 	struct sign_key *key = NULL;
 
+	/* exit 3 for a job that is wrong, 4 when the environment failed (no IMDS) */
+	int code = jerr->cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_USAGE;
+
 	agent_error("configure failed: %s: %s", jerr->code, jerr->msg);
 	if (!jr->job || !jr->job->report_url) {
 		agent_error("no report URL could be read from the job: nothing is sent");
-		return PIB_EXIT_USAGE;
+		return code;
 	}
 	if (!jr->job->deliver_seconds)
 		jr->job->deliver_seconds = 600;
@@ -215,7 +218,7 @@ static int bad_job(struct job_run *jr, const char *text, size_t len, struct pib_
 	}
 	r = report_new("run");
 	if (!r)
-		return PIB_EXIT_USAGE;
+		return code;
 	report_set(r, "build_id", jr->job->build_id ? cJSON_CreateString(jr->job->build_id) : cJSON_CreateNull());
 	report_step_begin(r, "configure");
 	report_step_end(r, jerr);
@@ -235,7 +238,7 @@ static int bad_job(struct job_run *jr, const char *text, size_t len, struct pib_
 	sign_key_free(key);
 	free(json);
 	report_free(r);
-	return PIB_EXIT_USAGE;
+	return code;
 }
 
 /* ------------------------------------------------------------ steps of run */

@@ -57,6 +57,10 @@ is "bad job: not JSON: exit 3" "$RC" 3
 run_agent "$T/nonexistent.json"
 is "a job file that does not exist: exit 3" "$RC" 3
 check "it says job.unreadable" grep -q "job.unreadable" "$T/run.err"
+# no IMDS at all (nothing listens): an environment error, exit 4
+AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9 run_agent imds
+is "--job imds without IMDS: exit 4" "$RC" 4
+check "--job imds without IMDS: imds.unavailable" grep -q "imds.unavailable" "$T/run.err"
 snap "$T/gold" >"$T/gold.snap"
 snap "$T/root" >"$T/root.snap"
 same_tree "after every bad job the root is unchanged" "$T/gold.snap" "$T/root.snap"
