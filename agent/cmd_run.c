@@ -572,7 +572,13 @@ static bool configure(struct job_run *jr, int *code)
 		report_step_detail(run->report, "root", cJSON_CreateString(run->root));
 	}
 	if (agent_step_end(run)) {
-		*code = PIB_EXIT_USAGE;
+		/* the job was read: its orchestrator gets the failed report (signed when the key could be loaded) */
+		char *json = NULL;
+		*code = agent_sign_run(run, &json);
+		if (json && deliver_phase(jr, jr->job->build_id, "failed", json, jr->job->deliver_seconds, &e) < 0)
+			agent_error("the failed report was not delivered: %s: %s (it stays in the spool)", e.code, e.msg);
+		pib_err_clear(&e);
+		free(json);
 		return false;
 	}
 	return true;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # pib-agent run with bad jobs and at its limits: 16 kinds of malformed job (exit 3, a message
-# naming the field), a failed report delivered when the job's report URL and key could be read,
+# naming the field), a failed report delivered when the job's report URL and key could be read (and, unsigned, for a valid job whose key cannot be used),
 # a pre-signed PUT URL whose secret never reaches a log or a report, timeouts.install_seconds
 # (the postinst's process group killed, install.timeout, the failed report delivered) and
 # timeouts.run_seconds (run.timeout).
@@ -71,6 +71,17 @@ is "bad jobs with a readable report URL: a failed report for build b-bad was del
 received_report b-bad:failed "$T/failed.json"
 check "the failed report verifies with openssl" openssl_ok "$T/failed.json"
 is "the failed report says job.invalid at configure" "$(rep error.code "$T/failed.json") $(rep error.step "$T/failed.json")" "job.invalid configure"
+
+# a valid job whose key file cannot be used: configure fails, the failed report (unsigned) is delivered
+fresh_root
+printf 'not a key\n' >"$T/bad.key"
+mkjob "$T/badkey.json" b-badkey "{\"signing_key\": {\"path\": \"$T/bad.key\"}}"
+run_agent "$T/badkey.json"
+is "an unusable key: exit 4" "$RC" 4
+is "an unusable key: the failed report was delivered" "$(accepted b-badkey:failed)" 1
+received_report b-badkey:failed "$T/badkey-report.json"
+is "an unusable key: it says key.invalid at configure, unsigned" "$(rep error.code "$T/badkey-report.json") $(rep error.step "$T/badkey-report.json") $(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["signatures"]))' "$T/badkey-report.json")" "key.invalid configure 0"
+check "an unusable key: nothing was fetched" test "$(orch_log "len([x for x in r if x['path'].startswith('/bundles/')])")" = 0
 
 # a pre-signed PUT URL: its secret never reaches the log or a report
 fresh_root
