@@ -789,7 +789,11 @@ int agent_cmd_run(const struct agent_opts *o)
 		}
 	}
 	jr.bundle_path = pib_asprintf("%s/bundle", jr.st->dir);
-	code = jr.bundle_path ? run_pipeline(&jr) : PIB_EXIT_ENV;
+	char *snap = pib_asprintf("%s/root-snapshot", jr.st->dir);
+	jr.run.snapshot_file = snap;
+	code = jr.bundle_path && snap ? run_pipeline(&jr) : PIB_EXIT_ENV;
+	jr.run.snapshot_file = NULL;
+	free(snap);
 out:
 	pib_err_clear(&e);
 	free(done);

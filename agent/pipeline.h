@@ -27,6 +27,7 @@ struct agent_run {
 	bool key_given;           /* a key came from elsewhere than --key (run: the job) */
 	unsigned run_seconds;     /* run: timeouts.run_seconds, for the message of run.timeout */
 	cJSON *ec2;               /* run: host.ec2, the instance identity document, or NULL */
+	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 };
 
 /*

@@ -600,6 +600,80 @@ size_t rootdiff_files(const struct rootdiff *d)
 	return d->n;
 }
 
+/* ---------------------------------------------------------------- saved to a file */
+
+#define RD_MAGIC "pib-agent rootdiff v1\n"
+
+struct rd_record { /* follows the path's length (uint32) and precedes its bytes */
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
+int rootdiff_save(const struct rootdiff *d, const char *file)
+{
+	struct pib_buf b = {0};
+	int r = pib_buf_append(&b, RD_MAGIC, strlen(RD_MAGIC));
+
+	for (size_t i = 0; r == 0 && i < d->cap; i++) {
+		const struct rd_entry *e = &d->tab[i];
+		if (!e->path)
+			continue;
+		uint32_t len = (uint32_t)strlen(e->path);
+		struct rd_record rec = {e->dev, e->ino, e->size, e->mtime_s, e->mtime_ns, e->ctime_s, e->ctime_ns};
+		if ((r = pib_buf_append(&b, &len, sizeof(len))) == 0 && (r = pib_buf_append(&b, &rec, sizeof(rec))) == 0)
+			r = pib_buf_append(&b, e->path, len);
+	}
+	if (r == 0)
+		r = pib_write_file(file, b.data, b.len, 0600);
+	pib_buf_free(&b);
+	return r;
+}
+
+int rootdiff_load(const char *root, const char *file, struct rootdiff **ret)
+{
+	struct rootdiff *d = calloc(1, sizeof(*d));
+	char *data = NULL;
+	size_t len = 0, off = strlen(RD_MAGIC);
+	int r = d ? pib_read_file(file, (size_t)1 << 30, &data, &len) : -ENOMEM;
+
+	*ret = NULL;
+	if (r == 0 && (len < off || memcmp(data, RD_MAGIC, off)))
+		r = -EBADMSG;
+	if (r == 0 && !(d->root = strdup(root)))
+		r = -ENOMEM;
+	while (r == 0 && off < len) {
+		uint32_t plen;
+		struct rd_record rec;
+		if (len - off < sizeof(plen) + sizeof(rec)) {
+			r = -EBADMSG;
+			break;
+		}
+		memcpy(&plen, data + off, sizeof(plen));
+		memcpy(&rec, data + off + sizeof(plen), sizeof(rec));
+		off += sizeof(plen) + sizeof(rec);
+		if (plen == 0 || plen > len - off || memchr(data + off, '\0', plen)) {
+			r = -EBADMSG;
+			break;
+		}
+		char *path = strndup(data + off, plen);
+		struct stat st = {.st_dev = (dev_t)rec.dev, .st_ino = (ino_t)rec.ino, .st_size = (off_t)rec.size};
+		st.st_mtim.tv_sec = (time_t)rec.mtime_s;
+		st.st_mtim.tv_nsec = (long)rec.mtime_ns;
+		st.st_ctim.tv_sec = (time_t)rec.ctime_s;
+		st.st_ctim.tv_nsec = (long)rec.ctime_ns;
+		r = path ? insert(d, path, &st) : -ENOMEM;
+		free(path);
+		off += plen;
+	}
+	free(data);
+	if (r < 0) {
+		rootdiff_free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
 void rootdiff_free(struct rootdiff *d)
 {
 	if (!d)

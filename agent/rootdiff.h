@@ -60,6 +60,15 @@ int rootdiff_changed(const struct rootdiff *d, char ***ret, struct pib_err *err)
 /* Files recorded. */
 size_t rootdiff_files(const struct rootdiff *d);
 
+/*
+ * The snapshot written to file (durably, 0600) and read back, for a run that continues after
+ * the agent was killed during the install: the diff then still starts from the root as it was
+ * before the first attempt. A file that is not one is -EBADMSG. Device numbers that changed
+ * (another boot) make files look changed: more is scanned, never less.
+ */
+int rootdiff_save(const struct rootdiff *d, const char *file) PIB_MUST_CHECK;
+int rootdiff_load(const char *root, const char *file, struct rootdiff **ret) PIB_MUST_CHECK;
+
 void rootdiff_free(struct rootdiff *d);
 
 /* The name of the filesystem open on fd when it holds nothing of an image (see above), else NULL. */

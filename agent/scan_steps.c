@@ -275,8 +275,24 @@ void agent_scan_before_install(struct agent_run *run)
 		as->mounts = NULL; /* postscan says so */
 	if (sysstate_procs(&as->procs) < 0)
 		as->procs = NULL;
-	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) == 0)
-		agent_log("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
+	/* run: the snapshot of a first install attempt that the agent did not survive is the one to diff against */
+	if (run->snapshot_file && access(run->snapshot_file, F_OK) == 0) {
+		int r = rootdiff_load(run->root, run->snapshot_file, &as->snap);
+		if (r == 0) {
+			agent_log("root snapshot: %zu files, as saved before the first install attempt",
+				  rootdiff_files(as->snap));
+			return;
+		}
+		agent_warn("%s: cannot read the saved root snapshot (%s): taking a new one", run->snapshot_file,
+			   strerror(-r));
+	}
+	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) < 0)
+		return;
+	agent_log("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
+	int w = run->snapshot_file ? rootdiff_save(as->snap, run->snapshot_file) : 0;
+	if (w < 0)
+		agent_warn("%s: cannot save the root snapshot (%s): a rerun after a kill would take a new one",
+			   run->snapshot_file, strerror(-w));
 }
 
 /* (dev, inode) pairs already queued, so that a file reached by two paths is scanned once. */

@@ -72,6 +72,9 @@ cat >"$T/slow.postinst" <<'SH'
 set -e
 if [ "$1" = configure ] && [ ! -e /var/lib/pib-slow-started ]; then
 	touch /var/lib/pib-slow-started
+	# outside the package's files, before the agent is killed: only the saved snapshot finds it
+	# (in two halves, so that the package itself is clean for the prescan)
+	printf '%s%s\n' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*' >/var/lib/pib-slow-dropped
 	sleep 61.25
 fi
 touch /var/lib/pib-slow-configured
@@ -88,13 +91,16 @@ fi
 sleep 0.5
 check_not "install: no process of the killed install is left" pgrep -f "sleep 61.25"
 run_agent "$T/j2.json"
-is "install: the rerun ends with exit 0" "$RC" 0
+is "install: the rerun ends with exit 1 (findings: what the killed attempt dropped)" "$RC" 1
 check "install: the rerun says it continued an interrupted install" grep -q "stopped during the install" "$T/run.err"
 check "install: pib-slow is installed and configured" installed "$T/root" pib-slow
 check "install: its postinst finished" test -e "$T/root/var/lib/pib-slow-configured"
 is "install: pre-install and final accepted once each" "$(accepted b-kill-install:pre-install) $(accepted b-kill-install:final)" "1 1"
 received_report b-kill-install:final "$T/f2.json"
-is "install: the final report says succeeded" "$(rep status "$T/f2.json")" succeeded
+is "install: the final report says findings" "$(rep status "$T/f2.json")" findings
+is "install: postscan found the file the killed attempt's postinst dropped (the snapshot saved before it)" \
+	"$(rep 'scan.detections[phase=postscan].path' "$T/f2.json")" /var/lib/pib-slow-dropped
+check "install: the rerun diffed against the snapshot saved before the first attempt" grep -q "as saved before the first install attempt" "$T/run.err"
 is "install: the final report records the rerun" "$(rep resumed.from "$T/f2.json")" installing
 check "install: dpkg's audit is empty" test -z "$(dpkg --root="$T/root" --audit 2>&1)"
 

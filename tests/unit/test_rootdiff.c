@@ -214,6 +214,49 @@ static void basic(const char *root)
 	pib_err_clear(&err);
 }
 
+/* A snapshot saved to a file and read back diffs the same; a damaged file is refused. */
+static void saved(const char *top)
+{
+	struct pib_err err = {0};
+	struct rootdiff *d = NULL, *back = NULL;
+	char **changed = NULL;
+	char *root = pib_asprintf("%s/saved", top), *file = pib_asprintf("%s/snap", top);
+
+	dir(top, "/saved");
+	dir(root, "/etc");
+	put(root, "/etc/a", "first\n");
+	put(root, "/etc/b", "second\n");
+	ok(rootdiff_snapshot(root, &d, &err) == 0 && rootdiff_save(d, file) == 0, "saved: a snapshot written to a file");
+	ok(rootdiff_load(root, file, &back) == 0 && back && rootdiff_files(back) == 2, "saved: read back, 2 files");
+	ok(rootdiff_changed(back, &changed, &err) == 0 && changed && !changed[0], "saved: nothing changed since");
+	pib_strv_free(changed);
+	changed = NULL;
+	put(root, "/etc/b", "second, changed\n");
+	put(root, "/etc/c", "dropped after the snapshot\n");
+	ok(rootdiff_changed(back, &changed, &err) == 0, "saved: the diff from the file");
+	char *j = joined(changed);
+	ok(!strcmp(j, "/etc/b /etc/c"), "saved: the changed and the new file, as from the snapshot itself: %s", j);
+	free(j);
+	pib_strv_free(changed);
+	rootdiff_free(back);
+	back = NULL;
+
+	char *text = NULL;
+	size_t len = 0;
+	if (pib_read_file(file, 1 << 20, &text, &len) == 0 && len > 30) {
+		ok(pib_write_file(file, text, len - 3, 0600) == 0 && rootdiff_load(root, file, &back) == -EBADMSG && !back,
+		   "saved: a truncated file is refused (-EBADMSG)");
+		text[0] = 'X';
+		ok(pib_write_file(file, text, len, 0600) == 0 && rootdiff_load(root, file, &back) == -EBADMSG && !back,
+		   "saved: a file that is not a snapshot is refused");
+	}
+	free(text);
+	rootdiff_free(d);
+	pib_err_clear(&err);
+	free(root);
+	free(file);
+}
+
 /* 260 levels deep, and under a path longer than PATH_MAX: found, and opened through the fd given. */
 static void deep_and_long(const char *root)
 {
@@ -428,6 +471,7 @@ int main(void)
 	if (pib_mkdtemp("pib-test-rootdiff", &root) < 0)
 		return 1;
 	basic(root);
+	saved(root);
 	deep_and_long(root);
 	unreadable(root);
 	processes(root);
