@@ -448,48 +448,66 @@ static bool file_holds(const char *path, const char *needle)
 	return hit;
 }
 
-/* cloud-init's copies of the user-data that carried the job, and the scripts it held. */
+/* ROOT/var/lib/cloud/[instances/INST/]NAME as a host path that stays inside the root whatever its links say. */
+static char *in_root(struct job_run *jr, const char *inst, const char *name, bool follow_last)
+{
+	char *inner = inst ? pib_asprintf("/var/lib/cloud/instances/%s/%s", inst, name)
+			   : pib_asprintf("/var/lib/cloud/%s", name);
+	char *host = NULL;
+
+	if (inner && pib_path_in_root(jr->run.root, inner, follow_last, &host) < 0)
+		host = NULL;
+	free(inner);
+	return host;
+}
+
+/* Removes ROOT/var/lib/cloud/instances/INST/scripts/part-*, the script parts of that user-data. */
+static void cleanup_script_parts(struct job_run *jr, const char *inst)
+{
+	char *scripts = in_root(jr, inst, "scripts", true);
+	DIR *sd = scripts ? opendir(scripts) : NULL;
+	struct dirent *se;
+
+	while (sd && (se = readdir(sd))) {
+		if (strncmp(se->d_name, "part-", 5) != 0)
+			continue;
+		char *p = pib_asprintf("%s/%s", scripts, se->d_name);
+		if (p)
+			remove_logged(p, "a script part of that user-data");
+		free(p);
+	}
+	if (sd)
+		closedir(sd);
+	free(scripts);
+}
+
+/*
+ * cloud-init's copies of the user-data that carried the job, and the scripts it held. The
+ * paths are resolved inside the root (seller code ran before this and may have left links).
+ */
 static void cleanup_cloud_init(struct job_run *jr)
 {
-	char *base = pib_asprintf("%s/var/lib/cloud/instances", strcmp(jr->run.root, "/") ? jr->run.root : "");
+	char *base = in_root(jr, NULL, "instances", true);
 	DIR *d = base ? opendir(base) : NULL;
 	struct dirent *de;
-	char *needle = pib_asprintf("\"build_id\"");
 
-	while (d && needle && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strchr(de->d_name, '/'))
 			continue;
-		char *inst = pib_asprintf("%s/%s", base, de->d_name);
-		char *ud = pib_asprintf("%s/user-data.txt", inst);
-		char *udi = pib_asprintf("%s/user-data.txt.i", inst);
-		char *scripts = pib_asprintf("%s/scripts", inst);
+		char *ud = in_root(jr, de->d_name, "user-data.txt", false);
+		char *udi = in_root(jr, de->d_name, "user-data.txt.i", false);
 		/* only the instance whose user-data carried this job */
-		bool ours = ud && udi && (file_holds(ud, jr->job->build_id) || file_holds(udi, jr->job->build_id));
-		if (ours) {
+		if (ud && udi && (file_holds(ud, jr->job->build_id) || file_holds(udi, jr->job->build_id))) {
 			remove_logged(ud, "cloud-init's copy of the user-data that carried the job");
 			remove_logged(udi, "cloud-init's processed copy of that user-data");
-			DIR *sd = scripts ? opendir(scripts) : NULL;
-			struct dirent *se;
-			while (sd && (se = readdir(sd))) {
-				if (strncmp(se->d_name, "part-", 5) != 0)
-					continue;
-				char *p = pib_asprintf("%s/%s", scripts, se->d_name);
-				if (p)
-					remove_logged(p, "a script part of that user-data");
-				free(p);
-			}
-			if (sd)
-				closedir(sd);
+			cleanup_script_parts(jr, de->d_name);
 		}
-		free(inst);
 		free(ud);
 		free(udi);
-		free(scripts);
 	}
 	if (d)
 		closedir(d);
 	free(base);
-	free(needle);
 }
 
 /* True when path lies inside dir (both absolute, resolved). */

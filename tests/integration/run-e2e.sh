@@ -82,6 +82,10 @@ PY
 	cp "$T/user-data" "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt"
 	cp "$T/user-data" "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt.i"
 	printf '#!/bin/sh\nexec /usr/bin/pib-agent run --job imds\n' >"$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts/part-001"
+	# a link planted in the image towards a folder of this machine: cleanup must not follow it
+	mkdir -p "$T/host-folder"
+	cp "$T/user-data" "$T/host-folder/user-data.txt"
+	ln -s "$T/host-folder" "$T/root/var/lib/cloud/instances/i-link"
 	printf '{"instanceId": "i-0123456789abcdef0", "region": "eu-west-1", "architecture": "x86_64"}' >"$T/iid.json"
 	printf 'c2lnbmF0dXJl' >"$T/iid.sig"
 	# --token-uses 2: the token expires mid-run, and the agent must get a fresh one (a 401 first)
@@ -102,6 +106,7 @@ PY
 		"$("$PYTHON" -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; i=[k for k,x in enumerate(r) if x["status"]==401]; print(bool(i) and any(x["method"]=="PUT" for x in r[i[0]:]) and any(x["status"]==200 and x["method"]=="GET" for x in r[i[0]+1:]))' "$T/imds.log")" = True
 	check "cleanup: cloud-init's copies of the user-data are gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt" -a \
 		! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt.i"
+	check "cleanup: a link in the image was not followed out of it (the host's file is still there)" test -e "$T/host-folder/user-data.txt"
 	check "cleanup: the script part is gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts/part-001"
 	check_not "no private key anywhere in the root or the state" grep -rl --exclude-dir=proc "BEGIN PRIVATE KEY" "$T/root/var/lib" "$T/state"
 	check_not "the key never reached the log" grep -q "PRIVATE KEY" "$T/run.err"
