@@ -182,7 +182,8 @@ int http_easy_setup(void *curl, const struct http_cfg *cfg, const char *url, cha
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, protos);
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, protos);
+	/* a redirect goes to https only: never from the network to a local file:// or to plain http */
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRS);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);

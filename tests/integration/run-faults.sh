@@ -78,6 +78,17 @@ snap "$T/root" >"$T/root.snap"
 same_tree "another CA: the root is unchanged" "$T/gold.snap" "$T/root.snap"
 check_not "another CA: the other server got no request with a body" grep -q '"received": [1-9]' "$T/other.log"
 
+# --- a redirect from the bundle server to a local file: never followed
+fresh_root
+printf 'local secret\n' >"$T/local.txt"
+faults "{\"bundles\": {\"redirect_to\": \"file://$T/local.txt\"}}"
+mkjob "$T/jr.json" b-redir "{\"bundle\": {\"sha256\": \"$(sha256sum <"$T/local.txt" | cut -d' ' -f1)\"}}"
+run_agent "$T/jr.json"
+faults ''
+is "a redirect to file://: exit 2" "$RC" 2
+is "a redirect to file://: the final report says the fetch failed" "$(received_report b-redir:final "$T/redir.json" && rep 'steps[name=fetch].status' "$T/redir.json")" failed
+check_not "a redirect to file://: no open step (the local file was not taken as the bundle)" grep -q '"name": *"open"' <(/usr/bin/python3 "$DSSE_PY" payload "$T/redir.json")
+
 # --- a digest mismatch: nothing installed
 fresh_root
 mkjob "$T/j4.json" b-digest "{\"bundle\": {\"sha256\": \"$(printf '%064d' 0)\"}}"

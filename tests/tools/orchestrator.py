@@ -37,6 +37,7 @@ change them while the server runs. When its text changes, the counters below sta
       "rate": BYTES,          at most BYTES body bytes a second
       "stall_after": N,       the first response sends N body bytes, then nothing for
       "stall_for": S            S seconds (at most 60), then closes the connection
+      "redirect_to": URL      every request answered 302 with Location: URL
    },
    "reports": {
       "fail": [503, 503, 503], these statuses to the first deliveries, then 201/200
@@ -194,6 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             self.rec["fault"] = "fail"
             hdrs = [("Retry-After", str(f["retry_after"]))] if "retry_after" in f else []
             return self.answer(int(fail[n]), b"injected failure\n", hdrs)
+        if "redirect_to" in f:
+            self.rec["fault"] = "redirect_to"
+            return self.answer(302, b"moved\n", [("Location", str(f["redirect_to"]))])
 
         size = os.path.getsize(fpath)
         start, end, status = 0, size - 1, 200
