@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +22,7 @@
 #define FETCH_BUFFER (512 * 1024)   /* libcurl's receive buffer */
 #define FETCH_WBUF (128 * 1024)     /* bytes gathered before one write(2): with 1 MiB (out of the
 				     * CPU's cache) the copy into the page cache took 2.5 times longer */
+#define FETCH_NBUF 8                /* buffers of FETCH_WBUF between libcurl's thread and the writer */
 #define FETCH_MAX_REQUESTS 1000     /* every request of one fetch, resumes included */
 #define FETCH_SPACE_MARGIN (16u << 20) /* free bytes left beside the announced size */
 #define FETCH_WRITEBACK_EVERY (8u << 20) /* bytes written between two write-back starts */
@@ -34,21 +37,45 @@ enum fetch_abort {
 	ABORT_RANGE,     /* a 206 that does not start where asked */
 };
 
+/*
+ * The writer: a thread of its own hashes the body and writes it to DEST.part, so that the
+ * SHA-256 and the copy into the page cache overlap with libcurl receiving and decrypting on
+ * the calling thread instead of adding to it (on libcurl's thread they made 1 GiB over loopback
+ * HTTPS take about 1.5 times as long as curl -o; with the writer about 1.25-1.3 times, on 2
+ * CPUs shared with the server). Buffers go round a ring: the caller fills buffer `fill`, queues it
+ * when full, and waits only when all FETCH_NBUF are queued; the writer takes them from `head`
+ * in order. While nothing is queued the writer is idle and DEST.part, the digest, flushed and
+ * synced are the caller's (after wbuf_flush).
+ */
+struct fetch_pipe {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t queued_cond; /* a buffer was queued, or stop */
+	pthread_cond_t freed_cond;  /* a queued buffer was written (or discarded after an error) */
+	unsigned char *mem;         /* FETCH_NBUF buffers of FETCH_WBUF bytes */
+	size_t len[FETCH_NBUF];
+	unsigned head, queued;      /* the queue: head .. head + queued - 1, modulo FETCH_NBUF */
+	bool stop;
+	int error;                  /* the writer's first error (an errno); later buffers are dropped */
+};
+
 struct fetch_ctx {
 	CURL *c;
 	const struct http_cfg *cfg;
 	bool is_file;
 	int fd;
 	EVP_MD_CTX *md;
-	uint64_t have;     /* bytes hashed: those in DEST.part plus those in wbuf */
+	uint64_t have;     /* bytes taken: in DEST.part, queued to the writer, or in the buffer being filled */
 	uint64_t max_bytes;
 	uint64_t offset;   /* where this attempt's Range starts (0: no Range) */
 	uint64_t total;    /* the size announced (0: unknown) */
 	const char *dir;   /* DEST's folder, for statvfs */
-	unsigned char *wbuf;
-	size_t wlen;
-	uint64_t flushed;  /* bytes in DEST.part (have - wlen) */
-	uint64_t synced;   /* bytes of DEST.part whose write-back was started */
+	struct fetch_pipe q;
+	unsigned fill;     /* the buffer being filled (not queued) */
+	size_t wlen;       /* bytes in it */
+	uint64_t flushed;  /* bytes in DEST.part (the writer's) */
+	uint64_t synced;   /* bytes of DEST.part whose write-back was started (the writer's) */
 	/* per attempt */
 	bool started;      /* the response's status and size were checked */
 	enum fetch_abort abort;
@@ -63,29 +90,121 @@ struct fetch_ctx {
 
 /* ------------------------------------------------------------------------- the file */
 
-static int wbuf_flush(struct fetch_ctx *x)
+static unsigned char *wbuf(struct fetch_ctx *x)
 {
-	int r = 0;
+	return x->q.mem + (size_t)x->fill * FETCH_WBUF;
+}
 
-	if (x->wlen)
-		r = pib_write_all(x->fd, x->wbuf, x->wlen);
-	if (r == 0)
-		x->flushed += x->wlen;
-	x->wlen = 0;
+/* The writer's work on one buffer: hash it, append it to DEST.part, start its write-back. */
+static int wbuf_write(struct fetch_ctx *x, const unsigned char *p, size_t len)
+{
+	if (EVP_DigestUpdate(x->md, p, len) != 1)
+		return -ENOMEM;
+	int r = pib_write_all(x->fd, p, len);
+	if (r < 0)
+		return r;
+	x->flushed += len;
 	/* start the write-back of what is written, without waiting: the final fsync then has
 	 * little left to do, and no gigabyte of dirty pages piles up behind the download */
-	if (r == 0 && x->flushed - x->synced >= FETCH_WRITEBACK_EVERY) {
+	if (x->flushed - x->synced >= FETCH_WRITEBACK_EVERY) {
 		(void)sync_file_range(x->fd, (off_t)x->synced, (off_t)(x->flushed - x->synced),
 				      SYNC_FILE_RANGE_WRITE);
 		x->synced = x->flushed;
 	}
+	return 0;
+}
+
+static void *writer_main(void *p)
+{
+	struct fetch_ctx *x = p;
+	struct fetch_pipe *q = &x->q;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (!q->queued && !q->stop)
+			pthread_cond_wait(&q->queued_cond, &q->lock);
+		if (!q->queued)
+			break; /* stopped, and everything queued is written */
+		unsigned i = q->head;
+		bool failed = q->error != 0;
+		pthread_mutex_unlock(&q->lock);
+		int r = failed ? 0 : wbuf_write(x, q->mem + (size_t)i * FETCH_WBUF, q->len[i]);
+		pthread_mutex_lock(&q->lock);
+		if (r < 0 && !q->error)
+			q->error = -r;
+		q->head = (i + 1) % FETCH_NBUF;
+		q->queued--;
+		pthread_cond_signal(&q->freed_cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+/* Starts the writer, every signal blocked in it: they are the calling thread's to handle. */
+static int writer_start(struct fetch_ctx *x)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&x->q.thread, NULL, writer_main, x);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	x->q.running = true;
+	return 0;
+}
+
+/* Lets the writer finish what is queued and joins it. */
+static void writer_stop(struct fetch_ctx *x)
+{
+	if (!x->q.running)
+		return;
+	pthread_mutex_lock(&x->q.lock);
+	x->q.stop = true;
+	pthread_cond_signal(&x->q.queued_cond);
+	pthread_mutex_unlock(&x->q.lock);
+	pthread_join(x->q.thread, NULL);
+	x->q.running = false;
+}
+
+/*
+ * Queues the buffer being filled (unless empty) and, with drain, waits until the writer has
+ * written everything, else until a buffer is free to fill. Returns the writer's error as a
+ * negative errno (0: none). Called on libcurl's thread only.
+ */
+static int wbuf_queue(struct fetch_ctx *x, bool drain)
+{
+	struct fetch_pipe *q = &x->q;
+
+	pthread_mutex_lock(&q->lock);
+	if (x->wlen) {
+		q->len[x->fill] = x->wlen;
+		q->queued++;
+		x->fill = (x->fill + 1) % FETCH_NBUF;
+		x->wlen = 0;
+		pthread_cond_signal(&q->queued_cond);
+	}
+	while (drain ? q->queued > 0 : q->queued == FETCH_NBUF)
+		pthread_cond_wait(&q->freed_cond, &q->lock);
+	int r = -q->error;
+	pthread_mutex_unlock(&q->lock);
 	return r;
+}
+
+/* Everything taken written to DEST.part and hashed; the writer is idle after it. */
+static int wbuf_flush(struct fetch_ctx *x)
+{
+	return wbuf_queue(x, true);
 }
 
 /* Starts DEST.part over: empty, digest reset. */
 static int part_reset(struct fetch_ctx *x)
 {
-	x->wlen = 0;
+	x->wlen = 0; /* dropped: the file is emptied anyway */
+	int r = wbuf_flush(x);
+	if (r < 0)
+		return r;
 	x->have = 0;
 	x->synced = x->flushed = 0;
 	if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0)
@@ -99,14 +218,14 @@ static int part_reset(struct fetch_ctx *x)
 static int part_hash_existing(struct fetch_ctx *x)
 {
 	for (;;) {
-		ssize_t n = read(x->fd, x->wbuf, FETCH_WBUF);
+		ssize_t n = read(x->fd, wbuf(x), FETCH_WBUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		if (n == 0)
 			return 0;
-		if (EVP_DigestUpdate(x->md, x->wbuf, (size_t)n) != 1)
+		if (EVP_DigestUpdate(x->md, wbuf(x), (size_t)n) != 1)
 			return -ENOMEM;
 		x->have += (uint64_t)n;
 		if (x->have > x->max_bytes) /* too big to be this bundle: start over */
@@ -251,8 +370,9 @@ static bool attempt_begin(struct fetch_ctx *x)
 		}
 		body_start = x->offset;
 	} else if (x->offset > 0) { /* 200 to a Range request: the whole file again */
-		if (part_reset(x) < 0) {
-			x->io_errno = errno;
+		int r = part_reset(x);
+		if (r < 0) {
+			x->io_errno = -r;
 			x->abort = ABORT_IO;
 			return false;
 		}
@@ -284,20 +404,15 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 		x->abort = ABORT_TOO_LARGE;
 		return 0;
 	}
-	if (EVP_DigestUpdate(x->md, p, len) != 1) {
-		x->io_errno = ENOMEM;
-		x->abort = ABORT_IO;
-		return 0;
-	}
 	x->have += len;
 	while (len) {
 		size_t k = FETCH_WBUF - x->wlen < len ? FETCH_WBUF - x->wlen : len;
-		memcpy(x->wbuf + x->wlen, p, k);
+		memcpy(wbuf(x) + x->wlen, p, k);
 		x->wlen += k;
 		p += k;
 		len -= k;
-		if (x->wlen == FETCH_WBUF) {
-			int r = wbuf_flush(x);
+		if (x->wlen == FETCH_WBUF) { /* to the writer; a write that failed stops the transfer */
+			int r = wbuf_queue(x, false);
 			if (r < 0) {
 				x->io_errno = -r;
 				x->abort = r == -ENOSPC ? ABORT_NO_SPACE : ABORT_IO;
@@ -554,7 +669,9 @@ static int finish(struct fetch_ctx *x, const char *dest, const char *part, const
 int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_sha256, uint64_t max_bytes,
 	       const char *dest, bool progress, struct fetch_result *res, struct pib_err *err)
 {
-	struct fetch_ctx x = {.cfg = cfg, .fd = -1, .max_bytes = max_bytes, .is_file = url_is_file(url)};
+	struct fetch_ctx x = {.cfg = cfg, .fd = -1, .max_bytes = max_bytes, .is_file = url_is_file(url),
+			      .q = {.lock = PTHREAD_MUTEX_INITIALIZER, .queued_cond = PTHREAD_COND_INITIALIZER,
+				    .freed_cond = PTHREAD_COND_INITIALIZER}};
 	char *part = NULL, *dircopy = NULL;
 	bool keep = false, mismatch = false, resumed = false, err_was_set = err && err->set;
 	int r;
@@ -566,9 +683,9 @@ int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_s
 	part = pib_asprintf("%s.part", dest);
 	dircopy = pib_strdup(dest);
 	x.md = EVP_MD_CTX_new();
-	x.wbuf = malloc(FETCH_WBUF);
+	x.q.mem = malloc((size_t)FETCH_NBUF * FETCH_WBUF);
 	x.c = curl_easy_init();
-	if (!part || !dircopy || !x.md || !x.wbuf || !x.c || EVP_DigestInit_ex(x.md, EVP_sha256(), NULL) != 1) {
+	if (!part || !dircopy || !x.md || !x.q.mem || !x.c || EVP_DigestInit_ex(x.md, EVP_sha256(), NULL) != 1) {
 		r = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory (fetch)");
 		goto out;
 	}
@@ -590,6 +707,11 @@ int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_s
 	}
 	resumed = x.have > 0;
 	x.flushed = x.synced = x.have;
+	if ((r = writer_start(&x)) < 0) {
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "cannot start the fetch's writer thread: %s",
+			     strerror(-r));
+		goto out;
+	}
 	x.progress = progress && isatty(STDERR_FILENO) && !agent_log_is_json();
 	x.t0 = pib_now_mono();
 	x.have0 = x.have;
@@ -611,16 +733,21 @@ int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_s
 		x.total = 0;
 		resumed = false;
 	}
+	writer_stop(&x);
 	progress_clear(&x);
 	if (r < 0 && !keep)
 		(void)unlink(part);
 out:
+	writer_stop(&x);
 	if (x.fd >= 0)
 		close(x.fd);
 	if (x.c)
 		curl_easy_cleanup(x.c);
 	EVP_MD_CTX_free(x.md);
-	free(x.wbuf);
+	free(x.q.mem);
+	pthread_cond_destroy(&x.q.freed_cond);
+	pthread_cond_destroy(&x.q.queued_cond);
+	pthread_mutex_destroy(&x.q.lock);
 	free(part);
 	free(dircopy);
 	return r;
