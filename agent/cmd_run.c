@@ -37,6 +37,7 @@ struct job_run {
 	char *root_real;
 	char *bundle_path;       /* STATE_DIR/BUILD_ID/bundle */
 	enum run_stage resumed;  /* the stage an earlier run reached (RS_NEW: a first run) */
+	bool refetch;            /* the bundle an earlier run fetched is not there intact: fetch again */
 };
 
 static void on_alarm(int sig)
@@ -635,7 +636,7 @@ static int run_pipeline(struct job_run *jr)
 	struct pib_err e = {0};
 	char *json = NULL;
 	int code;
-	enum run_stage at = jr->resumed;
+	enum run_stage at = jr->refetch ? RS_NEW : jr->resumed;
 
 	if (at < RS_PRE_SPOOLED)
 		note_resumed(jr); /* else once the saved report is back */
@@ -798,15 +799,24 @@ int agent_cmd_run(const struct agent_opts *o)
 	jr.resumed = jr.st->stage;
 	if (jr.resumed != RS_NEW)
 		agent_log("build %s: continuing from stage %s", jr.job->build_id, runstate_stage_name(jr.resumed));
+	jr.bundle_path = pib_asprintf("%s/bundle", jr.st->dir);
+	/* a bundle fetched by an earlier run is used only if it is still the job's (it is not fsynced) */
+	char sha[65] = "";
+	if (jr.resumed == RS_FETCHED && jr.bundle_path &&
+	    (pib_sha256_file(jr.bundle_path, sha, NULL) < 0 || strcmp(sha, jr.job->bundle_sha256))) {
+		agent_warn("%s: no longer the job's bundle (a crash before it reached the disk?): fetching it again",
+			   jr.bundle_path);
+		(void)unlink(jr.bundle_path);
+		jr.refetch = true;
+	}
 	/* the report of an earlier run goes on where it stopped */
-	if (jr.st->report && jr.resumed < RS_PRE_SPOOLED) {
+	if (jr.st->report && jr.resumed < RS_PRE_SPOOLED && !jr.refetch) {
 		struct report *saved = report_from_state(jr.st->report);
 		if (saved) {
 			report_free(jr.run.report);
 			jr.run.report = saved;
 		}
 	}
-	jr.bundle_path = pib_asprintf("%s/bundle", jr.st->dir);
 	char *snap = pib_asprintf("%s/root-snapshot", jr.st->dir);
 	jr.run.snapshot_file = snap;
 	code = jr.bundle_path && snap ? run_pipeline(&jr) : PIB_EXIT_ENV;

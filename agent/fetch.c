@@ -25,7 +25,6 @@
 #define FETCH_NBUF 8                /* buffers of FETCH_WBUF between libcurl's thread and the writer */
 #define FETCH_MAX_REQUESTS 1000     /* every request of one fetch, resumes included */
 #define FETCH_SPACE_MARGIN (16u << 20) /* free bytes left beside the announced size */
-#define FETCH_WRITEBACK_EVERY (8u << 20) /* bytes written between two write-back starts */
 #define FETCH_DRAW_EVERY 0.25       /* seconds between two redraws of the progress bar */
 
 enum fetch_abort {
@@ -44,8 +43,8 @@ enum fetch_abort {
  * HTTPS take about 1.5 times as long as curl -o; with the writer about 1.25-1.3 times, on 2
  * CPUs shared with the server). Buffers go round a ring: the caller fills buffer `fill`, queues it
  * when full, and waits only when all FETCH_NBUF are queued; the writer takes them from `head`
- * in order. While nothing is queued the writer is idle and DEST.part, the digest, flushed and
- * synced are the caller's (after wbuf_flush).
+ * in order. While nothing is queued the writer is idle and DEST.part, the digest and flushed
+ * are the caller's (after wbuf_flush).
  */
 struct fetch_pipe {
 	pthread_t thread;
@@ -75,7 +74,6 @@ struct fetch_ctx {
 	unsigned fill;     /* the buffer being filled (not queued) */
 	size_t wlen;       /* bytes in it */
 	uint64_t flushed;  /* bytes in DEST.part (the writer's) */
-	uint64_t synced;   /* bytes of DEST.part whose write-back was started (the writer's) */
 	/* per attempt */
 	bool started;      /* the response's status and size were checked */
 	enum fetch_abort abort;
@@ -104,13 +102,6 @@ static int wbuf_write(struct fetch_ctx *x, const unsigned char *p, size_t len)
 	if (r < 0)
 		return r;
 	x->flushed += len;
-	/* start the write-back of what is written, without waiting: the final fsync then has
-	 * little left to do, and no gigabyte of dirty pages piles up behind the download */
-	if (x->flushed - x->synced >= FETCH_WRITEBACK_EVERY) {
-		(void)sync_file_range(x->fd, (off_t)x->synced, (off_t)(x->flushed - x->synced),
-				      SYNC_FILE_RANGE_WRITE);
-		x->synced = x->flushed;
-	}
 	return 0;
 }
 
@@ -206,7 +197,7 @@ static int part_reset(struct fetch_ctx *x)
 	if (r < 0)
 		return r;
 	x->have = 0;
-	x->synced = x->flushed = 0;
+	x->flushed = 0;
 	if (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0)
 		return -errno;
 	if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
@@ -653,8 +644,12 @@ static int finish(struct fetch_ctx *x, const char *dest, const char *part, const
 				"the download's SHA-256 is %s (%" PRIu64 " bytes), the job expects %s",
 				res->sha256, x->have, expect);
 	}
-	if (fsync(x->fd) < 0)
-		return pib_fail(err, -errno, PIB_ERR_FAILED, "fetch.io", "cannot sync %s: %s", part, strerror(errno));
+	/*
+	 * No fsync of the bytes: the digest is what vouches for them, and run checks it again
+	 * before it uses a bundle fetched by an earlier run (a crash before the page cache reached
+	 * the disk means fetching again); a forced write-back of a gigabyte would cost the
+	 * download a third of its time for a guarantee the digest already gives.
+	 */
 	if (rename(part, dest) < 0)
 		return pib_fail(err, -errno, PIB_ERR_FAILED, "fetch.io", "cannot rename %s to %s: %s", part, dest,
 				strerror(errno));
@@ -706,7 +701,7 @@ int fetch_file(const struct http_cfg *cfg, const char *url, const char *expect_s
 		goto out;
 	}
 	resumed = x.have > 0;
-	x.flushed = x.synced = x.have;
+	x.flushed = x.have;
 	if ((r = writer_start(&x)) < 0) {
 		r = pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "cannot start the fetch's writer thread: %s",
 			     strerror(-r));

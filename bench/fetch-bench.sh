@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Benchmark (not a test): the fetch step (agent/fetch.c through tests/tools/net-tool: download
-# over HTTPS, SHA-256 while the bytes arrive, fsync, rename) of a BENCH_BYTES file (default
+# over HTTPS, SHA-256 on a writer thread as the bytes arrive, rename) of a BENCH_BYTES file (default
 # 1 GiB of random bytes) from the test orchestrator on 127.0.0.1, against `curl -sS --cacert CA
 # -o FILE URL` alone and `curl ... && sha256sum FILE`, alternated, BENCH_RUNS runs each. Each
 # run writes a fresh file on the same filesystem (removed and synced between runs, not timed).
@@ -86,7 +86,7 @@ cm=$(cut -d' ' -f1 "$work/curl.runs" | median)
 sm=$(cut -d' ' -f1 "$work/curl_sha.runs" | median)
 fm=$(cut -d' ' -f1 "$work/fetch.runs" | median)
 echo
-printf 'median wall: curl %.2f s, curl + sha256sum %.2f s, fetch (download + SHA-256 + fsync) %.2f s (%.0f MB/s)\n' \
+printf 'median wall: curl %.2f s, curl + sha256sum %.2f s, fetch (download + SHA-256) %.2f s (%.0f MB/s)\n' \
 	"$cm" "$sm" "$fm" "$(echo "$bytes $fm" | awk '{ print $1 / $2 / 1e6 }')"
 printf 'fetch / curl:             %.3f of the medians, %.3f the median run (target <= 1.05)\n' \
 	"$(echo "$fm $cm" | awk '{ print $1 / $2 }')" "$(median <"$work/ratio_curl.runs")"

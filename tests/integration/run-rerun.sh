@@ -122,4 +122,28 @@ run_agent "$T/j3.json"
 is "delivery: the rerun ends with exit 0" "$RC" 0
 is "delivery: pre-install and final accepted once each" "$(accepted b-kill-deliver:pre-install) $(accepted b-kill-deliver:final)" "1 1"
 check "delivery: hello is installed" installed "$T/root" hello
+# --- the bundle an earlier run fetched is damaged on disk (what a power loss can do, since it is
+# not fsynced): a rerun from stage "fetched" checks it and fetches it again
+fresh_root
+faults '{"reports": {"always": 503}}'
+mkjob "$T/j4.json" b-damaged '{"timeouts": {"deliver_seconds": 2}}'
+run_agent "$T/j4.json"
+is "damaged: the first run stops at the pre-install report (exit 5)" "$RC" 5
+faults ''
+/usr/bin/python3 - "$T/state/builds/b-damaged/state.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["stage"] = "fetched"
+s.pop("transaction", None)
+json.dump(s, open(sys.argv[1], "w"))
+PY
+rm -f "$T/state/spool/b-damaged.pre-install.json" "$T/state/spool/b-damaged.pre-install.meta.json"
+truncate -s 1000 "$T/state/builds/b-damaged/bundle"
+gets0=$(orch_log "len([x for x in r if x['path'].startswith('/bundles/')])")
+run_agent "$T/j4.json"
+is "damaged: the rerun ends with exit 0" "$RC" 0
+check "damaged: it says the bundle is no longer the job's" grep -q "no longer the job's bundle" "$T/run.err"
+is "damaged: the bundle was fetched again" "$(orch_log "len([x for x in r if x['path'].startswith('/bundles/')])")" "$((gets0 + 1))"
+check "damaged: hello is installed" installed "$T/root" hello
+is "damaged: pre-install and final accepted once each" "$(accepted b-damaged:pre-install) $(accepted b-damaged:final)" "1 1"
 done_testing
