@@ -9,19 +9,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
-tests/deps.sh example
-[ -f build/build.ninja ] || meson setup build
-meson compile -C build
-agent=$here/build/pib-agent
-
-work=${PIB_EXAMPLE_DIR:-/var/tmp/pib-example}
-mkdir -p "$work"
-# A real Debian 12 root, made once (about 30 s) and copied for each run: the copy is thrown away.
-tests/integration/make-gold.sh "$work/gold"
-rm -rf "$work/root" "$work/state" "$work/srv"
-cp -a "$work/gold" "$work/root"
-# No ClamAV database ships with Debian (freshclam needs the internet): a small one made with sigtool.
-tests/scan/make-db.sh "$work/db"
+# shellcheck source=manifests/examples/prepare.sh
+. manifests/examples/prepare.sh
+rm -rf "$work/state" "$work/srv"
 mkdir -p "$work/srv/bundles" "$work/srv/reports"
 manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/srv/bundles/jq-suite.tar.gz"
 [ -f "$work/example.key" ] || "$agent" keygen --out "$work/example"
