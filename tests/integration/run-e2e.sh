@@ -94,7 +94,11 @@ PY
 	"$PYTHON" "$TOOLS_DIR/imds.py" --port-file "$T/imds.port" --log "$T/imds.log" "${IMDS_ARGS[@]}" >"$T/imds.out" 2>&1 &
 	RUN_PIDS+=("$!")
 	IMDS_PORT=$(wait_port "$T/imds.port") || bail_out "the IMDS stand-in did not start: $(cat "$T/imds.out")"
-	AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT run_agent imds
+	# a proxy in the environment: the bundle and the reports go through it, IMDS never does
+	"$PYTHON" "$TOOLS_DIR/connect-proxy.py" --port-file "$T/proxy.port" --log "$T/proxy.log" >"$T/proxy.out" 2>&1 &
+	RUN_PIDS+=("$!")
+	PROXY=http://127.0.0.1:$(wait_port "$T/proxy.port") || bail_out "the proxy did not start"
+	https_proxy=$PROXY http_proxy=$PROXY AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT run_agent imds
 	is "run --job imds: exit 0" "$RC" 0
 	is "imds: both reports accepted once" "$(accepted b-e2e-imds:pre-install) $(accepted b-e2e-imds:final)" "1 1"
 	received_report b-e2e-imds:final "$T/final2.json"
@@ -111,6 +115,9 @@ PY
 	check_not "no private key anywhere in the root or the state" grep -rl --exclude-dir=proc "BEGIN PRIVATE KEY" "$T/root/var/lib" "$T/state"
 	check_not "the key never reached the log" grep -q "PRIVATE KEY" "$T/run.err"
 	check "jq is installed in the root" installed "$T/root" jq
+	is "https_proxy honoured: the bundle and both reports went through the proxy (CONNECT to the orchestrator)" \
+		"$(grep -c "\"CONNECT\", \"target\": \"127.0.0.1:$ORCH_PORT\"" "$T/proxy.log")" 3
+	check_not "IMDS never goes through a proxy (its token reaches nothing else)" grep -q ":$IMDS_PORT" "$T/proxy.log"
 else
 	skip_note="tests/tools/imds.py is not there"
 	fail "the IMDS part ran" "$skip_note"

@@ -110,6 +110,36 @@ is "over the limit: fetch.too_large" "$(received_report b-big:final "$T/big.json
 snap "$T/root" >"$T/root.snap"
 same_tree "over the limit: the root is unchanged" "$T/gold.snap" "$T/root.snap"
 
+# --- not enough free space for the announced size: refused before a byte is written; and
+# without Content-Length, stopped by ENOSPC
+fresh_root
+faults ''
+mkdir -p "$T/big/DEBIAN" "$T/big/usr/share/pib-big" "$T/small"
+head -c 3000000 /dev/urandom >"$T/big/usr/share/pib-big/blob"
+printf '%s\n' "Package: pib-big" "Version: 1.0" "Architecture: all" "Maintainer: tests <t@example.invalid>" \
+	"Description: pib-agent test blob" >"$T/big/DEBIAN/control"
+dpkg-deb --root-owner-group -Znone --build "$T/big" "$T/big_1.0_all.deb" >/dev/null || bail_out "dpkg-deb failed"
+mkbundle "$T/big.tar.gz" --deb "$T/big_1.0_all.deb"
+put_bundle "$T/big.tar.gz"
+mount -t tmpfs -o size=1m tmpfs "$T/small" || bail_out "cannot mount a tmpfs"
+mkjob "$T/jspace.json" b-space
+TMPDIR=$T/agent-tmp timeout -k 10 300 "$PIB_AGENT" run --job "$T/jspace.json" --root "$T/root" --state-dir "$T/small/state" \
+	</dev/null >"$T/space.out" 2>"$T/space.err"
+is "no space: exit 2" "$?" 2
+check "no space: fetch.no_space, said before the download" grep -q "fetch.no_space" "$T/space.err"
+is "no space: the failed report was delivered" "$(received_report b-space:final "$T/space.json" && rep error.code "$T/space.json")" fetch.no_space
+check "no space: refused for the announced size (3 MB), nothing written" grep -q "for 3[0-9]\{6\} bytes\$" "$T/space.err"
+faults '{"bundles": {"lie_length": "omit"}}'
+mkjob "$T/jspace2.json" b-space2
+TMPDIR=$T/agent-tmp timeout -k 10 300 "$PIB_AGENT" run --job "$T/jspace2.json" --root "$T/root" --state-dir "$T/small/state" \
+	</dev/null >"$T/space.out" 2>"$T/space2.err"
+is "no space, no Content-Length: exit 2" "$?" 2
+check "no space, no Content-Length: fetch.no_space (No space left on device)" grep -q "fetch.no_space.*No space left on device" "$T/space2.err"
+check "no space, no Content-Length: the partial file was removed" test -z "$(find "$T/small/state/builds" -name 'bundle*' 2>/dev/null)"
+faults ''
+umount "$T/small"
+put_bundle "$T/hello.tar.gz"
+
 # --- the orchestrator refuses the first three deliveries: each phase accepted once
 fresh_root
 faults '{"reports": {"fail": [503, 503, 503]}}'
