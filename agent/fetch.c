@@ -437,9 +437,12 @@ static const char *abort_text(const struct fetch_ctx *x, char *buf, size_t size)
 			 x->total > x->max_bytes ? x->total : x->have + 1);
 		break;
 	case ABORT_NO_SPACE:
-		snprintf(buf, size, "not enough free space in %s for %" PRIu64 " bytes%s%s", x->dir,
-			 x->total > x->have ? x->total - x->have : 0, x->io_errno ? ": " : "",
-			 x->io_errno ? strerror(x->io_errno) : "");
+		if (x->io_errno) /* a write hit the end of the disk */
+			snprintf(buf, size, "%s filled up after %" PRIu64 " bytes of the download: %s", x->dir, x->have,
+				 strerror(x->io_errno));
+		else /* the announced size does not fit */
+			snprintf(buf, size, "not enough free space in %s for %" PRIu64 " bytes", x->dir,
+				 x->total > x->have ? x->total - x->have : 0);
 		break;
 	case ABORT_IO:
 		snprintf(buf, size, "cannot write the download: %s", strerror(x->io_errno));
