@@ -539,8 +539,8 @@ static void cleanup(struct job_run *jr, const char *final_sha)
 	runstate_track_children(NULL);
 	remove_logged(jr->st->dir, "the build's state folder: the bundle, the saved reports and transaction");
 	pib_now_rfc3339(now);
-	char *done = pib_asprintf("{\"build_id\": \"%s\", \"done\": \"%s\", \"final_report_sha256\": \"%s\"}\n",
-				  j->build_id, now, final_sha);
+	char *done = pib_asprintf("{\"build_id\": \"%s\", \"job_sha256\": \"%s\", \"done\": \"%s\", \"final_report_sha256\": \"%s\"}\n",
+				  j->build_id, jr->job_sha256, now, final_sha);
 	if (!done || runstate_mark_done(jr->state_dir, j->build_id, done) < 0)
 		agent_warn("cleanup: cannot record that build %s is done", j->build_id);
 	free(done);
@@ -648,6 +648,9 @@ static int run_pipeline(struct job_run *jr)
 		return finish(jr, NULL, code);
 	}
 	alarm(jr->job->run_seconds);
+	/* the job's database for both scans (--db wins), whichever stage this run starts from */
+	if (agent_scan_setup(run, jr->job->clamav_db, jr->job->db_max_age_days) < 0)
+		goto final;
 	if (at >= RS_PRE_SPOOLED) {
 		bool resumed = resume_after_pre_install(jr);
 		note_resumed(jr);
@@ -663,8 +666,7 @@ static int run_pipeline(struct job_run *jr)
 		if (!step_open_checked(jr))
 			goto final;
 		agent_ictx_init(run, jr->job->install_seconds);
-		if (agent_scan_setup(run, jr->job->clamav_db, jr->job->db_max_age_days) < 0 || !agent_step_verify(run) ||
-		    !agent_step_prescan(run) || !agent_step_resolve(run))
+		if (!agent_step_verify(run) || !agent_step_prescan(run) || !agent_step_resolve(run))
 			goto final;
 		if (run->opts->dry_run) {
 			report_step_skip(run->report, "install", "dry run (--dry-run)", true);
@@ -697,8 +699,6 @@ static int run_pipeline(struct job_run *jr)
 		if (runstate_save(jr->st, RS_PRE_ACCEPTED, NULL, NULL, &run->err) < 0)
 			goto fail_state;
 	}
-	if (agent_scan_setup(run, jr->job->clamav_db, jr->job->db_max_age_days) < 0)
-		goto final;
 	if (jr->st->stage == RS_INSTALLING)
 		agent_warn("an earlier run was stopped during the install: the package tool is recovered and the transaction installed again");
 	{
@@ -787,7 +787,14 @@ int agent_cmd_run(const struct agent_opts *o)
 	if (!configure(&jr, &code))
 		goto out;
 	if (runstate_done(jr.state_dir, jr.job->build_id, &done)) {
-		code = build_done(&jr, done);
+		/* the build id of a finished build names its job: another job under it is refused, not "done" */
+		if (!strstr(done, jr.job_sha256)) {
+			agent_error("run.state_mismatch: build %s was finished with another job (this one's sha256 is %.12s…): a build id names one job; use a new build id",
+				    jr.job->build_id, jr.job_sha256);
+			code = PIB_EXIT_USAGE;
+		} else {
+			code = build_done(&jr, done);
+		}
 		goto out;
 	}
 	if (runstate_open(jr.state_dir, jr.job->build_id, jr.job_sha256, &jr.st, &e) < 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The delivery spool: reports written durably, sent oldest first, moved to sent/ once a 2xx came. */
 #include "spool.h"
+#include "job.h"
 #include "proc.h"
 
 #include <cjson/cJSON.h>
@@ -30,15 +31,6 @@ static const char *const phases[] = {"pre-install", "final", "failed"};
 
 /* ------------------------------------------------------------------ names */
 
-static bool build_id_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n < 1 || n > 128 || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	return pib_str_all_in(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-}
-
 static bool phase_valid(const char *s)
 {
 	for (size_t i = 0; s && i < sizeof(phases) / sizeof(phases[0]); i++)
@@ -49,7 +41,7 @@ static bool phase_valid(const char *s)
 
 static int check_names(const char *build_id, const char *phase, struct pib_err *err)
 {
-	if (!build_id_valid(build_id))
+	if (!job_build_id_valid(build_id))
 		return pib_fail(err, -EINVAL, PIB_ERR_USAGE, "deliver.bad_name",
 				"the build id must match [A-Za-z0-9._-]{1,128} (not . or ..): it names files");
 	if (!phase_valid(phase))
@@ -78,7 +70,7 @@ static bool parse_meta_name(const char *name, char build_id[129], char phase[16]
 	if (!dot || strlen(dot + 1) >= 16)
 		return false;
 	*dot = '\0';
-	if (!build_id_valid(base) || !phase_valid(dot + 1))
+	if (!job_build_id_valid(base) || !phase_valid(dot + 1))
 		return false;
 	memcpy(build_id, base, strlen(base) + 1); /* valid: at most 128 bytes */
 	memcpy(phase, dot + 1, strlen(dot + 1) + 1);
@@ -678,7 +670,7 @@ static bool entry_in(const char *state_dir, const char *build_id, const char *ph
 	char name[192];
 	bool found;
 
-	if (!build_id_valid(build_id) || !phase_valid(phase) || dirs_open(state_dir, false, &d, NULL) < 0)
+	if (!job_build_id_valid(build_id) || !phase_valid(phase) || dirs_open(state_dir, false, &d, NULL) < 0)
 		return false;
 	entry_name(name, sizeof(name), build_id, phase, META_SUFFIX);
 	found = exists_regular(sent ? d.sent : d.spool, name);
@@ -702,21 +694,6 @@ void spool_item_clear(struct spool_item *it)
 {
 	free(it->url_redacted);
 	memset(it, 0, sizeof(*it));
-}
-
-/* Removes the query string of url wherever it appears in msg (the error of a pre-signed URL). */
-static void scrub_query(char *msg, const char *url)
-{
-	const char *q = strpbrk(url, "?#");
-	size_t n = q ? strlen(q) : 0;
-	char *hit;
-
-	if (n < 3)
-		return;
-	for (unsigned i = 0; i < 16 && (hit = strstr(msg, q)); i++) {
-		memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-		memcpy(hit, "\xe2\x80\xa6", 3); /* … */
-	}
 }
 
 /*
@@ -811,7 +788,7 @@ static int send_one(struct spool_dirs *d, const char *build_id, const char *phas
 		r = record_sent(d, build_id, phase, m.ino, err);
 		it->sent = r == 0;
 	} else {
-		scrub_query(herr.msg, m.url);
+		http_scrub(herr.msg, sizeof(herr.msg), m.url); /* a second guard: a pre-signed URL's secret */
 		pib_fail(err, r, herr.cls ? herr.cls : PIB_ERR_FAILED, herr.code[0] ? herr.code : "deliver.unreachable",
 			 "%s", herr.msg);
 	}
@@ -1032,7 +1009,7 @@ int spool_forget(const char *state_dir, const char *build_id)
 	bool changed = false;
 	int r;
 
-	if (!build_id_valid(build_id))
+	if (!job_build_id_valid(build_id))
 		return -EINVAL;
 	r = dirs_open(state_dir, false, &d, NULL);
 	if (r == -ENOENT)

@@ -94,9 +94,9 @@ static int get_uint(struct jr *p, const char *path, const cJSON *j, uint64_t lo,
 	return 0;
 }
 
-static bool build_id_valid(const char *s)
+bool job_build_id_valid(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = s ? strlen(s) : 0;
 	return n >= 1 && n <= MAX_BUILD_ID && strcmp(s, ".") && strcmp(s, "..") &&
 	       pib_str_all_in(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
 }
@@ -125,7 +125,7 @@ static int parse_build_id(struct jr *p, const cJSON *root, struct job *j)
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "build_id");
 	if (!cJSON_IsString(b))
 		return jr_bad(p, "build_id", "expected a string, got %s", jr_type_name(b));
-	if (!build_id_valid(b->valuestring))
+	if (!job_build_id_valid(b->valuestring))
 		return jr_bad(p, "build_id", "expected 1 to %d of A-Z a-z 0-9 . _ - (not \".\" or \"..\")",
 			      MAX_BUILD_ID);
 	j->build_id = strdup(b->valuestring);

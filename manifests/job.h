@@ -38,6 +38,8 @@ struct job {
  */
 int job_parse(const char *source, const char *text, size_t len, struct job **ret, struct pib_err *err);
 void job_free(struct job *j);
+/* A build id: [A-Za-z0-9._-]{1,128}, not "." or ".." (it names files: state, spool). */
+bool job_build_id_valid(const char *s);
 
 /*
  * The job document inside EC2 user-data: the user-data itself when it is a JSON object, or

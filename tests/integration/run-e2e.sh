@@ -17,7 +17,7 @@ put_bundle "$T/jq.tar.gz"
 mkjob "$T/job.json" b-e2e-1
 # started the way cloud-init's scripts_user starts a part: under a process named cloud-init
 cp /bin/dash "$T/cloud-init"
-RUN_WRAP="$T/cloud-init -c \"\$@\" cloud-init" run_agent "$T/job.json"
+RUN_WRAP="$T/cloud-init -c \"\$@\" cloud-init" run_agent "$T/job.json" --report "$T/copy.json"
 is "run: exit 0" "$RC" 0
 is "the pre-install report was accepted once" "$(accepted b-e2e-1:pre-install)" 1
 is "the final report was accepted once" "$(accepted b-e2e-1:final)" 1
@@ -25,6 +25,7 @@ received_report b-e2e-1:pre-install "$T/pre.json"
 received_report b-e2e-1:final "$T/final.json"
 check "openssl verifies the pre-install report" openssl_ok "$T/pre.json"
 check "openssl verifies the final report" openssl_ok "$T/final.json"
+check "--report FILE holds a copy of the final report, byte for byte as delivered" cmp "$T/copy.json" "$T/final.json"
 check "both reports are valid against report.schema.json" /usr/bin/python3 "$DSSE_PY" schema \
 	"$REPO_DIR/manifests/report.schema.json" "$T/pre.json" "$T/final.json"
 is "pre-install: phase" "$(rep phase "$T/pre.json")" pre-install
@@ -58,6 +59,11 @@ run_agent "$T/job.json"
 is "a second run of a finished build: exit 0" "$RC" 0
 check "it says the build is done" grep -q "build b-e2e-1 is done" "$T/run.err"
 is "it sent nothing and fetched nothing" "$(orch_log "len(r)")" "$n_before"
+mkjob "$T/job-other.json" b-e2e-1 '{"timeouts": {"install_seconds": 601}}'
+run_agent "$T/job-other.json"
+is "another job under the finished build's id: exit 3" "$RC" 3
+check "it says run.state_mismatch" grep -q "run.state_mismatch" "$T/run.err"
+is "it sent nothing and fetched nothing either" "$(orch_log "len(r)")" "$n_before"
 
 # ---------------------------------------------------------------- job from IMDS user-data
 if [ -f "$TOOLS_DIR/imds.py" ]; then

@@ -16,10 +16,6 @@ put_bundle "$T/hello.tar.gz"
 size=$(stat -c %s "$T/hello.tar.gz")
 snap "$T/gold" >"$T/gold.snap"
 
-fresh_root() {
-	rm -rf "$T/root"
-	cp -a "$T/gold" "$T/root"
-}
 bundle_gets() { # requests for the bundle so far
 	orch_log "len([x for x in r if x['path'].startswith('/bundles/')])"
 }

@@ -13,10 +13,6 @@ orch_start
 mkbundle "$T/hello.tar.gz" --deb "$DEB_HELLO"
 put_bundle "$T/hello.tar.gz"
 
-fresh_root() {
-	rm -rf "$T/root"
-	cp -a "$T/gold" "$T/root"
-}
 fresh_root
 
 # bad_job DESC FIELD-IN-MESSAGE JSON-MERGED-OVER-A-GOOD-JOB

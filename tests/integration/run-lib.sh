@@ -25,6 +25,12 @@ run_setup() {
 	: >"$T/faults.json"
 }
 
+# fresh_root: $T/root, a new copy of $T/gold (which the test made with copy_root)
+fresh_root() {
+	rm -rf "$T/root"
+	cp -a "$T/gold" "$T/root"
+}
+
 # wait_port FILE: the port a server wrote, waiting at most 10 s
 wait_port() {
 	local i

@@ -10,10 +10,6 @@ run_setup
 copy_root "$T/gold"
 orch_start
 
-fresh_root() {
-	rm -rf "$T/root"
-	cp -a "$T/gold" "$T/root"
-}
 # start_agent JOB: the agent in the background; AGENT_PID
 start_agent() {
 	mkdir -p "$T/agent-tmp"
@@ -53,6 +49,10 @@ mkjob "$T/j1.json" b-kill-fetch
 start_agent "$T/j1.json"
 part_grew() { [ "$(stat -c %s "$T/state/builds/b-kill-fetch/bundle.part" 2>/dev/null || echo 0)" -gt 2000000 ]; }
 if wait_for "fetch: the download started" part_grew; then
+	# a second agent on the same build while the first works: refused, the first one undisturbed
+	run_agent "$T/j1.json"
+	is "fetch: a second agent on the same build: exit 4" "$RC" 4
+	check "fetch: it says run.busy" grep -q "run.busy" "$T/run.err"
 	kill9
 	ok "fetch: killed with SIGKILL during the download"
 fi
