@@ -15,10 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
-#define MAX_LIST_BYTES (1024u << 20)
 #define MAX_LISTS 256
 
 static const char *const deb_families[] = {"debian", NULL};
@@ -51,48 +48,6 @@ static int deb_verify(struct inst_ctx *c)
 		return r;
 	/* with keys: every package's origin signature (debsig-verify); without: nothing to do */
 	return inst_deb_debsig_verify(c);
-}
-
-/* Decompresses one apt list (plain, .lz4, .gz, .xz, .zst) into memory with libarchive's raw reader. */
-static int read_list(const char *path, char **ret, size_t *ret_len)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
-	struct pib_buf b = {0};
-	char buf[1 << 16];
-	int r = 0;
-
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
-		r = -EINVAL;
-		goto out;
-	}
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
-		if (n == 0)
-			break;
-		if (n < 0) {
-			r = -EIO;
-			goto out;
-		}
-		if (b.len + (size_t)n > MAX_LIST_BYTES) {
-			r = -EFBIG;
-			goto out;
-		}
-		if ((r = pib_buf_append(&b, buf, (size_t)n)) < 0)
-			goto out;
-	}
-	if (!b.data && (r = pib_buf_append(&b, "", 0)) < 0)
-		goto out;
-	*ret = b.data;
-	*ret_len = b.len;
-	b.data = NULL;
-out:
-	pib_buf_free(&b);
-	archive_read_free(a);
-	return r;
 }
 
 static bool is_packages_list(const char *name)
@@ -144,7 +99,7 @@ static int load_apt_lists(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 		}
 		repos = nr;
 		memset(&repos[n], 0, sizeof(repos[n]));
-		r = read_list(p, &repos[n].data, &repos[n].len);
+		r = resolve_read_index(p, &repos[n].data, &repos[n].len);
 		if (r < 0) {
 			r = pib_fail(c->err, r, PIB_ERR_FAILED, "resolve.error",
 				     "%s: cannot read this apt list: %s", p, strerror(-r));

@@ -7,9 +7,11 @@
 #include <string.h>
 
 extern const struct installer inst_deb;
+extern const struct installer inst_rpm;
 
 static const struct installer *const installers[] = {
 	&inst_deb,
+	&inst_rpm,
 	NULL,
 };
 

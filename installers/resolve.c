@@ -17,6 +17,8 @@
 #include <solv/solver.h>
 #include <solv/solverdebug.h>
 #include <solv/transaction.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <solv/chksum.h>
 #include <solv/evr.h>
 #include <solv/knownid.h>
@@ -556,6 +558,49 @@ out:
 		free(repl[k]);
 	free(repl);
 	pib_buf_free(&why);
+	return r;
+}
+
+#define MAX_INDEX_BYTES (1024u << 20)
+
+int resolve_read_index(const char *path, char **ret, size_t *ret_len)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	struct pib_buf b = {0};
+	char buf[1 << 16];
+	int r = 0;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
+		r = -EINVAL;
+		goto out;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			r = -EIO;
+			goto out;
+		}
+		if (b.len + (size_t)n > MAX_INDEX_BYTES) {
+			r = -EFBIG;
+			goto out;
+		}
+		if ((r = pib_buf_append(&b, buf, (size_t)n)) < 0)
+			goto out;
+	}
+	if (!b.data && (r = pib_buf_append(&b, "", 0)) < 0)
+		goto out;
+	*ret = b.data;
+	*ret_len = b.len;
+	b.data = NULL;
+out:
+	pib_buf_free(&b);
+	archive_read_free(a);
 	return r;
 }
 

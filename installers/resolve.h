@@ -35,3 +35,9 @@ struct resolve_input {
  * recorded in c->pkgs[].replaced.
  */
 int resolve_run(struct inst_ctx *c, const struct resolve_input *in) PIB_MUST_CHECK;
+
+/*
+ * Reads one repository index (plain, .gz, .xz, .zst, .bz2, .lz4: libarchive's raw reader)
+ * into memory, at most 1 GiB. 0, or -EINVAL (not readable), -EIO, -EFBIG, -ENOMEM.
+ */
+int resolve_read_index(const char *path, char **ret, size_t *ret_len) PIB_MUST_CHECK;
