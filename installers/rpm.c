@@ -81,6 +81,10 @@ int rpm_prepare(struct inst_ctx *c)
 		return pib_fail(c->err, -ENOENT, PIB_ERR_ENV, "tool.missing",
 				"rpm is installed neither in %s nor on this machine (needed for rpm targets)",
 				c->root);
+	if (c->may_install && !strcmp(pv->backend, "bdb") && !pv->own_tools)
+		return pib_fail(c->err, -ENOTSUP, PIB_ERR_FAILED, "tool.missing",
+				"%s%s/Packages: a Berkeley DB rpm database (RHEL 8, Amazon Linux 2), which this machine's rpm reads but cannot write, and the root has no rpm of its own to install with (--dry-run resolves against it)",
+				strcmp(c->root, "/") ? c->root : "", pv->dbpath);
 	if (!strcmp(pv->backend, "ndb") && !pv->own_tools)
 		return pib_fail(c->err, -ENOTSUP, PIB_ERR_ENV, "tool.missing",
 				"%s%s/Packages.db: an ndb rpm database (SUSE), which this machine's rpm cannot read, and the root has no rpm of its own",
@@ -701,6 +705,7 @@ static void rpm_cleanup(struct inst_ctx *c)
 	free(pv->files);
 	pib_strv_free(pv->file_names);
 	free(pv->keyring);
+	free(pv->link_dir);
 	free(pv->dbpath);
 	free(pv->rpm);
 	free(pv);

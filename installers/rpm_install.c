@@ -102,12 +102,21 @@ static int package_args(struct inst_ctx *c, char ***argv)
 		const struct inst_pkg *p = &c->pkgs[i];
 		if (!p->member)
 			continue;
+		char *name = pib_asprintf("%zu-%s-%s.%s.rpm", i, p->name, p->version, p->arch);
 		if (!pv->own_tools) {
-			if (pib_strv_push(argv, p->path) < 0)
-				return -ENOMEM;
+			/* dnf takes a local package only by a name ending in .rpm: a link to our copy */
+			int r = 0;
+			if (!pv->link_dir && (r = pib_mkdtemp("pib-rpms", &pv->link_dir)) == 0)
+				r = pib_strv_push(&pv->tmp_dirs, pv->link_dir);
+			char *link = name && r == 0 ? pib_asprintf("%s/%s", pv->link_dir, name) : NULL;
+			if (!link || symlink(p->path, link) < 0 || pib_strv_push(argv, link) < 0)
+				r = -EIO;
+			free(link);
+			free(name);
+			if (r < 0)
+				return r;
 			continue;
 		}
-		char *name = pib_asprintf("%zu-%s-%s.%s.rpm", i, p->name, p->version, p->arch);
 		char *inside = name ? pib_asprintf(INSIDE_DIR "%s", name) : NULL;
 		struct contain_file *nf = realloc(pv->files, (pv->n_files + 1) * sizeof(*nf));
 		if (!inside || !nf || pib_strv_push(&pv->file_names, name) < 0 || pib_strv_push(argv, inside) < 0) {
@@ -232,7 +241,7 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 			r = pib_strv_push(&argv, "--root") < 0 ? -ENOMEM : pib_strv_push(&argv, c->root);
 	} else {
 		const char *a[] = {tool, "-y", "--setopt=install_weak_deps=False", "--setopt=keepcache=False",
-				   "--disableplugin=*", NULL};
+				   NULL};
 		for (int i = 0; a[i] && r == 0; i++)
 			r = pib_strv_push(&argv, a[i]);
 		if (r == 0 && !pv->own_tools && strcmp(c->root, "/")) {
@@ -398,10 +407,6 @@ int rpm_install(struct inst_ctx *c)
 	for (size_t i = 0; i < c->n_pkgs; i++)
 		if (!c->pkgs[i].member)
 			need_repo = true;
-	if (!strcmp(pv->backend, "bdb") && !pv->own_tools)
-		return pib_fail(c->err, -ENOTSUP, PIB_ERR_FAILED, "tool.missing",
-				"%s%s/Packages: a Berkeley DB rpm database (RHEL 8, Amazon Linux 2), which this machine's rpm reads but cannot write; %s has no rpm of its own to install with",
-				c->root, pv->dbpath, c->root);
 	if (need_repo) {
 		/* the image's own front end: zypper on SUSE, dnf, else yum (Amazon Linux 2) */
 		bool suse = c->os->family && !strcmp(c->os->family, "suse");
