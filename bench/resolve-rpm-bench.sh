@@ -15,14 +15,17 @@
 #   package name, one soname, one file (/usr/bin/...) and one python3dist() of the repository
 #   (taken from late packages, so each pulls in a web of dependencies), the fourth Requires the
 #   first (= 1.0-1) and /bin/sh (which the root's pib-test-base provides); made with
-#   tests/tools/mkbundle.py, one target rhel ">=9,<10" (an exact "9" does not match the root's VERSION_ID 9.4) x86_64, rpm,
-#   allow_unsigned.
+#   tests/tools/mkbundle.py, one target: rpm, rhel ">=9,<10" (an exact "9" does not match the
+#   root's VERSION_ID 9.4), x86_64, allow_unsigned.
 #
 # Each run, in alternating order (odd runs the agent first, even runs dnf first):
 # (a) `pib-agent validate BUNDLE --root ROOT --dry-run --no-scan --report R.json`: wall, peak RSS,
-#     and the resolve step's duration_ms from the report (the step the target is about);
+#     and the resolve step's duration_ms from the report (the step the target is about: the
+#     rpmdb, the repository's primary index and the solver; the whole validate adds open and
+#     verify, i.e. rpmkeys on each package);
 # (b) dnf, cold: a fresh empty cachedir, so dnf reads and parses the repository's metadata (as
-#     the agent does, which keeps no cache);
+#     the agent does, which keeps no cache): it copies repomd, primary and filelists into the
+#     cachedir, parses both, writes its .solv caches, reads the rpmdb and solves;
 # (c) dnf, warm: a cachedir primed before the first run (dnf's .solv caches), for information.
 # dnf is `dnf --installroot ROOT --config WORK/dnf.conf --setopt=reposdir=WORK/dnf-repos
 # --setopt=cachedir=... --releasever=9 --noplugins --setopt=install_weak_deps=False install
@@ -48,8 +51,8 @@
 #
 # Prints every run (wall, peak RSS, CPU; the agent's resolve step; the package counts), the
 # medians, and the ratios resolve step / dnf cold (the target, <= 0.5), whole validate / dnf
-# cold, resolve step / dnf warm, peak RSS agent / dnf, each as the ratio of the medians and as
-# the median of the runs' own ratios.
+# cold and resolve step / dnf warm, each as the ratio of the medians and as the median of the
+# runs' own ratios, and peak RSS agent (whole validate) / dnf cold, of the medians.
 # Usage: bench/resolve-rpm-bench.sh [RUNS] (default 5; 1 to 50)
 # Environment: PIB_AGENT (default build-bench-rpm/pib-agent), BENCH_REPO_PACKAGES (default 20000),
 # BENCH_SEED (default 1), BENCH_TMPDIR (default /var/tmp), BENCH_KEEP=1 (keep the work folder),
@@ -58,7 +61,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/bench/lib.sh"
-py=/usr/bin/python3 # not a pyenv shim on PATH: its start-up would be timed by nobody, but slow
+py=/usr/bin/python3 # not the python3 on PATH, which may be a slow pyenv shim
 runs=${1:-${BENCH_RUNS:-5}}
 case $runs in '' | *[!0-9]*) echo "usage: $0 [RUNS] (1 to 50)" >&2; exit 2 ;; esac
 if [ "$runs" -lt 1 ] || [ "$runs" -gt 50 ]; then echo "usage: $0 [RUNS] (1 to 50)" >&2; exit 2; fi
