@@ -3,6 +3,7 @@
 #include "resolve.h"
 #include "pkgmeta.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,63 @@ static int read_never(struct inst_ctx *c, struct never_pkg **ret, size_t *ret_n)
 	return 0;
 }
 
+/*
+ * The packages dnf and yum protect on an rpm image (ROOT/etc/dnf/protected.d/\*.conf and
+ * ROOT/etc/yum/protected.d/\*.conf: one name a line, # comments): never changed by a bundle.
+ */
+static int read_never_rpm(struct inst_ctx *c, struct never_pkg **ret, size_t *ret_n)
+{
+	static const char *const dirs[] = {"/etc/dnf/protected.d", "/etc/yum/protected.d", NULL};
+	struct never_pkg *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	for (int d = 0; dirs[d] && r >= 0; d++) {
+		char *host = NULL;
+		DIR *dp = pib_path_in_root(c->root, dirs[d], true, &host) == 0 ? opendir(host) : NULL;
+		struct dirent *de;
+		while (dp && r >= 0 && (de = readdir(dp))) {
+			if (!pib_str_has_suffix(de->d_name, ".conf"))
+				continue;
+			char *inside = pib_asprintf("%s/%s", dirs[d], de->d_name), *p = NULL, *text = NULL;
+			size_t len;
+			if (inside && pib_path_in_root(c->root, inside, true, &p) == 0 &&
+			    pib_read_file(p, 1u << 20, &text, &len) == 0) {
+				for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && r >= 0;
+				     l = strtok_r(NULL, "\n", &save)) {
+					l += strspn(l, " \t");
+					l[strcspn(l, " \t\r#")] = '\0';
+					if (!*l)
+						continue;
+					struct never_pkg *nv = realloc(v, (n + 1) * sizeof(*nv));
+					if (!nv || !(nv[n].name = strdup(l))) {
+						if (nv)
+							v = nv;
+						r = -ENOMEM;
+						break;
+					}
+					v = nv;
+					v[n++].why = d == 0 ? "protected by dnf (/etc/dnf/protected.d)"
+							    : "protected by yum (/etc/yum/protected.d)";
+				}
+			}
+			free(inside);
+			free(p);
+			free(text);
+		}
+		if (dp)
+			closedir(dp);
+		free(host);
+	}
+	if (r < 0) {
+		never_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 static const char *never_why(const struct never_pkg *v, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -459,7 +517,8 @@ static int protect_image(struct inst_ctx *c, Pool *pool, Repo *sys, Transaction 
 	queue_init(&obs);
 	if (!repl)
 		return -ENOMEM;
-	if (in->dist == RESOLVE_DEB && (r = read_never(c, &never, &n_never)) < 0)
+	if ((r = in->dist == RESOLVE_DEB ? read_never(c, &never, &n_never)
+					 : read_never_rpm(c, &never, &n_never)) < 0)
 		goto out;
 
 	/* what libsolv replaces: same name (upgrade, downgrade, reinstall), or obsoleted */

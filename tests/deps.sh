@@ -13,6 +13,7 @@ TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
 example) PKGS="$BUILD $RUNTIME python3" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh
+rpm-example) PKGS="$BUILD $RUNTIME rpm busybox-static" ;; # validate-rpm-example.sh: a test rpm root (rpmbuild, rpm) with busybox as /bin/sh
 *) PKGS="$BUILD $RUNTIME $TESTS" ;;
 esac
 missing=""

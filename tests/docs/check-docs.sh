@@ -30,5 +30,18 @@ for code in $(grep -rhoE 'PIB_ERR_[A-Z]+, *"[a-z]+\.[a-z_]+"' "$src/agent" "$src
 	grep -q -- "\`$code\`" "$src/README.md"
 	check $? "README documents the error code $code"
 done
+# every installer of the registry has its entry in the man page's TARGETS section
+for inst in $(grep -oE '^extern const struct installer inst_[a-z]+' "$src/installers/registry.c" | sed 's/.*inst_//'); do
+	sed -n '/^\.SH TARGETS/,/^\.SH /p' "$src/packaging/pib-agent.1" | grep -qx -- ".B $inst"
+	check $? "the man page's TARGETS section describes the $inst installer"
+	grep -q -- "\`$inst\`\|$inst targets\|$inst target" "$src/README.md"
+	check $? "README describes $inst targets"
+done
+# every example script is named in the README
+for ex in "$src"/manifests/examples/*.sh; do
+	case $(basename "$ex") in prepare.sh | make-bundle.sh) continue ;; esac
+	grep -q -- "manifests/examples/$(basename "$ex")" "$src/README.md"
+	check $? "README names manifests/examples/$(basename "$ex")"
+done
 echo "1..$n"
 exit $fail
