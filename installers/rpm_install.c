@@ -229,7 +229,7 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 	struct pib_spawn_result res = {0};
 	bool zypper = pib_str_has_suffix(tool, "/zypper");
 	char *priv = NULL, *reposdir = NULL, *cache = NULL, *opt_repos = NULL, *opt_cache = NULL;
-	char *installroot = NULL, *release = NULL;
+	char *installroot = NULL, *release = NULL, *conf = NULL, *opt_conf = NULL;
 	int r = 0;
 
 	if (zypper) {
@@ -253,8 +253,13 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 				char *macros = pib_asprintf("%s/.rpmmacros", priv);
 				char *mtext = pib_asprintf("%%_dbpath %s\n", pv->dbpath);
 				char *home = pib_asprintf("HOME=%s", priv);
-				if (!reposdir || !cache || !macros || !mtext || !home || mkdir(reposdir, 0700) < 0 ||
+				conf = pib_asprintf("%s/dnf.conf", priv);
+				/* never the root's dnf.conf: it could name plugins or paths this machine's
+				 * dnf would load as root; a plain one, no plugins */
+				static const char conf_text[] = "[main]\ninstall_weak_deps=False\n";
+				if (!reposdir || !cache || !macros || !mtext || !home || !conf || mkdir(reposdir, 0700) < 0 ||
 				    mkdir(cache, 0700) < 0 || pib_write_file(macros, mtext, strlen(mtext), 0600) < 0 ||
+				    pib_write_file(conf, conf_text, sizeof(conf_text) - 1, 0600) < 0 ||
 				    host_reposdir(c, reposdir) < 0)
 					r = -EIO;
 				const char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -269,8 +274,9 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 			opt_cache = cache ? pib_asprintf("--setopt=cachedir=%s", cache) : NULL;
 			installroot = pib_asprintf("--installroot=%s", c->root);
 			release = pib_asprintf("--releasever=%s", c->os->version_id);
-			const char *b[] = {installroot, opt_repos, opt_cache, release, NULL};
-			for (int i = 0; i < 4 && r == 0; i++)
+			opt_conf = conf ? pib_asprintf("--config=%s", conf) : NULL;
+			const char *b[] = {installroot, opt_conf, "--noplugins", opt_repos, opt_cache, release, NULL};
+			for (int i = 0; i < 6 && r == 0; i++)
 				r = b[i] ? pib_strv_push(&argv, b[i]) : -ENOMEM;
 		}
 		if (r == 0)
@@ -308,6 +314,8 @@ out:
 	free(opt_cache);
 	free(installroot);
 	free(release);
+	free(conf);
+	free(opt_conf);
 	return r;
 }
 
