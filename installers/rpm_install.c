@@ -134,7 +134,7 @@ static int package_args(struct inst_ctx *c, char ***argv)
 	return 0;
 }
 
-static int install_rpm(struct inst_ctx *c)
+static int install_rpm(struct inst_ctx *c, char **before)
 {
 	struct rpm_priv *pv = c->priv;
 	char **argv = NULL;
@@ -142,8 +142,19 @@ static int install_rpm(struct inst_ctx *c)
 	struct pib_spawn_result res = {0};
 	int r;
 
-	for (size_t i = 0; i < c->n_pkgs; i++)
+	for (size_t i = 0; i < c->n_pkgs; i++) {
 		reinstall = reinstall || c->pkgs[i].reinstall;
+		/* already in the rpmdb at this version: an earlier run was stopped inside the rpm
+		 * transaction (rpm cannot resume one); installing it again runs its scriptlets again,
+		 * as dpkg --configure -a finishes a deb */
+		char *key = pib_asprintf("%s %s %s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch);
+		if (key && strv_has(before, key)) {
+			reinstall = true;
+			(void)pib_buf_printf(&c->log, "%s-%s.%s is already in the rpm database (an earlier run was stopped during the install): installed again\n",
+					     c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch);
+		}
+		free(key);
+	}
 	/* the keys were checked by verify in a private keyring, never imported into the root:
 	 * rpm still checks every digest, and a signature it cannot check is not an error */
 	const char *head[] = {pv->rpm, "-U", "-v", "--define=_pkgverify_level digest",
@@ -446,7 +457,7 @@ int rpm_install(struct inst_ctx *c)
 		free(tool);
 		return r;
 	}
-	r = tool ? install_frontend(c, tool) : install_rpm(c);
+	r = tool ? install_frontend(c, tool) : install_rpm(c, before);
 	free(tool);
 	if (!c->tool_ran || pib_interrupted) {
 		pib_strv_free(before);
