@@ -52,7 +52,8 @@
 # Prints every run (wall, peak RSS, CPU; the agent's resolve step; the package counts), the
 # medians, and the ratios resolve step / dnf cold (the target, <= 0.5), whole validate / dnf
 # cold and resolve step / dnf warm, each as the ratio of the medians and as the median of the
-# runs' own ratios, and peak RSS agent (whole validate) / dnf cold, of the medians.
+# runs' own ratios; the CPU time (user + system) of the whole validate / dnf cold and the peak
+# RSS agent (whole validate) / dnf cold, of the medians.
 # Usage: bench/resolve-rpm-bench.sh [RUNS] (default 5; 1 to 50)
 # Environment: PIB_AGENT (default build-bench-rpm/pib-agent), BENCH_REPO_PACKAGES (default 20000),
 # BENCH_SEED (default 1), BENCH_TMPDIR (default /var/tmp), BENCH_KEEP=1 (keep the work folder),
@@ -230,8 +231,13 @@ cat "$root"/srv/bigrepo/repodata/* >/dev/null
 "${dnf_cmd[@]}" --setopt=cachedir="$work/dnf-warm" install --assumeno "${rpms[@]}" >"$work/dnf_prime.out" 2>"$work/dnf_prime.err" || true
 check_dnf dnf_prime
 
+# cpu NAME: appends the CPU time (user + system, children included) of the last measure to
+# WORK/NAME.cpu: on a loaded machine it varies far less than the wall time
+cpu() { awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$work/time.txt" >>"$work/$1.cpu"; }
+
 agent_run() {
 	measure agent "$agent" validate "$work/bundle.tar.gz" --root "$root" --dry-run --no-scan --report "$work/report.json"
+	cpu agent
 	local st rs ms
 	st=$("$py" "$here/tests/tools/report.py" "$work/report.json" status 2>/dev/null || echo none)
 	rs=$("$py" "$here/tests/tools/report.py" "$work/report.json" 'steps[name=resolve].status' 2>/dev/null || echo none)
@@ -250,6 +256,7 @@ agent_run() {
 dnf_cold() {
 	rm -rf "$work/dnf-cold" "${root:?}$work/dnf-cold"
 	measure dnf_cold "${dnf_cmd[@]}" --setopt=cachedir="$work/dnf-cold" install --assumeno "${rpms[@]}"
+	cpu dnf_cold
 	check_dnf dnf_cold
 	rm -rf "$work/dnf-cold" "${root:?}$work/dnf-cold"
 	printf '  %-22s %d packages\n' "dnf (cold cache)" "$(wc -l <"$work/dnf_cold.answer")"
@@ -257,6 +264,7 @@ dnf_cold() {
 
 dnf_warm() {
 	measure dnf_warm "${dnf_cmd[@]}" --setopt=cachedir="$work/dnf-warm" install --assumeno "${rpms[@]}"
+	cpu dnf_warm
 	check_dnf dnf_warm
 	printf '  %-22s %d packages\n' "dnf (warm cache)" "$(wc -l <"$work/dnf_warm.answer")"
 }
@@ -315,8 +323,10 @@ crss=$(cut -d' ' -f2 "$work/dnf_cold.runs" | median)
 wrss=$(cut -d' ' -f2 "$work/dnf_warm.runs" | median)
 echo
 echo "transaction: $(wc -l <"$work/dnf_cold.answer") packages (${#rpms[@]} from the bundle) out of $npkgs"
-printf 'median wall: dnf cold cache %.3f s (peak RSS %s MB), dnf warm cache %.3f s (peak RSS %s MB)\n' \
-	"$cm" "$(echo "$crss" | mb)" "$wm" "$(echo "$wrss" | mb)"
+ccpu=$(median <"$work/dnf_cold.cpu")
+wcpu=$(median <"$work/dnf_warm.cpu")
+printf 'median wall: dnf cold cache %.3f s (CPU %.2f s, peak RSS %s MB), dnf warm cache %.3f s (CPU %.2f s, peak RSS %s MB)\n' \
+	"$cm" "$ccpu" "$(echo "$crss" | mb)" "$wm" "$wcpu" "$(echo "$wrss" | mb)"
 if [ "$dnf_only" = 1 ]; then
 	echo "(BENCH_DNF_ONLY=1: the agent was not run)"
 	exit 0
@@ -324,8 +334,9 @@ fi
 rm_=$(median <"$work/resolve_ms.runs" | awk '{ print $1 / 1000 }')
 am=$(cut -d' ' -f1 "$work/agent.runs" | median)
 arss=$(cut -d' ' -f2 "$work/agent.runs" | median)
-printf 'median: agent resolve step %.3f s, whole validate --dry-run --no-scan %.3f s (peak RSS %s MB)\n' \
-	"$rm_" "$am" "$(echo "$arss" | mb)"
+acpu=$(median <"$work/agent.cpu")
+printf 'median: agent resolve step %.3f s, whole validate --dry-run --no-scan %.3f s (CPU %.2f s, peak RSS %s MB)\n' \
+	"$rm_" "$am" "$acpu" "$(echo "$arss" | mb)"
 # the ratio of the medians, and the median of each run's ratio (the two of a run ran side by side)
 printf 'resolve step / dnf cold: %.3f of the medians, %.3f the median run (target <= 0.5)\n' \
 	"$(echo "$rm_ $cm" | awk '{ print $1 / $2 }')" "$(median <"$work/ratio_resolve.runs")"
@@ -333,5 +344,8 @@ printf 'validate / dnf cold:     %.3f of the medians, %.3f the median run\n' \
 	"$(echo "$am $cm" | awk '{ print $1 / $2 }')" "$(median <"$work/ratio_validate.runs")"
 printf 'resolve step / dnf warm: %.3f of the medians, %.3f the median run (for information)\n' \
 	"$(echo "$rm_ $wm" | awk '{ print $1 / $2 }')" "$(median <"$work/ratio_warm.runs")"
+# the report gives the resolve step's wall time only: the whole validate's CPU bounds its CPU
+printf 'CPU validate / dnf cold:  %.3f of the medians (user + system; the resolve step is a part of validate)\n' \
+	"$(echo "$acpu $ccpu" | awk '{ print $1 / $2 }')"
 printf 'peak RSS agent / dnf cold: %.2f (%s MB vs %s MB)\n' "$(echo "$arss $crss" | awk '{ print $1 / $2 }')" \
 	"$(echo "$arss" | mb)" "$(echo "$crss" | mb)"
