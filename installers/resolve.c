@@ -798,7 +798,9 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 		Id type = transaction_type(trans, p, SOLVER_TRANSACTION_SHOW_ACTIVE |
 							    SOLVER_TRANSACTION_SHOW_ALL);
 		if (s->repo == sys) {
-			if (type == SOLVER_TRANSACTION_ERASE) {
+			/* an image package that a new one obsoletes is replaced, not removed: protect_image
+			 * judges it (may_upgrade) */
+			if (type == SOLVER_TRANSACTION_ERASE && !transaction_obs_pkg(trans, p)) {
 				r = pib_fail(c->err, -EPERM, PIB_ERR_FAILED, "resolve.unsatisfiable",
 					     "installing target \"%s\" would remove %s from the image",
 					     t->name, pool_solvable2str(pool, s));

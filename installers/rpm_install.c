@@ -423,6 +423,12 @@ int rpm_install(struct inst_ctx *c)
 	if (!c->priv && (r = rpm_prepare(c)) < 0)
 		return r;
 	pv = c->priv;
+	if (c->n_pkgs == 0) {
+		/* every package of the bundle is on the image already, as it is */
+		c->tool = pib_strdup("none");
+		c->tool_why = pib_strdup("nothing to install: the image already has every package of the bundle, at the same version with the same contents");
+		return c->tool && c->tool_why ? 0 : pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	}
 	for (size_t i = 0; i < c->n_pkgs; i++)
 		if (!c->pkgs[i].member)
 			need_repo = true;

@@ -136,17 +136,6 @@ after_same() {
 	same_tree "$label: the rpmdb lists the same packages" "$T/$name.db" "$T/$name.db2"
 }
 
-# todo_is DESC GOT WANT REASON: like is, a known agent bug: TAP "# TODO" (not counted as failed)
-todo_is() {
-	TAP_N=$((TAP_N + 1))
-	if [ "$2" = "$3" ]; then
-		printf 'ok %d - %s # TODO %s\n' "$TAP_N" "$1" "$4"
-	else
-		printf 'not ok %d - %s # TODO %s\n' "$TAP_N" "$1" "$4"
-		diag "got:  '$2'" "want: '$3'"
-	fi
-}
-
 # rpmbuild_spec SPEC: builds the spec (noarch) under $T/rpmbuild
 rpmbuild_spec() {
 	mkdir -p "$T/rpmbuild/tmp"
@@ -379,8 +368,7 @@ is "the image's own foo in a bundle: resolve ok" "$(fact 'steps[name=resolve].st
 is "the image's own foo in a bundle: an empty transaction" \
 	"$("$PYTHON" "$TOOLS_DIR/report.py" --json "$REPORT" 'steps[name=resolve].transaction')" "[[]]"
 diag "the image's own foo in a bundle: exit $RC, $(fact error.code): $(fact error.message)"
-todo_is "the image's own foo in a bundle: exit code 0 (nothing to install)" "$RC" 0 \
-	"agent bug: rpm_install runs 'rpm -U --' with no package (rpm: no packages given for install, install.failed)"
+is "the image's own foo in a bundle: exit code 0 (nothing to install)" "$RC" 0
 after_same "the image's own foo in a bundle" "$R" same-foo rpm
 
 bundle "$T/ofoo-allowed.tar.gz" '["foo"]' "$OFOO"
@@ -432,10 +420,9 @@ facts "${FAILED_FACTS[@]}"
 diag "foo over howdy: $(fact error.code): $(fact error.message)"
 is "foo over howdy: the resolve step failed" "$(fact 'steps[name=resolve].status')" failed
 is "foo over howdy: no install step ran" "$(fact 'steps[name=install].status')" ""
-OBS_BUG="agent bug: resolve.c's transaction_type lacks SOLVER_TRANSACTION_SHOW_OBSOLETES, so an obsoleted image package is an ERASE ('would remove howdy-1.0-1.noarch', resolve.unsatisfiable) and protect_image never sees it"
-todo_is "foo over howdy: error.code resolve.image_package" "$(fact error.code)" resolve.image_package "$OBS_BUG"
-todo_is "foo over howdy: the problems say foo would obsolete howdy and may_upgrade does not name it" \
-	"$(fact 'steps[name=resolve].problems' | grep -c "obsolete and replace the image's howdy 1.0-1 (noarch); the target's may_upgrade does not name howdy")" 1 "$OBS_BUG"
+is "foo over howdy: error.code resolve.image_package" "$(fact error.code)" resolve.image_package
+is "foo over howdy: the problems say foo would obsolete howdy and may_upgrade does not name it" \
+	"$(fact 'steps[name=resolve].problems' | grep -c "obsolete and replace the image's howdy 1.0-1 (noarch); the target's may_upgrade does not name howdy")" 1
 after_same "foo over howdy" "$R" howdy
 
 bundle "$T/foo-allowed.tar.gz" '["howdy"]' "$FOO"
@@ -443,7 +430,7 @@ before "$R" howdy-allowed
 validate "$T/foo-allowed.tar.gz" --root "$R" --no-scan
 facts error.code error.message
 diag "foo over howdy, may_upgrade [howdy]: exit $RC, $(fact error.code): $(fact error.message)"
-todo_is "foo over howdy, may_upgrade [howdy]: exit code 0" "$RC" 0 "$OBS_BUG"
+is "foo over howdy, may_upgrade [howdy]: exit code 0" "$RC" 0
 if [ "$RC" = 0 ]; then
 	status_good "foo over howdy, may_upgrade [howdy]"
 	facts 'packages[name=foo].replaced.name' 'packages[name=foo].replaced.how'
