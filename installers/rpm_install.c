@@ -85,9 +85,18 @@ static int tool_result(struct inst_ctx *c, const char *what, const struct pib_sp
 			     "%s %s: %.*s", what,
 			     res->status ? "failed" : "exited with status 0, but a scriptlet failed",
 			     (int)(le ? le - ls : (ptrdiff_t)strlen(ls)), ls);
-	} else if (res->status != 0)
-		r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.failed", "%s exited with status %d",
-			     what, res->status);
+	} else if (res->status != 0) {
+		/* the first line that says why: a file conflict, a failed dependency, an error */
+		const char *why = strstr(out, "conflicts with file from package");
+		if (!why)
+			why = strstr(out, "error: ");
+		const char *ls = why, *le = why ? strchr(why, '\n') : NULL;
+		while (ls && ls > out && ls[-1] != '\n')
+			ls--;
+		r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.failed", "%s exited with status %d%s%.*s",
+			     what, res->status, ls ? ": " : "",
+			     ls ? (int)(le ? le - ls : (ptrdiff_t)strlen(ls)) : 0, ls ? ls : "");
+	}
 	if (r < 0)
 		pib_err_detail(c->err, out, res->output.len);
 	return r;
