@@ -275,6 +275,18 @@ else
 	ok "pib-signed, other.asc: the message does not claim other.asc signed it"
 fi
 
+# two keys, the seller's second: the signature is matched to the right one (a dry run)
+rbundle pib-signed-two -k keys/other.asc="$P/keys/other.asc" -k keys/seller.asc="$P/keys/seller.asc" \
+	"$PS=$P/pib-signed-1.0-1.noarch.rpm"
+snap "$RX" >"$T/two.before"
+validate "$B" --root "$RX" --no-scan --dry-run
+snap "$RX" >"$T/two.after"
+is "pib-signed, other.asc and seller.asc, --dry-run: exit code 0" "$RC" 0
+facts 'steps[name=verify].status' 'steps[name=verify].signatures.signed_by'
+is "pib-signed, two keys: the verify step passed" "$(fact 'steps[name=verify].status')" ok
+is "pib-signed, two keys: signed_by is keys/seller.fpr" "$(fact 'steps[name=verify].signatures.signed_by')" "$SELLER_FPR"
+same_tree "pib-signed, two keys, --dry-run: the root is unchanged" "$T/two.before" "$T/two.after"
+
 for t in tampered hdrtampered; do
 	m=rpms/pib-$t-1.0-1.noarch.rpm
 	rbundle "pib-$t" -k keys/seller.asc="$P/keys/seller.asc" "$m=$P/pib-$t-1.0-1.noarch.rpm"
@@ -296,12 +308,16 @@ m=rpms/hello-1.0-1.i386.rpm
 rbundle i386 -u "$m=$HELLO_I386"
 # x86_64 runs i386 (rpm's arch_compat): judged at resolve, where nothing provides the 32-bit
 # libc.so.6 (pib-test-base provides libc.so.6()(64bit) only)
-refuse "i386 hello on x86_64" "$RX" resolve.unsatisfiable resolve hello
+is "precondition: the x86_64 root provides the 64-bit libc.so.6()(64bit)" \
+	"$(rpm --root "$RX" --dbpath /var/lib/rpm -q --qf '%{NAME}\n' --whatprovides 'libc.so.6()(64bit)' 2>&1)" pib-test-base
+check_not "precondition: nothing in the x86_64 root provides the 32-bit libc.so.6" \
+	rpm --root "$RX" --dbpath /var/lib/rpm -q --whatprovides libc.so.6
+refuse "i386 hello on x86_64" "$RX" resolve.unsatisfiable resolve hello-1.0-1.i386 libc.so.6
 facts 'steps[name=resolve].problems' 'steps[name=verify].status'
 is "i386 hello on x86_64: the verify step passed (the arch rules accept i386)" \
 	"$(fact 'steps[name=verify].status')" ok
-contains "i386 hello on x86_64: the problems name libc.so.6" "$(fact 'steps[name=resolve].problems')" "libc.so.6"
-contains "i386 hello on x86_64: the problems name hello" "$(fact 'steps[name=resolve].problems')" "hello"
+contains "i386 hello on x86_64: the problems name libc.so.6 as missing" "$(fact 'steps[name=resolve].problems')" \
+	"nothing provides libc.so.6 needed by hello-1.0-1.i386"
 refuse "i386 hello on aarch64" "$RA" package.wrong_arch verify "$m" "built for i386" "aarch64 image"
 
 m=rpms/pib-x86only-1.0-1.x86_64.rpm
@@ -323,10 +339,36 @@ refuse "pib-ok cut to 200 bytes" "$RX" package.invalid verify "$m" "truncated"
 head -c 2000 "$OK" >"$T/trunc2000.rpm"
 rbundle trunc2000 -u "$m=$T/trunc2000.rpm"
 refuse "pib-ok cut to 2000 bytes" "$RX" package.invalid verify "$m" "truncated"
+# where pib-ok's signature header and header end (each: 16 bytes, 16 per index entry, the
+# data; the signature header padded to 8): cut inside the header, and inside the payload
+read -r SIG_END HDR_END SIZE < <("$PYTHON" - "$OK" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+o = 96
+il, dl = struct.unpack(">II", d[o + 8:o + 16])
+o += 16 + il * 16 + dl
+o += (8 - o % 8) % 8
+s = o
+il, dl = struct.unpack(">II", d[o + 8:o + 16])
+print(s, o + 16 + il * 16 + dl, len(d))
+PY
+)
+diag "pib-ok: signature header ends at $SIG_END, header at $HDR_END, file $SIZE bytes"
+check "precondition: pib-ok has a payload after its header" test "$HDR_END" -lt "$((SIZE - 32))"
+head -c $(((SIG_END + HDR_END) / 2)) "$OK" >"$T/trunc-header.rpm"
+rbundle trunc-header -u "$m=$T/trunc-header.rpm"
+refuse "pib-ok cut inside its header" "$RX" package.invalid verify "$m" "truncated" "inside its header"
+# the headers read; the payload's digests then fail
+head -c $(((HDR_END + SIZE) / 2)) "$OK" >"$T/trunc-payload.rpm"
+rbundle trunc-payload -u "$m=$T/trunc-payload.rpm"
+refuse "pib-ok cut inside its payload" "$RX" package.signature_invalid verify "$m" "digests do not match"
 
 printf 'this is not an rpm, just text\n' >"$T/x.rpm"
 rbundle text -u rpms/x.rpm="$T/x.rpm"
-refuse "a text file named x.rpm" "$RX" package.invalid verify rpms/x.rpm "not an rpm package"
+refuse "a short text file named x.rpm" "$RX" package.invalid verify rpms/x.rpm "not an rpm package"
+for i in 1 2 3 4 5 6; do echo "line $i of a text file that is longer than an rpm lead"; done >"$T/x.rpm"
+rbundle text-long -u rpms/x.rpm="$T/x.rpm"
+refuse "a longer text file named x.rpm" "$RX" package.invalid verify rpms/x.rpm "not an rpm package" "no rpm lead magic"
 
 m=rpms/hello_2.10-3_amd64.deb
 rbundle deb -u "$m=$DEB_HELLO"
