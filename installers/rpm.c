@@ -289,7 +289,7 @@ static int rpm_verify_sigs(struct inst_ctx *c, const struct rpm_info *infos)
 		const struct rpm_info *in = &infos[i];
 		struct pib_spawn_result res = {0};
 		const char *owner = NULL, *fpr = NULL;
-		for (size_t k = 0; in->signer && fprs && fprs[k]; k++)
+		for (size_t k = 0; in->signer && strlen(in->signer) >= 16 && fprs && fprs[k]; k++)
 			if (pib_str_has_suffix(fprs[k], in->signer)) {
 				fpr = fprs[k];
 				owner = owners[k];

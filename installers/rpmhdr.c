@@ -112,7 +112,42 @@ static int read_hdr(int fd, struct hdr *h, const char *what, char **why)
 		*why = pib_asprintf("truncated: the file ends inside its %s", what);
 		return -EINVAL;
 	}
-	return r;
+	if (r < 0)
+		return r;
+	/* every entry, read or not, must lie inside the store with its type's alignment (as
+	 * rpm's own header check demands): a malformed header is refused, never half-read */
+	for (uint32_t i = 0; i < h->il; i++) {
+		const unsigned char *e = h->index + 16 * (size_t)i;
+		uint32_t tag = be32(e), type = be32(e + 4), off = be32(e + 8), count = be32(e + 12);
+		static const uint32_t size[] = {0, 1, 1, 2, 4, 8, 1, 1, 1, 1};
+		bool ok = type <= TYPE_I18NSTRING && (off < h->dl || (type == TYPE_BIN && off == h->dl)) &&
+			  (count >= 1 || type == TYPE_BIN);
+		if (ok && size[type] > 1)
+			ok = off % size[type] == 0 && (uint64_t)count * size[type] <= h->dl - off;
+		else if (ok && type == TYPE_BIN)
+			ok = count <= h->dl - off;
+		else if (ok && type == TYPE_STRING)
+			ok = memchr(h->store + off, '\0', h->dl - off) != NULL;
+		else if (ok && (type == TYPE_STRING_ARRAY || type == TYPE_I18NSTRING)) {
+			/* count strings, each terminated inside the store */
+			uint32_t at = off;
+			for (uint32_t k = 0; ok && k < count; k++) {
+				const unsigned char *z = at < h->dl ? memchr(h->store + at, '\0', h->dl - at) : NULL;
+				ok = z != NULL;
+				if (ok)
+					at = (uint32_t)(z - h->store) + 1;
+			}
+		} else if (ok && type <= 2)
+			ok = count <= h->dl - off;
+		if (!ok) {
+			const char *tn = tag == TAG_NAME ? "Name " : tag == TAG_VERSION ? "Version "
+					 : tag == TAG_RELEASE ? "Release " : tag == TAG_ARCH ? "Arch " : "";
+			*why = pib_asprintf("its %s's %sindex entry %u (tag %u, type %u) points outside its data or is misaligned (offset %u, count %u, %u bytes of data)",
+					    what, tn, i, tag, type, off, count, h->dl);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static void hdr_free(struct hdr *h)
@@ -196,7 +231,7 @@ static void issuer_from_subpackets(const unsigned char *p, size_t n, char **fpr,
 			return;
 		unsigned type = p[i] & 0x7f;
 		char hex[129];
-		if (type == 33 && len >= 2 && len - 2 <= 64 && !*fpr) {
+		if (type == 33 && (len == 22 || len == 34) && !*fpr) { /* version byte + 20 (v4) or 32 (v5/v6) */
 			pib_hex(p + i + 2, len - 2, hex);
 			*fpr = pib_strdup(hex);
 		} else if (type == 16 && len == 9 && !*keyid) {
@@ -258,9 +293,10 @@ static char *pgp_issuer(const unsigned char *p, size_t n)
 		size_t hl = (size_t)s[4] << 8 | s[5];
 		if (6 + hl + 2 > body)
 			return NULL;
+		/* the hashed area, covered by the signature, first; the unhashed one only without it */
 		issuer_from_subpackets(s + 6, hl, &fpr, &keyid);
 		size_t ul = (size_t)s[6 + hl] << 8 | s[7 + hl];
-		if (8 + hl + ul <= body)
+		if (!fpr && !keyid && 8 + hl + ul <= body)
 			issuer_from_subpackets(s + 8 + hl, ul, &fpr, &keyid);
 	}
 	if (fpr) {
@@ -278,8 +314,11 @@ int rpm_info_read(const char *path, struct rpm_info *ret, char **why)
 
 	memset(ret, 0, sizeof(*ret));
 	*why = NULL;
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		*why = pib_asprintf("cannot open it: %s", strerror(-r));
+		return r;
+	}
 	r = read_exact(fd, lead, sizeof(lead));
 	if (r == -ENODATA || (r == 0 && be32(lead) != 0xedabeedbu)) {
 		*why = pib_strdup(r ? "not an rpm package: shorter than an rpm lead (96 bytes)"
@@ -448,6 +487,8 @@ static int key_packets(const unsigned char *p, size_t n, char ***ret)
 			size_t plen;
 			const EVP_MD *alg;
 			if (b[0] == 4) {
+				if (body > 0xffff)
+					return -EINVAL; /* a v4 key packet's length is hashed on two bytes */
 				pre[0] = 0x99, pre[1] = (unsigned char)(body >> 8), pre[2] = (unsigned char)body;
 				plen = 3;
 				alg = EVP_sha1();
