@@ -15,7 +15,8 @@ struct inst_replaced {
 struct inst_pkg {
 	char *name, *version, *arch;
 	char *member;     /* bundle member name, or NULL when it comes from the image's repositories */
-	char *path;       /* local file of a bundle package (our private copy) */
+	char *path;       /* local file of a bundle package (our private copy); for a package of a
+			   * local rpm repository, its file as seen inside the root */
 	char sha256[65];  /* the .deb/.rpm file's SHA-256 ("" when the repository gave none) */
 	char *repo;       /* "bundle", or the repository it comes from */
 	bool reinstall;   /* the same version, with other contents, is installed (allowed by may_upgrade) */

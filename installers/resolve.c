@@ -52,6 +52,12 @@ static int add_pkg(struct inst_ctx *c, Pool *pool, Id p, const char *member, con
 	k->arch = strdup(pool_id2str(pool, s->arch));
 	k->member = pib_strdup(member);
 	k->path = pib_strdup(path);
+	if (!member && s->repo && s->repo->appdata) {
+		/* a package of a local repository: where it is inside the root */
+		const char *loc = solvable_lookup_location(s, NULL);
+		if (loc && !strstr(loc, "..") && loc[0] != '/')
+			k->path = pib_asprintf("%s/%s", (const char *)s->repo->appdata, loc);
+	}
 	k->repo = strdup(s->repo && s->repo->name ? s->repo->name : "?");
 	k->reinstall = reinstall;
 	if (sha) {
@@ -714,6 +720,7 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 
 	for (size_t i = 0; i < in->n_repos; i++) {
 		Repo *rr = repo_create(pool, in->repos[i].name);
+		rr->appdata = in->repos[i].base;
 		FILE *fp = fmemopen(in->repos[i].data, in->repos[i].len ? in->repos[i].len : 1, "r");
 		if (!fp) {
 			r = pib_fail(c->err, -errno, PIB_ERR_ENV, "resolve.error", "fmemopen: %s",

@@ -10,6 +10,8 @@ struct resolve_repo {
 	char *name;   /* e.g. the apt list file name */
 	char *data;   /* the uncompressed index (Packages / primary.xml) */
 	size_t len;
+	char *base;   /* rpm: the repository's folder as seen inside the root, or NULL; a package of
+		       * it gets inst_pkg.path = base/location (a path inside the root) */
 };
 
 struct resolve_input {

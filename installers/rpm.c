@@ -578,7 +578,9 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 					r = pib_fail(c->err, rr, PIB_ERR_FAILED, "resolve.error",
 						     "%s: the primary index of repository %s (%s) cannot be read: %s",
 						     primp, yr[i].id, yr[i].file, strerror(-rr));
-				} else if (!(repos[n].name = pib_strdup(yr[i].id))) {
+				} else if (!(repos[n].name = pib_strdup(yr[i].id)) ||
+					   !(repos[n].base = pib_strdup(base))) {
+					free(repos[n].name);
 					free(repos[n].data);
 					r = -ENOMEM;
 				} else {
@@ -602,6 +604,7 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 		for (size_t i = 0; i < n; i++) {
 			free(repos[i].name);
 			free(repos[i].data);
+			free(repos[i].base);
 		}
 		free(repos);
 		pib_buf_free(&unread);
@@ -642,6 +645,7 @@ static int rpm_resolve(struct inst_ctx *c)
 	for (size_t i = 0; i < n_repos; i++) {
 		free(repos[i].name);
 		free(repos[i].data);
+		free(repos[i].base);
 	}
 	free(repos);
 	free(unread);
@@ -706,6 +710,9 @@ static void rpm_cleanup(struct inst_ctx *c)
 	pib_strv_free(pv->file_names);
 	free(pv->keyring);
 	free(pv->link_dir);
+	for (size_t i = 0; pv->local && i < pv->n_local; i++)
+		free(pv->local[i]);
+	free(pv->local);
 	free(pv->dbpath);
 	free(pv->rpm);
 	free(pv);

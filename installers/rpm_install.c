@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,21 +103,115 @@ static int tool_result(struct inst_ctx *c, const char *what, const struct pib_sp
 	return r;
 }
 
-/* The bundle's files as the tool sees them: host paths, or offered under /run/pib-agent. */
+/* This machine's tools on another root: the root's own tools are not used, and links inside it are not theirs to follow. */
+static bool host_mode(const struct inst_ctx *c)
+{
+	const struct rpm_priv *pv = c->priv;
+	return !pv->own_tools && strcmp(c->root, "/") != 0;
+}
+
+static int ensure_link_dir(struct rpm_priv *pv)
+{
+	int r = 0;
+	if (!pv->link_dir && (r = pib_mkdtemp("pib-rpms", &pv->link_dir)) == 0)
+		r = pib_strv_push(&pv->tmp_dirs, pv->link_dir);
+	return r;
+}
+
+/*
+ * This machine's tools on another root: each package the transaction takes from the root's
+ * repositories is copied out of the root (its path resolved inside the root, so no link of the
+ * root leads to this machine's files) into a private folder, its SHA-256 checked against the
+ * repository's index on the way. The tools then get local files only and never read the
+ * root's repositories themselves (they would follow the root's links on this machine).
+ */
+static int copy_repo_pkgs(struct inst_ctx *c)
+{
+	struct rpm_priv *pv = c->priv;
+	int r = ensure_link_dir(pv);
+
+	if (r < 0)
+		return pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "a private folder: %s", strerror(-r));
+	free(pv->local);
+	if (!(pv->local = calloc(c->n_pkgs + 1, sizeof(char *))))
+		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	pv->n_local = c->n_pkgs;
+	for (size_t i = 0; i < c->n_pkgs; i++) {
+		const struct inst_pkg *p = &c->pkgs[i];
+		char *host = NULL, hex[65];
+		if (p->member)
+			continue;
+		if (!p->path || pib_path_in_root(c->root, p->path, true, &host) < 0) {
+			free(host);
+			return pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "install.download_failed",
+					"%s %s %s of repository %s: its file %s is not inside %s", p->name,
+					p->version, p->arch, p->repo, p->path ? p->path : "(unknown)", c->root);
+		}
+		char *dest = pib_asprintf("%s/%zu-%s-%s.%s.rpm", pv->link_dir, i, p->name, p->version, p->arch);
+		int in = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int out = dest ? open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+		r = in < 0 || out < 0 ? -errno : 0;
+		char buf[1 << 16];
+		ssize_t n;
+		while (r == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+			if (n < 0)
+				r = -errno;
+			else
+				r = pib_write_all(out, buf, (size_t)n);
+		}
+		if (in >= 0)
+			close(in);
+		if (out >= 0 && close(out) < 0 && r == 0)
+			r = -errno;
+		if (r == 0)
+			r = pib_sha256_file(dest, hex, NULL);
+		if (r < 0) {
+			r = pib_fail(c->err, r, PIB_ERR_FAILED, "install.download_failed",
+				     "%s %s %s of repository %s: %s (inside %s): %s", p->name, p->version, p->arch,
+				     p->repo, p->path, c->root, strerror(-r));
+		} else if (p->sha256[0] && strcmp(hex, p->sha256)) {
+			r = pib_fail(c->err, -EBADMSG, PIB_ERR_FAILED, "install.download_failed",
+				     "%s %s %s of repository %s: %s has SHA-256 %s, the repository's index says %s",
+				     p->name, p->version, p->arch, p->repo, p->path, hex, p->sha256);
+		} else {
+			pv->local[i] = dest;
+			dest = NULL;
+		}
+		free(dest);
+		free(host);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The transaction's packages as the tool sees them: the bundle's files (links to our copies
+ * named NAME.rpm, as dnf wants; or offered under /run/pib-agent to a contained tool), and the
+ * repositories' packages (copied out of the root in host mode; else by name-version.arch for
+ * the image's own front end).
+ */
 static int package_args(struct inst_ctx *c, char ***argv)
 {
 	struct rpm_priv *pv = c->priv;
 
 	for (size_t i = 0; i < c->n_pkgs; i++) {
 		const struct inst_pkg *p = &c->pkgs[i];
-		if (!p->member)
+		int r = 0;
+		if (!p->member) {
+			char *spec = pv->local && pv->local[i]
+					     ? pib_strdup(pv->local[i])
+					     : pib_asprintf("%s-%s.%s", p->name, p->version, p->arch);
+			r = spec ? pib_strv_push(argv, spec) : -ENOMEM;
+			free(spec);
+			if (r < 0)
+				return r;
 			continue;
+		}
 		char *name = pib_asprintf("%zu-%s-%s.%s.rpm", i, p->name, p->version, p->arch);
 		if (!pv->own_tools) {
-			/* dnf takes a local package only by a name ending in .rpm: a link to our copy */
-			int r = 0;
-			if (!pv->link_dir && (r = pib_mkdtemp("pib-rpms", &pv->link_dir)) == 0)
-				r = pib_strv_push(&pv->tmp_dirs, pv->link_dir);
+			if (r == 0)
+				r = ensure_link_dir(pv);
 			char *link = name && r == 0 ? pib_asprintf("%s/%s", pv->link_dir, name) : NULL;
 			if (!link || symlink(p->path, link) < 0 || pib_strv_push(argv, link) < 0)
 				r = -EIO;
@@ -188,68 +283,67 @@ static int install_rpm(struct inst_ctx *c, char **before)
 	return r;
 }
 
-/* A host-side copy of the root's repository files, file:// URLs pointed into the root. */
-static int host_reposdir(struct inst_ctx *c, const char *dir)
+/* The first component of path (inside the root) that does not exist there, or NULL; -ELOOP when an existing one is a link. */
+static int first_missing(const char *root, const char *path, char **ret)
 {
-	static const char *const dirs[] = {"/etc/yum.repos.d", NULL};
+	struct pib_buf b = {0};
 	int r = 0;
 
-	for (int d = 0; dirs[d] && r == 0; d++) {
-		char *host = NULL;
-		if (pib_path_in_root(c->root, dirs[d], true, &host) < 0) {
-			free(host);
-			continue;
+	*ret = NULL;
+	for (const char *s = path; *s && r == 0;) {
+		const char *e = strchr(s + 1, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		b.len = 0;
+		if ((r = pib_buf_printf(&b, "%s%.*s", root, (int)(s - path + n), path)) < 0)
+			break;
+		struct stat st;
+		if (lstat(b.data, &st) < 0) {
+			*ret = pib_strndup(path, (size_t)(s - path + n));
+			r = *ret ? 0 : -ENOMEM;
+			break;
 		}
-		char **names = NULL;
-		DIR *dp = opendir(host);
-		struct dirent *de;
-		while (dp && (de = readdir(dp)))
-			if (pib_str_has_suffix(de->d_name, ".repo") && pib_strv_push(&names, de->d_name) < 0)
-				r = -ENOMEM;
-		if (dp)
-			closedir(dp);
-		for (size_t i = 0; names && names[i] && r == 0; i++) {
-			char *inside = pib_asprintf("%s/%s", dirs[d], names[i]), *p = NULL, *text = NULL;
-			size_t len;
-			struct pib_buf out = {0};
-			if (!inside || pib_path_in_root(c->root, inside, true, &p) < 0 ||
-			    pib_read_file(p, 1u << 20, &text, &len) < 0) {
-				free(inside);
-				free(p);
-				continue;
-			}
-			for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-				char *u = strstr(l, "file:///");
-				if (u)
-					(void)pib_buf_printf(&out, "%.*sfile://%s%s\n", (int)(u - l), l, c->root,
-							     u + strlen("file://"));
-				else
-					(void)pib_buf_printf(&out, "%s\n", l);
-			}
-			char *dest = pib_asprintf("%s/%s", dir, names[i]);
-			if (!dest || !out.data || pib_write_file(dest, out.data, out.len, 0644) < 0)
-				r = -EIO;
-			free(dest);
-			pib_buf_free(&out);
-			free(inside);
-			free(p);
-			free(text);
-		}
-		pib_strv_free(names);
-		free(host);
+		if (S_ISLNK(st.st_mode))
+			r = -ELOOP;
+		s += n;
 	}
+	pib_buf_free(&b);
 	return r;
 }
 
-/* dnf (or yum, or zypper) with the image's repositories, given the bundle's files. */
+/*
+ * Whether this machine's dnf may run on the root: the folders it writes inside the root (its
+ * history, logs, cache) must hold no link, which it would follow on this machine.
+ */
+static bool dnf_paths_safe(struct inst_ctx *c, const char *cache, char **ret_created)
+{
+	static const char *const paths[] = {"/var/lib/dnf", "/var/log", "/var/cache/dnf", "/etc/dnf", NULL};
+	char *m = NULL;
+
+	*ret_created = NULL;
+	for (int i = 0; paths[i]; i++) {
+		if (first_missing(c->root, paths[i], &m) < 0)
+			return false;
+		free(m);
+	}
+	if (first_missing(c->root, cache, &m) < 0)
+		return false;
+	*ret_created = m;
+	return true;
+}
+
+/*
+ * dnf (or yum, or zypper) installs the bundle's files and the repositories' packages. The
+ * image's own front end uses the image's own repositories; this machine's dnf on another root
+ * gets local files only (copy_repo_pkgs), a private dnf.conf, no plugins and no repository.
+ * Returns 1 when this machine's dnf cannot be used safely (rpm -U of the same files then).
+ */
 static int install_frontend(struct inst_ctx *c, const char *tool)
 {
 	struct rpm_priv *pv = c->priv;
 	char **argv = NULL;
 	struct pib_spawn_result res = {0};
-	bool zypper = pib_str_has_suffix(tool, "/zypper");
-	char *priv = NULL, *reposdir = NULL, *cache = NULL, *opt_repos = NULL, *opt_cache = NULL;
-	char *installroot = NULL, *release = NULL, *conf = NULL, *opt_conf = NULL;
+	bool zypper = pib_str_has_suffix(tool, "/zypper"), host = host_mode(c);
+	char *priv = NULL, *reposdir = NULL, *cache = NULL, *created = NULL, *conf = NULL;
 	int r = 0;
 
 	if (zypper) {
@@ -257,30 +351,24 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 				   "--allow-unsigned-rpm", NULL};
 		for (int i = 0; a[i] && r == 0; i++)
 			r = pib_strv_push(&argv, a[i]);
-		if (r == 0 && !pv->own_tools && strcmp(c->root, "/"))
-			r = pib_strv_push(&argv, "--root") < 0 ? -ENOMEM : pib_strv_push(&argv, c->root);
 	} else {
-		const char *a[] = {tool, "-y", "--setopt=install_weak_deps=False", "--setopt=keepcache=False",
-				   NULL};
+		const char *a[] = {tool, "-y", "--setopt=install_weak_deps=False", "--setopt=keepcache=False", NULL};
 		for (int i = 0; a[i] && r == 0; i++)
 			r = pib_strv_push(&argv, a[i]);
-		if (r == 0 && !pv->own_tools && strcmp(c->root, "/")) {
-			/* this machine's dnf on the root: its repositories, a private cache, the root's
-			 * rpmdb (HOME/.rpmmacros: Debian's rpm keeps its own database under ~) */
+		if (r == 0 && host) {
+			/* the root's rpmdb through HOME/.rpmmacros (Debian's rpm keeps its own under ~);
+			 * never the root's dnf.conf (it could name plugins this machine's dnf would load) */
 			if ((r = pib_mkdtemp("pib-dnf", &priv)) == 0 && (r = pib_strv_push(&pv->tmp_dirs, priv)) == 0) {
 				reposdir = pib_asprintf("%s/repos", priv);
 				cache = pib_asprintf("%s/cache", priv);
+				conf = pib_asprintf("%s/dnf.conf", priv);
 				char *macros = pib_asprintf("%s/.rpmmacros", priv);
 				char *mtext = pib_asprintf("%%_dbpath %s\n", pv->dbpath);
 				char *home = pib_asprintf("HOME=%s", priv);
-				conf = pib_asprintf("%s/dnf.conf", priv);
-				/* never the root's dnf.conf: it could name plugins or paths this machine's
-				 * dnf would load as root; a plain one, no plugins */
 				static const char conf_text[] = "[main]\ninstall_weak_deps=False\n";
 				if (!reposdir || !cache || !macros || !mtext || !home || !conf || mkdir(reposdir, 0700) < 0 ||
 				    mkdir(cache, 0700) < 0 || pib_write_file(macros, mtext, strlen(mtext), 0600) < 0 ||
-				    pib_write_file(conf, conf_text, sizeof(conf_text) - 1, 0600) < 0 ||
-				    host_reposdir(c, reposdir) < 0)
+				    pib_write_file(conf, conf_text, sizeof(conf_text) - 1, 0600) < 0)
 					r = -EIO;
 				const char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 						     "LANG=C.UTF-8", "LC_ALL=C.UTF-8", home, NULL};
@@ -290,38 +378,44 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 				free(mtext);
 				free(home);
 			}
-			opt_repos = reposdir ? pib_asprintf("--setopt=reposdir=%s", reposdir) : NULL;
-			opt_cache = cache ? pib_asprintf("--setopt=cachedir=%s", cache) : NULL;
-			installroot = pib_asprintf("--installroot=%s", c->root);
-			release = pib_asprintf("--releasever=%s", c->os->version_id);
-			opt_conf = conf ? pib_asprintf("--config=%s", conf) : NULL;
-			const char *b[] = {installroot, opt_conf, "--noplugins", opt_repos, opt_cache, release, NULL};
-			for (int i = 0; i < 6 && r == 0; i++)
-				r = b[i] ? pib_strv_push(&argv, b[i]) : -ENOMEM;
+			if (r == 0 && !dnf_paths_safe(c, cache, &created)) {
+				r = 1;
+				goto out;
+			}
+			char *b[] = {r == 0 ? pib_asprintf("--installroot=%s", c->root) : NULL,
+				     r == 0 ? pib_asprintf("--config=%s", conf) : NULL,
+				     pib_strdup("--noplugins"), pib_strdup("--disablerepo=*"),
+				     r == 0 ? pib_asprintf("--setopt=reposdir=%s", reposdir) : NULL,
+				     r == 0 ? pib_asprintf("--setopt=cachedir=%s", cache) : NULL,
+				     pib_asprintf("--releasever=%s", c->os->version_id)};
+			for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+				if (r == 0)
+					r = b[i] ? pib_strv_push(&argv, b[i]) : -ENOMEM;
+				free(b[i]);
+			}
 		}
 		if (r == 0)
 			r = pib_strv_push(&argv, "install");
 	}
 	if (r == 0 && (r = pib_strv_push(&argv, "--")) == 0)
 		r = package_args(c, &argv);
-	/* the image's packages of the transaction by name-version.arch: what resolve chose */
-	for (size_t i = 0; i < c->n_pkgs && r == 0; i++) {
-		if (c->pkgs[i].member)
-			continue;
-		char *spec = pib_asprintf("%s-%s.%s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch);
-		r = spec ? pib_strv_push(&argv, spec) : -ENOMEM;
-		free(spec);
-	}
 	if (r < 0) {
 		r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "preparing %s: %s", tool, strerror(-r));
 		goto out;
 	}
-	/* the repositories may need the network; scriptlets then have it too (say so in the path) */
-	r = rpm_run(c, tool, argv, false, true, true, &res);
+	/* the image's repositories may need the network; scriptlets then have it too */
+	r = rpm_run(c, tool, argv, false, true, !host, &res);
 	if (r == 0) {
 		c->tool_ran = true;
 		const char *base = strrchr(tool, '/');
 		r = tool_result(c, base ? base + 1 : tool, &res);
+	}
+	/* dnf --installroot puts part of its cache under the root: what it made there goes */
+	if (created) {
+		char *p = pib_asprintf("%s%s", c->root, created);
+		if (p)
+			(void)pib_rm_rf(p);
+		free(p);
 	}
 out:
 	pib_spawn_result_free(&res);
@@ -330,12 +424,8 @@ out:
 	pv->env = NULL;
 	free(reposdir);
 	free(cache);
-	free(opt_repos);
-	free(opt_cache);
-	free(installroot);
-	free(release);
 	free(conf);
-	free(opt_conf);
+	free(created);
 	return r;
 }
 
@@ -441,7 +531,10 @@ int rpm_install(struct inst_ctx *c)
 	for (size_t i = 0; i < c->n_pkgs; i++)
 		if (!c->pkgs[i].member)
 			need_repo = true;
-	if (need_repo) {
+	if (need_repo && host_mode(c)) {
+		/* this machine's dnf, given local files only; without dnf, rpm -U of the same files */
+		tool = pib_find_tool("dnf");
+	} else if (need_repo) {
 		/* the image's own front end: zypper on SUSE, dnf, else yum (Amazon Linux 2) */
 		bool suse = c->os->family && !strcmp(c->os->family, "suse");
 		const char *order[] = {suse ? "zypper" : "dnf", suse ? NULL : "yum", NULL};
@@ -458,8 +551,10 @@ int rpm_install(struct inst_ctx *c)
 	c->contained = pv->own_tools;
 	c->tool_why = pib_asprintf(
 		"%s%s",
-		tool ? "packages come from the image's repositories too: its front end installs the bundle's files and them"
-		     : "every package comes from the bundle: one rpm -U transaction of the files, in the resolved order",
+		!need_repo ? "every package comes from the bundle: one rpm -U transaction of the files, in the resolved order"
+		: host_mode(c)
+			? "packages come from the root's repositories too: the agent copied them out of the root (SHA-256 checked against the repository's index), and this machine's dnf --installroot installs them and the bundle's files as local packages, no repository read"
+			: "packages come from the image's repositories too: its front end installs the bundle's files and them",
 		pv->own_tools ? "; the root's own tools run contained inside it (private mount, PID, IPC, UTS and network namespaces)"
 		: strcmp(c->root, "/")
 			? "; the root has no rpm of its own: this machine's runs with --root and the root's database, and rpm runs the scriptlets chrooted into the root (not contained)"
@@ -472,7 +567,22 @@ int rpm_install(struct inst_ctx *c)
 		free(tool);
 		return r;
 	}
-	r = tool ? install_frontend(c, tool) : install_rpm(c, before);
+	if (need_repo && host_mode(c) && (r = copy_repo_pkgs(c)) < 0) {
+		free(tool);
+		pib_strv_free(before);
+		return r;
+	}
+	r = tool ? install_frontend(c, tool) : 1;
+	if (r == 1) {
+		/* rpm -U of the same local files: no dnf here, or the root has links where dnf writes */
+		free(c->tool);
+		free(c->tool_why);
+		c->tool = pib_strdup("rpm");
+		c->tool_why = pib_asprintf("%s; this machine's rpm installs them as one rpm -U transaction (%s; rpm runs the scriptlets chrooted into the root, not contained)",
+					   "packages come from the root's repositories too: the agent copied them out of the root (SHA-256 checked against the repository's index)",
+					   tool ? "the root has links where dnf would write, which it would follow on this machine" : "this machine has no dnf");
+		r = install_rpm(c, before);
+	}
 	free(tool);
 	if (!c->tool_ran || pib_interrupted) {
 		pib_strv_free(before);

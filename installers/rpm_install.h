@@ -14,6 +14,8 @@ struct rpm_priv {
 	char *keyring;      /* verify: a private rpm database holding only the target's keys */
 	char **tmp_dirs;    /* removed at cleanup */
 	char *link_dir;     /* this machine's tools: links NAME.rpm to the bundle's files (in tmp_dirs) */
+	char **local;       /* host mode: per transaction package, its repository file copied out of the root */
+	size_t n_local;
 	char **env;         /* the tools' environment, or NULL for the default one */
 	struct contain_file *files; /* contained: the bundle's packages, offered under /run/pib-agent */
 	size_t n_files;

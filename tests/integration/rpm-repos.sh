@@ -9,10 +9,14 @@
 #    by dnf, both in the rpmdb and in the report; every compression of repodata (gz, xz, zst, bz2)
 #  - $releasever, $releasever_major and $basearch in a baseurl expand (installers/rpm.c
 #    expand_vars: VERSION_ID 9.4, its major 9, the arch x86_64 read from /bin/sh)
+#  - the root's file:// repository next to an unreachable https one: installed from the first
 #  - refused, the root unchanged (every path and the rpmdb): a disabled repository, one on https
 #    or with a variable the agent does not know (named in the problems as not read), a repomd.xml
 #    whose primary index is outside the repository (".."), a .repo file or a repository folder
 #    that is a link pointing out of the root (resolved inside the root: pib_path_in_root)
+#  - links as dnf (on this machine, --installroot) sees them: a repository folder that is a link
+#    inside the root, a repository package that is a link to a host file
+# Checks marked "# TODO" are known agent bugs (the TAP TODO directive: not counted as failures).
 # the system's python: a python3 on PATH may be a slow shim (pyenv), and this test asks ~100 queries
 [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
@@ -67,15 +71,6 @@ unchanged() {
 	snap "$2" >"$T/after.snap"
 	same_tree "$1: the root is unchanged (every path)" "$T/before.snap" "$T/after.snap"
 	is "$1: the rpmdb is unchanged" "$(rpmdb "$2")" "$(cat "$T/before.db")"
-}
-# todo REASON CHECK ARGS...: one check whose failure is a known agent bug, printed as a TAP
-# "# TODO" (not counted as a failure; a pass shows as an unexpected pass: remove the note then).
-todo() {
-	local reason=$1 failed=$TAP_FAILED
-	shift
-	"$@" >"$T/todo.out"
-	TAP_FAILED=$failed
-	sed "1s|\$| # TODO $reason|" "$T/todo.out"
 }
 # resolved LABEL: the resolve step's transaction is pib-repo-dep from the image's repository
 # REPO_ID and pib-needs-repo from the bundle.
@@ -133,8 +128,7 @@ validate "$B" --root "$R" --no-scan
 installed "gz repository" "$R"
 resolved "gz repository"
 # dnf --installroot puts its cachedir inside the root: the agent's private cache must not be left there
-todo "agent bug: dnf --installroot prefixes --setopt=cachedir with the root, leaving ROOT/TMPDIR/pib-dnf.*/cache" \
-	is "gz repository: nothing of the agent's dnf cache (pib-dnf.*) is left in the root" \
+is "gz repository: nothing of the agent's dnf cache (pib-dnf.*) is left in the root" \
 	"$(cd "$R" && find . -path '*pib-dnf*' -prune -print | head -n 3)" ""
 rm -rf --one-file-system "$R"
 
@@ -203,6 +197,17 @@ unsatisfiable "https baseurl"
 contains "https baseurl: the problems name the repository as not read" "$PROBLEMS" \
 	"repository pib-local (/etc/yum.repos.d/pib-local.repo) was not read: only file:// repositories are read while resolving"
 unchanged "https baseurl" "$R"
+rm -rf --one-file-system "$R"
+
+# An https repository next to the file:// one (as real images have: the vendor's network
+# repositories, unreachable here): resolve takes pib-repo-dep from the file:// one, and the
+# install must get it from there too.
+R=$(new_root https-too repo)
+printf '%s\n' "[pib-web]" "name=unreachable" "baseurl=https://repo.example.invalid/el9/x86_64/" "enabled=1" \
+	"gpgcheck=0" >"$R/etc/yum.repos.d/pib-web.repo"
+validate "$B" --root "$R" --no-scan
+resolved "https repository too"
+is "https repository too: installed from the file:// repository (exit code 0)" "$RC" 0
 rm -rf --one-file-system "$R"
 
 R=$(new_root unknown-var repo)
@@ -276,7 +281,8 @@ validate "$B" --root "$R" --no-scan
 installed ".repo link resolved inside the root" "$R"
 resolved ".repo link resolved inside the root" pib-inroot
 out=$(rep 'steps[name=install].output')
-contains ".repo link resolved inside the root: dnf took pib-repo-dep from pib-inroot" "$out" pib-inroot
+is ".repo link resolved inside the root: pib-repo-dep comes from pib-inroot" "$(rep 'packages[name=pib-repo-dep].repository')" pib-inroot
+contains ".repo link resolved inside the root: dnf read no repository, only the copied files" "$out" "--disablerepo=*"
 if grep -q pib-host <<<"$out"; then
 	fail ".repo link resolved inside the root: dnf never saw the host's pib-host" "$out"
 else
@@ -308,8 +314,7 @@ cp -a "$P/repo/." "$R/srv/repo-real/"
 ln -s /srv/repo-real "$R/srv/repo"
 validate "$B" --root "$R" --no-scan
 resolved "repository folder linked inside the root"
-todo "agent bug: dnf runs on the host with baseurl file://ROOT/srv/repo and follows the root's absolute link on the host" \
-	is "repository folder linked inside the root: installed (exit code 0)" "$RC" 0
+is "repository folder linked inside the root: installed (exit code 0)" "$RC" 0
 rm -rf --one-file-system "$R"
 
 # A package file of the repository is a link to a host file (the root lacks it): what resolve
@@ -321,11 +326,9 @@ ln -s "$T/host-pkg/pib-repo-dep-1.0-1.noarch.rpm" "$R/srv/repo/pib-repo-dep-1.0-
 check_not "link-pkg: inside the root, the package's link target is missing" test -e "$R$T/host-pkg/pib-repo-dep-1.0-1.noarch.rpm"
 before "$R"
 validate "$B" --root "$R" --no-scan
-todo "agent bug: dnf on the host follows the root's link to a host file and installs that package" \
-	is "repository package linked to a host file: pib-repo-dep is not installed" \
+is "repository package linked to a host file: pib-repo-dep is not installed" \
 	"$(rpmdb "$R" | grep -c pib-repo-dep)" 0
-todo "agent bug: the same (the run succeeds)" \
-	check_not "repository package linked to a host file: the run does not succeed" test "$RC" = 0
+check_not "repository package linked to a host file: the run does not succeed" test "$RC" = 0
 rm -rf --one-file-system "$R"
 
 done_testing
