@@ -515,29 +515,14 @@ static int key_packets(const unsigned char *p, size_t n, char ***ret)
 	return 0;
 }
 
-int rpm_key_fingerprints(const char *path, char ***ret, char **why)
+/* One armored block's text (between its BEGIN line and its END line): its key packets' fingerprints added to *ret. */
+static int armored_block(char *begin, char ***ret, char **why)
 {
-	char *text = NULL;
-	size_t len = 0;
 	struct pib_buf b64 = {0};
 	unsigned char *bin = NULL;
 	size_t bin_len = 0;
-	int r;
+	int r = 0;
 
-	*ret = NULL;
-	*why = NULL;
-	if ((r = pib_read_file(path, 1u << 20, &text, &len)) < 0) {
-		*why = pib_asprintf("cannot read it: %s", strerror(-r));
-		return r;
-	}
-	char *begin = strstr(text, "-----BEGIN PGP PUBLIC KEY BLOCK-----");
-	char *end = begin ? strstr(begin, "-----END PGP PUBLIC KEY BLOCK-----") : NULL;
-	if (!end) {
-		*why = pib_strdup("no ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK-----)");
-		r = -EINVAL;
-		goto out;
-	}
-	*end = '\0';
 	/* armor headers end at the first empty line; then base64 lines and the "=CRC" line */
 	char *s = strchr(begin, '\n');
 	bool in_headers = true;
@@ -558,19 +543,54 @@ int rpm_key_fingerprints(const char *path, char ***ret, char **why)
 		}
 	}
 	if (!b64.len || sign_b64_decode(b64.data, b64.len, &bin, &bin_len) < 0) {
-		*why = pib_strdup("the armored key block is not valid base64");
+		*why = pib_strdup("an armored key block is not valid base64");
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = key_packets(bin, bin_len, ret)) < 0 || !*ret || !(*ret)[0]) {
-		*why = pib_strdup(r == -ENOMEM ? "out of memory" : "the key block holds no readable OpenPGP public key packet");
+	size_t had = pib_strv_len(*ret);
+	if ((r = key_packets(bin, bin_len, ret)) < 0 || pib_strv_len(*ret) == had) {
+		*why = pib_strdup(r == -ENOMEM ? "out of memory" : "an armored key block holds no readable OpenPGP public key packet");
 		r = r == -ENOMEM ? r : -EINVAL;
+	}
+out:
+	free(bin);
+	pib_buf_free(&b64);
+	return r;
+}
+
+int rpm_key_fingerprints(const char *path, char ***ret, char **why)
+{
+	static const char begin_line[] = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+	static const char end_line[] = "-----END PGP PUBLIC KEY BLOCK-----";
+	char *text = NULL;
+	size_t len = 0;
+	int r, blocks = 0;
+
+	*ret = NULL;
+	*why = NULL;
+	if ((r = pib_read_file(path, 1u << 20, &text, &len)) < 0) {
+		*why = pib_asprintf("cannot read it: %s", strerror(-r));
+		return r;
+	}
+	/* every block, as rpmkeys --import takes every one */
+	for (char *p = text; r == 0;) {
+		char *begin = strstr(p, begin_line);
+		char *end = begin ? strstr(begin, end_line) : NULL;
+		if (!end)
+			break;
+		*end = '\0';
+		p = end + sizeof(end_line) - 1;
+		blocks++;
+		r = armored_block(begin, ret, why);
+	}
+	if (r == 0 && blocks == 0) {
+		*why = pib_strdup("no ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK-----)");
+		r = -EINVAL;
+	}
+	if (r < 0) {
 		pib_strv_free(*ret);
 		*ret = NULL;
 	}
-out:
 	free(text);
-	free(bin);
-	pib_buf_free(&b64);
 	return r;
 }
