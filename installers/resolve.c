@@ -5,9 +5,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -21,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <solv/chksum.h>
+#include <solv/solv_xfopen.h>
 #include <solv/evr.h>
 #include <solv/knownid.h>
 
@@ -721,13 +724,26 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 	for (size_t i = 0; i < in->n_repos; i++) {
 		Repo *rr = repo_create(pool, in->repos[i].name);
 		rr->appdata = in->repos[i].base;
-		FILE *fp = fmemopen(in->repos[i].data, in->repos[i].len ? in->repos[i].len : 1, "r");
-		if (!fp) {
+		FILE *fp = NULL;
+		if (in->repos[i].path) {
+			/* streamed and decompressed by libsolv: no copy of a large index in memory */
+			int fd = open(in->repos[i].path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			fp = fd >= 0 ? solv_xfopen_fd(in->repos[i].path, fd, "r") : NULL;
+			if (!fp) {
+				int e = fd < 0 ? errno : EINVAL;
+				if (fd >= 0)
+					close(fd);
+				r = pib_fail(c->err, -e, PIB_ERR_FAILED, "resolve.error",
+					     "%s: the index of repository %s cannot be read: %s", in->repos[i].path,
+					     in->repos[i].name, strerror(e));
+				goto out;
+			}
+		} else if (!(fp = fmemopen(in->repos[i].data, in->repos[i].len ? in->repos[i].len : 1, "r"))) {
 			r = pib_fail(c->err, -errno, PIB_ERR_ENV, "resolve.error", "fmemopen: %s",
 				     strerror(errno));
 			goto out;
 		}
-		int ar = in->repos[i].len == 0 ? 0
+		int ar = in->repos[i].len == 0 && !in->repos[i].path ? 0
 			 : in->dist == RESOLVE_DEB ? repo_add_debpackages(rr, fp, 0)
 						   : repo_add_rpmmd(rr, fp, NULL, 0);
 		fclose(fp);

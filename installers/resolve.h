@@ -10,6 +10,8 @@ struct resolve_repo {
 	char *name;   /* e.g. the apt list file name */
 	char *data;   /* the uncompressed index (Packages / primary.xml) */
 	size_t len;
+	char *path;   /* instead of data: the index's file on this machine, read as a stream
+		       * (plain, .gz, .xz, .zst, .bz2: by its suffix) */
 	char *base;   /* rpm: the repository's folder as seen inside the root, or NULL; a package of
 		       * it gets inst_pkg.path = base/location (a path inside the root) */
 };

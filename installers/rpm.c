@@ -573,15 +573,16 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 			} else {
 				repos = nr;
 				memset(&repos[n], 0, sizeof(repos[n]));
-				int rr = resolve_read_index(primp, &repos[n].data, &repos[n].len);
-				if (rr < 0) {
-					r = pib_fail(c->err, rr, PIB_ERR_FAILED, "resolve.error",
-						     "%s: the primary index of repository %s (%s) cannot be read: %s",
-						     primp, yr[i].id, yr[i].file, strerror(-rr));
-				} else if (!(repos[n].name = pib_strdup(yr[i].id)) ||
+				struct stat st;
+				if (stat(primp, &st) < 0 || !S_ISREG(st.st_mode)) {
+					r = pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "resolve.error",
+						     "%s: the primary index of repository %s (%s) is not a file",
+						     primp, yr[i].id, yr[i].file);
+				} else if (!(repos[n].path = pib_strdup(primp)) ||
+					   !(repos[n].name = pib_strdup(yr[i].id)) ||
 					   !(repos[n].base = pib_strdup(base))) {
 					free(repos[n].name);
-					free(repos[n].data);
+					free(repos[n].path);
 					r = -ENOMEM;
 				} else {
 					n++;
@@ -604,6 +605,7 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 		for (size_t i = 0; i < n; i++) {
 			free(repos[i].name);
 			free(repos[i].data);
+			free(repos[i].path);
 			free(repos[i].base);
 		}
 		free(repos);
@@ -645,6 +647,7 @@ static int rpm_resolve(struct inst_ctx *c)
 	for (size_t i = 0; i < n_repos; i++) {
 		free(repos[i].name);
 		free(repos[i].data);
+		free(repos[i].path);
 		free(repos[i].base);
 	}
 	free(repos);
