@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The image's own rpm repositories: resolve reads the root's /etc/yum.repos.d/*.repo file://
-# repositories, and the install gets their packages with this machine's dnf --installroot.
+# repositories; the install copies the packages it takes from them out of the root (paths
+# resolved inside it, SHA-256 checked) and gives them to this machine's dnf --installroot as
+# local files (--disablerepo=*).
 # Roots from tests/tools/make-rpm-root.sh --repo /srv/repo (a pib-local.repo for
 # file:///srv/repo), packages and createrepo_c repositories of pib-repo-dep from
 # tests/tools/make-test-rpms.sh; the bundle holds pib-needs-repo (Requires: pib-repo-dep).
@@ -14,9 +16,8 @@
 #    or with a variable the agent does not know (named in the problems as not read), a repomd.xml
 #    whose primary index is outside the repository (".."), a .repo file or a repository folder
 #    that is a link pointing out of the root (resolved inside the root: pib_path_in_root)
-#  - links as dnf (on this machine, --installroot) sees them: a repository folder that is a link
-#    inside the root, a repository package that is a link to a host file
-# Checks marked "# TODO" are known agent bugs (the TAP TODO directive: not counted as failures).
+#  - links as this machine would see them: a repository folder that is a link inside the root
+#    (installed), a repository package that is a link to a host file (not installed)
 # the system's python: a python3 on PATH may be a slow shim (pyenv), and this test asks ~100 queries
 [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
@@ -304,7 +305,7 @@ contains "repository folder linked out of the root: the problems name the reposi
 unchanged "repository folder linked out of the root" "$R"
 rm -rf --one-file-system "$R"
 
-# ---------------------------------------------------------------- links inside the root, as dnf sees them
+# ---------------------------------------------------------------- links inside the root, as this machine sees them
 # The repository folder is an absolute link to another folder of the root: resolve reads it
 # there (inside the root); the install must find the same packages.
 R=$(new_root link-inside)
@@ -313,8 +314,8 @@ mkdir -p "$R/srv/repo-real"
 cp -a "$P/repo/." "$R/srv/repo-real/"
 ln -s /srv/repo-real "$R/srv/repo"
 validate "$B" --root "$R" --no-scan
+installed "repository folder linked inside the root" "$R"
 resolved "repository folder linked inside the root"
-is "repository folder linked inside the root: installed (exit code 0)" "$RC" 0
 rm -rf --one-file-system "$R"
 
 # A package file of the repository is a link to a host file (the root lacks it): what resolve
@@ -326,9 +327,13 @@ ln -s "$T/host-pkg/pib-repo-dep-1.0-1.noarch.rpm" "$R/srv/repo/pib-repo-dep-1.0-
 check_not "link-pkg: inside the root, the package's link target is missing" test -e "$R$T/host-pkg/pib-repo-dep-1.0-1.noarch.rpm"
 before "$R"
 validate "$B" --root "$R" --no-scan
+is "repository package linked to a host file: exit code 2" "$RC" 2
+is "repository package linked to a host file: error.code" "$(rep error.code)" install.download_failed
+contains "repository package linked to a host file: the error names the package's path in the root" \
+	"$(rep error.message)" "/srv/repo/pib-repo-dep-1.0-1.noarch.rpm (inside $R)"
 is "repository package linked to a host file: pib-repo-dep is not installed" \
 	"$(rpmdb "$R" | grep -c pib-repo-dep)" 0
-check_not "repository package linked to a host file: the run does not succeed" test "$RC" = 0
+unchanged "repository package linked to a host file" "$R"
 rm -rf --one-file-system "$R"
 
 done_testing
