@@ -71,7 +71,7 @@ bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null && sleep 0.3
 is "control: this machine reaches the listener on 127.0.0.1:$PORT" "$(cat "$T/connections" 2>&1)" connection
 
 MARK=300.$$ # the sleeper's argument: sleep $MARK, found with pgrep -f
-# spec NAME POST: a package pib-NAME that ships /opt/pib-NAME/f and whose %post is POST.
+# build_pkg NAME POST: a package NAME that ships /opt/NAME/f and whose %post is POST.
 build_pkg() {
 	local name=$1 post=$2 top=$T/rpmbuild
 	mkdir -p "$top/SPECS" "$top/tmp"
@@ -116,7 +116,7 @@ exit 0"
 
 # bundle OUT PKG...: a bundle of the rpms (file names under $P), unsigned allowed.
 bundle() {
-	local out=$1 pkgs= f
+	local out=$1 pkgs='' f
 	shift
 	for f in "$@"; do
 		pkgs+="${pkgs:+, }{\"file\": \"rpms/$f\", \"_src\": \"$P/$f\"}"
@@ -193,7 +193,7 @@ check "sleeper: the agent did not wait for it ($took s)" test "$took" -lt 200
 is "sleeper: no 'sleep $MARK' is left running" "$(pgrep -f "^sleep $MARK\$" | tr '\n' ' ')" ""
 is "sleeper: the postscan found no process left" \
 	"$("$PYTHON" "$TOOLS_DIR/report.py" --json "$REPORT" 'steps[name=postscan].processes_left' 2>&1)" "[[]]"
-sleep "$MARK" </dev/null >/dev/null 2>&1 &
+sleep "$MARK" >/dev/null 2>&1 &
 control=$!
 check "control: pgrep finds a 'sleep $MARK' of this machine" pgrep -f "^sleep $MARK\$"
 kill "$control"

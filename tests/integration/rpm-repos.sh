@@ -16,6 +16,8 @@
 #    or with a variable the agent does not know (named in the problems as not read), a repomd.xml
 #    whose primary index is outside the repository (".."), a .repo file or a repository folder
 #    that is a link pointing out of the root (resolved inside the root: pib_path_in_root)
+#  - refused: a primary index linked out of the root (resolve.error), a repository package whose bytes
+#    are not the index's (install.download_failed), the root unchanged
 #  - links as this machine would see them: a repository folder that is a link inside the root
 #    (installed), a repository package that is a link to a host file (not installed)
 # the system's python: a python3 on PATH may be a slow shim (pyenv), and this test asks ~100 queries
@@ -303,6 +305,37 @@ unsatisfiable "repository folder linked out of the root"
 contains "repository folder linked out of the root: the problems name the repository as not read" "$PROBLEMS" \
 	"repository pib-local (/etc/yum.repos.d/pib-local.repo, file:///srv/repo) was not read: its repodata/repomd.xml cannot be read"
 unchanged "repository folder linked out of the root" "$R"
+rm -rf --one-file-system "$R"
+
+# The primary index is a link to a host copy of it (the root lacks the target).
+R=$(new_root link-primary repo)
+prim=$(cd "$R/srv/repo/repodata" && ls -- *-primary.xml.gz)
+mkdir -p "$T/host-md"
+mv "$R/srv/repo/repodata/$prim" "$T/host-md/"
+ln -s "$T/host-md/$prim" "$R/srv/repo/repodata/$prim"
+check "link-primary: on the host, the link reaches the primary index" test -s "$R/srv/repo/repodata/$prim"
+before "$R"
+validate "$B" --root "$R" --no-scan
+# (a repository whose index names a missing primary is a resolve.error, not a repository "not read")
+is "primary index linked out of the root: exit code 2" "$RC" 2
+is "primary index linked out of the root: error.code" "$(rep error.code)" resolve.error
+contains "primary index linked out of the root: the link was followed inside the root, to nothing" \
+	"$(rep error.message)" "$R$T/host-md/$prim: the primary index of repository pib-local (/etc/yum.repos.d/pib-local.repo) is not a file"
+unchanged "primary index linked out of the root" "$R"
+rm -rf --one-file-system "$R"
+
+# ---------------------------------------------------------------- a package that is not the index's
+# The repository's pib-repo-dep file is replaced by another package's bytes: its SHA-256 is not
+# the one of the repository's index.
+R=$(new_root wrong-bytes repo)
+cp "$P/pib-ok-1.0-1.noarch.rpm" "$R/srv/repo/pib-repo-dep-1.0-1.noarch.rpm"
+before "$R"
+validate "$B" --root "$R" --no-scan
+is "repository package changed: exit code 2" "$RC" 2
+is "repository package changed: error.code" "$(rep error.code)" install.download_failed
+contains "repository package changed: the error gives both digests" "$(rep error.message)" \
+	"has SHA-256 $(sha256_of "$P/pib-ok-1.0-1.noarch.rpm"), the repository's index says $(sha256_of "$P/repo/pib-repo-dep-1.0-1.noarch.rpm")"
+unchanged "repository package changed" "$R"
 rm -rf --one-file-system "$R"
 
 # ---------------------------------------------------------------- links inside the root, as this machine sees them
