@@ -480,39 +480,90 @@ static int read_repo_files(struct inst_ctx *c, struct yum_repo **ret, size_t *re
 	return r;
 }
 
-/* $basearch, $arch, $releasever and $releasever_major in a URL; NULL when another variable remains. */
-static char *expand_vars(const char *url, const struct osinfo *os)
+/* A dnf/yum variable the image defines: ROOT/etc/dnf/vars/NAME or ROOT/etc/yum/vars/NAME (first line). */
+static char *image_var(const char *root, const char *name)
+{
+	static const char *const dirs[] = {"/etc/dnf/vars", "/etc/yum/vars", NULL};
+
+	for (int d = 0; dirs[d]; d++) {
+		char *inside = pib_asprintf("%s/%s", dirs[d], name), *p = NULL, *text = NULL;
+		size_t len;
+		if (inside && pib_path_in_root(root, inside, true, &p) == 0 &&
+		    pib_read_file(p, 4096, &text, &len) == 0) {
+			text[strcspn(text, "\r\n")] = '\0';
+			free(inside);
+			free(p);
+			return text;
+		}
+		free(inside);
+		free(p);
+		free(text);
+	}
+	return NULL;
+}
+
+/*
+ * dnf's $releasever for this OS: the image's own vars file, else what its system-release
+ * package says by the vendor's convention: the major version on RHEL and its rebuilds
+ * (redhat-release provides system-release(releasever) = 9), VERSION_ID elsewhere (Fedora 40,
+ * Amazon Linux 2023, openSUSE 15.5).
+ */
+char *rpm_releasever(const char *root, const struct osinfo *os)
+{
+	static const char *const major_only[] = {"rhel", "centos", "rocky", "almalinux", "ol", NULL};
+	char *v = image_var(root, "releasever");
+
+	if (v)
+		return v;
+	for (int i = 0; major_only[i]; i++)
+		if (!strcmp(os->id, major_only[i]))
+			return pib_strndup(os->version_id, strcspn(os->version_id, "."));
+	return pib_strdup(os->version_id);
+}
+
+/*
+ * dnf's variables in a URL: $name or ${name}, from the image's vars files, else $releasever,
+ * $releasever_major, $basearch and $arch. NULL when one is unknown (or out of memory).
+ */
+static char *expand_vars(const char *url, const char *root, const struct osinfo *os)
 {
 	struct pib_buf b = {0};
-	char major[64];
-	snprintf(major, sizeof(major), "%.*s", (int)strcspn(os->version_id, "."), os->version_id);
-	const struct {
-		const char *name, *value;
-	} vars[] = {{"$releasever_major", major}, {"${releasever_major}", major},
-		    {"$releasever", os->version_id}, {"${releasever}", os->version_id},
-		    {"$basearch", os->arch}, {"${basearch}", os->arch},
-		    {"$arch", os->arch}, {"${arch}", os->arch}};
+	char *rel = rpm_releasever(root, os);
+	bool ok = rel != NULL;
 
-	for (const char *s = url; *s;) {
-		bool done = false;
-		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && !done; i++) {
-			size_t n = strlen(vars[i].name);
-			if (!strncmp(s, vars[i].name, n)) {
-				(void)pib_buf_printf(&b, "%s", vars[i].value);
-				s += n;
-				done = true;
-			}
-		}
-		if (done)
+	for (const char *s = url; ok && *s;) {
+		if (*s != '$') {
+			ok = pib_buf_append(&b, s++, 1) == 0;
 			continue;
-		if (*s == '$') {
-			pib_buf_free(&b);
-			return NULL;
 		}
-		(void)pib_buf_append(&b, s++, 1);
+		bool brace = s[1] == '{';
+		const char *n = s + 1 + brace;
+		size_t len = strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (!len || len > 64 || (brace && n[len] != '}')) {
+			ok = false;
+			break;
+		}
+		char name[65];
+		memcpy(name, n, len);
+		name[len] = '\0';
+		char *val = image_var(root, name);
+		if (!val && !strcmp(name, "releasever"))
+			val = pib_strdup(rel);
+		else if (!val && !strcmp(name, "releasever_major"))
+			val = pib_strndup(rel, strcspn(rel, "."));
+		else if (!val && (!strcmp(name, "basearch") || !strcmp(name, "arch")))
+			val = pib_strdup(os->arch);
+		ok = val && strchr(val, '$') == NULL && pib_buf_printf(&b, "%s", val) >= 0;
+		free(val);
+		s = n + len + brace;
 	}
-	if (!b.data)
-		(void)pib_buf_append(&b, "", 0);
+	free(rel);
+	if (ok && !b.data)
+		ok = pib_buf_append(&b, "", 0) == 0;
+	if (!ok) {
+		pib_buf_free(&b);
+		return NULL;
+	}
 	return b.data;
 }
 
@@ -544,7 +595,7 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 	for (size_t i = 0; i < n_yr && r == 0; i++) {
 		if (!yr[i].enabled)
 			continue;
-		char *url = yr[i].baseurl ? expand_vars(yr[i].baseurl, c->os) : NULL;
+		char *url = yr[i].baseurl ? expand_vars(yr[i].baseurl, c->root, c->os) : NULL;
 		if (!url || !pib_str_has_prefix(url, "file://")) {
 			(void)pib_buf_printf(&unread, "repository %s (%s) was not read: %s\n", yr[i].id, yr[i].file,
 					     !yr[i].baseurl ? "it has no baseurl (mirrorlist and metalink need the network)"
@@ -557,6 +608,7 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 		char *md = pib_asprintf("%s/repodata/repomd.xml", base), *mdp = NULL, *xml = NULL, *href = NULL;
 		char *prim = NULL, *primp = NULL;
 		size_t len;
+		struct stat st;
 		const char *problem = NULL;
 		if (!md || pib_path_in_root(c->root, md, true, &mdp) < 0 ||
 		    pib_read_file(mdp, MAX_REPOMD_BYTES, &xml, &len) < 0)
@@ -564,8 +616,9 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 		else if (!(href = primary_href(xml)) || strstr(href, ".."))
 			problem = "its repomd.xml names no primary index";
 		else if (!(prim = pib_asprintf("%s/%s", base, href)) ||
-			 pib_path_in_root(c->root, prim, true, &primp) < 0)
-			problem = "its primary index cannot be found";
+			 pib_path_in_root(c->root, prim, true, &primp) < 0 || stat(primp, &st) < 0 ||
+			 !S_ISREG(st.st_mode))
+			problem = "the primary index its repomd.xml names is not a file inside the root";
 		if (!problem) {
 			struct resolve_repo *nr = realloc(repos, (n + 1) * sizeof(*nr));
 			if (!nr) {
@@ -573,12 +626,7 @@ static int load_rpm_repos(struct inst_ctx *c, struct resolve_repo **ret, size_t 
 			} else {
 				repos = nr;
 				memset(&repos[n], 0, sizeof(repos[n]));
-				struct stat st;
-				if (stat(primp, &st) < 0 || !S_ISREG(st.st_mode)) {
-					r = pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "resolve.error",
-						     "%s: the primary index of repository %s (%s) is not a file",
-						     primp, yr[i].id, yr[i].file);
-				} else if (!(repos[n].path = pib_strdup(primp)) ||
+				if (!(repos[n].path = pib_strdup(primp)) ||
 					   !(repos[n].name = pib_strdup(yr[i].id)) ||
 					   !(repos[n].base = pib_strdup(base))) {
 					free(repos[n].name);

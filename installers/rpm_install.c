@@ -344,6 +344,7 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 	struct pib_spawn_result res = {0};
 	bool zypper = pib_str_has_suffix(tool, "/zypper"), host = host_mode(c);
 	char *priv = NULL, *reposdir = NULL, *cache = NULL, *created = NULL, *conf = NULL;
+	char *rel = rpm_releasever(c->root, c->os);
 	int r = 0;
 
 	if (zypper) {
@@ -387,7 +388,7 @@ static int install_frontend(struct inst_ctx *c, const char *tool)
 				     pib_strdup("--noplugins"), pib_strdup("--disablerepo=*"),
 				     r == 0 ? pib_asprintf("--setopt=reposdir=%s", reposdir) : NULL,
 				     r == 0 ? pib_asprintf("--setopt=cachedir=%s", cache) : NULL,
-				     pib_asprintf("--releasever=%s", c->os->version_id)};
+				     rel ? pib_asprintf("--releasever=%s", rel) : NULL};
 			for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
 				if (r == 0)
 					r = b[i] ? pib_strv_push(&argv, b[i]) : -ENOMEM;
@@ -426,6 +427,7 @@ out:
 	free(cache);
 	free(conf);
 	free(created);
+	free(rel);
 	return r;
 }
 
@@ -572,7 +574,7 @@ int rpm_install(struct inst_ctx *c)
 		pib_strv_free(before);
 		return r;
 	}
-	r = tool ? install_frontend(c, tool) : 1;
+	r = !need_repo ? install_rpm(c, before) : tool ? install_frontend(c, tool) : 1;
 	if (r == 1) {
 		/* rpm -U of the same local files: no dnf here, or the root has links where dnf writes */
 		free(c->tool);

@@ -33,4 +33,7 @@ int rpm_run(struct inst_ctx *c, const char *tool, char *const argv[], bool with_
 /* Finds the rpmdb and the rpm to use (the installer's probe); 0 or an error in c->err. */
 int rpm_prepare(struct inst_ctx *c) PIB_MUST_CHECK;
 
+/* dnf's $releasever for the root: its vars file, else the vendor's convention (RHEL: the major version). */
+char *rpm_releasever(const char *root, const struct osinfo *os);
+
 int rpm_install(struct inst_ctx *c) PIB_MUST_CHECK;

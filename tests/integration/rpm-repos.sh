@@ -10,13 +10,14 @@
 #  - the repository found: pib-repo-dep from the image, pib-needs-repo from the bundle, installed
 #    by dnf, both in the rpmdb and in the report; every compression of repodata (gz, xz, zst, bz2)
 #  - $releasever, $releasever_major and $basearch in a baseurl expand (installers/rpm.c
-#    expand_vars: VERSION_ID 9.4, its major 9, the arch x86_64 read from /bin/sh)
+#    expand_vars: RHEL's releasever is its major version, 9; the arch x86_64 read from /bin/sh);
+#    a variable of the image's /etc/dnf/vars is used, and overrides releasever
 #  - the root's file:// repository next to an unreachable https one: installed from the first
 #  - refused, the root unchanged (every path and the rpmdb): a disabled repository, one on https
 #    or with a variable the agent does not know (named in the problems as not read), a repomd.xml
 #    whose primary index is outside the repository (".."), a .repo file or a repository folder
 #    that is a link pointing out of the root (resolved inside the root: pib_path_in_root)
-#  - refused: a primary index linked out of the root (resolve.error), a repository package whose bytes
+#  - refused: a primary index linked out of the root (not read), a repository package whose bytes
 #    are not the index's (install.download_failed), the root unchanged
 #  - links as this machine would see them: a repository folder that is a link inside the root
 #    (installed), a repository package that is a link to a host file (not installed)
@@ -155,14 +156,26 @@ done
 # ---------------------------------------------------------------- variables in the baseurl
 # installed for real: dnf (--releasever from the root) must find the same folder
 R=$(new_root vars)
-mkdir -p "$R/srv/repo/9.4/x86_64"
-cp -a "$P/repo/." "$R/srv/repo/9.4/x86_64/"
+mkdir -p "$R/srv/repo/9/x86_64"
+cp -a "$P/repo/." "$R/srv/repo/9/x86_64/"
 sed -i 's|^baseurl=.*|baseurl=file:///srv/repo/$releasever/$basearch|' "$R/etc/yum.repos.d/pib-local.repo"
 has_line "vars: the .repo file's baseurl" "$(cat "$R/etc/yum.repos.d/pib-local.repo")" \
 	'baseurl=file:///srv/repo/$releasever/$basearch'
 validate "$B" --root "$R" --no-scan
 installed "\$releasever/\$basearch" "$R"
 resolved "\$releasever/\$basearch"
+rm -rf --one-file-system "$R"
+
+# the image's own variables: /etc/dnf/vars/NAME (here $pibmirror, and releasever itself)
+R=$(new_root vars-file)
+mkdir -p "$R/srv/mirror-a/9.4-eus" "$R/etc/dnf/vars"
+cp -a "$P/repo/." "$R/srv/mirror-a/9.4-eus/"
+echo mirror-a >"$R/etc/dnf/vars/pibmirror"
+echo 9.4-eus >"$R/etc/dnf/vars/releasever"
+sed -i 's|^baseurl=.*|baseurl=file:///srv/$pibmirror/$releasever|' "$R/etc/yum.repos.d/pib-local.repo"
+validate "$B" --root "$R" --no-scan --dry-run
+is "/etc/dnf/vars: exit code 0 (--dry-run)" "$RC" 0
+resolved "/etc/dnf/vars (\$pibmirror, \$releasever)"
 rm -rf --one-file-system "$R"
 
 R=$(new_root vars-major)
@@ -316,11 +329,11 @@ ln -s "$T/host-md/$prim" "$R/srv/repo/repodata/$prim"
 check "link-primary: on the host, the link reaches the primary index" test -s "$R/srv/repo/repodata/$prim"
 before "$R"
 validate "$B" --root "$R" --no-scan
-# (a repository whose index names a missing primary is a resolve.error, not a repository "not read")
+# (followed inside the root, the link leads to nothing: the repository is "not read", like any other broken one)
 is "primary index linked out of the root: exit code 2" "$RC" 2
-is "primary index linked out of the root: error.code" "$(rep error.code)" resolve.error
-contains "primary index linked out of the root: the link was followed inside the root, to nothing" \
-	"$(rep error.message)" "$R$T/host-md/$prim: the primary index of repository pib-local (/etc/yum.repos.d/pib-local.repo) is not a file"
+is "primary index linked out of the root: error.code" "$(rep error.code)" resolve.unsatisfiable
+contains "primary index linked out of the root: the problems name the repository as not read" \
+	"$(rep 'steps[name=resolve].problems')" "was not read: the primary index its repomd.xml names is not a file inside the root"
 unchanged "primary index linked out of the root" "$R"
 rm -rf --one-file-system "$R"
 
