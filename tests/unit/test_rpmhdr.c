@@ -932,6 +932,17 @@ static void test_keys(void)
 		t = pib_asprintf("%.*s\nVersion: GnuPG v2\nComment: a: b\n%s", (int)(blank - text), text, blank + 1);
 		expect_key(put("headers.asc", t, strlen(t)), KEY_FPR, KEY_SUB, "the key with armor headers");
 		free(t);
+		/* two armored blocks in one file (rpmkeys --import takes both): every fingerprint, in order */
+		t = pib_asprintf("%s\n%s", text, text);
+		char **f = NULL, *why = NULL;
+		int r = fprs_of(put("two-blocks.asc", t, strlen(t)), &f, &why);
+		ok(r == 0 && pib_strv_len(f) == 4 && !strcmp(f[0], KEY_FPR) && !strcmp(f[1], KEY_SUB) &&
+			   !strcmp(f[2], KEY_FPR) && !strcmp(f[3], KEY_SUB),
+		   "two armored blocks in one file: the fingerprints of both (r=%d, %zu fingerprints, why: %s)", r,
+		   pib_strv_len(f), nz(why));
+		pib_strv_free(f);
+		free(why);
+		free(t);
 	}
 
 	/* broken armor */
