@@ -413,6 +413,24 @@ int pib_write_file(const char *path, const void *data, size_t len, int mode)
 	return r;
 }
 
+int pib_read_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = off >= 0 ? pread(fd, (char *)buf + got, n - got, off + (off_t)got)
+				     : read(fd, (char *)buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -ENODATA;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
 int pib_mkdtemp(const char *prefix, char **ret)
 {
 	const char *base = getenv("TMPDIR");

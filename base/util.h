@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 #define PIB_MUST_CHECK __attribute__((warn_unused_result))
@@ -95,6 +96,9 @@ bool pib_is_hex64(const char *s);
 
 /* Reads a whole regular file (O_NOFOLLOW unless follow) of at most max bytes. */
 int pib_read_file(const char *path, size_t max, char **ret, size_t *ret_len) PIB_MUST_CHECK;
+/* Reads exactly n bytes from fd (at off with pread when off >= 0, else from its position): 0,
+ * -ENODATA when the file ends first, or -errno. */
+int pib_read_full(int fd, void *buf, size_t n, off_t off) PIB_MUST_CHECK;
 /* Writes all of data to fd (retrying short writes and EINTR); 0 or a negative errno. */
 int pib_write_all(int fd, const void *data, size_t len) PIB_MUST_CHECK;
 /* Writes data to path atomically and durably (temp file, fsync, rename, fsync of the folder), mode given. */

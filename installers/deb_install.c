@@ -289,13 +289,7 @@ static int run_tool(struct inst_ctx *c, struct deb_priv *pv, char **argv, bool f
 	pib_strv_free(env);
 	if (r == 0) {
 		c->tool_ran = true;
-		if (c->log.len)
-			(void)pib_buf_append(&c->log, "\n", 1);
-		(void)pib_buf_printf(&c->log, "$");
-		for (int i = 0; argv[i]; i++)
-			(void)pib_buf_printf(&c->log, " %s", argv[i]);
-		(void)pib_buf_printf(&c->log, "\n");
-		(void)pib_buf_append(&c->log, res->output.data, res->output.len);
+		inst_log_command(c, argv, &res->output);
 	}
 	return r;
 }

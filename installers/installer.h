@@ -86,5 +86,8 @@ int inst_choose_target(const struct mf_manifest *m, const struct osinfo *os, siz
 
 void inst_ctx_free(struct inst_ctx *c);
 
+/* Appends "$ ARGV...\n" and the tool's output to c->log (the install step's output). */
+void inst_log_command(struct inst_ctx *c, char *const argv[], const struct pib_buf *output);
+
 /* Checks each package of the target against the manifest's SHA-256 (package.digest_mismatch). */
 int inst_verify_digests(struct inst_ctx *c) PIB_MUST_CHECK;

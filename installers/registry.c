@@ -83,6 +83,17 @@ int inst_choose_target(const struct mf_manifest *m, const struct osinfo *os, siz
 	return r;
 }
 
+void inst_log_command(struct inst_ctx *c, char *const argv[], const struct pib_buf *output)
+{
+	if (c->log.len)
+		(void)pib_buf_append(&c->log, "\n", 1);
+	(void)pib_buf_printf(&c->log, "$");
+	for (int i = 0; argv[i]; i++)
+		(void)pib_buf_printf(&c->log, " %s", argv[i]);
+	(void)pib_buf_printf(&c->log, "\n");
+	(void)pib_buf_append(&c->log, output->data, output->len);
+}
+
 void inst_ctx_free(struct inst_ctx *c)
 {
 	for (size_t i = 0; i < c->n_pkgs; i++) {

@@ -127,15 +127,8 @@ int rpm_run(struct inst_ctx *c, const char *tool, char *const argv[], bool with_
 			r = pib_fail(c->err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
 				     args[0], strerror(-r));
 	}
-	if (r == 0 && log) {
-		if (c->log.len)
-			(void)pib_buf_append(&c->log, "\n", 1);
-		(void)pib_buf_printf(&c->log, "$");
-		for (int i = 0; args[i]; i++)
-			(void)pib_buf_printf(&c->log, " %s", args[i]);
-		(void)pib_buf_printf(&c->log, "\n");
-		(void)pib_buf_append(&c->log, res->output.data, res->output.len);
-	}
+	if (r == 0 && log)
+		inst_log_command(c, args, &res->output);
 	pib_strv_free(args);
 	return r;
 }

@@ -63,27 +63,12 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int read_exact(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t k = read(fd, (char *)buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return -ENODATA;
-		got += (size_t)k;
-	}
-	return 0;
-}
 
 static int read_hdr(int fd, struct hdr *h, const char *what, char **why)
 {
 	static const unsigned char magic[3] = {0x8e, 0xad, 0xe8};
 	unsigned char intro[16];
-	int r = read_exact(fd, intro, sizeof(intro));
+	int r = pib_read_full(fd, intro, sizeof(intro), -1);
 
 	if (r == -ENODATA) {
 		*why = pib_asprintf("truncated: the file ends before its %s", what);
@@ -106,8 +91,8 @@ static int read_hdr(int fd, struct hdr *h, const char *what, char **why)
 	h->store = malloc(h->dl ? h->dl : 1);
 	if (!h->index || !h->store)
 		return -ENOMEM;
-	if ((r = read_exact(fd, h->index, (size_t)h->il * 16)) == 0)
-		r = read_exact(fd, h->store, h->dl);
+	if ((r = pib_read_full(fd, h->index, (size_t)h->il * 16, -1)) == 0)
+		r = pib_read_full(fd, h->store, h->dl, -1);
 	if (r == -ENODATA) {
 		*why = pib_asprintf("truncated: the file ends inside its %s", what);
 		return -EINVAL;
@@ -319,7 +304,7 @@ int rpm_info_read(const char *path, struct rpm_info *ret, char **why)
 		*why = pib_asprintf("cannot open it: %s", strerror(-r));
 		return r;
 	}
-	r = read_exact(fd, lead, sizeof(lead));
+	r = pib_read_full(fd, lead, sizeof(lead), -1);
 	if (r == -ENODATA || (r == 0 && be32(lead) != 0xedabeedbu)) {
 		*why = pib_strdup(r ? "not an rpm package: shorter than an rpm lead (96 bytes)"
 				    : "not an rpm package: no rpm lead magic (ed ab ee db) at its start");
@@ -338,7 +323,7 @@ int rpm_info_read(const char *path, struct rpm_info *ret, char **why)
 	/* the signature header is padded to a multiple of 8 bytes */
 	size_t pad = (8 - ((size_t)sig.il * 16 + sig.dl) % 8) % 8;
 	unsigned char skip[8];
-	if (pad && (r = read_exact(fd, skip, pad)) < 0) {
+	if (pad && (r = pib_read_full(fd, skip, pad, -1)) < 0) {
 		if (r == -ENODATA) {
 			*why = pib_strdup("truncated: the file ends after its signature header");
 			r = -EINVAL;

@@ -505,22 +505,6 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return -ENODATA;
-		got += (size_t)k;
-	}
-	return 0;
-}
 
 /* The RPM lead, signature header and header: their bytes (scanned as one member) and the name. */
 static int read_rpm_header(struct reader *r, int fd)
@@ -530,7 +514,7 @@ static int read_rpm_header(struct reader *r, int fd)
 	int rc;
 
 	for (int i = 0; i < 2; i++) {
-		if ((rc = pread_full(fd, intro, sizeof(intro), (off_t)off)) < 0)
+		if ((rc = pib_read_full(fd, intro, sizeof(intro), (off_t)off)) < 0)
 			return unreadable(r, "its header is cut short", strerror(-rc));
 		if (intro[0] != 0x8e || intro[1] != 0xad || intro[2] != 0xe8 || intro[3] != 0x01)
 			return unreadable(r, "no RPM header where one is expected", NULL);
@@ -555,7 +539,7 @@ static int read_rpm_header(struct reader *r, int fd)
 		member_free(&m);
 		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
-	if ((rc = pread_full(fd, m.data, (size_t)off, 0)) < 0) {
+	if ((rc = pib_read_full(fd, m.data, (size_t)off, 0)) < 0) {
 		member_free(&m);
 		return unreadable(r, "its header", strerror(-rc));
 	}

@@ -54,33 +54,6 @@ print(json.dumps(m, indent=2))
 	mkbundle "$out" --manifest "$out.json"
 }
 
-# facts QUERY...: every QUERY on $REPORT in one Python run (report.py's queries); fact QUERY
-# then prints its values, one per line (python starts slowly on a loaded test machine).
-declare -A FACT
-facts() {
-	local code
-	FACT=()
-	code=$("$PYTHON" - "$TOOLS_DIR" "$REPORT" "$@" <<'PY'
-import shlex, sys
-sys.path.insert(0, sys.argv[1])
-import report
-try:
-    pred = report.load(sys.argv[2])
-except Exception:
-    pred = None
-for q in sys.argv[3:]:
-    try:
-        v = "\n".join(report.render(report.query(pred, q))) if pred is not None else ""
-    except Exception:
-        v = ""
-    print("FACT[%s]=%s" % (shlex.quote(q), shlex.quote(v)))
-PY
-) || bail_out "facts: cannot read $REPORT"
-	eval "$code"
-}
-fact() {
-	printf '%s' "${FACT[$1]-}"
-}
 
 SNAP_N=0
 snap "$R" >"$T/snap.0"

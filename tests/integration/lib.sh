@@ -226,6 +226,39 @@ rep() {
 	"$PYTHON" "$TOOLS_DIR/report.py" "${2:-$REPORT}" "$1" 2>/dev/null
 }
 
+# facts QUERY...: every QUERY on $REPORT in one Python run (report.py's queries); fact QUERY
+# then prints its values, one per line (python starts slowly on a loaded test machine).
+# facts_of FILE QUERY...: the same on the report FILE.
+declare -A FACT
+facts_of() {
+	local code file=$1
+	shift
+	FACT=()
+	code=$("$PYTHON" - "$TOOLS_DIR" "$file" "$@" <<'PY'
+import shlex, sys
+sys.path.insert(0, sys.argv[1])
+import report
+try:
+    pred = report.load(sys.argv[2])
+except Exception:
+    pred = None
+for q in sys.argv[3:]:
+    try:
+        v = "\n".join(report.render(report.query(pred, q))) if pred is not None else ""
+    except Exception:
+        v = ""
+    print("FACT[%s]=%s" % (shlex.quote(q), shlex.quote(v)))
+PY
+) || bail_out "facts: cannot read $file"
+	eval "$code"
+}
+facts() {
+	facts_of "$REPORT" "$@"
+}
+fact() {
+	printf '%s' "${FACT[$1]-}"
+}
+
 # report_files PKG [FILE]: the files the report lists for package PKG, one per line
 # (entries may be paths or objects with a "path").
 report_files() {

@@ -82,32 +82,6 @@ PY
 	mkbundle "$out" --manifest "$out.json"
 }
 
-# facts QUERY...: every QUERY on $REPORT in one Python run; fact QUERY prints its values.
-declare -A FACT
-facts() {
-	local code
-	FACT=()
-	code=$("$PYTHON" - "$TOOLS_DIR" "$REPORT" "$@" <<'PY'
-import shlex, sys
-sys.path.insert(0, sys.argv[1])
-import report
-try:
-    pred = report.load(sys.argv[2])
-except Exception:
-    pred = None
-for q in sys.argv[3:]:
-    try:
-        v = "\n".join(report.render(report.query(pred, q))) if pred is not None else ""
-    except Exception:
-        v = ""
-    print("FACT[%s]=%s" % (shlex.quote(q), shlex.quote(v)))
-PY
-) || bail_out "facts: cannot read $REPORT"
-	eval "$code"
-}
-fact() {
-	printf '%s' "${FACT[$1]-}"
-}
 FAILED_FACTS=(status error.code error.message error.step error.output 'steps[name=install].status'
 	'steps[name=install].output' 'steps[name=install].unfinished' 'steps[name=postscan].status'
 	'steps[name=resolve].status' 'steps[name=resolve].problems')

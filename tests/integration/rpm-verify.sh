@@ -75,32 +75,6 @@ newroot "$RA" --arch aarch64
 has_line "precondition: the x86_64 root has pib-test-base" "$(rpmdb_list "$RX")" pib-test-base-1.0-1.x86_64
 has_line "precondition: the aarch64 root has pib-test-base" "$(rpmdb_list "$RA")" pib-test-base-1.0-1.aarch64
 
-# facts QUERY...: every QUERY on $REPORT in one Python run; fact QUERY prints its values.
-declare -A FACT
-facts() {
-	local code
-	FACT=()
-	code=$("$PYTHON" - "$TOOLS_DIR" "$REPORT" "$@" <<'PY'
-import shlex, sys
-sys.path.insert(0, sys.argv[1])
-import report
-try:
-    pred = report.load(sys.argv[2])
-except Exception:
-    pred = None
-for q in sys.argv[3:]:
-    try:
-        v = "\n".join(report.render(report.query(pred, q))) if pred is not None else ""
-    except Exception:
-        v = ""
-    print("FACT[%s]=%s" % (shlex.quote(q), shlex.quote(v)))
-PY
-) || bail_out "facts: cannot read $REPORT"
-	eval "$code"
-}
-fact() {
-	printf '%s' "${FACT[$1]-}"
-}
 
 # rbundle LABEL [-u] [-k MEMBER=FILE]... [-t MEMBER=TEXT]... MEMBER=FILE...: $T/LABEL.tar.gz
 # (its path in $B) with one rpm target "el" for rhel >=8, amzn >=2 and opensuse-leap >=15 on

@@ -84,33 +84,6 @@ PY
 	mkbundle "$out" --manifest "$out.json" "${extra[@]}"
 }
 
-# facts FILE QUERY...: every QUERY on the report FILE in one Python run; fact QUERY prints it.
-declare -A FACT
-facts() {
-	local code file=$1
-	shift
-	FACT=()
-	code=$("$PYTHON" - "$TOOLS_DIR" "$file" "$@" <<'PY'
-import shlex, sys
-sys.path.insert(0, sys.argv[1])
-import report
-try:
-    pred = report.load(sys.argv[2])
-except Exception:
-    pred = None
-for q in sys.argv[3:]:
-    try:
-        v = "\n".join(report.render(report.query(pred, q))) if pred is not None else ""
-    except Exception:
-        v = ""
-    print("FACT[%s]=%s" % (shlex.quote(q), shlex.quote(v)))
-PY
-) || bail_out "facts: cannot read $file"
-	eval "$code"
-}
-fact() {
-	printf '%s' "${FACT[$1]-}"
-}
 # posts KEY: how many requests (any status) carried that Idempotency-Key
 posts() {
 	orch_log "len([x for x in r if x['idempotency_key'] == '$1'])"
@@ -146,7 +119,7 @@ check "signed: --report FILE is the final report as delivered" cmp "$T/copy1.jso
 
 V1="steps[name=verify].signatures[package=$PS].signed_by"
 V2="steps[name=verify].signatures[package=$HS].signed_by"
-facts "$T/pre1.json" phase build_id steps.name 'steps[name=install].status' "$V1" "$V2" \
+facts_of "$T/pre1.json" phase build_id steps.name 'steps[name=install].status' "$V1" "$V2" \
 	'steps[name=resolve].transaction.name' target.name target.installer
 is "pre-install: phase" "$(fact phase)" pre-install
 is "pre-install: build_id" "$(fact build_id)" b-rpm-1
@@ -159,7 +132,7 @@ is "pre-install: the transaction is hello and pib-signed" \
 is "pre-install: pib-signed signed_by keys/seller.fpr" "$(fact "$V1")" "$SELLER_FPR"
 is "pre-install: hello signed_by rpm.org's key's fingerprint" "$(fact "$V2")" "$RPMORG_FPR"
 
-facts "$T/final1.json" phase status build_id error target.name target.installer \
+facts_of "$T/final1.json" phase status build_id error target.name target.installer \
 	'steps[name=verify].status' 'steps[name=verify].signatures.package' "$V1" "$V2" \
 	'steps[name=verify].unsigned_accepted' 'steps[name=install].status' 'steps[name=install].tool' \
 	'steps[name=install].started' 'steps[name=postscan].status' 'steps[name=prescan].status' \
@@ -216,7 +189,7 @@ is "postfail: the final report was accepted once" "$(accepted b-rpm-postfail:fin
 received_report b-rpm-postfail:final "$T/final2.json"
 check "postfail: openssl verifies the final report" openssl_ok "$T/final2.json"
 check "postfail: the final report is valid against the schema" schema_ok "$T/final2.json"
-facts "$T/final2.json" phase status error.code error.step error.message 'steps[name=install].status' \
+facts_of "$T/final2.json" phase status error.code error.step error.message 'steps[name=install].status' \
 	'steps[name=postscan].status' 'packages[name=pib-postfail].files'
 is "postfail: phase final, status failed" "$(fact phase) $(fact status)" "final failed"
 is "postfail: install.script_failed at install" "$(fact error.code) $(fact error.step)" "install.script_failed install"
@@ -241,7 +214,7 @@ is "eicar: the final report was accepted once" "$(accepted b-rpm-eicar:final)" 1
 received_report b-rpm-eicar:final "$T/final3.json"
 check "eicar: openssl verifies the final report" openssl_ok "$T/final3.json"
 check "eicar: the final report is valid against the schema" schema_ok "$T/final3.json"
-facts "$T/final3.json" phase status error.code error.step 'steps[name=prescan].status' steps.name \
+facts_of "$T/final3.json" phase status error.code error.step 'steps[name=prescan].status' steps.name \
 	'scan.detections.member' 'scan.detections.package' 'scan.detections.phase'
 is "eicar: phase final, status findings" "$(fact phase) $(fact status)" "final findings"
 is "eicar: scan.malware_found at prescan" "$(fact error.code) $(fact error.step)" "scan.malware_found prescan"
