@@ -43,11 +43,25 @@ static int find_rpmdb(const char *root, char **ret_dbpath, const char **ret_back
 				  stat(host, &st) == 0 && S_ISREG(st.st_mode);
 			free(inside);
 			free(host);
-			if (ok) {
-				*ret_dbpath = pib_strdup(dirs[d]);
-				*ret_backend = files[f].backend;
-				return *ret_dbpath ? 0 : -ENOMEM;
-			}
+			if (!ok)
+				continue;
+			/*
+			 * rpm --root and libsolv open ROOT + this folder on this machine, following
+			 * links as this machine does: the folder must be the same seen from inside the
+			 * root (a link of the root to /var/lib/rpm would be this machine's database)
+			 */
+			char *in_root = NULL, *joined = pib_asprintf("%s%s", strcmp(root, "/") ? root : "", dirs[d]);
+			char *real = joined ? realpath(joined, NULL) : NULL;
+			bool same = real && pib_path_in_root(root, dirs[d], true, &in_root) == 0 &&
+				    !strcmp(real, in_root);
+			free(joined);
+			free(real);
+			free(in_root);
+			if (!same)
+				return -ELOOP;
+			*ret_dbpath = pib_strdup(dirs[d]);
+			*ret_backend = files[f].backend;
+			return *ret_dbpath ? 0 : -ENOMEM;
 		}
 	}
 	return -ENOENT;
@@ -63,7 +77,12 @@ int rpm_prepare(struct inst_ctx *c)
 			return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		c->priv = pv;
 	}
-	if (!pv->dbpath && (r = find_rpmdb(c->root, &pv->dbpath, &pv->backend)) < 0)
+	r = pv->dbpath ? 0 : find_rpmdb(c->root, &pv->dbpath, &pv->backend);
+	if (r == -ELOOP)
+		return pib_fail(c->err, r, PIB_ERR_FAILED, "os.no_package_db",
+				"%s: the rpm database's folder is reached through a link that leads elsewhere from this machine than from inside the root: it is not read",
+				c->root);
+	if (r < 0)
 		return pib_fail(c->err, r, PIB_ERR_FAILED, "os.no_package_db",
 				"%s: no rpm database (rpmdb.sqlite, Packages.db or Packages under /var/lib/rpm or /usr/lib/sysimage/rpm): is this an rpm-family root?",
 				c->root);

@@ -423,4 +423,44 @@ check_not "choice on Debian: no rpmdb was made in the root" test -e "$R/var/lib/
 check_not "choice on Debian: pib-ok's file is not in the root" test -e "$R/opt/pib-ok"
 rm -rf --one-file-system "$R"
 
+# ---------------------------------------------------------------- the rpmdb's folder and links
+# rpm --root and libsolv open ROOT/var/lib/rpm on this machine: a link there that leads out of
+# the root (to a copy of a database on this machine) must not make the agent read or write it.
+R=$T/r-dblink
+newroot "$R"
+mkdir -p "$T/host-db"
+cp -a "$R/var/lib/rpm/." "$T/host-db/"
+rm -rf "$R/var/lib/rpm"
+ln -s "$T/host-db" "$R/var/lib/rpm"
+hostdb_before=$(cd "$T/host-db" && sha256sum -- * | sort)
+rbundle dblink -u "rpms/pib-ok-1.0-1.noarch.rpm=$OK"
+validate "$B" --root "$R" --no-scan
+is "rpmdb linked out of the root: exit code 2" "$RC" 2
+is "rpmdb linked out of the root: os.no_package_db" "$(rep error.code)" os.no_package_db
+is "rpmdb linked out of the root: the database on this machine is untouched" \
+	"$(cd "$T/host-db" && sha256sum -- * | sort)" "$hostdb_before"
+check_not "rpmdb linked out of the root: pib-ok is not installed" test -e "$R/opt/pib-ok"
+# the same link with the same path inside the root holding another database: neither is used
+mkdir -p "$R$T/host-db"
+cp -a "$T/host-db/." "$R$T/host-db/"
+validate "$B" --root "$R" --no-scan
+is "rpmdb link with a different target inside the root: os.no_package_db" "$(rep error.code)" os.no_package_db
+contains "rpmdb link with a different target inside the root: the message says why" "$(rep error.message)" \
+	"reached through a link that leads elsewhere"
+is "rpmdb link with a different target inside the root: the database on this machine is untouched" \
+	"$(cd "$T/host-db" && sha256sum -- * | sort)" "$hostdb_before"
+rm -rf --one-file-system "$R"
+
+# Fedora's and SUSE's layout: /var/lib/rpm a relative link to /usr/lib/sysimage/rpm
+R=$T/r-sysimage
+newroot "$R"
+mkdir -p "$R/usr/lib/sysimage"
+mv "$R/var/lib/rpm" "$R/usr/lib/sysimage/rpm"
+ln -s ../../usr/lib/sysimage/rpm "$R/var/lib/rpm"
+validate "$B" --root "$R" --no-scan
+is "rpmdb under /usr/lib/sysimage/rpm (relative link): exit code 0" "$RC" 0
+has_line "rpmdb under /usr/lib/sysimage/rpm: pib-ok is in it" \
+	"$(rpm --root "$R" --dbpath /usr/lib/sysimage/rpm -qa 2>&1)" pib-ok-1.0-1.noarch
+rm -rf --one-file-system "$R"
+
 done_testing
