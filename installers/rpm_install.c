@@ -565,6 +565,18 @@ int rpm_install(struct inst_ctx *c)
 		free(tool);
 		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
+	if (host_mode(c)) {
+		/* this machine's rpm writes each scriptlet into ROOT/var/tmp from here, before it
+		 * chroots: no link on that way, which it would follow on this machine */
+		char *m = NULL;
+		if (first_missing(c->root, "/var/tmp", &m) < 0) {
+			free(tool);
+			return pib_fail(c->err, -ELOOP, PIB_ERR_FAILED, "install.failed",
+					"%s/var/tmp is reached through a link: this machine's rpm would write the scriptlets through it on this machine; the root has no rpm of its own to run contained",
+					c->root);
+		}
+		free(m);
+	}
 	if ((r = rpmdb_list(c, &before)) < 0) {
 		free(tool);
 		return r;

@@ -463,4 +463,18 @@ has_line "rpmdb under /usr/lib/sysimage/rpm: pib-ok is in it" \
 	"$(rpm --root "$R" --dbpath /usr/lib/sysimage/rpm -qa 2>&1)" pib-ok-1.0-1.noarch
 rm -rf --one-file-system "$R"
 
+# this machine's rpm writes scriptlets into ROOT/var/tmp before it chroots: a link there is refused
+R=$T/r-tmplink
+newroot "$R"
+mkdir -p "$T/host-tmp"
+rm -rf "$R/var/tmp"
+ln -s "$T/host-tmp" "$R/var/tmp"
+validate "$B" --root "$R" --no-scan
+is "ROOT/var/tmp linked out of the root: exit code 2" "$RC" 2
+is "ROOT/var/tmp linked out of the root: install.failed" "$(rep error.code)" install.failed
+contains "ROOT/var/tmp linked out of the root: the message says why" "$(rep error.message)" "var/tmp is reached through a link"
+is "ROOT/var/tmp linked out of the root: nothing was written through it" "$(ls -A "$T/host-tmp")" ""
+check_not "ROOT/var/tmp linked out of the root: pib-ok is not installed" test -e "$R/opt/pib-ok"
+rm -rf --one-file-system "$R"
+
 done_testing
