@@ -111,7 +111,15 @@ static int make_plan(const struct contain_opts *co, struct plan *p, struct pib_e
 					       {NULL, NULL}};
 	char *proc = NULL, *sys = NULL, *dev = NULL, *run = NULL;
 	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV;
-	int r;
+	int r = 0;
+
+	if (co->host_tool) {
+		plan_add(p, OP_MOUNT, NULL, strdup("/"), NULL, MS_REC | MS_PRIVATE, NULL, 0,
+			 "make every mount private");
+		plan_add(p, OP_MOUNT, strdup("proc"), strdup("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			 NULL, 0, "mount the new PID namespace's /proc");
+		return p->oom ? pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory") : 0;
+	}
 
 	if ((r = root_dir(co->root, "/proc", &proc, err)) < 0 ||
 	    (r = root_dir(co->root, "/sys", &sys, err)) < 0 ||

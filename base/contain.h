@@ -20,6 +20,12 @@ struct contain_opts {
 	 */
 	const char *policy_rc_d;
 	bool share_network; /* keep the host's network (a download that runs no package code) */
+	/*
+	 * This machine's tool working on the root from outside it (rpm --root, which chroots its
+	 * scriptlets): the same namespaces, a new /proc, the capabilities cut, but no pivot_root
+	 * and none of the root's mounts; files and policy_rc_d are not offered.
+	 */
+	bool host_tool;
 };
 
 /*

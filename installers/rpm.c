@@ -136,9 +136,11 @@ int rpm_run(struct inst_ctx *c, const char *tool, char *const argv[], bool with_
 		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
 	struct pib_spawn_opts so = {.env = pv->env, .timeout = c->install_timeout, .stdin_fd = -1};
-	if (pv->own_tools) {
+	if (pv->own_tools || strcmp(c->root, "/")) {
+		/* the root's own tools inside it; this machine's on it in the same namespaces (no
+		 * network, nothing outliving the tool or the agent), chrooting its scriptlets */
 		struct contain_opts co = {.root = c->root, .files = pv->files, .n_files = pv->n_files,
-					  .share_network = network};
+					  .share_network = network, .host_tool = !pv->own_tools};
 		r = contain_spawn(args, &co, &so, res, c->err);
 	} else {
 		r = pib_spawn(args, &so, res);

@@ -559,7 +559,7 @@ int rpm_install(struct inst_ctx *c)
 			: "packages come from the image's repositories too: its front end installs the bundle's files and them",
 		pv->own_tools ? "; the root's own tools run contained inside it (private mount, PID, IPC, UTS and network namespaces)"
 		: strcmp(c->root, "/")
-			? "; the root has no rpm of its own: this machine's runs with --root and the root's database, and rpm runs the scriptlets chrooted into the root (not contained)"
+			? "; the root has no rpm of its own: this machine's runs with --root and the root's database in private mount, PID, IPC, UTS and network namespaces (no network, nothing outlives it), and rpm runs the scriptlets chrooted into the root (a chroot, not contained by pivot_root)"
 			: "; run directly on / (the running system, --root /), not contained");
 	if (!c->tool || !c->tool_why) {
 		free(tool);
