@@ -672,6 +672,36 @@ out:
 	return r;
 }
 
+/* A stream that ends in an error past MAX_INDEX_BYTES: a decompression bomb in a root's index stops there. */
+struct bounded {
+	FILE *in;
+	size_t seen;
+	bool over;
+};
+
+static ssize_t bounded_read(void *cookie, char *buf, size_t size)
+{
+	struct bounded *b = cookie;
+	size_t n = fread(buf, 1, size, b->in);
+	if (n == 0 && ferror(b->in))
+		return -1;
+	b->seen += n;
+	if (b->seen > MAX_INDEX_BYTES) {
+		b->over = true;
+		errno = EFBIG;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static int bounded_close(void *cookie)
+{
+	struct bounded *b = cookie;
+	int r = fclose(b->in);
+	free(b);
+	return r;
+}
+
 int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 {
 	const struct mf_target *t = c->target;
@@ -725,10 +755,25 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 		Repo *rr = repo_create(pool, in->repos[i].name);
 		rr->appdata = in->repos[i].base;
 		FILE *fp = NULL;
+		struct bounded *bounded = NULL;
 		if (in->repos[i].path) {
 			/* streamed and decompressed by libsolv: no copy of a large index in memory */
 			int fd = open(in->repos[i].path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			fp = fd >= 0 ? solv_xfopen_fd(in->repos[i].path, fd, "r") : NULL;
+			FILE *raw = fd >= 0 ? solv_xfopen_fd(in->repos[i].path, fd, "r") : NULL;
+			bounded = raw ? calloc(1, sizeof(*bounded)) : NULL;
+			if (bounded) {
+				bounded->in = raw;
+				fp = fopencookie(bounded, "r",
+						 (cookie_io_functions_t){.read = bounded_read, .close = bounded_close});
+			}
+			if (!fp && bounded) {
+				free(bounded);
+				bounded = NULL;
+			}
+			if (!fp && raw) {
+				fclose(raw);
+				fd = -1;
+			}
 			if (!fp) {
 				int e = fd < 0 ? errno : EINVAL;
 				if (fd >= 0)
@@ -746,7 +791,15 @@ int resolve_run(struct inst_ctx *c, const struct resolve_input *in)
 		int ar = in->repos[i].len == 0 && !in->repos[i].path ? 0
 			 : in->dist == RESOLVE_DEB ? repo_add_debpackages(rr, fp, 0)
 						   : repo_add_rpmmd(rr, fp, NULL, 0);
-		fclose(fp);
+		bool over = bounded && bounded->over;
+		fclose(fp); /* frees bounded */
+		bounded = NULL;
+		if (over) {
+			r = pib_fail(c->err, -EFBIG, PIB_ERR_FAILED, "resolve.error",
+				     "%s: the index of repository %s is over %u MiB uncompressed: not read further",
+				     in->repos[i].path, in->repos[i].name, MAX_INDEX_BYTES >> 20);
+			goto out;
+		}
 		if (ar != 0) {
 			r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "resolve.error",
 				     "repository index %s: %s", in->repos[i].name, pool_errstr(pool));

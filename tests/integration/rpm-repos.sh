@@ -382,4 +382,28 @@ is "repository package linked to a host file: pib-repo-dep is not installed" \
 unchanged "repository package linked to a host file" "$R"
 rm -rf --one-file-system "$R"
 
+# ---------------------------------------------------------------- a decompression bomb
+# 5 MB of gzip that unpacks to 1.1 GiB of valid XML: the index is streamed into libsolv, and
+# stopped at 1 GiB (resolve.error) instead of being read to its end
+R=$(new_root bomb)
+mkdir -p "$R/srv/repo/repodata"
+"$PYTHON" - "$R/srv/repo/repodata" <<'PY'
+import gzip, sys
+d = sys.argv[1]
+with gzip.open(d + "/primary.xml.gz", "wb", compresslevel=1) as f:
+    f.write(b'<?xml version="1.0"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" packages="0">')
+    chunk = b" " * (1 << 20)
+    for _ in range(1100):
+        f.write(chunk)
+    f.write(b"</metadata>\n")
+open(d + "/repomd.xml", "w").write('<repomd><data type="primary"><location href="repodata/primary.xml.gz"/></data></repomd>')
+PY
+before "$R"
+validate "$B" --root "$R" --no-scan
+is "index bomb: exit code 2" "$RC" 2
+is "index bomb: resolve.error" "$(rep error.code)" resolve.error
+contains "index bomb: the message says it is over 1 GiB" "$(rep error.message)" "is over 1024 MiB uncompressed"
+unchanged "index bomb" "$R"
+rm -rf --one-file-system "$R"
+
 done_testing
