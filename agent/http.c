@@ -25,6 +25,7 @@ static const char *const ca_files[] = {
 	"/etc/pki/tls/certs/ca-bundle.crt",                  /* RHEL, Fedora, Amazon Linux */
 	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL 7+ */
 	"/etc/ssl/ca-bundle.pem",                            /* SUSE */
+	"/var/lib/ca-certificates/ca-bundle.pem",            /* SUSE 15, where the link above points */
 	"/etc/ssl/cert.pem",                                 /* Alpine, and others */
 };
 
