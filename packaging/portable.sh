@@ -19,7 +19,7 @@
 #   sbom.cdx.json        CycloneDX 1.5: the agent, each Debian package carried with its files'
 #                        SHA-256 (packaging/portable/collect.py)
 # The tarball is reproducible: sorted names, owner and group 0, every mtime the last commit's
-# time (or SOURCE_DATE_EPOCH), gzip without name or time. Prints the tarball's path last.
+# time (or SOURCE_DATE_EPOCH), gzip -6 -n (no name or time; -9 costs 3x the time for 0.5% less). Prints the tarball's path last.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -92,7 +92,7 @@ fi
 
 tarball=$outdir/$name.tar.gz
 tar -C "$stage" --sort=name --mtime="@$mtime" --owner=0 --group=0 --numeric-owner --format=gnu \
-	-cf - "$name" | gzip -9 -n >"$stage/out.tar.gz"
+	-cf - "$name" | gzip -6 -n >"$stage/out.tar.gz"
 mv "$stage/out.tar.gz" "$tarball"
 echo "portable: $(du -k "$tarball" | cut -f1) KB compressed, $(du -sk "$t" | cut -f1) KB unpacked" >&2
 printf '%s\n' "$tarball"
