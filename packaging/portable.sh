@@ -37,7 +37,7 @@ x86_64) loader=ld-linux-x86-64.so.2 ;;
 aarch64 | arm64) arch=aarch64 loader=ld-linux-aarch64.so.1 ;;
 *) echo "$0: unknown ARCH '$arch' (x86_64 or aarch64)" >&2; exit 3 ;;
 esac
-for tool in readelf python3 tar gzip meson ninja; do
+for tool in readelf /usr/bin/python3 tar gzip meson ninja; do
 	command -v "$tool" >/dev/null || { echo "$0: $tool is missing" >&2; exit 4; }
 done
 mkdir -p "$outdir"
@@ -63,7 +63,7 @@ else
 fi
 [ -x "$builddir/pib-agent" ] || { echo "$0: no $builddir/pib-agent after the build" >&2; exit 4; }
 
-version=$(meson introspect --projectinfo "$builddir" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+version=$(meson introspect --projectinfo "$builddir" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
 	mtime=$SOURCE_DATE_EPOCH
 else
@@ -81,7 +81,7 @@ sed "s/@LOADER@/$loader/g" "$here/portable/launcher.sh.in" >"$t/bin/pib-agent"
 chmod 0755 "$t/bin/pib-agent"
 install -m 0644 "$repo/packaging/pib-agent.1" "$t/share/man/man1/pib-agent.1"
 
-python3 "$here/portable/collect.py" --tree "$t" --root "$sysroot" --arch "$arch" --version "$version" \
+/usr/bin/python3 "$here/portable/collect.py" --tree "$t" --root "$sysroot" --arch "$arch" --version "$version" \
 	--mtime "$mtime" --project-license "$here/portable/LICENSE" >&2
 
 # The tree must start here, with its own loader, when the arch is this machine's.

@@ -11,8 +11,20 @@ import os
 import sys
 
 import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+
+try:  # jsonschema >= 4.18
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+except ImportError:  # Debian 12's python3-jsonschema 4.10: RefResolver with a store
+    Registry = None
+    from jsonschema import _validators
+
+    def _extras_msg(extras):
+        # 4.10 sorts the extra items for its message, which fails on objects (a licence
+        # choice with two entries): the same message, unsorted
+        return ", ".join(repr(e) for e in extras), "was" if len(extras) == 1 else "were"
+
+    _validators.extras_msg = _extras_msg
 
 NAMES = ("bom-1.5", "spdx", "jsf-0.82")
 
@@ -22,23 +34,31 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     d, sbom = sys.argv[1], sys.argv[2]
-    reg = Registry()
     schemas = {}
+    store = {}
     try:
         for n in NAMES:
             with open(os.path.join(d, n + ".SNAPSHOT.schema.json"), encoding="utf-8") as f:
                 s = json.load(f)
             schemas[n] = s
-            r = Resource.from_contents(s, default_specification=DRAFT7)
             # the bom schema names the others relatively, as NAME.SNAPSHOT.schema.json
-            reg = reg.with_resource(s["$id"], r).with_resource(
-                "http://cyclonedx.org/schema/%s.SNAPSHOT.schema.json" % n, r)
+            store[s["$id"]] = s
+            store["http://cyclonedx.org/schema/%s.SNAPSHOT.schema.json" % n] = s
         with open(sbom, encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError, KeyError) as e:
         print("cannot read: %s" % e, file=sys.stderr)
         return 2
-    v = jsonschema.Draft7Validator(schemas["bom-1.5"], registry=reg, format_checker=jsonschema.FormatChecker())
+    bom = schemas["bom-1.5"]
+    fc = jsonschema.FormatChecker()
+    if Registry is not None:
+        reg = Registry()
+        for uri, s in store.items():
+            reg = reg.with_resource(uri, Resource.from_contents(s, default_specification=DRAFT7))
+        v = jsonschema.Draft7Validator(bom, registry=reg, format_checker=fc)
+    else:
+        v = jsonschema.Draft7Validator(bom, resolver=jsonschema.RefResolver(bom["$id"], bom, store=store),
+                                       format_checker=fc)
     errs = sorted(v.iter_errors(doc), key=lambda e: [str(p) for p in e.path])
     for e in errs[:20]:
         print("/".join(str(p) for p in e.path) + ": " + e.message[:300])
