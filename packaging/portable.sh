@@ -57,7 +57,7 @@ if [ "$arch" = "$host_arch" ]; then
 	ninja -C "$builddir" pib-agent >&2
 else
 	[ -x "$here/cross-build.sh" ] || { echo "$0: packaging/cross-build.sh is missing (needed for $arch)" >&2; exit 4; }
-	cross_out=$("$here/cross-build.sh" "$arch" "$builddir")
+	cross_out=$("$here/cross-build.sh" "$arch" "$builddir" --buildtype=release -Doptimization=2 -Db_ndebug=if-release)
 	sysroot=$(printf '%s\n' "$cross_out" | sed -n 's/^SYSROOT=//p' | tail -n 1)
 	[ -n "$sysroot" ] && [ -d "$sysroot" ] || { echo "$0: cross-build.sh named no SYSROOT folder" >&2; exit 4; }
 fi

@@ -144,7 +144,11 @@ class Dpkg:
         with open(os.path.join(root, "var/lib/dpkg/status"), encoding="utf-8", errors="replace") as f:
             for stanza in f.read().split("\n\n"):
                 fields = dict(re.findall(r"^([A-Za-z-]+):[ \t]*(.*)$", stanza, re.M))
-                if fields.get("Status", "").endswith(" installed") and "Package" in fields:
+                # files on disk: installed, or unpacked only (a sysroot extracted by mmdebstrap
+                # without configuring it, as packaging/cross-build.sh makes)
+                state = fields.get("Status", "").rsplit(" ", 1)[-1]
+                if state in ("installed", "unpacked", "half-configured", "triggers-awaited",
+                             "triggers-pending") and "Package" in fields:
                     self.status[(fields["Package"], fields.get("Architecture", ""))] = fields["Version"]
 
     def find(self, *paths):
