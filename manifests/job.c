@@ -214,7 +214,7 @@ static int parse_limits(struct jr *p, const cJSON *root, struct job *j)
 {
 	static const char *const keys[] = {"bundle_bytes", "clamav_db_max_age_days", NULL};
 	const cJSON *jl = cJSON_GetObjectItemCaseSensitive(root, "limits"), *it;
-	uint64_t v;
+	uint64_t v = 0;
 	int r;
 
 	if (!jl)
@@ -248,7 +248,7 @@ static int parse_timeouts(struct jr *p, const cJSON *root, struct job *j)
 	for (int i = 0; keys[i]; i++) {
 		const cJSON *it = cJSON_GetObjectItemCaseSensitive(jt, keys[i]);
 		char path[64];
-		uint64_t v;
+		uint64_t v = 0;
 		if (!it)
 			continue;
 		snprintf(path, sizeof(path), "timeouts.%s", keys[i]);
