@@ -103,17 +103,24 @@ def readelf(args, path):
     return r.stdout
 
 
+_ELF = {}
+
+
 def elf_info(path):
+    if path not in _ELF:
+        _ELF[path] = _elf_info(path)
+    return _ELF[path]
+
+
+def _elf_info(path):
     """(machine, class, NEEDED list, RPATH/RUNPATH list, interpreter or None)."""
-    hdr = readelf(["-hW"], path)
-    mach = re.search(r"^\s*Machine:\s*(.+?)\s*$", hdr, re.M)
-    cls = re.search(r"^\s*Class:\s*(\S+)", hdr, re.M)
-    dyn = readelf(["-dW"], path)
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn)
-    paths = re.findall(r"\((?:RPATH|RUNPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]", dyn)
-    interp = None
-    if "Requesting program interpreter" in (prog := readelf(["-lW"], path)):
-        interp = re.search(r"Requesting program interpreter: ([^\]]+)\]", prog).group(1)
+    out = readelf(["-hldW"], path)  # one run: file header, program headers, dynamic section
+    mach = re.search(r"^\s*Machine:\s*(.+?)\s*$", out, re.M)
+    cls = re.search(r"^\s*Class:\s*(\S+)", out, re.M)
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+    paths = re.findall(r"\((?:RPATH|RUNPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]", out)
+    m = re.search(r"Requesting program interpreter: ([^\]]+)\]", out)
+    interp = m.group(1) if m else None
     return (mach.group(1) if mach else "?", cls.group(1) if cls else "?", needed, paths, interp)
 
 
