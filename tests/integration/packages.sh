@@ -11,8 +11,8 @@
 #
 # Cache: /var/tmp/pib-pkg-debs/KEY, the .debs the agent's Depends pull beyond the gold root
 # and cloud-init's .deb (for its units), fetched with this machine's apt (KEY: the Depends
-# line, the gold root's dpkg status, this script). PIB_RPM_PAYLOAD defaults to gzip here
-# (xz makes the same package 30 s slower).
+# line, the gold root's dpkg status, the text of the function that fetches them).
+# PIB_RPM_PAYLOAD defaults to gzip here (xz makes the same package 30 s slower).
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -104,7 +104,7 @@ deb_deps() {
 	key=$({
 		dpkg-deb -f "$DEB" Depends
 		sha256sum <"$PIB_GOLD_ROOT/var/lib/dpkg/status"
-		sha256sum <"$0"
+		declare -f deb_deps | sha256sum # this function's own text
 	} | sha256sum | cut -c1-16)
 	DEPS=$cache/$key
 	[ -e "$DEPS/.ok" ] && return 0
@@ -225,8 +225,16 @@ else
 	fail "cloud-init's cloud-init.target is ordered after multi-user.target"
 fi
 ln -sf /lib/systemd/system/cloud-init.target "$R/etc/systemd/system/multi-user.target.wants/cloud-init.target"
-verify() { # verify: systemd-analyze verify of the unit and multi-user.target in $R
-	(cd "$T" && systemd-analyze verify --root="$R" --man=no "$UNIT" multi-user.target) >"$T/verify.out" 2>&1
+# The unit's Documentation=man:pib-agent(1) is checked too: verify runs this machine's man,
+# pointed at the root's manual pages (multi-user.target's, systemd's, are not in the root).
+man_opt=--man=yes
+command -v man >/dev/null || { man_opt=--man=no; diag "no man here: Documentation= not checked"; }
+verify() { # verify: systemd-analyze verify of the unit, then of multi-user.target with it, in $R
+	(
+		cd "$T" || exit 1
+		MANPATH=$R/usr/share/man systemd-analyze verify --root="$R" "$man_opt" "$UNIT" &&
+			systemd-analyze verify --root="$R" --man=no "$UNIT" multi-user.target
+	) >"$T/verify.out" 2>&1
 }
 if verify && [ ! -s "$T/verify.out" ]; then
 	ok "systemd-analyze verify accepts the unit (and multi-user.target with it): no message"
