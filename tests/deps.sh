@@ -26,3 +26,9 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y --no-install-recommends $missing
 fi
+# npm fetches the CycloneDX and HCL parsers the packaging tests use (from the npm registry). The
+# machine's Node.js may come from elsewhere with its own npm: Debian's is installed only when
+# there is none (Debian's npm package would conflict with such a nodejs).
+if [ "${1:-all}" = all ] && ! command -v npm >/dev/null 2>&1; then
+	apt-get install -y --no-install-recommends nodejs npm
+fi
