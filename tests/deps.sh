@@ -30,5 +30,5 @@ fi
 # machine's Node.js may come from elsewhere with its own npm: Debian's is installed only when
 # there is none (Debian's npm package would conflict with such a nodejs).
 if [ "${1:-all}" = all ] && ! command -v npm >/dev/null 2>&1; then
-	apt-get install -y --no-install-recommends nodejs npm
+	apt-get update && apt-get install -y --no-install-recommends nodejs npm
 fi
