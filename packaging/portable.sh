@@ -77,6 +77,13 @@ t=$stage/$name
 umask 022
 mkdir -p "$t/bin" "$t/libexec" "$t/lib" "$t/share/man/man1" "$t/share/licenses/pib-agent"
 install -m 0755 "$builddir/pib-agent" "$t/libexec/pib-agent"
+# stripped as Debian's own binaries are (the carried libraries already are): the symbols stay in the build dir
+case $arch in
+"$host_arch") strip_tool=strip ;;
+*) strip_tool=$arch-linux-gnu-strip ;;
+esac
+command -v "$strip_tool" >/dev/null || { echo "$0: $strip_tool is missing" >&2; exit 4; }
+"$strip_tool" --strip-unneeded "$t/libexec/pib-agent"
 sed "s/@LOADER@/$loader/g" "$here/portable/launcher.sh.in" >"$t/bin/pib-agent"
 chmod 0755 "$t/bin/pib-agent"
 install -m 0644 "$repo/packaging/pib-agent.1" "$t/share/man/man1/pib-agent.1"
