@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Image policy findings: what the marketplace's rules say of a root, with evidence.
+ * The checks (policy_*.c) each add findings to one list; the policy step later marks each
+ * finding's origin (bundle or image) from the pre-install snapshot and applies the policy's
+ * severities, allow-list and failing threshold. A finding never holds a secret's value: a key
+ * is named by its type, path and fingerprint.
+ */
+#pragma once
+
+#include "util.h"
+
+#include <stdarg.h>
+
+enum policy_severity {
+	POLICY_SEV_INFO,
+	POLICY_SEV_LOW,
+	POLICY_SEV_MEDIUM,
+	POLICY_SEV_HIGH,
+	POLICY_SEV_CRITICAL,
+};
+/* "info", "low", "medium", "high", "critical" */
+const char *policy_severity_name(enum policy_severity s);
+/* -1 when name is none of them */
+int policy_severity_parse(const char *name);
+
+struct policy_finding {
+	char *id;          /* stable, dotted: "ssh.password_auth", "secret.aws_access_key" */
+	char *title;       /* one line for people */
+	enum policy_severity severity;
+	char *path;        /* the file as seen inside the root ("/etc/ssh/sshd_config"), or NULL */
+	unsigned line;     /* 1-based line of path, 0 when none */
+	char *evidence;    /* what was found, one line or a few; never a secret's value */
+	char *remediation; /* one sentence */
+};
+
+struct policy_findings {
+	struct policy_finding *v;
+	size_t n, cap;
+};
+
+/*
+ * Adds one finding; every string is copied (path and remediation may be NULL). Returns 0 or
+ * -ENOMEM.
+ */
+int policy_add(struct policy_findings *f, const char *id, enum policy_severity sev, const char *title,
+	       const char *path, unsigned line, const char *remediation, const char *evidence_fmt, ...)
+	PIB_PRINTF(8, 9) PIB_MUST_CHECK;
+void policy_findings_free(struct policy_findings *f);
