@@ -308,8 +308,11 @@ standin() {
 }
 if [ -x "$PKG/portable.sh" ]; then
 	CACHE=/var/tmp/pib-inject-portable
-	# made again when portable.sh, its files or the agent under test (a proxy for the sources) change
-	key=$( (cat "$PKG/portable.sh" "$PIB_AGENT"; find "$PKG/portable" -type f -exec cat {} + 2>/dev/null) |
+	# made again when portable.sh, its files or the agent's sources change (not on every commit,
+	# nor between the plain and ASan runs of the suite, whose PIB_AGENT differ)
+	src=(agent base manifests installers scanners meson.build)
+	key=$( (cat "$PKG/portable.sh"; find "$PKG/portable" -type f -exec cat {} + 2>/dev/null
+		git -C "$REPO_DIR" ls-files -s -- "${src[@]}"; git -C "$REPO_DIR" diff -- "${src[@]}") |
 		sha256sum | cut -d' ' -f1)
 	mkdir -p "$CACHE"
 	(
