@@ -313,8 +313,12 @@ static void record_install(struct agent_run *run)
 			cJSON_AddItemToArray(u, cJSON_CreateString(c->unfinished[i]));
 		report_step_detail(run->report, "unfinished", u);
 	}
-	if (c->log.len)
-		report_step_detail(run->report, "output", cJSON_CreateString(c->log.data));
+	if (c->log.len) {
+		/* the tools' output as text a report can hold: invalid UTF-8 and controls escaped */
+		char *out = pib_text_clean(c->log.data, true);
+		report_step_detail(run->report, "output", cJSON_CreateString(out ? out : ""));
+		free(out);
+	}
 	if (c->tool)
 		agent_log("install: %s%s", c->tool, c->contained ? " (contained)" : "");
 }
@@ -427,13 +431,8 @@ bool agent_step_install(struct agent_run *run)
 		if (agent_step_end(run))
 			return false;
 	}
+	run->installed = !install_failed;
 	return !install_failed;
-}
-
-void agent_step_checks(struct agent_run *run)
-{
-	if (run->target->n_checks > 0)
-		report_step_skip(run->report, "checks", "not supported yet", true);
 }
 
 int agent_cmd_validate(const struct agent_opts *o)

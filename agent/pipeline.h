@@ -28,6 +28,7 @@ struct agent_run {
 	unsigned run_seconds;     /* run: timeouts.run_seconds, for the message of run.timeout */
 	cJSON *ec2;               /* run: host.ec2, the instance identity document, or NULL */
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
+	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 };
 
 /*
@@ -59,6 +60,10 @@ bool agent_step_prescan(struct agent_run *run); /* skipped with --no-scan */
 bool agent_step_resolve(struct agent_run *run);
 /* install, then postscan (also after a failed install that ran); false when either failed */
 bool agent_step_install(struct agent_run *run);
+/*
+ * The seller's checks (checks.c), after install and postscan: each in the root, contained, as
+ * its user, no network; skipped when nothing was installed. A failed one is a finding.
+ */
 void agent_step_checks(struct agent_run *run);
 /* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
 cJSON *agent_transaction_json(const struct inst_ctx *c);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct plan {
 
 struct child {
 	const struct plan *plan;
+	const struct contain_opts *co;
 	char *const *argv;
 	char *const *envp;
 	int out_w;  /* the output pipe's write end */
@@ -313,6 +315,16 @@ static int child_init(void *arg)
 			report_failure(c->err_w, -4, errno);
 			_exit(127);
 		}
+		if (c->co->set_user &&
+		    (setgroups(0, NULL) < 0 || setresgid(c->co->gid, c->co->gid, c->co->gid) < 0 ||
+		     setresuid(c->co->uid, c->co->uid, c->co->uid) < 0)) {
+			report_failure(c->err_w, -5, errno);
+			_exit(127);
+		}
+		if (c->co->set_user && chdir("/") < 0) {
+			report_failure(c->err_w, -5, errno);
+			_exit(127);
+		}
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -352,7 +364,7 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 
 	memset(res, 0, sizeof(*res));
 	if (!argv || !argv[0] || argv[0][0] != '/' || !co->root || co->root[0] != '/' ||
-	    !strcmp(co->root, "/"))
+	    (!strcmp(co->root, "/") && !co->host_tool))
 		return pib_fail(err, -EINVAL, PIB_ERR_ENV, "contain.unavailable",
 				"a contained install needs a root other than / and an absolute tool path");
 	if ((r = make_plan(co, &plan, err)) < 0)
@@ -362,7 +374,7 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 		r = pib_fail(err, -errno, PIB_ERR_ENV, "contain.unavailable", "pipe: %s", strerror(errno));
 		goto out;
 	}
-	struct child c = {.plan = &plan, .argv = argv, .envp = so && so->env ? so->env : default_env,
+	struct child c = {.plan = &plan, .co = co, .argv = argv, .envp = so && so->env ? so->env : default_env,
 			  .out_w = outp[1], .err_w = errp[1]};
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
 	if (!co->share_network)
@@ -389,6 +401,7 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 		const char *what = msg[0] >= 0 && (size_t)msg[0] < plan.n ? plan.ops[msg[0]].what
 				   : msg[0] == -3 ? "start the tool"
 				   : msg[0] == -4 ? "drop the capabilities package code must not have"
+				   : msg[0] == -5 ? "take the user's identity"
 						  : "start the tool's process";
 		const char *where = msg[0] >= 0 && (size_t)msg[0] < plan.n ? plan.ops[msg[0]].dst : argv[0];
 		r = pib_fail(err, -msg[1], msg[0] == -3 ? PIB_ERR_FAILED : PIB_ERR_ENV,

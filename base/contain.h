@@ -4,6 +4,8 @@
 
 #include "proc.h"
 
+#include <sys/types.h>
+
 /* A host file offered read-only inside the root as /run/pib-agent/NAME. */
 struct contain_file {
 	const char *source; /* host path of a regular file */
@@ -26,6 +28,13 @@ struct contain_opts {
 	 * and none of the root's mounts; files and policy_rc_d are not offered.
 	 */
 	bool host_tool;
+	/*
+	 * Run the tool as this user (a seller's check): supplementary groups dropped, then the
+	 * group and the user set, after the capabilities are cut; with a uid other than 0 none is left.
+	 */
+	bool set_user;
+	uid_t uid;
+	gid_t gid;
 };
 
 /*
@@ -36,7 +45,8 @@ struct contain_opts {
  * /dev/pts and /dev/shm, a tmpfs /run, no network unless share_network. The agent dying
  * (even by SIGKILL) kills it all. Returns 0 when the child ran (see res->status), or a
  * negative errno with contain.unavailable (the kernel refused a namespace or a mount; the
- * message says which) in err.
+ * message says which) in err. root may be "/" only with host_tool (the running system itself:
+ * the same namespaces and a new /proc, nothing pivoted).
  */
 int contain_spawn(char *const argv[], const struct contain_opts *co, const struct pib_spawn_opts *so,
 		  struct pib_spawn_result *res, struct pib_err *err) PIB_MUST_CHECK;

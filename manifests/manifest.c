@@ -4,6 +4,7 @@
 #include "jsonread.h"
 #include "pkgname.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,19 @@
 #define MAX_PACKAGES 4096
 #define MAX_LIST 256
 #define MAX_STR 4096
+
+/* A user name as useradd takes it (the check's user): [a-z_][a-z0-9_-]*, at most 32 bytes. */
+static bool user_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || !(islower((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
 
 static int get_str(struct jr *p, const char *path, const cJSON *j, char **ret)
 {
@@ -325,7 +339,7 @@ static int parse_target(struct jr *p, int ti, const cJSON *jt, struct mf_target 
 		i = 0;
 		cJSON_ArrayForEach(it, jc)
 		{
-			static const char *const ck_keys[] = {"name", "run", "timeout", NULL};
+			static const char *const ck_keys[] = {"name", "run", "timeout", "user", NULL};
 			static const char *const ck_req[] = {"name", "run", NULL};
 			struct mf_check *c = &t->checks[t->n_checks++];
 			char cpath[300], f[400];
@@ -350,6 +364,17 @@ static int parse_target(struct jr *p, int ti, const cJSON *jt, struct mf_target 
 				    jto->valueint < 1 || jto->valueint > 86400)
 					return jr_bad(p, f, "expected a whole number of seconds from 1 to 86400");
 				c->timeout = jto->valueint;
+			}
+			const cJSON *jus = cJSON_GetObjectItemCaseSensitive(it, "user");
+			if (jus) {
+				snprintf(f, sizeof(f), "%s.user", cpath);
+				if ((r = get_str(p, f, jus, &c->user)) < 0)
+					return r;
+				if (!user_name_ok(c->user))
+					return jr_bad(p, f,
+						      "expected a user name (a letter or _, then letters, digits, "
+						      "_ or -, at most 32), got \"%s\"",
+						      c->user);
 			}
 		}
 	}
@@ -484,6 +509,7 @@ void mf_manifest_free(struct mf_manifest *m)
 		free(t->properties);
 		for (size_t k = 0; k < t->n_checks; k++) {
 			free(t->checks[k].name);
+			free(t->checks[k].user);
 			pib_strv_free(t->checks[k].run);
 		}
 		free(t->checks);

@@ -24,8 +24,9 @@ struct mf_property {
 
 struct mf_check {
 	char *name;
-	char **run; /* argv, NULL-terminated */
-	int timeout;
+	char **run;  /* argv, NULL-terminated */
+	int timeout; /* seconds, 60 when not given */
+	char *user;  /* a user name of the image's /etc/passwd; NULL: root */
 };
 
 struct mf_target {

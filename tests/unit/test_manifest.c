@@ -12,7 +12,7 @@ static const char good[] =
 	"\"installer\":\"rpm\",\"packages\":[{\"file\":\"./rpms/a.rpm\",\"sha256\":\"%s\"}],\"allow_unsigned\":true},"
 	"{\"name\":\"debian\",\"os\":[{\"id\":\"debian\",\"versions\":[\"12\"]},{\"id\":\"ubuntu\",\"versions\":[\">=22.04,<25\"]}],"
 	"\"arch\":[\"x86_64\",\"aarch64\"],\"installer\":\"deb\",\"packages\":[{\"file\":\"debs/jq.deb\",\"sha256\":\"%s\"}],"
-	"\"keys\":[\"keys/seller.asc\"],\"checks\":[{\"name\":\"jq runs\",\"run\":[\"/usr/bin/jq\",\"--version\"],\"timeout\":30}]}]}";
+	"\"keys\":[\"keys/seller.asc\"],\"checks\":[{\"name\":\"jq runs\",\"run\":[\"/usr/bin/jq\",\"--version\"],\"timeout\":30,\"user\":\"nobody\"}]}]}";
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -68,7 +68,9 @@ int main(void)
 		ok(!strcmp(m->targets[0].packages[0].file, "rpms/a.rpm"), "member names are normalised");
 		ok(m->targets[0].allow_unsigned, "allow_unsigned read");
 		ok(!strcmp(m->targets[1].os[1].versions[0], ">=22.04,<25"), "version range kept");
-		ok(m->targets[1].n_checks == 1 && m->targets[1].checks[0].timeout == 30, "checks read");
+		ok(m->targets[1].n_checks == 1 && m->targets[1].checks[0].timeout == 30 &&
+		   m->targets[1].checks[0].user && !strcmp(m->targets[1].checks[0].user, "nobody"),
+		   "checks read, with their user");
 		ok(!strcmp(m->targets[1].keys[0], "keys/seller.asc"), "keys read");
 		mf_manifest_free(m);
 	}
