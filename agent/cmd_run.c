@@ -708,8 +708,10 @@ static int run_pipeline(struct job_run *jr)
 		if (sr < 0)
 			goto fail_state;
 	}
-	if (agent_step_install(run))
+	if (agent_step_install(run)) {
+		(void)agent_step_policy(run); /* its findings do not stop the seller's checks */
 		agent_step_checks(run);
+	}
 	goto final;
 
 fail_state:

@@ -246,6 +246,7 @@ void agent_run_free(struct agent_run *run)
 		run->inst->cleanup(&run->ictx);
 	inst_ctx_free(&run->ictx);
 	agent_scan_free(run->scan);
+	agent_policy_free(run);
 	bundle_free(run->bundle);
 	os_free(&run->os);
 	report_free(run->report);
@@ -404,6 +405,7 @@ bool agent_step_install(struct agent_run *run)
 	const struct agent_opts *o = run->opts;
 
 	agent_scan_before_install(run);
+	agent_policy_before(run);
 	report_step_begin(run->report, "install");
 	(void)run->inst->install(c);
 	record_install(run);
@@ -475,6 +477,8 @@ int agent_cmd_validate(const struct agent_opts *o)
 		report_step_skip(run.report, "install", "dry run (--dry-run)", true);
 	} else if (!agent_step_install(&run)) {
 		goto finish;
+	} else {
+		(void)agent_step_policy(&run); /* its findings do not stop the seller's checks */
 	}
 	agent_step_checks(&run);
 

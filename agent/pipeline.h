@@ -29,6 +29,7 @@ struct agent_run {
 	cJSON *ec2;               /* run: host.ec2, the instance identity document, or NULL */
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
+	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
 };
 
 /*
@@ -60,6 +61,14 @@ bool agent_step_prescan(struct agent_run *run); /* skipped with --no-scan */
 bool agent_step_resolve(struct agent_run *run);
 /* install, then postscan (also after a failed install that ran); false when either failed */
 bool agent_step_install(struct agent_run *run);
+/*
+ * The image policy (policy_step.c): agent_policy_before runs the checks on the root just
+ * before the install (agent_step_install calls it), agent_step_policy after postscan, marking
+ * each finding's origin; false when the bundle brought a finding at or above the threshold.
+ */
+void agent_policy_before(struct agent_run *run);
+bool agent_step_policy(struct agent_run *run);
+void agent_policy_free(struct agent_run *run);
 /*
  * The seller's checks (checks.c), after install and postscan: each in the root, contained, as
  * its user, no network; skipped when nothing was installed. A failed one is a finding.

@@ -2,9 +2,13 @@
 /* Image policy findings: the list every check adds to (policy.h). */
 #include "policy.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
 
@@ -65,4 +69,100 @@ void policy_findings_free(struct policy_findings *f)
 		finding_free(&f->v[i]);
 	free(f->v);
 	*f = (struct policy_findings){0};
+}
+
+char *policy_finding_key(const struct policy_finding *p)
+{
+	return pib_asprintf("%s\x1f%s\x1f%s", p->id, p->path ? p->path : "", p->evidence ? p->evidence : "");
+}
+
+#define CLOUD_MAX_INSTANCES 1000
+
+/* The user-data files one instance folder holds (fd open on it; closed here). */
+static int cloud_instance(int fd, const char *id, struct policy_findings *f, struct pib_err *err)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while (r == 0 && (e = readdir(d))) {
+		struct stat st;
+		if (strncmp(e->d_name, "user-data", 9) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		char *name = pib_text_clean(e->d_name, false);
+		char *path = name ? pib_asprintf("/var/lib/cloud/instances/%s/%s", id, name) : NULL;
+		if (!path ||
+		    policy_add(f, "cloud.user_data_left", POLICY_SEV_HIGH,
+			       "cloud-init left an instance's user-data in the image", path, 0,
+			       "Run `cloud-init clean --logs` (or remove /var/lib/cloud/instances) before the image is made.",
+			       "%s: %lld bytes of user-data of instance %s (it may hold the build's secrets)", path,
+			       (long long)st.st_size, id) < 0)
+			r = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		free(name);
+		free(path);
+	}
+	closedir(d);
+	return r;
+}
+
+int policy_check_cloud(const char *root, struct policy_findings *f, struct pib_err *err)
+{
+	char *host = NULL;
+	DIR *d;
+	struct dirent *e;
+	unsigned n = 0;
+	int r;
+
+	if ((r = pib_path_in_root(root, "/var/lib/cloud/instances", true, &host)) < 0)
+		return r == -ENOMEM ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory") : 0;
+	int fd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	free(host);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0; /* no cloud-init folder: nothing left */
+	}
+	r = 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (++n > CLOUD_MAX_INSTANCES) {
+			if (policy_add(f, "cloud.user_data_left", POLICY_SEV_HIGH,
+				       "cloud-init left an instance's user-data in the image",
+				       "/var/lib/cloud/instances", 0,
+				       "Run `cloud-init clean --logs` before the image is made.",
+				       "more than %d instance folders: the rest were not looked at",
+				       CLOUD_MAX_INSTANCES) < 0)
+				r = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+			break;
+		}
+		/* an instance folder, never through a link */
+		int ifd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (ifd < 0)
+			continue;
+		char *id = pib_text_clean(e->d_name, false);
+		r = id ? cloud_instance(ifd, id, f, err)
+		       : (close(ifd), pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory"));
+		free(id);
+	}
+	closedir(d);
+	return r;
+}
+
+int policy_check_root(const char *root, struct policy_findings *f, struct pib_err *err)
+{
+	static int (*const checks[])(const char *, struct policy_findings *, struct pib_err *) = {
+		policy_check_cloud,
+	};
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		int r = checks[i](root, f, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

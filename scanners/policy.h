@@ -47,3 +47,20 @@ int policy_add(struct policy_findings *f, const char *id, enum policy_severity s
 	       const char *path, unsigned line, const char *remediation, const char *evidence_fmt, ...)
 	PIB_PRINTF(8, 9) PIB_MUST_CHECK;
 void policy_findings_free(struct policy_findings *f);
+
+/*
+ * The checks that judge a whole root (sshd, accounts, sudoers, cloud-init, ...), in a fixed
+ * order. Each adds its findings to f; a root without what a check looks at adds nothing. A
+ * negative return (only for what stops the agent: out of memory) has its error in err; what a
+ * check cannot read of the root is a finding of its own or said in evidence, never silence.
+ */
+int policy_check_root(const char *root, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
+
+/* cloud.user_data_left: /var/lib/cloud/instances/ID/user-data* left in the image (policy.c). */
+int policy_check_cloud(const char *root, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
+
+/*
+ * A finding's identity across two runs of the checks (before and after the install): id,
+ * path and evidence, not the line (a line moves when a file is edited above it). NULL on OOM.
+ */
+char *policy_finding_key(const struct policy_finding *p);

@@ -70,7 +70,7 @@ contains "the message names the check and counts the failures" "$(rep 'steps[nam
 	'"fails" failed (5 of 9 failed'
 is "nine checks in checks[]" "$(rep 'checks.name' | wc -l)" 9
 order=$(rep 'steps.name' | tr '\n' ' ')
-contains "steps in order: install, postscan, checks" "$order" "install postscan checks"
+contains "steps in order: install, postscan, policy, checks" "$order" "install postscan policy checks"
 
 is "passing: status passed" "$(rep 'checks[name=hello runs].status')" passed
 is "passing: exit code 0" "$(rep 'checks[name=hello runs].exit_code')" 0

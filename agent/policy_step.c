@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The policy step: the image policy checks (scanners/policy.c) on the root after the install,
+ * each finding marked with its origin. The same checks run just before the install; a finding
+ * that was already there (same id, file and evidence) is the gold image's (`image`), one that
+ * is new is the bundle's (`bundle`). Only bundle findings at or above the failing threshold
+ * (high) make the run's status `findings`: a seller is never blamed for the customer's image.
+ */
+#include "log.h"
+#include "pipeline.h"
+#include "policy.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLICY_FAIL_ON POLICY_SEV_HIGH
+
+struct agent_policy {
+	char **before; /* the keys of the findings before the install (NULL-terminated), or NULL */
+	bool before_known;
+	char *before_why; /* why before is not known */
+};
+
+static void policy_state_free(struct agent_policy *p)
+{
+	if (!p)
+		return;
+	pib_strv_free(p->before);
+	free(p->before_why);
+	free(p);
+}
+
+void agent_policy_free(struct agent_run *run)
+{
+	policy_state_free(run->policy);
+	run->policy = NULL;
+}
+
+/* The keys saved beside the root's snapshot, for a run that continues after a kill. */
+static char *keys_file(const struct agent_run *run)
+{
+	return run->snapshot_file ? pib_asprintf("%s.policy", run->snapshot_file) : NULL;
+}
+
+static int keys_save(const char *file, char *const *keys)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; a && keys && keys[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(keys[i]));
+	char *text = a ? cJSON_PrintUnformatted(a) : NULL;
+	cJSON_Delete(a);
+	int r = text ? pib_write_file(file, text, strlen(text), 0600) : -ENOMEM;
+	free(text);
+	return r;
+}
+
+static int keys_load(const char *file, char ***ret)
+{
+	char *text = NULL;
+	size_t len;
+	int r = pib_read_file(file, 64u << 20, &text, &len);
+	if (r < 0)
+		return r;
+	cJSON *a = cJSON_ParseWithLength(text, len), *it;
+	free(text);
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		return -EBADMSG;
+	}
+	char **v = calloc(1, sizeof(*v));
+	r = v ? 0 : -ENOMEM;
+	cJSON_ArrayForEach(it, a)
+	{
+		if (r == 0 && (!cJSON_IsString(it) || pib_strv_push(&v, it->valuestring) < 0))
+			r = cJSON_IsString(it) ? -ENOMEM : -EBADMSG;
+	}
+	cJSON_Delete(a);
+	if (r < 0) {
+		pib_strv_free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+void agent_policy_before(struct agent_run *run)
+{
+	struct policy_findings f = {0};
+	struct pib_err e = {0};
+	char *file = keys_file(run);
+	struct agent_policy *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		free(file);
+		return;
+	}
+	agent_policy_free(run);
+	run->policy = p;
+	/* a rerun after a kill during the install: the image as it was before the first attempt */
+	if (file && keys_load(file, &p->before) == 0) {
+		p->before_known = true;
+		free(file);
+		return;
+	}
+	if (policy_check_root(run->root, &f, &e) < 0) {
+		p->before_why = pib_asprintf("the checks before the install failed: %s", e.msg);
+		pib_err_clear(&e);
+	} else {
+		p->before = calloc(1, sizeof(*p->before));
+		p->before_known = p->before != NULL;
+		for (size_t i = 0; p->before_known && i < f.n; i++) {
+			char *k = policy_finding_key(&f.v[i]);
+			if (!k || pib_strv_push(&p->before, k) < 0)
+				p->before_known = false;
+			free(k);
+		}
+		if (!p->before_known)
+			p->before_why = pib_strdup("out of memory");
+		if (p->before_known && file && keys_save(file, p->before) < 0)
+			agent_warn("cannot save the policy findings before the install to %s", file);
+	}
+	policy_findings_free(&f);
+	free(file);
+}
+
+static bool was_before(const struct agent_policy *p, const char *key)
+{
+	for (size_t i = 0; p->before && p->before[i]; i++)
+		if (!strcmp(p->before[i], key))
+			return true;
+	return false;
+}
+
+static cJSON *finding_json(const struct policy_finding *v, const char *origin, const char *status)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "id", v->id);
+	cJSON_AddStringToObject(j, "title", v->title);
+	cJSON_AddStringToObject(j, "severity", policy_severity_name(v->severity));
+	cJSON_AddStringToObject(j, "origin", origin);
+	cJSON_AddStringToObject(j, "status", status);
+	if (v->path)
+		cJSON_AddStringToObject(j, "path", v->path);
+	else
+		cJSON_AddNullToObject(j, "path");
+	if (v->line)
+		cJSON_AddNumberToObject(j, "line", v->line);
+	cJSON_AddStringToObject(j, "evidence", v->evidence);
+	cJSON_AddStringToObject(j, "message", v->evidence); /* what show prints beside the id */
+	if (v->remediation)
+		cJSON_AddStringToObject(j, "remediation", v->remediation);
+	return j;
+}
+
+bool agent_step_policy(struct agent_run *run)
+{
+	struct policy_findings f = {0};
+	struct agent_policy *p = run->policy;
+	size_t n_violations = 0, n_bundle = 0;
+	const struct policy_finding *first = NULL;
+
+	report_step_begin(run->report, "policy");
+	if (policy_check_root(run->root, &f, &run->err) < 0) {
+		policy_findings_free(&f);
+		return !agent_step_end(run);
+	}
+	bool known = p && p->before_known;
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && i < f.n; i++) {
+		const struct policy_finding *v = &f.v[i];
+		char *key = policy_finding_key(v);
+		/* without the image's findings before the install, none can be put on the seller */
+		const char *origin = !known ? "unknown" : key && was_before(p, key) ? "image" : "bundle";
+		bool violation = !strcmp(origin, "bundle") && v->severity >= POLICY_FAIL_ON;
+		free(key);
+		n_bundle += !strcmp(origin, "bundle");
+		if (violation && n_violations++ == 0)
+			first = v;
+		cJSON *j = finding_json(v, origin, violation ? "violation" : "reported");
+		if (j)
+			cJSON_AddItemToArray(arr, j);
+		agent_log("policy: %s %s [%s, %s]%s%s", v->id, v->path ? v->path : "", policy_severity_name(v->severity),
+			  origin, violation ? " VIOLATION" : "", "");
+	}
+	if (!arr) {
+		pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	} else {
+		report_set(run->report, "policy", arr);
+		report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(POLICY_FAIL_ON)));
+		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)f.n));
+		report_step_detail(run->report, "from_bundle", cJSON_CreateNumber((double)n_bundle));
+		if (!known)
+			report_step_detail(run->report, "origin_unknown",
+					   cJSON_CreateString(p && p->before_why ? p->before_why
+							      : "the checks did not run before the install"));
+	}
+	if (first && !run->err.set)
+		pib_fail(&run->err, -EPERM, PIB_ERR_FINDINGS, "policy.violation",
+			 "%s: %s (%s%s%s; %zu finding%s the bundle brought at or above %s, see policy[])", first->id,
+			 first->title, policy_severity_name(first->severity), first->path ? ", " : "",
+			 first->path ? first->path : "", n_violations, n_violations == 1 ? "" : "s",
+			 policy_severity_name(POLICY_FAIL_ON));
+	policy_findings_free(&f);
+	return !agent_step_end(run);
+}
