@@ -499,7 +499,11 @@ static int sshd_set(struct sshd_ctx *c, const struct sshd_block *blk, enum polic
 		    const char *path, unsigned line)
 {
 	struct policy_sshd *s = c->s;
-	char *value = kw == POLICY_SSHD_AUTHORIZED_KEYS ? join_words(words, 1) : lower_dup(words[1]);
+	/* sshd -T prints without-password as prohibit-password: the same option */
+	char *value = kw == POLICY_SSHD_AUTHORIZED_KEYS ? join_words(words, 1)
+		      : kw == POLICY_SSHD_PERMIT_ROOT_LOGIN && !strcasecmp(words[1], "without-password")
+			      ? pib_strdup("prohibit-password")
+			      : lower_dup(words[1]);
 	char *vpath = pib_strdup(path);
 
 	if (!value || !vpath)

@@ -56,7 +56,7 @@ const char *policy_sshd_kw_name(enum policy_sshd_kw kw);
 
 /* Where a value came from: a file inside the root and its 1-based line; path NULL = OpenSSH's default. */
 struct policy_sshd_value {
-	char *value; /* lowercased for yes/no keywords; never NULL once read */
+	char *value; /* lowercased but for AuthorizedKeysFile, without-password given as prohibit-password */
 	char *path;
 	unsigned line;
 };
