@@ -20,6 +20,10 @@
 #define MAX_BLOB (64u << 10)
 #define MAX_SUDO_DEPTH 16
 #define RULE_SHOWN 300
+/* files one sshd or sudo configuration may read in all (includes fan out: each of a.d/x including b.d/y) */
+#define MAX_CONFIG_FILES 1024
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* ------------------------------------------------------------------ files inside the root */
 
@@ -35,11 +39,20 @@ static int read_in_root(const char *root, const char *path, char **ret, size_t *
 	char *host = NULL, *data = NULL;
 	struct stat st;
 	size_t len = 0;
-	int fd, r;
+	int fd = -1, r;
 
 	r = pib_path_in_root(root, path, true, &host);
 	if (r < 0)
 		return r;
+	/* a device node of the image is one of the host's devices: never opened, not even to fstat it */
+	if (lstat(host, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
 	fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
@@ -97,6 +110,27 @@ out:
 	return r;
 }
 
+/*
+ * The next line of [*cur, end), its '\n' made a NUL; NULL at the end. A NUL inside a line ends the
+ * line's text there, as the C string functions of sshd and sudo would see it, but not the file:
+ * a NUL must not hide the lines after it from us while the program reading the file sees them.
+ */
+static char *next_line(char **cur, char *end)
+{
+	char *ln = *cur, *nl;
+
+	if (ln >= end)
+		return NULL;
+	nl = memchr(ln, '\n', (size_t)(end - ln));
+	if (nl) {
+		*nl = '\0';
+		*cur = nl + 1;
+	} else {
+		*cur = end; /* read_in_root put a NUL at end */
+	}
+	return ln;
+}
+
 static bool is_absent(int r)
 {
 	return r == -ENOENT || r == -ENOTDIR;
@@ -129,8 +163,8 @@ static int add_unread(struct policy_findings *f, const char *path, const char *w
 			  "%s", why);
 }
 
-/* A regular file in the root (after resolving links inside it). */
-static bool is_file_in_root(const char *root, const char *path)
+/* A regular file (or anything, when any_type) in the root, after resolving links inside it. */
+static bool is_file_in_root(const char *root, const char *path, bool any_type)
 {
 	char *host = NULL;
 	struct stat st;
@@ -138,7 +172,7 @@ static bool is_file_in_root(const char *root, const char *path)
 
 	if (pib_path_in_root(root, path, true, &host) < 0)
 		return false;
-	yes = lstat(host, &st) == 0 && S_ISREG(st.st_mode);
+	yes = lstat(host, &st) == 0 && (any_type || S_ISREG(st.st_mode));
 	free(host);
 	return yes;
 }
@@ -395,6 +429,7 @@ struct sshd_block {
 	const char *path;
 	unsigned line;
 	unsigned id;
+	unsigned set; /* the keywords (1 << kw) this block already set: the first value in a block wins */
 };
 
 struct sshd_ctx {
@@ -402,6 +437,7 @@ struct sshd_ctx {
 	struct policy_sshd *s;
 	char **stack; /* host paths of the files being read: an Include of one of them is a cycle */
 	unsigned next_block;
+	unsigned files; /* read or tried, against MAX_CONFIG_FILES */
 };
 
 /*
@@ -495,7 +531,7 @@ static int note_unread(struct sshd_ctx *c, const char *path, int r, const char *
 	return k;
 }
 
-static int sshd_set(struct sshd_ctx *c, const struct sshd_block *blk, enum policy_sshd_kw kw, char **words,
+static int sshd_set(struct sshd_ctx *c, struct sshd_block *blk, enum policy_sshd_kw kw, char **words,
 		    const char *path, unsigned line)
 {
 	struct policy_sshd *s = c->s;
@@ -514,9 +550,9 @@ static int sshd_set(struct sshd_ctx *c, const struct sshd_block *blk, enum polic
 		s->kw[kw] = (struct policy_sshd_value){value, vpath, line};
 		return 0;
 	}
-	for (size_t i = 0; i < s->n_matches; i++)
-		if (s->matches[i].block == blk->id && s->matches[i].kw == kw)
-			goto done; /* first value within this block */
+	if (blk->set & 1u << kw)
+		goto done; /* first value within this block */
+	blk->set |= 1u << kw;
 	struct policy_sshd_match_set *m = realloc(s->matches, (s->n_matches + 1) * sizeof(*m));
 	if (!m)
 		goto nomem;
@@ -540,9 +576,9 @@ nomem:
 	return -ENOMEM;
 }
 
-static int sshd_file(struct sshd_ctx *c, const char *path, const struct sshd_block *outer, unsigned depth);
+static int sshd_file(struct sshd_ctx *c, const char *path, struct sshd_block *outer, unsigned depth);
 
-static int sshd_include(struct sshd_ctx *c, char **words, const struct sshd_block *blk, const char *path,
+static int sshd_include(struct sshd_ctx *c, char **words, struct sshd_block *blk, const char *path,
 			unsigned line, unsigned depth)
 {
 	int r = 0;
@@ -576,17 +612,21 @@ static int sshd_include(struct sshd_ctx *c, char **words, const struct sshd_bloc
  * the outer block: for a connection no other Match satisfies, that is the global part, or the
  * including block, whose unsatisfied criteria still hold (sshd's SSHCFG_NEVERMATCH).
  */
-static int sshd_file(struct sshd_ctx *c, const char *path, const struct sshd_block *outer, unsigned depth)
+static int sshd_file(struct sshd_ctx *c, const char *path, struct sshd_block *outer, unsigned depth)
 {
 	char *data = NULL, *host = NULL;
 	struct sshd_block blk = {0};
-	const struct sshd_block *cur = outer;
+	struct sshd_block *cur = outer;
+	size_t len = 0;
 	unsigned lineno = 0;
 	int r;
 
 	if (depth > POLICY_SSHD_MAX_DEPTH)
 		return note_unread(c, path, 0, "Include nested too deep (sshd refuses more than 16 levels), not read");
-	r = read_in_root(c->root, path, &data, NULL, &host);
+	if (++c->files > MAX_CONFIG_FILES)
+		return note_unread(c, path, 0, "more files included than the checks read (" STR(MAX_CONFIG_FILES)
+				   "), not read");
+	r = read_in_root(c->root, path, &data, &len, &host);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -599,12 +639,7 @@ static int sshd_file(struct sshd_ctx *c, const char *path, const struct sshd_blo
 	if ((r = pib_strv_push(&c->stack, host)) < 0)
 		goto out;
 	/* lines end at '\n' (a NUL inside a line ends it, as fgets would make sshd see) */
-	for (char *ln = data, *next; ln && r >= 0; ln = next, lineno++) {
-		next = strchr(ln, '\n');
-		if (next)
-			*next++ = '\0';
-		else if (!*ln)
-			break;
+	for (char *pos = data, *ln; r >= 0 && (ln = next_line(&pos, data + len)); lineno++) {
 		ln[strcspn(ln, "\r")] = '\0';
 		char **w = NULL;
 		if ((r = split_words(ln, &w)) < 0)
@@ -630,6 +665,7 @@ static int sshd_file(struct sshd_ctx *c, const char *path, const struct sshd_blo
 				blk.path = path;
 				blk.line = lineno + 1;
 				blk.id = ++c->next_block;
+				blk.set = 0;
 				cur = &blk;
 				if (!blk.criteria)
 					r = -ENOMEM;
@@ -661,8 +697,9 @@ int policy_sshd_read(const char *root, struct policy_sshd *ret)
 	struct sshd_ctx c = {.root = root, .s = &s};
 	int r;
 
-	s.has_binary = is_file_in_root(root, "/usr/sbin/sshd");
-	s.has_config = is_file_in_root(root, "/etc/ssh/sshd_config");
+	s.has_binary = is_file_in_root(root, "/usr/sbin/sshd", false);
+	/* a config that is there but cannot be read still makes the checks run (and say so) */
+	s.has_config = is_file_in_root(root, "/etc/ssh/sshd_config", true);
 	r = sshd_file(&c, "/etc/ssh/sshd_config", NULL, 0);
 	pib_strv_free(c.stack);
 	for (int k = 0; k < POLICY_SSHD_N_KW && r >= 0; k++)
@@ -815,13 +852,13 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 {
 	char *data = NULL;
 	struct user *u = NULL;
-	size_t n = 0;
+	size_t n = 0, len = 0;
 	unsigned lineno = 0;
 	int r;
 
 	*ret = NULL;
 	*ret_n = 0;
-	r = read_in_root(root, "/etc/passwd", &data, NULL, NULL);
+	r = read_in_root(root, "/etc/passwd", &data, &len, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -832,11 +869,8 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 		free(why);
 		return r;
 	}
-	for (char *ln = data, *next; ln && *ln && r >= 0 && n < MAX_USERS; ln = next) {
+	for (char *pos = data, *ln; r >= 0 && n < MAX_USERS && (ln = next_line(&pos, data + len));) {
 		lineno++;
-		next = strchr(ln, '\n');
-		if (next)
-			*next++ = '\0';
 		char *fl[7];
 		if (ln[0] == '#' || ln[0] == '+' || ln[0] == '-' || split_colon(ln, fl, 7) != 7 || !fl[0][0])
 			continue;
@@ -910,16 +944,61 @@ static const char *hash_scheme(const char *h, char *buf, size_t size)
 	return NULL;
 }
 
+struct shadow_entry {
+	const char *name, *hash;
+	unsigned line;
+};
+
+static int cmp_shadow(const void *a, const void *b)
+{
+	const struct shadow_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* the first line of a name first: it is the one getspnam finds */
+	return c ? c : x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* shadow's entries sorted by name (pointing into data, cut in place), so each user is a lookup. */
+static int index_shadow(char *data, size_t len, struct shadow_entry **ret, size_t *ret_n)
+{
+	struct shadow_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	unsigned lineno = 0;
+
+	for (char *pos = data, *ln; data && (ln = next_line(&pos, data + len));) {
+		char *fl[3];
+		lineno++;
+		if (split_colon(ln, fl, 3) < 2)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct shadow_entry *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (struct shadow_entry){fl[0], fl[1], lineno};
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_shadow);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int policy_check_shadow(const char *root, struct policy_findings *f)
 {
 	struct user *u = NULL;
-	size_t n = 0;
+	struct shadow_entry *sh = NULL;
+	size_t n = 0, nsh = 0, len = 0;
 	char *data = NULL;
 	int r = read_users(root, f, &u, &n);
 
 	if (r < 0)
 		return r;
-	r = read_in_root(root, "/etc/shadow", &data, NULL, NULL);
+	r = read_in_root(root, "/etc/shadow", &data, &len, NULL);
 	if (r == -ENOMEM)
 		goto out;
 	if (r < 0 && !is_absent(r)) {
@@ -929,38 +1008,31 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 		if (r < 0)
 			goto out;
 	}
-	r = 0;
+	if ((r = index_shadow(data, len, &sh, &nsh)) < 0)
+		goto out;
 	/* a user's hash: shadow's when /etc/passwd says "x", else passwd's own field (pam_unix's rule) */
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		const char *hash = u[i].passwd_field, *file = "/etc/passwd";
-		unsigned line = u[i].line, lineno = 0;
-		char *copy = NULL;
+		unsigned line = u[i].line;
 		if (!strcmp(hash, "x")) {
-			hash = NULL;
-			copy = data ? pib_strdup(data) : NULL;
-			if (data && !copy) {
-				r = -ENOMEM;
-				break;
+			/* the first entry of the name: bsearch may land on any, step back to the first */
+			struct shadow_entry key = {.name = u[i].name}, *e = NULL;
+			size_t lo = 0, hi = nsh;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (strcmp(sh[mid].name, key.name) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
 			}
-			for (char *ln = copy, *next; ln && *ln; ln = next) {
-				lineno++;
-				next = strchr(ln, '\n');
-				if (next)
-					*next++ = '\0';
-				char *fl[3];
-				if (split_colon(ln, fl, 3) >= 2 && !strcmp(fl[0], u[i].name)) {
-					fl[1][strcspn(fl[1], ":")] = '\0';
-					hash = fl[1];
-					file = "/etc/shadow";
-					line = lineno;
-					break;
-				}
-			}
+			if (lo < nsh && !strcmp(sh[lo].name, key.name))
+				e = &sh[lo];
+			hash = e ? e->hash : NULL;
+			file = "/etc/shadow";
+			line = e ? e->line : 0;
 		}
-		if (!hash) {
-			free(copy);
+		if (!hash)
 			continue; /* no shadow entry: nobody can log in with a password */
-		}
 		bool is_root = u[i].uid == 0;
 		char *name = pib_text_clean(u[i].name, false), *shell = pib_text_clean(u[i].shell, false), buf[40];
 		const char *scheme = hash_scheme(hash, buf, sizeof(buf));
@@ -985,9 +1057,9 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 				       u[i].uid, shell[0] ? shell : "/bin/sh (empty field)", scheme, file, line);
 		free(name);
 		free(shell);
-		free(copy);
 	}
 out:
+	free(sh);
 	free(data);
 	users_free(u, n);
 	return r;
@@ -1062,7 +1134,7 @@ static char *expand_akf(const char *word, const struct user *u)
 	int r = 0;
 
 	if (word[0] != '%' && word[0] != '/')
-		r = pib_buf_printf(&b, "%s/", u->home);
+		r = pib_buf_printf(&b, "%s/", strcmp(u->home, "/") ? u->home : "");
 	for (const char *p = word; *p && r >= 0; p++) {
 		if (*p != '%') {
 			r = pib_buf_append(&b, p, 1);
@@ -1094,7 +1166,8 @@ static int check_keys_file(const char *root, struct policy_findings *f, const st
 	struct pib_buf ev = {0};
 	size_t nkeys = 0;
 	unsigned lineno = 0, first = 0;
-	int r = read_in_root(root, path, &data, NULL, &host);
+	size_t len = 0;
+	int r = read_in_root(root, path, &data, &len, &host);
 
 	if (r == -ENOMEM)
 		return r;
@@ -1112,11 +1185,8 @@ static int check_keys_file(const char *root, struct policy_findings *f, const st
 			goto out;
 	if ((r = pib_strv_push(seen, host)) < 0)
 		goto out;
-	for (char *ln = data, *next; ln && *ln && r >= 0; ln = next) {
+	for (char *pos = data, *ln; r >= 0 && (ln = next_line(&pos, data + len));) {
 		lineno++;
-		next = strchr(ln, '\n');
-		if (next)
-			*next++ = '\0';
 		ln[strcspn(ln, "\r")] = '\0';
 		char *t = ln + strspn(ln, " \t"), *type = NULL, fp[44];
 		size_t clen = 0;
@@ -1296,6 +1366,7 @@ struct sudo_ctx {
 	const char *root;
 	struct policy_findings *f;
 	char **stack;
+	unsigned files; /* read or tried, against MAX_CONFIG_FILES */
 };
 
 static bool is_tag(const char *s, size_t n)
@@ -1353,8 +1424,9 @@ static int sudo_rule(const char *rule)
 			if (n == 3 && !strncmp(p, "ALL", 3))
 				verdict = 2;
 		}
-		/* a command runs to the next ',' (its arguments included) */
-		p += strcspn(p, ",:");
+		/* a command runs to the next ',' or ':' (its arguments included; "\," "\:" are escaped) */
+		while (*p && *p != ',' && *p != ':')
+			p += p[0] == '\\' && p[1] ? 2 : 1;
 		if (*p == ':') {
 			nopasswd = false;
 			p++;
@@ -1418,6 +1490,7 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 {
 	char *data = NULL, *host = NULL;
 	struct pib_buf rule = {0};
+	size_t len = 0;
 	unsigned lineno = 0, start = 0;
 	int r;
 
@@ -1429,7 +1502,15 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 		free(why);
 		return r;
 	}
-	r = read_in_root(c->root, path, &data, NULL, &host);
+	if (++c->files > MAX_CONFIG_FILES) {
+		char *shown = pib_text_clean(path, false), *why = shown ? pib_asprintf("%s: more files included "
+			"than the checks read (%d), not read", shown, MAX_CONFIG_FILES) : NULL;
+		r = why ? add_unread(c->f, path, why) : -ENOMEM;
+		free(shown);
+		free(why);
+		return r;
+	}
+	r = read_in_root(c->root, path, &data, &len, &host);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -1451,11 +1532,8 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 		}
 	if ((r = pib_strv_push(&c->stack, host)) < 0)
 		goto out;
-	for (char *ln = data, *next; ln && *ln && r >= 0; ln = next) {
+	for (char *pos = data, *ln; r >= 0 && (ln = next_line(&pos, data + len));) {
 		lineno++;
-		next = strchr(ln, '\n');
-		if (next)
-			*next++ = '\0';
 		ln[strcspn(ln, "\r")] = '\0';
 		const char *t = ln + strspn(ln, " \t");
 		if (!rule.len) {
@@ -1476,15 +1554,15 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 			}
 		}
 		/* cut a comment: '#' at a word's start, unless "#123" (a uid) */
-		size_t len = strlen(ln);
-		for (size_t i = 0; i < len; i++)
+		size_t ll = strlen(ln);
+		for (size_t i = 0; i < ll; i++)
 			if (ln[i] == '#' && (i == 0 || ln[i - 1] == ' ' || ln[i - 1] == '\t' || ln[i - 1] == ',') &&
 			    !isdigit((unsigned char)ln[i + 1])) {
-				len = i;
+				ll = i;
 				break;
 			}
-		bool cont = len && ln[len - 1] == '\\';
-		if ((r = pib_buf_append(&rule, ln, cont ? len - 1 : len)) < 0)
+		bool cont = ll && ln[ll - 1] == '\\';
+		if ((r = pib_buf_append(&rule, ln, cont ? ll - 1 : ll)) < 0)
 			break;
 		if (cont) {
 			if ((r = pib_buf_append(&rule, " ", 1)) < 0)

@@ -73,7 +73,7 @@ struct policy_sshd_match_set {
 
 struct policy_sshd {
 	bool has_binary; /* /usr/sbin/sshd is a regular file in the root */
-	bool has_config; /* /etc/ssh/sshd_config is a regular file in the root */
+	bool has_config; /* /etc/ssh/sshd_config is in the root (when not a readable file: in `unread`) */
 	/* The effective value for a connection no Match block is satisfied by ("Match all" is). */
 	struct policy_sshd_value kw[POLICY_SSHD_N_KW];
 	struct policy_sshd_match_set *matches;

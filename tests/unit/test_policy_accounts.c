@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -369,6 +370,47 @@ static void test_sshd_hostile(void)
 	ok(mkfifo(fifo, 0644) == 0 && policy_check_sshd(r, &f) == 0 && has(find(&f, "policy.unread", 0), "not a regular"),
 	   "hostile: a fifo is not read");
 	policy_findings_free(&f);
+	unlink(fifo);
+
+	/* a NUL in a line ends that line, not the file: the lines after it are read as sshd reads them */
+	static const char nul_text[] = "PasswordAuthentication no\0 hidden\nKbdInteractiveAuthentication no\nPermitRootLogin yes\n";
+	char *cfg = pib_asprintf("%s/etc/ssh/sshd_config", r);
+	int fd = open(cfg, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ok(fd >= 0 && pib_write_all(fd, nul_text, sizeof(nul_text) - 1) == 0, "hostile: a config with a NUL written");
+	if (fd >= 0)
+		close(fd);
+	ok(policy_check_sshd(r, &f) == 0 && at(find(&f, "ssh.root_login", 0), "/etc/ssh/sshd_config", 3) &&
+		   !find(&f, "ssh.password_auth", 0),
+	   "hostile: a NUL does not hide the lines after it");
+	dump(&f);
+	policy_findings_free(&f);
+	free(cfg);
+
+	/* fan-out: 40 files each including the same 40: more files than the budget, said, and it ends */
+	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/a.d/*\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n");
+	for (int i = 0; i < 40; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "/etc/ssh/a.d/%02d", i);
+		put(r, name, "Include /etc/ssh/b.d/*\n");
+		snprintf(name, sizeof(name), "/etc/ssh/b.d/%02d", i);
+		put(r, name, "# nothing\n");
+	}
+	ok(policy_check_sshd(r, &f) == 0 && count(&f, "policy.unread") > 0 &&
+		   has(find(&f, "policy.unread", 0), "more files included than the checks read (1024)") && !find(&f, "ssh.password_auth", 0),
+	   "hostile: an Include fan-out stops at 1024 files and says so");
+	policy_findings_free(&f);
+
+	/* a device node is never opened (it is a device of the host) */
+	char *dev = pib_asprintf("%s/etc/ssh/sshd_config", r);
+	unlink(dev);
+	if (mknod(dev, S_IFCHR | 0644, makedev(1, 3)) == 0) {
+		ok(policy_check_sshd(r, &f) == 0 && has(find(&f, "policy.unread", 0), "not a regular file"),
+		   "hostile: a device node as sshd_config: not opened, said");
+		policy_findings_free(&f);
+	} else {
+		printf("ok %d - # SKIP mknod not permitted here\n", ++tap_n);
+	}
+	free(dev);
 	free(fifo);
 	free(rel);
 	free(outside);
@@ -606,6 +648,30 @@ static void test_shadow(void)
 	dump(&f);
 	policy_findings_free(&f);
 	free(shadow);
+
+	/* two lines for root: the first one counts (getspnam's), a NUL hides nothing */
+	static const char dup[] = "alice:!:1::::::\nroot:!:1::::::\0\nroot::1::::::\nalice::1::::::\n";
+	char *sp = pib_asprintf("%s/etc/shadow", r);
+	int fd = open(sp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pib_write_all(fd, dup, sizeof(dup) - 1) < 0)
+			printf("# write failed\n");
+		close(fd);
+	}
+	ok(policy_check_shadow(r, &f) == 0 && f.n == 0, "shadow: duplicate names: the first entry decides (%zu)", f.n);
+	dump(&f);
+	policy_findings_free(&f);
+	static const char dup2[] = "alice:!:1::::::\nroot::1::::::\nroot:!:1::::::\n";
+	fd = open(sp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pib_write_all(fd, dup2, sizeof(dup2) - 1) < 0)
+			printf("# write failed\n");
+		close(fd);
+	}
+	ok(policy_check_shadow(r, &f) == 0 && at(find(&f, "account.empty_password", 0), "/etc/shadow", 2),
+	   "shadow: duplicate names: the first (empty) entry decides");
+	policy_findings_free(&f);
+	free(sp);
 	free(r);
 }
 
@@ -825,7 +891,8 @@ static void test_sudoers(void)
 	put(r, "/etc/sudoers.d/svc", "# svc\nsvc ALL=(root) NOPASSWD:SETENV: /usr/bin/systemctl restart svc, \\\n"
 				     "    /usr/bin/journalctl -u svc\n"
 				     "deploy ALL = (ALL) NOPASSWD: /bin/ls, \\\n  ALL\n"
-				     "%wheel ALL=(ALL) ALL # NOPASSWD: ALL\n");
+				     "%wheel ALL=(ALL) ALL # NOPASSWD: ALL\n"
+				     "chown ALL=(ALL) NOPASSWD: /bin/chown a\\:b /srv, ALL\n");
 	/* sudo skips these */
 	put(r, "/etc/sudoers.d/skip.conf", "x ALL=(ALL) NOPASSWD: ALL\n");
 	put(r, "/etc/sudoers.d/app~", "x ALL=(ALL) NOPASSWD: ALL\n");
@@ -833,7 +900,8 @@ static void test_sudoers(void)
 	put(r, "/etc/sudoers.d/zloop", "@include /etc/sudoers\n");
 	ok(policy_check_sudoers(r, &f) == 0, "sudo: checked, the cycle ended");
 	dump(&f);
-	ok(count(&f, "sudo.nopasswd_all") == 2, "sudo: two NOPASSWD rules on ALL");
+	ok(count(&f, "sudo.nopasswd_all") == 3 && at(find(&f, "sudo.nopasswd_all", 2), "/etc/sudoers.d/svc", 7),
+	   "sudo: three NOPASSWD rules on ALL (an escaped ':' in a command's arguments is no separator)");
 	p = find(&f, "sudo.nopasswd_all", 0);
 	ok(at(p, "/etc/sudoers.d/app", 3) && p->severity == POLICY_SEV_HIGH && has(p, "app ALL=(ALL) NOPASSWD: ALL"),
 	   "sudo: the drop-in's NOPASSWD: ALL: high, its file and line");
@@ -845,7 +913,7 @@ static void test_sudoers(void)
 	ok(at(p, "/etc/sudoers.d/svc", 2) && p->severity == POLICY_SEV_MEDIUM && has(p, "journalctl"),
 	   "sudo: NOPASSWD:SETENV: on two commands: medium, the continuation joined");
 	ok(count(&f, "policy.unread") == 1 && has(find(&f, "policy.unread", 0), "cycle"), "sudo: the include cycle is said");
-	ok(f.n == 5, "sudo: comments, aliases, skip.conf and app~ make nothing (%zu findings)", f.n);
+	ok(f.n == 6, "sudo: comments, aliases, skip.conf and app~ make nothing (%zu findings)", f.n);
 	policy_findings_free(&f);
 
 	/* passes */
