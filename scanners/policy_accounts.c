@@ -158,9 +158,9 @@ static char *unread_reason(const char *path, int r)
 
 static int add_unread(struct policy_findings *f, const char *path, const char *why)
 {
-	return policy_add(f, "policy.unread", POLICY_SEV_INFO, "A file the login checks should read was not read",
-			  path, 0, "Make the file a regular file of a sane size inside the image, or remove it.",
-			  "%s", why);
+	return policy_add(
+		f, "policy.unread", POLICY_SEV_INFO, "A file the login checks should read was not read", path,
+		0, "Make the file a regular file of a sane size inside the image, or remove it.", "%s", why);
 }
 
 /* A regular file (or anything, when any_type) in the root, after resolving links inside it. */
@@ -360,9 +360,10 @@ void policy_ssh_fingerprint(const unsigned char *blob, size_t len, char out[44])
 	/* the project's SHA-256 gives hex: back to bytes for the base64 ssh-keygen prints */
 	pib_sha256_hex(blob, len, hex);
 	for (int i = 0; i < 32; i++) {
-		unsigned hi = (unsigned)(isdigit((unsigned char)hex[2 * i]) ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
+		unsigned hi = (unsigned)(isdigit((unsigned char)hex[2 * i]) ? hex[2 * i] - '0'
+									    : hex[2 * i] - 'a' + 10);
 		unsigned lo = (unsigned)(isdigit((unsigned char)hex[2 * i + 1]) ? hex[2 * i + 1] - '0'
-									       : hex[2 * i + 1] - 'a' + 10);
+										: hex[2 * i + 1] - 'a' + 10);
 		md[i] = (unsigned char)(hi << 4 | lo);
 	}
 	/* 32 bytes: ten whole groups of three, then two bytes giving three characters (no '=') */
@@ -410,8 +411,8 @@ static const struct {
 };
 
 static const char *const kw_names[POLICY_SSHD_N_KW] = {
-	"PasswordAuthentication", "KbdInteractiveAuthentication", "PermitRootLogin", "PermitEmptyPasswords",
-	"AuthorizedKeysFile",
+	"PasswordAuthentication", "KbdInteractiveAuthentication", "PermitRootLogin",
+	"PermitEmptyPasswords",   "AuthorizedKeysFile",
 };
 /* OpenSSH 9's defaults (servconf.c fill_default_server_options) */
 static const char *const kw_defaults[POLICY_SSHD_N_KW] = {
@@ -559,8 +560,12 @@ static int sshd_set(struct sshd_ctx *c, struct sshd_block *blk, enum policy_sshd
 	s->matches = m;
 	m = &s->matches[s->n_matches];
 	*m = (struct policy_sshd_match_set){
-		.kw = kw, .v = {value, vpath, line}, .match_line = blk->line, .block = blk->id,
-		.match = pib_strdup(blk->criteria), .match_path = pib_strdup(blk->path),
+		.kw = kw,
+		.v = {value, vpath, line},
+		.match_line = blk->line,
+		.block = blk->id,
+		.match = pib_strdup(blk->criteria),
+		.match_path = pib_strdup(blk->path),
 	};
 	s->n_matches++;
 	if (!m->match || !m->match_path)
@@ -593,8 +598,9 @@ static int sshd_include(struct sshd_ctx *c, char **words, struct sshd_block *blk
 		if (k == -ENOMEM)
 			r = k;
 		else if (k == -E2BIG) {
-			char *why = pib_asprintf("Include at %s:%u matches more than %d files, the rest not read",
-						 path, line, MAX_GLOB_MATCHES);
+			char *why =
+				pib_asprintf("Include at %s:%u matches more than %d files, the rest not read",
+					     path, line, MAX_GLOB_MATCHES);
 			r = why ? note_unread(c, pat, 0, why) : -ENOMEM;
 			free(why);
 		}
@@ -622,10 +628,12 @@ static int sshd_file(struct sshd_ctx *c, const char *path, struct sshd_block *ou
 	int r;
 
 	if (depth > POLICY_SSHD_MAX_DEPTH)
-		return note_unread(c, path, 0, "Include nested too deep (sshd refuses more than 16 levels), not read");
+		return note_unread(c, path, 0,
+				   "Include nested too deep (sshd refuses more than 16 levels), not read");
 	if (++c->files > MAX_CONFIG_FILES)
-		return note_unread(c, path, 0, "more files included than the checks read (" STR(MAX_CONFIG_FILES)
-				   "), not read");
+		return note_unread(
+			c, path, 0,
+			"more files included than the checks read (" STR(MAX_CONFIG_FILES) "), not read");
 	r = read_in_root(c->root, path, &data, &len, &host);
 	if (r == -ENOMEM)
 		return r;
@@ -633,7 +641,8 @@ static int sshd_file(struct sshd_ctx *c, const char *path, struct sshd_block *ou
 		return depth == 0 && is_absent(r) ? 0 : note_unread(c, path, r, NULL);
 	for (size_t i = 0; c->stack && c->stack[i]; i++)
 		if (!strcmp(c->stack[i], host)) {
-			r = note_unread(c, path, 0, "Include cycle: the file is already being read, not read again");
+			r = note_unread(c, path, 0,
+					"Include cycle: the file is already being read, not read again");
 			goto out;
 		}
 	if ((r = pib_strv_push(&c->stack, host)) < 0)
@@ -659,7 +668,8 @@ static int sshd_file(struct sshd_ctx *c, const char *path, struct sshd_block *ou
 				cur = outer;
 			} else {
 				free(blk.criteria);
-				blk.criteria = outer ? pib_asprintf("%s, then %s", outer->criteria, shown) : shown;
+				blk.criteria =
+					outer ? pib_asprintf("%s, then %s", outer->criteria, shown) : shown;
 				if (outer)
 					free(shown);
 				blk.path = path;
@@ -741,13 +751,16 @@ struct sshd_rule {
 static const struct sshd_rule *sshd_rule_of(enum policy_sshd_kw kw, const char *value)
 {
 	static const struct sshd_rule rules[] = {
-		[POLICY_SSHD_PASSWORD_AUTH] = {"ssh.password_auth", POLICY_SEV_HIGH, "password logins",
-					       "Set PasswordAuthentication no in /etc/ssh/sshd_config (before any "
-					       "Include that could set it first) and log in with keys."},
-		[POLICY_SSHD_KBD_INTERACTIVE] = {"ssh.kbd_interactive", POLICY_SEV_MEDIUM,
-						 "keyboard-interactive logins (passwords through PAM)",
-						 "Set KbdInteractiveAuthentication no in /etc/ssh/sshd_config."},
-		[POLICY_SSHD_PERMIT_ROOT_LOGIN] = {"ssh.root_login", POLICY_SEV_CRITICAL, "root logins with a password",
+		[POLICY_SSHD_PASSWORD_AUTH] =
+			{"ssh.password_auth", POLICY_SEV_HIGH, "password logins",
+			 "Set PasswordAuthentication no in /etc/ssh/sshd_config (before any "
+			 "Include that could set it first) and log in with keys."},
+		[POLICY_SSHD_KBD_INTERACTIVE] =
+			{"ssh.kbd_interactive", POLICY_SEV_MEDIUM,
+			 "keyboard-interactive logins (passwords through PAM)",
+			 "Set KbdInteractiveAuthentication no in /etc/ssh/sshd_config."},
+		[POLICY_SSHD_PERMIT_ROOT_LOGIN] = {"ssh.root_login", POLICY_SEV_CRITICAL,
+						   "root logins with a password",
 						   "Set PermitRootLogin no (or prohibit-password) in "
 						   "/etc/ssh/sshd_config."},
 		[POLICY_SSHD_PERMIT_EMPTY] = {"ssh.empty_passwords", POLICY_SEV_CRITICAL,
@@ -781,13 +794,16 @@ int policy_check_sshd(const char *root, struct policy_findings *f)
 		}
 		if (s.kw[k].path)
 			r = policy_add(f, rule->id, rule->sev, title, s.kw[k].path, s.kw[k].line, rule->fix,
-				       "%s %s (%s:%u; the first value sshd reads wins)", kw_names[k], s.kw[k].value,
-				       s.kw[k].path, s.kw[k].line);
+				       "%s %s (%s:%u; the first value sshd reads wins)", kw_names[k],
+				       s.kw[k].value, s.kw[k].path, s.kw[k].line);
 		else
-			r = policy_add(f, rule->id, rule->sev, title, s.has_config ? "/etc/ssh/sshd_config" : NULL, 0,
-				       rule->fix, "%s %s (default: set nowhere in %s)", kw_names[k], s.kw[k].value,
-				       s.has_config ? "/etc/ssh/sshd_config and its Includes"
-						    : "the root, which has sshd (/usr/sbin/sshd) but no sshd_config");
+			r = policy_add(
+				f, rule->id, rule->sev, title, s.has_config ? "/etc/ssh/sshd_config" : NULL,
+				0, rule->fix, "%s %s (default: set nowhere in %s)", kw_names[k],
+				s.kw[k].value,
+				s.has_config
+					? "/etc/ssh/sshd_config and its Includes"
+					: "the root, which has sshd (/usr/sbin/sshd) but no sshd_config");
 		free(title);
 	}
 	for (size_t i = 0; i < s.n_matches && r >= 0; i++) {
@@ -795,7 +811,8 @@ int policy_check_sshd(const char *root, struct policy_findings *f)
 		const struct sshd_rule *rule = sshd_rule_of(m->kw, m->v.value);
 		if (!rule)
 			continue;
-		char *title = pib_asprintf("sshd allows %s for connections matching a Match block", rule->what);
+		char *title =
+			pib_asprintf("sshd allows %s for connections matching a Match block", rule->what);
 		if (!title) {
 			r = -ENOMEM;
 			break;
@@ -881,8 +898,12 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 		}
 		u = nu;
 		u[n] = (struct user){
-			.name = pib_strdup(fl[0]), .passwd_field = pib_strdup(fl[1]), .home = pib_strdup(fl[5]),
-			.shell = pib_strdup(fl[6]), .uid = (unsigned)strtoul(fl[2], NULL, 10), .line = lineno,
+			.name = pib_strdup(fl[0]),
+			.passwd_field = pib_strdup(fl[1]),
+			.home = pib_strdup(fl[5]),
+			.shell = pib_strdup(fl[6]),
+			.uid = (unsigned)strtoul(fl[2], NULL, 10),
+			.line = lineno,
 		};
 		n++;
 		if (!u[n - 1].name || !u[n - 1].passwd_field || !u[n - 1].home || !u[n - 1].shell)
@@ -916,10 +937,10 @@ static const char *hash_scheme(const char *h, char *buf, size_t size)
 	static const struct {
 		const char *prefix, *name;
 	} schemes[] = {
-		{"$y$", "yescrypt"},       {"$gy$", "gost-yescrypt"}, {"$7$", "scrypt"},
-		{"$6$", "sha512crypt"},    {"$5$", "sha256crypt"},    {"$2b$", "bcrypt"},
-		{"$2a$", "bcrypt"},        {"$2y$", "bcrypt"},        {"$2x$", "bcrypt"},
-		{"$1$", "md5crypt"},       {"$sha1$", "sha1crypt"},   {"$md5", "sunmd5"},
+		{"$y$", "yescrypt"},    {"$gy$", "gost-yescrypt"}, {"$7$", "scrypt"},
+		{"$6$", "sha512crypt"}, {"$5$", "sha256crypt"},    {"$2b$", "bcrypt"},
+		{"$2a$", "bcrypt"},     {"$2y$", "bcrypt"},        {"$2x$", "bcrypt"},
+		{"$1$", "md5crypt"},    {"$sha1$", "sha1crypt"},   {"$md5", "sunmd5"},
 		{"$3$", "NT-hash"},
 	};
 	static const char des[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -1034,27 +1055,32 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 		if (!hash)
 			continue; /* no shadow entry: nobody can log in with a password */
 		bool is_root = u[i].uid == 0;
-		char *name = pib_text_clean(u[i].name, false), *shell = pib_text_clean(u[i].shell, false), buf[40];
+		char *name = pib_text_clean(u[i].name, false), *shell = pib_text_clean(u[i].shell, false),
+		     buf[40];
 		const char *scheme = hash_scheme(hash, buf, sizeof(buf));
 		if (!name || !shell)
 			r = -ENOMEM;
 		else if (!hash[0])
-			r = policy_add(f, "account.empty_password", is_root ? POLICY_SEV_CRITICAL : POLICY_SEV_HIGH,
-				       is_root ? "root has an empty password" : "An account has an empty password", file,
-				       line, "Lock the account (passwd -l NAME) or give it a password hash.",
-				       "%s (uid %u, shell %s): empty password hash in %s:%u", name, u[i].uid,
-				       shell[0] ? shell : "/bin/sh (empty field)", file, line);
+			r = policy_add(
+				f, "account.empty_password", is_root ? POLICY_SEV_CRITICAL : POLICY_SEV_HIGH,
+				is_root ? "root has an empty password" : "An account has an empty password",
+				file, line, "Lock the account (passwd -l NAME) or give it a password hash.",
+				"%s (uid %u, shell %s): empty password hash in %s:%u", name, u[i].uid,
+				shell[0] ? shell : "/bin/sh (empty field)", file, line);
 		else if (scheme && is_root)
-			r = policy_add(f, "account.root_password", POLICY_SEV_HIGH, "root has a usable password", file,
-				       line, "Lock root's password (passwd -l root; usermod -p '!' root).",
-				       "%s (uid %u): unlocked %s hash in %s:%u (the hash is not shown)", name, u[i].uid,
-				       scheme, file, line);
+			r = policy_add(f, "account.root_password", POLICY_SEV_HIGH,
+				       "root has a usable password", file, line,
+				       "Lock root's password (passwd -l root; usermod -p '!' root).",
+				       "%s (uid %u): unlocked %s hash in %s:%u (the hash is not shown)", name,
+				       u[i].uid, scheme, file, line);
 		else if (scheme && login_shell(u[i].shell))
-			r = policy_add(f, "account.password_set", POLICY_SEV_LOW,
-				       "An account with a login shell has a usable password", file, line,
-				       "Lock the account's password (passwd -l NAME) unless the image needs it.",
-				       "%s (uid %u, shell %s): unlocked %s hash in %s:%u (the hash is not shown)", name,
-				       u[i].uid, shell[0] ? shell : "/bin/sh (empty field)", scheme, file, line);
+			r = policy_add(
+				f, "account.password_set", POLICY_SEV_LOW,
+				"An account with a login shell has a usable password", file, line,
+				"Lock the account's password (passwd -l NAME) unless the image needs it.",
+				"%s (uid %u, shell %s): unlocked %s hash in %s:%u (the hash is not shown)",
+				name, u[i].uid, shell[0] ? shell : "/bin/sh (empty field)", scheme, file,
+				line);
 		free(name);
 		free(shell);
 	}
@@ -1092,11 +1118,12 @@ static int parse_key_line(const char *line, char **ret_type, char fp[44], size_t
 		if ((t = next_word(p, &te)) && (b = next_word(te, &be))) {
 			size_t blen = 0;
 			unsigned char *blob = (size_t)(be - b) <= MAX_BLOB * 4 / 3 + 4
-						      ? b64_decode(b, (size_t)(be - b), false, &blen) : NULL;
+						      ? b64_decode(b, (size_t)(be - b), false, &blen)
+						      : NULL;
 			const unsigned char *s;
 			size_t slen, off = 0;
-			if (blob && ssh_string(blob, blen, &off, &s, &slen) == 0 && slen == (size_t)(te - t) &&
-			    !memcmp(s, t, slen)) {
+			if (blob && ssh_string(blob, blen, &off, &s, &slen) == 0 &&
+			    slen == (size_t)(te - t) && !memcmp(s, t, slen)) {
 				const char *c = be;
 				while (*c == ' ' || *c == '\t')
 					c++;
@@ -1159,8 +1186,8 @@ static char *expand_akf(const char *word, const struct user *u)
 	return b.data;
 }
 
-static int check_keys_file(const char *root, struct policy_findings *f, const struct user *u, const char *path,
-			   char ***seen)
+static int check_keys_file(const char *root, struct policy_findings *f, const struct user *u,
+			   const char *path, char ***seen)
 {
 	char *data = NULL, *host = NULL;
 	struct pib_buf ev = {0};
@@ -1198,8 +1225,8 @@ static int check_keys_file(const char *root, struct policy_findings *f, const st
 		if (!nkeys++)
 			first = lineno;
 		if (nkeys <= MAX_KEYS_SHOWN)
-			r = pib_buf_printf(&ev, "%sline %u: %s SHA256:%s, comment of %zu characters", nkeys > 1 ? "; " : "",
-					   lineno, type, fp, clen);
+			r = pib_buf_printf(&ev, "%sline %u: %s SHA256:%s, comment of %zu characters",
+					   nkeys > 1 ? "; " : "", lineno, type, fp, clen);
 		else
 			r = 0;
 		free(type);
@@ -1209,12 +1236,15 @@ static int check_keys_file(const char *root, struct policy_findings *f, const st
 		if (nkeys > MAX_KEYS_SHOWN)
 			r = pib_buf_printf(&ev, "; and %zu more", nkeys - MAX_KEYS_SHOWN);
 		if (r >= 0 && name && shown)
-			r = policy_add(f, "ssh.authorized_keys", u->uid == 0 ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
-				       u->uid == 0 ? "root has authorized SSH keys" : "A user has authorized SSH keys",
-				       path, first, "Remove the file from the image; keys are injected at first boot "
+			r = policy_add(f, "ssh.authorized_keys",
+				       u->uid == 0 ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
+				       u->uid == 0 ? "root has authorized SSH keys"
+						   : "A user has authorized SSH keys",
+				       path, first,
+				       "Remove the file from the image; keys are injected at first boot "
 				       "(cloud-init, the instance's key pair).",
-				       "%s (uid %u): %zu key%s in %s: %s", name, u->uid, nkeys, nkeys > 1 ? "s" : "",
-				       shown, ev.data);
+				       "%s (uid %u): %zu key%s in %s: %s", name, u->uid, nkeys,
+				       nkeys > 1 ? "s" : "", shown, ev.data);
 		else if (r >= 0)
 			r = -ENOMEM;
 		free(name);
@@ -1275,7 +1305,8 @@ static char *host_key_type(const char *data)
 		{"-----BEGIN PRIVATE KEY-----", "PKCS#8"},
 		{"-----BEGIN ENCRYPTED PRIVATE KEY-----", "PKCS#8, encrypted"},
 	};
-	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----", end[] = "-----END OPENSSH PRIVATE KEY-----";
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----",
+			  end[] = "-----END OPENSSH PRIVATE KEY-----";
 	static const char magic[] = "openssh-key-v1";
 	const char *b = strstr(data, begin), *e;
 
@@ -1291,12 +1322,14 @@ static char *host_key_type(const char *data)
 	size_t publen;
 	char *out = NULL;
 	/* openssh-key-v1\0, cipher, kdf, kdf options, number of keys, first public key */
-	if (blob && len > off && !memcmp(blob, magic, sizeof(magic)) && ssh_string(blob, len, &off, &s, &slen) == 0 &&
+	if (blob && len > off && !memcmp(blob, magic, sizeof(magic)) &&
 	    ssh_string(blob, len, &off, &s, &slen) == 0 && ssh_string(blob, len, &off, &s, &slen) == 0 &&
-	    len - off >= 4 && (off += 4, ssh_string(blob, len, &off, &pub, &publen) == 0)) {
+	    ssh_string(blob, len, &off, &s, &slen) == 0 && len - off >= 4 &&
+	    (off += 4, ssh_string(blob, len, &off, &pub, &publen) == 0)) {
 		size_t po = 0;
 		if (ssh_string(pub, publen, &po, &s, &slen) == 0) {
-			char fp[44], *t = pib_strndup((const char *)s, slen), *tc = t ? pib_text_clean(t, false) : NULL;
+			char fp[44], *t = pib_strndup((const char *)s, slen),
+				     *tc = t ? pib_text_clean(t, false) : NULL;
 			policy_ssh_fingerprint(pub, publen, fp);
 			out = tc ? pib_asprintf("%s SHA256:%s", tc, fp) : NULL;
 			free(t);
@@ -1351,10 +1384,11 @@ int policy_check_host_keys(const char *root, struct policy_findings *f)
 		free(shown);
 	}
 	if (r >= 0 && found)
-		r = policy_add(f, "ssh.host_keys", POLICY_SEV_HIGH, "The image ships SSH host keys", "/etc/ssh", 0,
-			       "Remove /etc/ssh/ssh_host_*_key* from the image: every instance must make its own at "
-			       "first boot (sshd-keygen, cloud-init, dpkg-reconfigure openssh-server).",
-			       "%zu host key%s: %s", found, found > 1 ? "s" : "", ev.data);
+		r = policy_add(
+			f, "ssh.host_keys", POLICY_SEV_HIGH, "The image ships SSH host keys", "/etc/ssh", 0,
+			"Remove /etc/ssh/ssh_host_*_key* from the image: every instance must make its own at "
+			"first boot (sshd-keygen, cloud-init, dpkg-reconfigure openssh-server).",
+			"%zu host key%s: %s", found, found > 1 ? "s" : "", ev.data);
 	pib_buf_free(&ev);
 	pib_strv_free(names);
 	return r;
@@ -1372,8 +1406,9 @@ struct sudo_ctx {
 static bool is_tag(const char *s, size_t n)
 {
 	static const char *const tags[] = {
-		"PASSWD", "NOPASSWD", "SETENV", "NOSETENV", "EXEC", "NOEXEC", "LOG_INPUT", "NOLOG_INPUT",
-		"LOG_OUTPUT", "NOLOG_OUTPUT", "MAIL", "NOMAIL", "FOLLOW", "NOFOLLOW", "INTERCEPT", "NOINTERCEPT",
+		"PASSWD",    "NOPASSWD",    "SETENV",     "NOSETENV",     "EXEC", "NOEXEC",
+		"LOG_INPUT", "NOLOG_INPUT", "LOG_OUTPUT", "NOLOG_OUTPUT", "MAIL", "NOMAIL",
+		"FOLLOW",    "NOFOLLOW",    "INTERCEPT",  "NOINTERCEPT",
 	};
 
 	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
@@ -1495,16 +1530,22 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 	int r;
 
 	if (depth > MAX_SUDO_DEPTH) {
-		char *shown = pib_text_clean(path, false), *why = shown ? pib_asprintf("%s: includes nested more "
-			"than %d deep, not read", shown, MAX_SUDO_DEPTH) : NULL;
+		char *shown = pib_text_clean(path, false),
+		     *why = shown ? pib_asprintf("%s: includes nested more "
+						 "than %d deep, not read",
+						 shown, MAX_SUDO_DEPTH)
+				  : NULL;
 		r = why ? add_unread(c->f, path, why) : -ENOMEM;
 		free(shown);
 		free(why);
 		return r;
 	}
 	if (++c->files > MAX_CONFIG_FILES) {
-		char *shown = pib_text_clean(path, false), *why = shown ? pib_asprintf("%s: more files included "
-			"than the checks read (%d), not read", shown, MAX_CONFIG_FILES) : NULL;
+		char *shown = pib_text_clean(path, false),
+		     *why = shown ? pib_asprintf("%s: more files included "
+						 "than the checks read (%d), not read",
+						 shown, MAX_CONFIG_FILES)
+				  : NULL;
 		r = why ? add_unread(c->f, path, why) : -ENOMEM;
 		free(shown);
 		free(why);
@@ -1542,13 +1583,18 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 			if ((at || t[0] == '#') && pib_str_has_prefix(t + 1, "includedir") &&
 			    (t[11] == ' ' || t[11] == '\t')) {
 				char *arg = include_arg(t + 11);
-				r = arg && arg[0] ? sudo_include(c, path, arg, true, depth) : arg ? 0 : -ENOMEM;
+				r = arg && arg[0] ? sudo_include(c, path, arg, true, depth)
+				    : arg         ? 0
+						  : -ENOMEM;
 				free(arg);
 				continue;
 			}
-			if ((at || t[0] == '#') && pib_str_has_prefix(t + 1, "include") && (t[8] == ' ' || t[8] == '\t')) {
+			if ((at || t[0] == '#') && pib_str_has_prefix(t + 1, "include") &&
+			    (t[8] == ' ' || t[8] == '\t')) {
 				char *arg = include_arg(t + 8);
-				r = arg && arg[0] ? sudo_include(c, path, arg, false, depth) : arg ? 0 : -ENOMEM;
+				r = arg && arg[0] ? sudo_include(c, path, arg, false, depth)
+				    : arg         ? 0
+						  : -ENOMEM;
 				free(arg);
 				continue;
 			}
@@ -1556,7 +1602,8 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 		/* cut a comment: '#' at a word's start, unless "#123" (a uid) */
 		size_t ll = strlen(ln);
 		for (size_t i = 0; i < ll; i++)
-			if (ln[i] == '#' && (i == 0 || ln[i - 1] == ' ' || ln[i - 1] == '\t' || ln[i - 1] == ',') &&
+			if (ln[i] == '#' &&
+			    (i == 0 || ln[i - 1] == ' ' || ln[i - 1] == '\t' || ln[i - 1] == ',') &&
 			    !isdigit((unsigned char)ln[i + 1])) {
 				ll = i;
 				break;
@@ -1571,7 +1618,8 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 		}
 		const char *s = rule.data + strspn(rule.data, " \t");
 		size_t w = strcspn(s, " \t");
-		bool skip = !*s || pib_str_has_prefix(s, "Defaults") || (w > 6 && !strncmp(s + w - 6, "_Alias", 6));
+		bool skip = !*s || pib_str_has_prefix(s, "Defaults") ||
+			    (w > 6 && !strncmp(s + w - 6, "_Alias", 6));
 		int v = skip ? 0 : sudo_rule(s);
 		if (v) {
 			char *shown = pib_text_clean(s, false);
@@ -1585,8 +1633,10 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 				       v == 2 ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
 				       v == 2 ? "A sudo rule runs any command as root without a password"
 					      : "A sudo rule runs commands without a password",
-				       path, start, "Drop NOPASSWD from the rule, or limit it to the few commands the "
-				       "product needs.", "%s:%u: %s", path, start, shown);
+				       path, start,
+				       "Drop NOPASSWD from the rule, or limit it to the few commands the "
+				       "product needs.",
+				       "%s:%u: %s", path, start, shown);
 			free(shown);
 		}
 		rule.len = 0;

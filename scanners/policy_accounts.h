@@ -44,11 +44,11 @@
 
 /* The keywords judged, in the order of struct policy_sshd's `kw`. */
 enum policy_sshd_kw {
-	POLICY_SSHD_PASSWORD_AUTH,      /* PasswordAuthentication */
-	POLICY_SSHD_KBD_INTERACTIVE,    /* KbdInteractiveAuthentication, ChallengeResponseAuthentication */
-	POLICY_SSHD_PERMIT_ROOT_LOGIN,  /* PermitRootLogin */
-	POLICY_SSHD_PERMIT_EMPTY,       /* PermitEmptyPasswords */
-	POLICY_SSHD_AUTHORIZED_KEYS,    /* AuthorizedKeysFile (all its words, space separated) */
+	POLICY_SSHD_PASSWORD_AUTH,     /* PasswordAuthentication */
+	POLICY_SSHD_KBD_INTERACTIVE,   /* KbdInteractiveAuthentication, ChallengeResponseAuthentication */
+	POLICY_SSHD_PERMIT_ROOT_LOGIN, /* PermitRootLogin */
+	POLICY_SSHD_PERMIT_EMPTY,      /* PermitEmptyPasswords */
+	POLICY_SSHD_AUTHORIZED_KEYS,   /* AuthorizedKeysFile (all its words, space separated) */
 	POLICY_SSHD_N_KW,
 };
 /* "PasswordAuthentication", ... (the modern name) */

@@ -23,8 +23,9 @@
 #include <openssl/evp.h>
 
 static const char key1[] = "AAAAC3NzaC1lZDI1NTE5AAAAIOtiDJnNBh4uv+EjscJgatb1wz701jBHvhxVCh6xvAHS";
-static const char key2[] = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBG3pShjIN4n7+hYP04HWY6E0hCVxmofCV9voU2Gv"
-			   "iBKFba1epo6T4gIpv+Akdh69OiKC9nujXXS1UirXWB9ksx0=";
+static const char key2[] =
+	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBG3pShjIN4n7+hYP04HWY6E0hCVxmofCV9voU2Gv"
+	"iBKFba1epo6T4gIpv+Akdh69OiKC9nujXXS1UirXWB9ksx0=";
 /* what ssh-keygen -lf printed for them when they were made */
 static const char fp1[] = "BBuH4iK1/ANrTkWCutHPUzsokjpeqIRmeqHI394cfh4";
 static const char fp2[] = "rI5Mv5+vYepsat/2YCSvEu9sfymkhVmZhjfbK4VZ+do";
@@ -162,7 +163,8 @@ static void test_sshd_dropin(void)
 
 	/* the order of glob: 05-yes sorts before 10-empty and 50-x */
 	put(r, "/etc/ssh/sshd_config.d/05-yes.conf", "PasswordAuthentication\tyes\n");
-	ok(policy_check_sshd(r, &f) == 0 && at(find(&f, "ssh.password_auth", 0), "/etc/ssh/sshd_config.d/05-yes.conf", 1),
+	ok(policy_check_sshd(r, &f) == 0 &&
+		   at(find(&f, "ssh.password_auth", 0), "/etc/ssh/sshd_config.d/05-yes.conf", 1),
 	   "sshd: files of one Include are read in sorted order");
 	policy_findings_free(&f);
 	free(r);
@@ -185,13 +187,15 @@ static void test_sshd_values(void)
 	p = find(&f, "ssh.password_auth", 0);
 	ok(p && !p->path && has(p, "default"), "sshd: binary only: PasswordAuthentication yes by default");
 	p = find(&f, "ssh.kbd_interactive", 0);
-	ok(p && p->severity == POLICY_SEV_MEDIUM && has(p, "default"), "sshd: KbdInteractiveAuthentication yes by default (medium)");
+	ok(p && p->severity == POLICY_SEV_MEDIUM && has(p, "default"),
+	   "sshd: KbdInteractiveAuthentication yes by default (medium)");
 	ok(!find(&f, "ssh.root_login", 0) && !find(&f, "ssh.empty_passwords", 0),
 	   "sshd: defaults: PermitRootLogin prohibit-password and PermitEmptyPasswords no pass");
 	policy_findings_free(&f);
 	ok(policy_sshd_read(r, &s) == 0 && s.has_binary && !s.has_config &&
 		   !strcmp(s.kw[POLICY_SSHD_PERMIT_ROOT_LOGIN].value, "prohibit-password") &&
-		   !strcmp(s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value, ".ssh/authorized_keys .ssh/authorized_keys2") &&
+		   !strcmp(s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value,
+			   ".ssh/authorized_keys .ssh/authorized_keys2") &&
 		   !s.kw[POLICY_SSHD_PASSWORD_AUTH].path,
 	   "sshd: the defaults are OpenSSH 9's");
 	policy_sshd_free(&s);
@@ -200,34 +204,41 @@ static void test_sshd_values(void)
 	free(bin);
 
 	/* the failing values */
-	put(r, "/etc/ssh/sshd_config", "PermitRootLogin yes\n"
-				       "PermitRootLogin no\n"
-				       "PERMITEMPTYPASSWORDS yes # trailing comment\n"
-				       "ChallengeResponseAuthentication yes\n"
-				       "KbdInteractiveAuthentication no\n"
-				       "PasswordAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "PermitRootLogin yes\n"
+	    "PermitRootLogin no\n"
+	    "PERMITEMPTYPASSWORDS yes # trailing comment\n"
+	    "ChallengeResponseAuthentication yes\n"
+	    "KbdInteractiveAuthentication no\n"
+	    "PasswordAuthentication no\n");
 	ok(policy_check_sshd(r, &f) == 0, "sshd: values: checked");
 	p = find(&f, "ssh.root_login", 0);
-	ok(at(p, "/etc/ssh/sshd_config", 1) && p->severity == POLICY_SEV_CRITICAL, "sshd: PermitRootLogin yes: critical, line 1");
+	ok(at(p, "/etc/ssh/sshd_config", 1) && p->severity == POLICY_SEV_CRITICAL,
+	   "sshd: PermitRootLogin yes: critical, line 1");
 	p = find(&f, "ssh.empty_passwords", 0);
-	ok(at(p, "/etc/ssh/sshd_config", 3) && p->severity == POLICY_SEV_CRITICAL, "sshd: PermitEmptyPasswords yes: critical");
+	ok(at(p, "/etc/ssh/sshd_config", 3) && p->severity == POLICY_SEV_CRITICAL,
+	   "sshd: PermitEmptyPasswords yes: critical");
 	p = find(&f, "ssh.kbd_interactive", 0);
-	ok(at(p, "/etc/ssh/sshd_config", 4), "sshd: ChallengeResponseAuthentication is KbdInteractiveAuthentication's old name");
+	ok(at(p, "/etc/ssh/sshd_config", 4),
+	   "sshd: ChallengeResponseAuthentication is KbdInteractiveAuthentication's old name");
 	ok(!find(&f, "ssh.password_auth", 0), "sshd: PasswordAuthentication no: no finding");
 	dump(&f);
 	policy_findings_free(&f);
 
 	/* the passing values */
-	put(r, "/etc/ssh/sshd_config", "PermitRootLogin without-password\n"
-				       "PermitEmptyPasswords no\n"
-				       "KbdInteractiveAuthentication no\n"
-				       "ChallengeResponseAuthentication yes\n"
-				       "PasswordAuthentication=no\n");
-	ok(policy_check_sshd(r, &f) == 0 && f.n == 0, "sshd: without-password, no, no, no: no finding (%zu)", f.n);
+	put(r, "/etc/ssh/sshd_config",
+	    "PermitRootLogin without-password\n"
+	    "PermitEmptyPasswords no\n"
+	    "KbdInteractiveAuthentication no\n"
+	    "ChallengeResponseAuthentication yes\n"
+	    "PasswordAuthentication=no\n");
+	ok(policy_check_sshd(r, &f) == 0 && f.n == 0, "sshd: without-password, no, no, no: no finding (%zu)",
+	   f.n);
 	dump(&f);
 	policy_findings_free(&f);
-	put(r, "/etc/ssh/sshd_config", "PermitRootLogin forced-commands-only\nPasswordAuthentication no\n"
-				       "KbdInteractiveAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "PermitRootLogin forced-commands-only\nPasswordAuthentication no\n"
+	    "KbdInteractiveAuthentication no\n");
 	ok(policy_check_sshd(r, &f) == 0 && f.n == 0, "sshd: forced-commands-only: no finding");
 	policy_findings_free(&f);
 	free(r);
@@ -240,18 +251,19 @@ static void test_sshd_match(void)
 	char *r = new_root("sshd-match");
 	const struct policy_finding *p;
 
-	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n"
-				       "PasswordAuthentication no\n"
-				       "KbdInteractiveAuthentication no\n"
-				       "Match User alice,bob Address 10.0.0.0/8\n"
-				       "    PasswordAuthentication yes\n"
-				       "    PasswordAuthentication no\n"
-				       "Match Group admins\n"
-				       "    PasswordAuthentication no\n"
-				       "Match all\n"
-				       "PermitRootLogin yes\n"
-				       "Match User carol\n"
-				       "    Include match.d/*.conf\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/sshd_config.d/*.conf\n"
+	    "PasswordAuthentication no\n"
+	    "KbdInteractiveAuthentication no\n"
+	    "Match User alice,bob Address 10.0.0.0/8\n"
+	    "    PasswordAuthentication yes\n"
+	    "    PasswordAuthentication no\n"
+	    "Match Group admins\n"
+	    "    PasswordAuthentication no\n"
+	    "Match all\n"
+	    "PermitRootLogin yes\n"
+	    "Match User carol\n"
+	    "    Include match.d/*.conf\n");
 	/* a Match in a drop-in ends with the drop-in */
 	put(r, "/etc/ssh/sshd_config.d/20-m.conf", "Match Host build\n  PermitEmptyPasswords yes\n");
 	put(r, "/etc/ssh/sshd_config.d/30-g.conf", "KbdInteractiveAuthentication yes\n");
@@ -260,7 +272,8 @@ static void test_sshd_match(void)
 	ok(policy_sshd_read(r, &s) == 0, "match: read");
 	ok(!strcmp(s.kw[POLICY_SSHD_PASSWORD_AUTH].value, "no") && s.kw[POLICY_SSHD_PASSWORD_AUTH].line == 2,
 	   "match: the plain connection's PasswordAuthentication is no (line 2)");
-	ok(!strcmp(s.kw[POLICY_SSHD_PERMIT_ROOT_LOGIN].value, "yes") && s.kw[POLICY_SSHD_PERMIT_ROOT_LOGIN].line == 10,
+	ok(!strcmp(s.kw[POLICY_SSHD_PERMIT_ROOT_LOGIN].value, "yes") &&
+		   s.kw[POLICY_SSHD_PERMIT_ROOT_LOGIN].line == 10,
 	   "match: after Match all, lines are global again");
 	ok(!strcmp(s.kw[POLICY_SSHD_KBD_INTERACTIVE].value, "yes") &&
 		   !strcmp(s.kw[POLICY_SSHD_KBD_INTERACTIVE].path, "/etc/ssh/sshd_config.d/30-g.conf"),
@@ -278,10 +291,12 @@ static void test_sshd_match(void)
 	dump(&f);
 	ok(count(&f, "ssh.password_auth") == 1, "match: one ssh.password_auth: the Match block's");
 	p = find(&f, "ssh.password_auth", 0);
-	ok(at(p, "/etc/ssh/sshd_config", 5) && has(p, "Match User alice,bob Address 10.0.0.0/8 (/etc/ssh/sshd_config:4)"),
+	ok(at(p, "/etc/ssh/sshd_config", 5) &&
+		   has(p, "Match User alice,bob Address 10.0.0.0/8 (/etc/ssh/sshd_config:4)"),
 	   "match: Match User alice,bob allowing passwords: its own finding, the Match line in the evidence");
 	ok(p && p->title && strstr(p->title, "Match"), "match: ... said in the title");
-	ok(count(&f, "ssh.empty_passwords") == 2 && has(find(&f, "ssh.empty_passwords", 0), "Match Host build") &&
+	ok(count(&f, "ssh.empty_passwords") == 2 &&
+		   has(find(&f, "ssh.empty_passwords", 0), "Match Host build") &&
 		   at(find(&f, "ssh.empty_passwords", 0), "/etc/ssh/sshd_config.d/20-m.conf", 2),
 	   "match: a Match block in a drop-in: found with the drop-in's lines");
 	ok(count(&f, "ssh.root_login") == 2 && has(find(&f, "ssh.root_login", 1), "Match User carol") &&
@@ -289,16 +304,20 @@ static void test_sshd_match(void)
 	   "match: Include inside Match: the included lines belong to the Match block");
 	ok(has(find(&f, "ssh.empty_passwords", 1), "Match User carol (/etc/ssh/sshd_config:11)") &&
 		   at(find(&f, "ssh.empty_passwords", 1), "/etc/ssh/match.d/c.conf", 3),
-	   "match: 'Match all' in a file included inside Match User carol stays in carol's block (as sshd -T -C says)");
-	ok(count(&f, "ssh.kbd_interactive") == 1, "match: the global KbdInteractiveAuthentication yes of the drop-in");
+	   "match: 'Match all' in a file included inside Match User carol stays in carol's block (as sshd -T "
+	   "-C says)");
+	ok(count(&f, "ssh.kbd_interactive") == 1,
+	   "match: the global KbdInteractiveAuthentication yes of the drop-in");
 	policy_findings_free(&f);
 
 	/* passes: the Match blocks only restrict */
-	put(r, "/etc/ssh/sshd_config", "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-				       "Match User alice\n  PasswordAuthentication no\n  PermitRootLogin no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+	    "Match User alice\n  PasswordAuthentication no\n  PermitRootLogin no\n");
 	put(r, "/etc/ssh/sshd_config.d/20-m.conf", "\n");
 	put(r, "/etc/ssh/sshd_config.d/30-g.conf", "\n");
-	ok(policy_check_sshd(r, &f) == 0 && f.n == 0, "match: Match blocks that only say no: no finding (%zu)", f.n);
+	ok(policy_check_sshd(r, &f) == 0 && f.n == 0,
+	   "match: Match blocks that only say no: no finding (%zu)", f.n);
 	dump(&f);
 	policy_findings_free(&f);
 	free(r);
@@ -312,8 +331,9 @@ static void test_sshd_hostile(void)
 	const struct policy_finding *p;
 
 	/* a cycle: sshd_config -> a.conf -> b.conf -> a.conf and sshd_config */
-	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/a.conf\nPasswordAuthentication no\n"
-				       "KbdInteractiveAuthentication no\nInclude /etc/ssh/sshd_config.d/*\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/a.conf\nPasswordAuthentication no\n"
+	    "KbdInteractiveAuthentication no\nInclude /etc/ssh/sshd_config.d/*\n");
 	put(r, "/etc/ssh/a.conf", "Include b.conf\n");
 	put(r, "/etc/ssh/b.conf", "Include /etc/ssh/a.conf /etc/ssh/sshd_config\n");
 	/* links out of the root: absolute to a host file, and with enough ".." to climb out */
@@ -328,18 +348,22 @@ static void test_sshd_hostile(void)
 	dump(&f);
 	ok(count(&f, "policy.unread") >= 2 && has(find(&f, "policy.unread", 0), "cycle"),
 	   "hostile: the Include cycle is refused and said (policy.unread)");
-	ok(!find(&f, "ssh.root_login", 0), "hostile: links out of the root are not followed (the host's file not read)");
+	ok(!find(&f, "ssh.root_login", 0),
+	   "hostile: links out of the root are not followed (the host's file not read)");
 	p = find(&f, "ssh.empty_passwords", 0);
-	ok(at(p, "/etc/ssh/sshd_config.d/72-in", 1), "hostile: a link inside the root is followed, cited by its name");
+	ok(at(p, "/etc/ssh/sshd_config.d/72-in", 1),
+	   "hostile: a link inside the root is followed, cited by its name");
 	ok(!find(&f, "ssh.password_auth", 0), "hostile: the main file's own lines still count");
 	policy_findings_free(&f);
 
 	/* depth: a chain of 20 Includes stops at 16 */
-	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/d0\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/d0\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n");
 	for (int i = 0; i < 20; i++) {
 		char name[64], text[64];
 		snprintf(name, sizeof(name), "/etc/ssh/d%d", i);
-		snprintf(text, sizeof(text), i == 19 ? "PermitRootLogin yes\n" : "Include /etc/ssh/d%d\n", i + 1);
+		snprintf(text, sizeof(text), i == 19 ? "PermitRootLogin yes\n" : "Include /etc/ssh/d%d\n",
+			 i + 1);
 		put(r, name, text);
 	}
 	ok(policy_check_sshd(r, &f) == 0 && count(&f, "policy.unread") == 1 &&
@@ -367,16 +391,19 @@ static void test_sshd_hostile(void)
 	put(r, "/etc/ssh/d0", "\n");
 	char *fifo = pib_asprintf("%s/etc/ssh/d0", r);
 	unlink(fifo);
-	ok(mkfifo(fifo, 0644) == 0 && policy_check_sshd(r, &f) == 0 && has(find(&f, "policy.unread", 0), "not a regular"),
+	ok(mkfifo(fifo, 0644) == 0 && policy_check_sshd(r, &f) == 0 &&
+		   has(find(&f, "policy.unread", 0), "not a regular"),
 	   "hostile: a fifo is not read");
 	policy_findings_free(&f);
 	unlink(fifo);
 
 	/* a NUL in a line ends that line, not the file: the lines after it are read as sshd reads them */
-	static const char nul_text[] = "PasswordAuthentication no\0 hidden\nKbdInteractiveAuthentication no\nPermitRootLogin yes\n";
+	static const char nul_text[] =
+		"PasswordAuthentication no\0 hidden\nKbdInteractiveAuthentication no\nPermitRootLogin yes\n";
 	char *cfg = pib_asprintf("%s/etc/ssh/sshd_config", r);
 	int fd = open(cfg, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	ok(fd >= 0 && pib_write_all(fd, nul_text, sizeof(nul_text) - 1) == 0, "hostile: a config with a NUL written");
+	ok(fd >= 0 && pib_write_all(fd, nul_text, sizeof(nul_text) - 1) == 0,
+	   "hostile: a config with a NUL written");
 	if (fd >= 0)
 		close(fd);
 	ok(policy_check_sshd(r, &f) == 0 && at(find(&f, "ssh.root_login", 0), "/etc/ssh/sshd_config", 3) &&
@@ -387,7 +414,8 @@ static void test_sshd_hostile(void)
 	free(cfg);
 
 	/* fan-out: 40 files each including the same 40: more files than the budget, said, and it ends */
-	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/a.d/*\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/a.d/*\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n");
 	for (int i = 0; i < 40; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "/etc/ssh/a.d/%02d", i);
@@ -396,7 +424,8 @@ static void test_sshd_hostile(void)
 		put(r, name, "# nothing\n");
 	}
 	ok(policy_check_sshd(r, &f) == 0 && count(&f, "policy.unread") > 0 &&
-		   has(find(&f, "policy.unread", 0), "more files included than the checks read (1024)") && !find(&f, "ssh.password_auth", 0),
+		   has(find(&f, "policy.unread", 0), "more files included than the checks read (1024)") &&
+		   !find(&f, "ssh.password_auth", 0),
 	   "hostile: an Include fan-out stops at 1024 files and says so");
 	policy_findings_free(&f);
 
@@ -496,24 +525,30 @@ static void test_sshd_T(void)
 	const char *sshd = getenv("PIB_TEST_SSHD");
 	static const char *const cases[][4] = {
 		/* sshd_config, a drop-in, another, -C spec of a Match to compare ("" none) */
-		{"Include @R@/etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+		{"Include @R@/etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication "
+		 "no\nKbdInteractiveAuthentication no\n",
 		 "PasswordAuthentication yes\n", "PasswordAuthentication no\nPermitRootLogin yes\n", ""},
-		{"PasswordAuthentication no\nMatch User alice\n PasswordAuthentication yes\n PermitEmptyPasswords yes\n",
+		{"PasswordAuthentication no\nMatch User alice\n PasswordAuthentication yes\n "
+		 "PermitEmptyPasswords yes\n",
 		 "", "", "user=alice,host=h,addr=192.0.2.1"},
 		{"Include @R@/etc/ssh/sshd_config.d/*.conf\nMatch User bob\n Include @R@/etc/ssh/m.conf\n",
-		 "Match User carol\nPermitRootLogin yes\n", "ChallengeResponseAuthentication no\nPermitRootLogin no\n",
+		 "Match User carol\nPermitRootLogin yes\n",
+		 "ChallengeResponseAuthentication no\nPermitRootLogin no\n",
 		 "user=bob,host=h,addr=192.0.2.1"},
-		{"AuthorizedKeysFile /etc/ssh/keys/%u .ssh/k\nPermitRootLogin=without-password\n", "", "", ""},
+		{"AuthorizedKeysFile /etc/ssh/keys/%u .ssh/k\nPermitRootLogin=without-password\n", "", "",
+		 ""},
 		/* "Match all" in a file included inside a Match block does not end that block */
 		{"Include @R@/etc/ssh/sshd_config.d/*.conf\nMatch User bob\n  Include @R@/etc/ssh/m.conf\n",
-		 "PermitEmptyPasswords yes\n", "KbdInteractiveAuthentication no\nMatch all\nPasswordAuthentication no\n",
+		 "PermitEmptyPasswords yes\n",
+		 "KbdInteractiveAuthentication no\nMatch all\nPasswordAuthentication no\n",
 		 "user=bob,host=h,addr=192.0.2.1"},
 	};
 
 	if (!sshd)
 		sshd = "/usr/sbin/sshd";
 	if (access(sshd, X_OK) < 0 || access("/usr/bin/ssh-keygen", X_OK) < 0) {
-		printf("ok %d - # SKIP sshd -T comparison: no %s or ssh-keygen on this machine\n", ++tap_n, sshd);
+		printf("ok %d - # SKIP sshd -T comparison: no %s or ssh-keygen on this machine\n", ++tap_n,
+		       sshd);
 		return;
 	}
 	char *r = new_root("sshd-T"), *hk = pib_asprintf("%s/hostkey", r), *out = malloc(1 << 16);
@@ -524,32 +559,39 @@ static void test_sshd_T(void)
 	}
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct policy_sshd s;
-		char *dir = pib_asprintf("%s/etc/ssh/sshd_config.d", r), *cfg = pib_asprintf("%s/etc/ssh/sshd_config.sshd", r);
+		char *dir = pib_asprintf("%s/etc/ssh/sshd_config.d", r),
+		     *cfg = pib_asprintf("%s/etc/ssh/sshd_config.sshd", r);
 		pib_rm_rf(dir);
 		put_both(r, "/etc/ssh/sshd_config", cases[c][0]);
 		if (cases[c][1][0])
 			put_both(r, "/etc/ssh/sshd_config.d/10-a.conf", cases[c][1]);
 		if (cases[c][2][0])
-			put_both(r, strstr(cases[c][0], "m.conf") ? "/etc/ssh/m.conf" : "/etc/ssh/sshd_config.d/20-b.conf",
+			put_both(r,
+				 strstr(cases[c][0], "m.conf") ? "/etc/ssh/m.conf"
+							       : "/etc/ssh/sshd_config.d/20-b.conf",
 				 cases[c][2]);
 		/* the .sshd copies must not be seen by a glob of ours or of sshd's: they end in .sshd */
 		const char *argv[] = {sshd, "-T", "-h", hk, "-f", cfg, NULL, NULL, NULL};
 		int rc = run(argv, out, 1 << 16);
-		ok(rc == 0 && policy_sshd_read(r, &s) == 0, "sshd -T: case %zu: both read it (sshd exit %d)", c, rc);
+		ok(rc == 0 && policy_sshd_read(r, &s) == 0, "sshd -T: case %zu: both read it (sshd exit %d)",
+		   c, rc);
 		bool same = true;
-		static const char *const T[] = {"passwordauthentication", "kbdinteractiveauthentication", "permitrootlogin",
-						"permitemptypasswords", "authorizedkeysfile"};
+		static const char *const T[] = {"passwordauthentication", "kbdinteractiveauthentication",
+						"permitrootlogin", "permitemptypasswords",
+						"authorizedkeysfile"};
 		for (int k = 0; rc == 0 && k < POLICY_SSHD_N_KW; k++) {
 			char buf[512];
 			sshd_T_value(out, T[k], buf, sizeof(buf));
 			if (strcmp(buf, s.kw[k].value)) {
-				printf("# case %zu: %s: sshd -T says '%s', we say '%s'\n", c, T[k], buf, s.kw[k].value);
+				printf("# case %zu: %s: sshd -T says '%s', we say '%s'\n", c, T[k], buf,
+				       s.kw[k].value);
 				same = false;
 			}
 		}
 		ok(same, "sshd -T: case %zu: the plain connection's values are sshd's", c);
 		if (cases[c][3][0] && rc == 0) {
-			/* the Match block's settings applied over the plain values are what sshd -T -C says */
+			/* the Match block's settings applied over the plain values are what sshd -T -C says
+			 */
 			argv[6] = "-C";
 			argv[7] = cases[c][3];
 			rc = run(argv, out, 1 << 16);
@@ -559,19 +601,23 @@ static void test_sshd_T(void)
 				const char *want = s.kw[k].value;
 				/* the blocks of this user ("User NAME"): the spec is user=NAME,... */
 				char user[64];
-				snprintf(user, sizeof(user), "User %.*s", (int)strcspn(cases[c][3] + 5, ","), cases[c][3] + 5);
+				snprintf(user, sizeof(user), "User %.*s", (int)strcspn(cases[c][3] + 5, ","),
+					 cases[c][3] + 5);
 				for (size_t i = 0; i < s.n_matches; i++)
-					if (s.matches[i].kw == (enum policy_sshd_kw)k && strstr(s.matches[i].match, user)) {
+					if (s.matches[i].kw == (enum policy_sshd_kw)k &&
+					    strstr(s.matches[i].match, user)) {
 						want = s.matches[i].v.value;
 						break;
 					}
 				sshd_T_value(out, T[k], buf, sizeof(buf));
 				if (strcmp(buf, want)) {
-					printf("# case %zu -C: %s: sshd -T says '%s', we say '%s'\n", c, T[k], buf, want);
+					printf("# case %zu -C: %s: sshd -T says '%s', we say '%s'\n", c, T[k],
+					       buf, want);
 					same = false;
 				}
 			}
-			ok(same, "sshd -T: case %zu: with -C %s, the Match block's values are sshd's", c, cases[c][3]);
+			ok(same, "sshd -T: case %zu: with -C %s, the Match block's values are sshd's", c,
+			   cases[c][3]);
 		}
 		policy_sshd_free(&s);
 		free(dir);
@@ -596,14 +642,16 @@ static void test_shadow(void)
 	struct policy_findings f = {0};
 	char *r = new_root("shadow");
 	const struct policy_finding *p;
-	static const char hash6[] = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
+	static const char hash6[] = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/"
+				    "jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
 
 	put(r, "/etc/passwd", passwd);
-	char *shadow = pib_asprintf("root::19000:0:99999:7:::\n"
-				    "daemon:%s:19000:0:99999:7:::\n"
-				    "alice:$y$j9T$abcdefgh$ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef:19000::::::\n"
-				    "svc:%s:19000::::::\n",
-				    hash6, hash6);
+	char *shadow =
+		pib_asprintf("root::19000:0:99999:7:::\n"
+			     "daemon:%s:19000:0:99999:7:::\n"
+			     "alice:$y$j9T$abcdefgh$ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef:19000::::::\n"
+			     "svc:%s:19000::::::\n",
+			     hash6, hash6);
 	put(r, "/etc/shadow", shadow);
 	ok(policy_check_shadow(r, &f) == 0, "shadow: checked");
 	dump(&f);
@@ -614,11 +662,12 @@ static void test_shadow(void)
 	ok(at(p, "/etc/passwd", 5) && p->severity == POLICY_SEV_HIGH && has(p, "carol"),
 	   "shadow: an empty password field in /etc/passwd (not x): high");
 	p = find(&f, "account.password_set", 0);
-	ok(count(&f, "account.password_set") == 1 && at(p, "/etc/shadow", 3) && has(p, "alice") && has(p, "yescrypt") &&
-		   p->severity == POLICY_SEV_LOW,
+	ok(count(&f, "account.password_set") == 1 && at(p, "/etc/shadow", 3) && has(p, "alice") &&
+		   has(p, "yescrypt") && p->severity == POLICY_SEV_LOW,
 	   "shadow: alice with a login shell and a yescrypt hash: account.password_set (low)");
 	ok(!has(p, "$y$") && !has(p, "abcdefgh"), "shadow: the hash is not shown, not even its salt");
-	ok(!find(&f, "account.root_password", 0), "shadow: an empty root password is not also 'unlocked hash'");
+	ok(!find(&f, "account.root_password", 0),
+	   "shadow: an empty root password is not also 'unlocked hash'");
 	ok(f.n == 3, "shadow: daemon (nologin) and svc (false) with hashes: no finding (%zu in all)", f.n);
 	policy_findings_free(&f);
 	free(shadow);
@@ -627,9 +676,11 @@ static void test_shadow(void)
 	shadow = pib_asprintf("root:%s:19000:0:99999:7:::\n", hash6);
 	put(r, "/etc/shadow", shadow);
 	put(r, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
-	ok(policy_check_shadow(r, &f) == 0 && count(&f, "account.root_password") == 1, "shadow: root's sha512crypt hash found");
+	ok(policy_check_shadow(r, &f) == 0 && count(&f, "account.root_password") == 1,
+	   "shadow: root's sha512crypt hash found");
 	p = find(&f, "account.root_password", 0);
-	ok(p && p->severity == POLICY_SEV_HIGH && has(p, "sha512crypt") && !has(p, "saltsalt") && !has(p, "$6$"),
+	ok(p && p->severity == POLICY_SEV_HIGH && has(p, "sha512crypt") && !has(p, "saltsalt") &&
+		   !has(p, "$6$"),
 	   "shadow: ... high, by its scheme, the hash not shown");
 	policy_findings_free(&f);
 	free(shadow);
@@ -642,9 +693,11 @@ static void test_shadow(void)
 			      "svc:!!:19000::::::\n",
 			      hash6);
 	put(r, "/etc/shadow", shadow);
-	put(r, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-			      "daemon:x:1:1::/:/usr/sbin/nologin\nsvc:x:2:2::/:/bin/sh\nnoshadow:x:3:3::/:/bin/sh\n");
-	ok(policy_check_shadow(r, &f) == 0 && f.n == 0, "shadow: locked root (!$6$...), '*', '!', '!!': no finding (%zu)", f.n);
+	put(r, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+	    "daemon:x:1:1::/:/usr/sbin/nologin\nsvc:x:2:2::/:/bin/sh\nnoshadow:x:3:3::/:/bin/sh\n");
+	ok(policy_check_shadow(r, &f) == 0 && f.n == 0,
+	   "shadow: locked root (!$6$...), '*', '!', '!!': no finding (%zu)", f.n);
 	dump(&f);
 	policy_findings_free(&f);
 	free(shadow);
@@ -658,7 +711,8 @@ static void test_shadow(void)
 			printf("# write failed\n");
 		close(fd);
 	}
-	ok(policy_check_shadow(r, &f) == 0 && f.n == 0, "shadow: duplicate names: the first entry decides (%zu)", f.n);
+	ok(policy_check_shadow(r, &f) == 0 && f.n == 0,
+	   "shadow: duplicate names: the first entry decides (%zu)", f.n);
 	dump(&f);
 	policy_findings_free(&f);
 	static const char dup2[] = "alice:!:1::::::\nroot::1::::::\nroot:!:1::::::\n";
@@ -716,7 +770,8 @@ static void test_authorized_keys(void)
 
 	fingerprint_here(key1, here1);
 	fingerprint_here(key2, here2);
-	ok(!strcmp(here1, fp1) && !strcmp(here2, fp2), "keys: the fingerprints computed here are ssh-keygen's of when the keys were made");
+	ok(!strcmp(here1, fp1) && !strcmp(here2, fp2),
+	   "keys: the fingerprints computed here are ssh-keygen's of when the keys were made");
 	char fp[44];
 	size_t blen = 0;
 	unsigned char blob[256];
@@ -724,16 +779,18 @@ static void test_authorized_keys(void)
 	policy_ssh_fingerprint(blob, blen, fp);
 	ok(!strcmp(fp, fp1), "keys: policy_ssh_fingerprint of a blob");
 
-	put(r, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
-			      "alice:x:1000:1000::/home/alice:/bin/bash\n"
-			      "eve:x:1001:1001::/home/eve:/bin/bash\n"
-			      "ghost:x:1002:1002::/nonexistent:/bin/bash\n"
-			      "toor:x:0:0::/root:/bin/sh\n");
-	char *text = pib_asprintf("# root's keys\n\n"
-				  "ssh-ed25519 %s alice@laptop\n"
-				  "from=\"10.0.0.1\",command=\"echo hi there\" ecdsa-sha2-nistp256 %s ops key with spaces\n"
-				  "ssh-rsa NOTBASE64!! junk\n",
-				  key1, key2);
+	put(r, "/etc/passwd",
+	    "root:x:0:0:root:/root:/bin/bash\n"
+	    "alice:x:1000:1000::/home/alice:/bin/bash\n"
+	    "eve:x:1001:1001::/home/eve:/bin/bash\n"
+	    "ghost:x:1002:1002::/nonexistent:/bin/bash\n"
+	    "toor:x:0:0::/root:/bin/sh\n");
+	char *text = pib_asprintf(
+		"# root's keys\n\n"
+		"ssh-ed25519 %s alice@laptop\n"
+		"from=\"10.0.0.1\",command=\"echo hi there\" ecdsa-sha2-nistp256 %s ops key with spaces\n"
+		"ssh-rsa NOTBASE64!! junk\n",
+		key1, key2);
 	put(r, "/root/.ssh/authorized_keys", text);
 	char *text2 = pib_asprintf("ssh-ed25519 %s\n", key1);
 	put(r, "/home/alice/.ssh/authorized_keys2", text2);
@@ -744,10 +801,12 @@ static void test_authorized_keys(void)
 	ok(policy_check_authorized_keys(r, &f) == 0, "keys: checked");
 	dump(&f);
 	p = find(&f, "ssh.authorized_keys", 0);
-	ok(count(&f, "ssh.authorized_keys") == 2, "keys: root's and alice's files (toor shares root's: one finding; eve's link out not followed)");
-	ok(at(p, "/root/.ssh/authorized_keys", 3) && p->severity == POLICY_SEV_HIGH, "keys: root's: high, the first key's line");
-	ok(has(p, "2 keys") && has(p, "line 3: ssh-ed25519 SHA256:") && has(p, here1) && has(p, "line 4: ecdsa-sha2-nistp256") &&
-		   has(p, here2),
+	ok(count(&f, "ssh.authorized_keys") == 2,
+	   "keys: root's and alice's files (toor shares root's: one finding; eve's link out not followed)");
+	ok(at(p, "/root/.ssh/authorized_keys", 3) && p->severity == POLICY_SEV_HIGH,
+	   "keys: root's: high, the first key's line");
+	ok(has(p, "2 keys") && has(p, "line 3: ssh-ed25519 SHA256:") && has(p, here1) &&
+		   has(p, "line 4: ecdsa-sha2-nistp256") && has(p, here2),
 	   "keys: both keys with type and fingerprint (the one after options too)");
 	ok(has(p, "comment of 12 characters") && has(p, "comment of 19 characters"), "keys: comment lengths");
 	ok(!has(p, key1) && !has(p, "AAAAC3") && !has(p, "alice@laptop") && !has(p, "10.0.0.1"),
@@ -756,14 +815,16 @@ static void test_authorized_keys(void)
 	if (fingerprints_by_ssh_keygen(file, keygen, sizeof(keygen))) {
 		char want[256];
 		snprintf(want, sizeof(want), "%s %s", here1, here2);
-		ok(!strcmp(keygen, want), "keys: ssh-keygen -lf on the file gives the same fingerprints (%s)", keygen);
+		ok(!strcmp(keygen, want), "keys: ssh-keygen -lf on the file gives the same fingerprints (%s)",
+		   keygen);
 	} else {
-		printf("ok %d - # SKIP no ssh-keygen: checked against the digest computed here only\n", ++tap_n);
+		printf("ok %d - # SKIP no ssh-keygen: checked against the digest computed here only\n",
+		       ++tap_n);
 	}
 	free(file);
 	p = find(&f, "ssh.authorized_keys", 1);
-	ok(at(p, "/home/alice/.ssh/authorized_keys2", 1) && p->severity == POLICY_SEV_MEDIUM && has(p, "alice") &&
-		   has(p, "comment of 0 characters"),
+	ok(at(p, "/home/alice/.ssh/authorized_keys2", 1) && p->severity == POLICY_SEV_MEDIUM &&
+		   has(p, "alice") && has(p, "comment of 0 characters"),
 	   "keys: alice's authorized_keys2: medium");
 	policy_findings_free(&f);
 
@@ -782,7 +843,8 @@ static void test_authorized_keys(void)
 	put(r, "/etc/ssh/sshd_config", "PasswordAuthentication no\n");
 	put(r, "/root/.ssh/authorized_keys", "# keys come from cloud-init\n\nssh-ed25519 AAAAbroken\n");
 	put(r, "/home/alice/.ssh/authorized_keys2", "");
-	ok(policy_check_authorized_keys(r, &f) == 0 && f.n == 0, "keys: files without a key: no finding (%zu)", f.n);
+	ok(policy_check_authorized_keys(r, &f) == 0 && f.n == 0,
+	   "keys: files without a key: no finding (%zu)", f.n);
 	dump(&f);
 	policy_findings_free(&f);
 	free(outside);
@@ -802,7 +864,8 @@ static void test_host_keys(void)
 	put(r, "/etc/ssh/sshd_config", "\n");
 	put(r, "/etc/ssh/moduli", "\n");
 	put(r, "/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA\n");
-	ok(policy_check_host_keys(r, &f) == 0 && f.n == 0, "host keys: none (a .pub alone is not a key): no finding");
+	ok(policy_check_host_keys(r, &f) == 0 && f.n == 0,
+	   "host keys: none (a .pub alone is not a key): no finding");
 	policy_findings_free(&f);
 
 	/* an OpenSSH private key made here: magic, cipher none, kdf none, options, 1 key, its public blob */
@@ -810,8 +873,9 @@ static void test_host_keys(void)
 	size_t n = 0, pn = 0;
 	unsigned char key_pub[32];
 	memset(key_pub, 7, sizeof(key_pub));
-#define PUT32(b, o, v) ((b)[(o)] = (unsigned char)((v) >> 24), (b)[(o) + 1] = (unsigned char)((v) >> 16), \
-			(b)[(o) + 2] = (unsigned char)((v) >> 8), (b)[(o) + 3] = (unsigned char)(v))
+#define PUT32(b, o, v)                                                                                       \
+	((b)[(o)] = (unsigned char)((v) >> 24), (b)[(o) + 1] = (unsigned char)((v) >> 16),                   \
+	 (b)[(o) + 2] = (unsigned char)((v) >> 8), (b)[(o) + 3] = (unsigned char)(v))
 	PUT32(pub, pn, 11);
 	memcpy(pub + pn + 4, "ssh-ed25519", 11);
 	pn += 15;
@@ -838,26 +902,31 @@ static void test_host_keys(void)
 	n += 12;
 	unsigned char enc[1024];
 	EVP_EncodeBlock(enc, blob, (int)n);
-	char *pem = pib_asprintf("-----BEGIN OPENSSH PRIVATE KEY-----\n%.70s\n%s\n-----END OPENSSH PRIVATE KEY-----\n",
-				 (char *)enc, strlen((char *)enc) > 70 ? (char *)enc + 70 : "");
+	char *pem = pib_asprintf(
+		"-----BEGIN OPENSSH PRIVATE KEY-----\n%.70s\n%s\n-----END OPENSSH PRIVATE KEY-----\n",
+		(char *)enc, strlen((char *)enc) > 70 ? (char *)enc + 70 : "");
 	put(r, "/etc/ssh/ssh_host_ed25519_key", pem);
-	put(r, "/etc/ssh/ssh_host_rsa_key", "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n");
+	put(r, "/etc/ssh/ssh_host_rsa_key",
+	    "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n");
 	char fp[44];
 	policy_ssh_fingerprint(pub, pn, fp);
-	ok(policy_check_host_keys(r, &f) == 0 && count(&f, "ssh.host_keys") == 1, "host keys: found, one finding");
+	ok(policy_check_host_keys(r, &f) == 0 && count(&f, "ssh.host_keys") == 1,
+	   "host keys: found, one finding");
 	dump(&f);
 	p = find(&f, "ssh.host_keys", 0);
 	ok(p && p->severity == POLICY_SEV_HIGH && has(p, "2 host keys") &&
 		   has(p, "/etc/ssh/ssh_host_ed25519_key (ssh-ed25519 SHA256:") && has(p, fp) &&
 		   has(p, "/etc/ssh/ssh_host_rsa_key (ssh-rsa (PEM))"),
 	   "host keys: high, the files with their types (and the public key's fingerprint)");
-	ok(!has(p, "MIIB") && !has(p, "SECRET") && !has(p, ".pub"), "host keys: nothing of the key's body; .pub files not listed");
+	ok(!has(p, "MIIB") && !has(p, "SECRET") && !has(p, ".pub"),
+	   "host keys: nothing of the key's body; .pub files not listed");
 	policy_findings_free(&f);
 
 	/* a real key from ssh-keygen: the same fingerprint as ssh-keygen -lf */
 	char *kf = pib_asprintf("%s/etc/ssh/ssh_host_ecdsa_key", r), out[512];
 	const char *kg[] = {"/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", kf, NULL};
-	if (access(kg[0], X_OK) == 0 && run(kg, out, sizeof(out)) == 0 && fingerprints_by_ssh_keygen(kf, out, sizeof(out))) {
+	if (access(kg[0], X_OK) == 0 && run(kg, out, sizeof(out)) == 0 &&
+	    fingerprints_by_ssh_keygen(kf, out, sizeof(out))) {
 		ok(policy_check_host_keys(r, &f) == 0 && has(find(&f, "ssh.host_keys", 0), out) &&
 			   has(find(&f, "ssh.host_keys", 0), "ecdsa-sha2-nistp256"),
 		   "host keys: a key made by ssh-keygen: its type and ssh-keygen's fingerprint (%s)", out);
@@ -878,21 +947,23 @@ static void test_sudoers(void)
 	char *r = new_root("sudoers");
 	const struct policy_finding *p;
 
-	put(r, "/etc/sudoers", "Defaults env_reset\n"
-			       "# a comment: app ALL=(ALL) NOPASSWD: ALL\n"
-			       "root ALL=(ALL:ALL) ALL\n"
-			       "%sudo ALL=(ALL:ALL) ALL\n"
-			       "Cmnd_Alias NOPW = NOPASSWD: ALL\n"
-			       "#include extra\n"
-			       "@includedir /etc/sudoers.d\n");
+	put(r, "/etc/sudoers",
+	    "Defaults env_reset\n"
+	    "# a comment: app ALL=(ALL) NOPASSWD: ALL\n"
+	    "root ALL=(ALL:ALL) ALL\n"
+	    "%sudo ALL=(ALL:ALL) ALL\n"
+	    "Cmnd_Alias NOPW = NOPASSWD: ALL\n"
+	    "#include extra\n"
+	    "@includedir /etc/sudoers.d\n");
 	put(r, "/etc/extra", "ops ALL=(ALL) NOPASSWD: /bin/ls, PASSWD: ALL\n");
 	put(r, "/etc/sudoers.d/README", "# files here are read\n");
 	put(r, "/etc/sudoers.d/app", "\n\napp ALL=(ALL) NOPASSWD: ALL\n");
-	put(r, "/etc/sudoers.d/svc", "# svc\nsvc ALL=(root) NOPASSWD:SETENV: /usr/bin/systemctl restart svc, \\\n"
-				     "    /usr/bin/journalctl -u svc\n"
-				     "deploy ALL = (ALL) NOPASSWD: /bin/ls, \\\n  ALL\n"
-				     "%wheel ALL=(ALL) ALL # NOPASSWD: ALL\n"
-				     "chown ALL=(ALL) NOPASSWD: /bin/chown a\\:b /srv, ALL\n");
+	put(r, "/etc/sudoers.d/svc",
+	    "# svc\nsvc ALL=(root) NOPASSWD:SETENV: /usr/bin/systemctl restart svc, \\\n"
+	    "    /usr/bin/journalctl -u svc\n"
+	    "deploy ALL = (ALL) NOPASSWD: /bin/ls, \\\n  ALL\n"
+	    "%wheel ALL=(ALL) ALL # NOPASSWD: ALL\n"
+	    "chown ALL=(ALL) NOPASSWD: /bin/chown a\\:b /srv, ALL\n");
 	/* sudo skips these */
 	put(r, "/etc/sudoers.d/skip.conf", "x ALL=(ALL) NOPASSWD: ALL\n");
 	put(r, "/etc/sudoers.d/app~", "x ALL=(ALL) NOPASSWD: ALL\n");
@@ -900,19 +971,24 @@ static void test_sudoers(void)
 	put(r, "/etc/sudoers.d/zloop", "@include /etc/sudoers\n");
 	ok(policy_check_sudoers(r, &f) == 0, "sudo: checked, the cycle ended");
 	dump(&f);
-	ok(count(&f, "sudo.nopasswd_all") == 3 && at(find(&f, "sudo.nopasswd_all", 2), "/etc/sudoers.d/svc", 7),
+	ok(count(&f, "sudo.nopasswd_all") == 3 &&
+		   at(find(&f, "sudo.nopasswd_all", 2), "/etc/sudoers.d/svc", 7),
 	   "sudo: three NOPASSWD rules on ALL (an escaped ':' in a command's arguments is no separator)");
 	p = find(&f, "sudo.nopasswd_all", 0);
-	ok(at(p, "/etc/sudoers.d/app", 3) && p->severity == POLICY_SEV_HIGH && has(p, "app ALL=(ALL) NOPASSWD: ALL"),
+	ok(at(p, "/etc/sudoers.d/app", 3) && p->severity == POLICY_SEV_HIGH &&
+		   has(p, "app ALL=(ALL) NOPASSWD: ALL"),
 	   "sudo: the drop-in's NOPASSWD: ALL: high, its file and line");
 	p = find(&f, "sudo.nopasswd_all", 1);
-	ok(at(p, "/etc/sudoers.d/svc", 4), "sudo: NOPASSWD: /bin/ls, ALL over a continuation: ALL too, the rule's first line");
+	ok(at(p, "/etc/sudoers.d/svc", 4),
+	   "sudo: NOPASSWD: /bin/ls, ALL over a continuation: ALL too, the rule's first line");
 	ok(count(&f, "sudo.nopasswd") == 2, "sudo: two NOPASSWD rules on some commands");
-	ok(at(find(&f, "sudo.nopasswd", 0), "/etc/extra", 1), "sudo: #include of a relative path: from the including file's folder; PASSWD: resets the tag");
+	ok(at(find(&f, "sudo.nopasswd", 0), "/etc/extra", 1),
+	   "sudo: #include of a relative path: from the including file's folder; PASSWD: resets the tag");
 	p = find(&f, "sudo.nopasswd", 1);
 	ok(at(p, "/etc/sudoers.d/svc", 2) && p->severity == POLICY_SEV_MEDIUM && has(p, "journalctl"),
 	   "sudo: NOPASSWD:SETENV: on two commands: medium, the continuation joined");
-	ok(count(&f, "policy.unread") == 1 && has(find(&f, "policy.unread", 0), "cycle"), "sudo: the include cycle is said");
+	ok(count(&f, "policy.unread") == 1 && has(find(&f, "policy.unread", 0), "cycle"),
+	   "sudo: the include cycle is said");
 	ok(f.n == 6, "sudo: comments, aliases, skip.conf and app~ make nothing (%zu findings)", f.n);
 	policy_findings_free(&f);
 
@@ -924,7 +1000,8 @@ static void test_sudoers(void)
 	put(r, "/etc/sudoers.d/app", "app ALL=(ALL) ALL\n");
 	put(r, "/etc/sudoers.d/svc", "svc ALL=(root) /usr/bin/systemctl\n");
 	put(r, "/etc/sudoers.d/zloop", "\n");
-	ok(policy_check_sudoers(r, &f) == 0 && f.n == 0, "sudo: drop-ins without NOPASSWD: no finding (%zu)", f.n);
+	ok(policy_check_sudoers(r, &f) == 0 && f.n == 0, "sudo: drop-ins without NOPASSWD: no finding (%zu)",
+	   f.n);
 	dump(&f);
 	policy_findings_free(&f);
 	free(r);
