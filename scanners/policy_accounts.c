@@ -156,11 +156,23 @@ static char *unread_reason(const char *path, int r)
 	return s;
 }
 
+/*
+ * File names come from the root's folders: any bytes but '/' and NUL. Every path put into a finding
+ * (its path and its evidence) goes through pib_text_clean first, so that a name with a newline, an
+ * escape sequence or invalid UTF-8 shows as \xNN and cannot forge report or terminal lines.
+ */
 static int add_unread(struct policy_findings *f, const char *path, const char *why)
 {
-	return policy_add(
-		f, "policy.unread", POLICY_SEV_INFO, "A file the login checks should read was not read", path,
-		0, "Make the file a regular file of a sane size inside the image, or remove it.", "%s", why);
+	char *shown = pib_text_clean(path, false);
+	int r;
+
+	if (!shown)
+		return -ENOMEM;
+	r = policy_add(f, "policy.unread", POLICY_SEV_INFO, "A file the login checks should read was not read",
+		       shown, 0, "Make the file a regular file of a sane size inside the image, or remove it.",
+		       "%s", why);
+	free(shown);
+	return r;
 }
 
 /* A regular file (or anything, when any_type) in the root, after resolving links inside it. */
@@ -522,9 +534,11 @@ static char *lower_dup(const char *s)
 
 static int note_unread(struct sshd_ctx *c, const char *path, int r, const char *why)
 {
-	char *s = why ? pib_asprintf("%s: %s", path, why) : unread_reason(path, r);
+	char *shown = pib_text_clean(path, false);
+	char *s = !shown ? NULL : why ? pib_asprintf("%s: %s", shown, why) : unread_reason(path, r);
 	int k;
 
+	free(shown);
 	if (!s)
 		return -ENOMEM;
 	k = pib_strv_push(&c->s->unread, s);
@@ -541,7 +555,7 @@ static int sshd_set(struct sshd_ctx *c, struct sshd_block *blk, enum policy_sshd
 		      : kw == POLICY_SSHD_PERMIT_ROOT_LOGIN && !strcasecmp(words[1], "without-password")
 			      ? pib_strdup("prohibit-password")
 			      : lower_dup(words[1]);
-	char *vpath = pib_strdup(path);
+	char *vpath = pib_text_clean(path, false);
 
 	if (!value || !vpath)
 		goto nomem;
@@ -565,7 +579,7 @@ static int sshd_set(struct sshd_ctx *c, struct sshd_block *blk, enum policy_sshd
 		.match_line = blk->line,
 		.block = blk->id,
 		.match = pib_strdup(blk->criteria),
-		.match_path = pib_strdup(blk->path),
+		.match_path = pib_text_clean(blk->path, false),
 	};
 	s->n_matches++;
 	if (!m->match || !m->match_path)
@@ -1240,7 +1254,7 @@ static int check_keys_file(const char *root, struct policy_findings *f, const st
 				       u->uid == 0 ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
 				       u->uid == 0 ? "root has authorized SSH keys"
 						   : "A user has authorized SSH keys",
-				       path, first,
+				       shown, first,
 				       "Remove the file from the image; keys are injected at first boot "
 				       "(cloud-init, the instance's key pair).",
 				       "%s (uid %u): %zu key%s in %s: %s", name, u->uid, nkeys,
@@ -1257,6 +1271,25 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/*
+ * Whether a Match block may apply to a user: only "User LIST" alone is judged here (LIST of
+ * patterns, comma separated); any other criteria could match anyone, so they may.
+ */
+static bool match_may_apply(const char *criteria, const char *user)
+{
+	char *list, *save = NULL;
+	bool yes = false;
+
+	if (strncasecmp(criteria, "User ", 5) || strpbrk(criteria + 5, " \t"))
+		return true;
+	if (!(list = pib_strdup(criteria + 5)))
+		return true;
+	for (char *p = strtok_r(list, ",", &save); p && !yes; p = strtok_r(NULL, ",", &save))
+		yes = p[0] != '!' && fnmatch(p, user, 0) == 0;
+	free(list);
+	return yes;
+}
+
 int policy_check_authorized_keys(const char *root, struct policy_findings *f)
 {
 	struct policy_sshd s;
@@ -1267,20 +1300,31 @@ int policy_check_authorized_keys(const char *root, struct policy_findings *f)
 
 	if (r < 0)
 		return r;
-	if ((r = read_users(root, f, &u, &n)) < 0 ||
-	    (r = split_words(s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value, &words)) < 0)
+	if ((r = read_users(root, f, &u, &n)) < 0)
 		goto out;
-	/* "none" alone: sshd reads no file */
-	if (words && words[0] && !words[1] && !strcasecmp(words[0], "none"))
-		goto out;
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (u[i].home[0] != '/')
-			continue; /* a home outside any absolute path is not one sshd uses */
-		for (size_t k = 0; words && words[k] && r >= 0; k++) {
-			char *p = expand_akf(words[k], &u[i]);
-			if (p)
-				r = check_keys_file(root, f, &u[i], p, &seen);
-			free(p);
+	/* the plain connection's files, then those a Match block names (sshd reads them for its users) */
+	for (size_t m = 0; m <= s.n_matches && r >= 0; m++) {
+		const char *value = m == 0 ? s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value : s.matches[m - 1].v.value;
+		if (m > 0 && s.matches[m - 1].kw != POLICY_SSHD_AUTHORIZED_KEYS)
+			continue;
+		pib_strv_free(words);
+		words = NULL;
+		if ((r = split_words(value, &words)) < 0)
+			break;
+		/* "none" alone: sshd reads no file */
+		if (words && words[0] && !words[1] && !strcasecmp(words[0], "none"))
+			continue;
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			if (u[i].home[0] != '/')
+				continue; /* a home outside any absolute path is not one sshd uses */
+			if (m > 0 && !match_may_apply(s.matches[m - 1].match, u[i].name))
+				continue;
+			for (size_t k = 0; words && words[k] && r >= 0; k++) {
+				char *p = expand_akf(words[k], &u[i]);
+				if (p)
+					r = check_keys_file(root, f, &u[i], p, &seen);
+				free(p);
+			}
 		}
 	}
 out:
@@ -1622,22 +1666,27 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 			    (w > 6 && !strncmp(s + w - 6, "_Alias", 6));
 		int v = skip ? 0 : sudo_rule(s);
 		if (v) {
-			char *shown = pib_text_clean(s, false);
-			if (!shown) {
+			/* cut before cleaning: a cut UTF-8 character then shows as \xNN, never as bad UTF-8 */
+			bool cut = strlen(s) > RULE_SHOWN;
+			char *raw = pib_strndup(s, RULE_SHOWN), *shown = raw ? pib_text_clean(raw, false) : NULL;
+			char *spath = pib_text_clean(path, false);
+			free(raw);
+			if (!shown || !spath) {
+				free(shown);
+				free(spath);
 				r = -ENOMEM;
 				break;
 			}
-			if (strlen(shown) > RULE_SHOWN)
-				strcpy(shown + RULE_SHOWN - 3, "...");
 			r = policy_add(c->f, v == 2 ? "sudo.nopasswd_all" : "sudo.nopasswd",
 				       v == 2 ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
 				       v == 2 ? "A sudo rule runs any command as root without a password"
 					      : "A sudo rule runs commands without a password",
-				       path, start,
+				       spath, start,
 				       "Drop NOPASSWD from the rule, or limit it to the few commands the "
 				       "product needs.",
-				       "%s:%u: %s", path, start, shown);
+				       "%s:%u: %s%s", spath, start, shown, cut ? "..." : "");
 			free(shown);
+			free(spath);
 		}
 		rule.len = 0;
 		rule.data[0] = '\0';

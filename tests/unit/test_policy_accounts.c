@@ -440,6 +440,16 @@ static void test_sshd_hostile(void)
 		printf("ok %d - # SKIP mknod not permitted here\n", ++tap_n);
 	}
 	free(dev);
+
+	/* a drop-in whose name holds an escape sequence and a newline: shown as \xNN, in path and evidence */
+	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config.d/\033[2Kok\n.conf", "PasswordAuthentication yes\n");
+	ok(policy_check_sshd(r, &f) == 0, "hostile: a drop-in named with control characters: checked");
+	p = find(&f, "ssh.password_auth", 0);
+	ok(p && p->path && strstr(p->path, "\\x1b[2Kok\\x0a.conf") && !strpbrk(p->path, "\033\n") &&
+		   !strpbrk(p->evidence, "\033\n"),
+	   "hostile: ... its name cleaned in the finding's path and evidence (%s)", p ? p->path : "none");
+	policy_findings_free(&f);
 	free(fifo);
 	free(rel);
 	free(outside);
@@ -836,6 +846,17 @@ static void test_authorized_keys(void)
 		   at(find(&f, "ssh.authorized_keys", 0), "/home/alice/.ssh/100%", 1) &&
 		   at(find(&f, "ssh.authorized_keys", 1), "/etc/ssh/keys/eve", 1),
 	   "keys: AuthorizedKeysFile /etc/ssh/keys/%%u %%h/.ssh/100%%%%: its files, not the default ones");
+	dump(&f);
+	policy_findings_free(&f);
+
+	/* AuthorizedKeysFile set in a Match block: its files are read too */
+	put(r, "/etc/ssh/sshd_config", "AuthorizedKeysFile none\nMatch User alice\n  AuthorizedKeysFile /etc/ssh/alice_keys\n");
+	put(r, "/etc/ssh/alice_keys", text2);
+	ok(policy_check_authorized_keys(r, &f) == 0 && count(&f, "ssh.authorized_keys") == 1 &&
+		   at(find(&f, "ssh.authorized_keys", 0), "/etc/ssh/alice_keys", 1) &&
+		   has(find(&f, "ssh.authorized_keys", 0), "alice (uid 1000)") &&
+		   find(&f, "ssh.authorized_keys", 0)->severity == POLICY_SEV_MEDIUM,
+	   "keys: AuthorizedKeysFile none, and a Match User alice block's own file: found, as alice's");
 	dump(&f);
 	policy_findings_free(&f);
 
