@@ -168,9 +168,10 @@ static int add_unread(struct policy_findings *f, const char *path, const char *w
 
 	if (!shown)
 		return -ENOMEM;
-	r = policy_add(f, "policy.unread", POLICY_SEV_INFO, "A file the login checks should read was not read",
-		       shown, 0, "Make the file a regular file of a sane size inside the image, or remove it.",
-		       "%s", why);
+	r = policy_add(f, "policy.unread", POLICY_SEV_INFO,
+		       "A file the login checks should read was not read", shown, 0,
+		       "Make the file a regular file of a sane size inside the image, or remove it.", "%s",
+		       why);
 	free(shown);
 	return r;
 }
@@ -1304,7 +1305,8 @@ int policy_check_authorized_keys(const char *root, struct policy_findings *f)
 		goto out;
 	/* the plain connection's files, then those a Match block names (sshd reads them for its users) */
 	for (size_t m = 0; m <= s.n_matches && r >= 0; m++) {
-		const char *value = m == 0 ? s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value : s.matches[m - 1].v.value;
+		const char *value =
+			m == 0 ? s.kw[POLICY_SSHD_AUTHORIZED_KEYS].value : s.matches[m - 1].v.value;
 		if (m > 0 && s.matches[m - 1].kw != POLICY_SSHD_AUTHORIZED_KEYS)
 			continue;
 		pib_strv_free(words);
@@ -1666,9 +1668,11 @@ static int sudo_file(struct sudo_ctx *c, const char *path, unsigned depth)
 			    (w > 6 && !strncmp(s + w - 6, "_Alias", 6));
 		int v = skip ? 0 : sudo_rule(s);
 		if (v) {
-			/* cut before cleaning: a cut UTF-8 character then shows as \xNN, never as bad UTF-8 */
+			/* cut before cleaning: a cut UTF-8 character then shows as \xNN, never as bad UTF-8
+			 */
 			bool cut = strlen(s) > RULE_SHOWN;
-			char *raw = pib_strndup(s, RULE_SHOWN), *shown = raw ? pib_text_clean(raw, false) : NULL;
+			char *raw = pib_strndup(s, RULE_SHOWN),
+			     *shown = raw ? pib_text_clean(raw, false) : NULL;
 			char *spath = pib_text_clean(path, false);
 			free(raw);
 			if (!shown || !spath) {

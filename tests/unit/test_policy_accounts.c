@@ -442,7 +442,8 @@ static void test_sshd_hostile(void)
 	free(dev);
 
 	/* a drop-in whose name holds an escape sequence and a newline: shown as \xNN, in path and evidence */
-	put(r, "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\n");
 	put(r, "/etc/ssh/sshd_config.d/\033[2Kok\n.conf", "PasswordAuthentication yes\n");
 	ok(policy_check_sshd(r, &f) == 0, "hostile: a drop-in named with control characters: checked");
 	p = find(&f, "ssh.password_auth", 0);
@@ -850,7 +851,8 @@ static void test_authorized_keys(void)
 	policy_findings_free(&f);
 
 	/* AuthorizedKeysFile set in a Match block: its files are read too */
-	put(r, "/etc/ssh/sshd_config", "AuthorizedKeysFile none\nMatch User alice\n  AuthorizedKeysFile /etc/ssh/alice_keys\n");
+	put(r, "/etc/ssh/sshd_config",
+	    "AuthorizedKeysFile none\nMatch User alice\n  AuthorizedKeysFile /etc/ssh/alice_keys\n");
 	put(r, "/etc/ssh/alice_keys", text2);
 	ok(policy_check_authorized_keys(r, &f) == 0 && count(&f, "ssh.authorized_keys") == 1 &&
 		   at(find(&f, "ssh.authorized_keys", 0), "/etc/ssh/alice_keys", 1) &&
