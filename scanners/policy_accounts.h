@@ -6,14 +6,23 @@
  *
  * Every byte of the root is hostile: paths are resolved inside the root (pib_path_in_root: an
  * absolute link target restarts at the root, ".." stops at it), so a link never reaches a file of
- * the host; files are opened O_NOFOLLOW after that resolution, must be regular and are read up to
- * POLICY_ACCOUNTS_MAX_FILE bytes (a bigger file is skipped and said so); includes (sshd and
- * sudoers) are bounded in depth and a file already being read is not read again (a cycle). What
- * was skipped becomes a finding of its own (policy.unread, info) naming the file and the reason,
- * so that a silent gap never passes for a clean root.
+ * the host; a file must be regular before it is opened (a device node of the image is one of the
+ * host's devices, a fifo would hang), is opened O_NOFOLLOW|O_NONBLOCK after that resolution and
+ * read up to POLICY_ACCOUNTS_MAX_FILE bytes (a bigger file is skipped and said so); a NUL ends a
+ * line, never the file; includes (sshd and sudoers) are bounded in depth, at most 1024 files per
+ * configuration, and a file already being read is not read again (a cycle). What was skipped
+ * becomes a finding of its own (policy.unread, info) naming the file and the reason, so that a
+ * silent gap never passes for a clean root. Paths in findings (their path and evidence) went
+ * through pib_text_clean: a file name with control characters or bad UTF-8 shows them as \xNN.
+ *
+ * Only the ssh.* configuration findings depend on sshd being in the root; the others judge the
+ * files whether or not sshd or sudo is installed (the keys, hashes and rules are in the image).
  *
  * Findings (scanners/policy.h), by id:
  *   ssh.password_auth      high      PasswordAuthentication yes (also when unset: OpenSSH's default)
+ *                                    The four ssh.* configuration rules also give one finding per
+ *                                    Match block that sets the keyword to the failing value (same
+ *                                    id and severity, the Match line in the evidence).
  *   ssh.root_login         critical  PermitRootLogin yes (prohibit-password, without-password,
  *                                    forced-commands-only and no are fine)
  *   ssh.empty_passwords    critical  PermitEmptyPasswords yes
@@ -103,14 +112,22 @@ void policy_sshd_free(struct policy_sshd *s);
  */
 int policy_check_sshd(const char *root, struct policy_findings *f) PIB_MUST_CHECK;
 
-/* account.* from /etc/passwd and /etc/shadow. */
+/*
+ * account.* from /etc/passwd and /etc/shadow: a user's hash is shadow's (its first line for the
+ * name, as getspnam) when passwd's field is "x", else passwd's own field (pam_unix's rule). Locked:
+ * '!' or '*' first, or nothing crypt(3) could match ("x", "!!"). "root" is uid 0 (toor too). A
+ * login shell is any but nologin and false (an empty field is /bin/sh).
+ */
 int policy_check_shadow(const char *root, struct policy_findings *f) PIB_MUST_CHECK;
 
 /*
- * ssh.authorized_keys: for every user of /etc/passwd whose home is in the root, the files of
+ * ssh.authorized_keys: for every user of /etc/passwd with an absolute home, the files of
  * AuthorizedKeysFile (sshd's effective value for the plain connection, default
- * ".ssh/authorized_keys .ssh/authorized_keys2"; %h %u %U %% expanded, relative paths under the
- * home) that hold at least one key. Whether or not sshd is installed: the keys are in the image.
+ * ".ssh/authorized_keys .ssh/authorized_keys2", and each value a Match block sets, for the users a
+ * "Match User LIST" names or for everyone under other criteria; %h %u %U %% expanded, relative
+ * paths under the home, "none" reads nothing) that hold at least one key: one finding per file
+ * (a file two users share once), up to 32 keys listed by line, type, SHA256 fingerprint and
+ * comment length. Whether or not sshd is installed: the keys are in the image.
  */
 int policy_check_authorized_keys(const char *root, struct policy_findings *f) PIB_MUST_CHECK;
 
