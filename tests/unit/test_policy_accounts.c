@@ -6,7 +6,8 @@
  * password hashes of shadow, authorized_keys fingerprints (checked against ssh-keygen -lf when it
  * exists, and always against a digest computed here), host keys, sudoers NOPASSWD rules and their
  * drop-ins. With /usr/sbin/sshd (or PIB_TEST_SSHD, a program taking sshd's arguments) and
- * ssh-keygen on the machine, the parser is also compared with `sshd -T` on the same files.
+ * ssh-keygen on the machine, the parser is also compared with `sshd -T` on the same files
+ * (tests/tools/sshd-from-deb.sh runs an unpacked openssh-server .deb for PIB_TEST_SSHD).
  */
 #include "policy_accounts.h"
 #include "tap.h"
