@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Image policy findings: the list every check adds to (policy.h). */
 #include "policy.h"
+#include "policy_accounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -154,9 +155,17 @@ int policy_check_cloud(const char *root, struct policy_findings *f, struct pib_e
 	return r;
 }
 
+/* policy_accounts.c's checks return a negative errno only when memory ran out */
+static int check_accounts(const char *root, struct policy_findings *f, struct pib_err *err)
+{
+	int r = policy_check_accounts(root, f);
+	return r < 0 ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "the login checks failed: %s", strerror(-r)) : 0;
+}
+
 int policy_check_root(const char *root, struct policy_findings *f, struct pib_err *err)
 {
 	static int (*const checks[])(const char *, struct policy_findings *, struct pib_err *) = {
+		check_accounts,
 		policy_check_cloud,
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

@@ -5,7 +5,7 @@
 # libssl3, cron on cron-daemon-common, all in the bundle), fetched once with
 # tests/tools/real-debs.sh and cached under /var/tmp/pib-real-bundle (PIB_REAL_CACHE), put into
 # one bundle with a debian target and validated into a fresh copy of the gold root, both
-# scans on: succeeded, every package "install ok installed", `dpkg --audit` empty, no trigger
+# scans on: findings only of the image policy (openssh-server's host keys and password logins), every package "install ok installed", `dpkg --audit` empty, no trigger
 # pending, the set of packages new in the root's status file (name, version, arch) equal to
 # the resolve step's transaction and to the report's packages, nothing mounted left under the
 # root. Skips when the packages cannot be downloaded and none are cached.
@@ -46,10 +46,20 @@ installed_set "$R" >"$T/before.txt"
 
 "$REPO_DIR/tests/scan/make-db.sh" "$T/db" >/dev/null 2>&1 || bail_out "tests/scan/make-db.sh failed"
 validate "$B" --root "$R" --db "$T/db"
-is "exit code 0" "$RC" 0
+# openssh-server leaves what an image must not have: host keys made by its postinst, and
+# password logins on (Debian's sshd_config leaves PasswordAuthentication at OpenSSH's default)
+is "exit code 1: the image policy's findings" "$RC" 1
 report_exists
-status_good
-is "status succeeded (both scans ran)" "$(rep status)" succeeded
+is "status findings" "$(rep status)" findings
+is "only the policy step failed" "$(rep 'steps[status=failed].name' | tr '\n' ' ')" "policy "
+is "with policy.violation" "$(rep 'steps[name=policy].error.code')" policy.violation
+is "the findings: password logins and host keys, nothing else" \
+	"$(rep 'policy.id' | sort | tr '\n' ' ')" "ssh.host_keys ssh.password_auth "
+is "both brought by the bundle" "$(rep 'policy.origin' | sort -u)" bundle
+contains "ssh.password_auth: OpenSSH's default, said so" "$(rep 'policy[id=ssh.password_auth].evidence')" "default"
+contains "ssh.host_keys: names the ed25519 key and its type" "$(rep 'policy[id=ssh.host_keys].evidence')" \
+	"/etc/ssh/ssh_host_ed25519_key (ssh-ed25519 SHA256:"
+check_not "ssh.host_keys: no key material in the report" grep -q "PRIVATE KEY" "$REPORT"
 is "prescan ran" "$(rep 'steps[name=prescan].status')" ok
 is "postscan ran" "$(rep 'steps[name=postscan].status')" ok
 diag "install step: tool $(rep 'steps[name=install].tool'), contained $(rep 'steps[name=install].contained'), $(rep 'steps[name=install].duration_ms') ms"
