@@ -92,7 +92,8 @@ for i in $(seq 1 "$runs"); do
 	printf '  agent: status %s, install step (%s) %.2f s; run %d ratios: install/apt %.3f, validate/apt %.3f\n' \
 		"$st" "$tool" "$(echo "$ms" | awk '{ print $1 / 1000 }')" "$i" \
 		"$(echo "$ms $aw" | awk '{ print $1 / 1000 / $2 }')" "$(echo "$vw $aw" | awk '{ print $1 / $2 }')"
-	[ "$st" = succeeded ] || echo "  the agent's run did not succeed: $(grep 'error' "$work/validate.err" | tail -n 2)" >&2
+	# findings: openssh-server leaves host keys and password logins on (the image policy)
+	[ "$st" = succeeded ] || [ "$st" = findings ] || echo "  the agent's run did not succeed: $(grep 'error' "$work/validate.err" | tail -n 2)" >&2
 done
 rm -rf --one-file-system "$work/root-apt" "$work/root-agent"
 
