@@ -424,7 +424,7 @@ static const unsigned char *memmem_ci(const unsigned char *h, size_t hn, const c
 
 	for (size_t i = 0; i + nn <= hn; i++) {
 		size_t j = 0;
-		while (j < nn && (h[i + j] | 0x20) == (unsigned char)needle[j])
+		while (j < nn && (h[i + j] >= 'A' && h[i + j] <= 'Z' ? h[i + j] | 0x20 : h[i + j]) == (unsigned char)needle[j])
 			j++;
 		if (j == nn)
 			return h + i;
