@@ -180,7 +180,7 @@ int policy_walk_root(const char *root, const struct policy_walk_opts *o, struct 
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
-		return pib_fail(err, r, PIB_ERR_USAGE, "policy.root", "%s: cannot open the root: %s", root, strerror(-r));
+		return pib_fail(err, r, PIB_ERR_ENV, "scan.root_unreadable", "%s: cannot open the root: %s", root, strerror(-r));
 	}
 	w.dev = st.st_dev;
 	if ((r = pib_buf_append(&w.path, "/", 1)) < 0) {

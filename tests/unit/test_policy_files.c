@@ -204,8 +204,8 @@ static void test_walk(void)
 	policy_findings_free(&f);
 
 	char *none = rp("/no/such");
-	ok(policy_walk_root(none, &o, &f, &s, &err) == -ENOENT && err.set && strcmp(err.code, "policy.root") == 0,
-	   "a missing root: -ENOENT, policy.root: %s", err.msg);
+	ok(policy_walk_root(none, &o, &f, &s, &err) == -ENOENT && err.set && strcmp(err.code, "scan.root_unreadable") == 0,
+	   "a missing root: -ENOENT, scan.root_unreadable: %s", err.msg);
 	pib_err_clear(&err);
 	free(none);
 }
