@@ -252,16 +252,19 @@ int oseol_check(const struct oseol_table *t, const struct osinfo *os, const char
 		return -ENOMEM;
 	if (st == OSEOL_EOL) {
 		const struct oseol_entry *e = a.e;
+		/* VERSION_ID is the root's ("9.<anything>" matched "9"): shown cleaned */
+		char *vid = pib_text_clean(os->version_id, false);
 		if (e->extended_end[0] && e->extended_paid)
 			more = pib_asprintf("; %s (paid) runs until %s", e->extended_name, e->extended_end);
 		else
 			more = pib_strdup("");
-		r = more ? policy_add(f, "os.end_of_life", POLICY_SEV_HIGH, "The image's OS is past its end of life",
-				      path, 0, "Build the image from a supported release of the OS.",
-				      "%s (%s %s: %s): %s ended %s, judged at %s%s%s%s; source: %s (table compiled %s)",
-				      clean, os->id, os->version_id, e->name, a.basis, a.end, date, more,
-				      e->unsure ? "; unsure: " : "", e->unsure ? e->unsure : "", e->source, t->compiled)
-			 : -ENOMEM;
+		r = more && vid ? policy_add(f, "os.end_of_life", POLICY_SEV_HIGH, "The image's OS is past its end of life",
+					     path, 0, "Build the image from a supported release of the OS.",
+					     "%s (%s %s: %s): %s ended %s, judged at %s%s%s%s; source: %s (table compiled %s)",
+					     clean, e->id, vid, e->name, a.basis, a.end, date, more,
+					     e->unsure ? "; unsure: " : "", e->unsure ? e->unsure : "", e->source, t->compiled)
+				: -ENOMEM;
+		free(vid);
 	} else if (st == OSEOL_UNKNOWN) {
 		char *vid = pib_text_clean(os->version_id ? os->version_id : "", false),
 		     *oid = pib_text_clean(os->id ? os->id : "", false);

@@ -505,7 +505,8 @@ static int rules_aws(struct scan *s)
 			bool shape = true;
 			for (size_t i = at + 4; i < at + 20 && shape; i++)
 				shape = (s->b[i] >= 'A' && s->b[i] <= 'Z') || (s->b[i] >= '2' && s->b[i] <= '7');
-			if (!shape)
+			/* AWS's documentation example ids (AKIAIOSFODNN7EXAMPLE) fill SDKs and man pages */
+			if (!shape || memcmp(s->b + at + 13, "EXAMPLE", 7) == 0)
 				continue;
 			if (count++ == MAX_PER_RULE)
 				return note_capped(s);

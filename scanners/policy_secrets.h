@@ -17,6 +17,7 @@
  *   secret.aws_access_key         AKIA/ASIA + 16 of [A-Z2-7]: high; critical with a 40-character
  *                                 secret key shape within 3 lines of a name like
  *                                 aws_secret_access_key. Shown as its first 4 and last 4.
+ *                                 AWS's documentation example ids (...EXAMPLE) are skipped.
  *   secret.github_token           ghp_/gho_/ghu_/ghs_/ghr_ + 36 alphanumerics, github_pat_...: high
  *   secret.slack_token            xox[baprs]-...: high
  *   secret.gcp_service_account    JSON with "type": "service_account" and "private_key": critical

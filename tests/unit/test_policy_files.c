@@ -121,7 +121,7 @@ static void test_walk(void)
 	put("/usr/bin/ls", "#!/bin/sh\n", 0755);
 	put("/etc/app.conf", "x=1\n", 0666);
 	put("/tmp/ok", "scratch\n", 0666);
-	put("/opt/app/creds", "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", 0600);
+	put("/opt/app/creds", "[default]\naws_access_key_id = AKIAJ2Q7ZX4LMN5PQR3T\n", 0600);
 	p = rp("/usr/bin/link");
 	ok(symlink("tool", p) == 0, "a link to the setuid tool");
 	free(p);
@@ -165,7 +165,7 @@ static void test_walk(void)
 	char *text = malloc(big + 1);
 	memset(text, '#', big);
 	text[big] = '\0';
-	memcpy(text, "id=AKIAIOSFODNN7EXAMPLE\n", 24);
+	memcpy(text, "id=AKIAJ2Q7ZX4LMN5PQR3T\n", 24);
 	put("/opt/app/big", text, 0644);
 	free(text);
 	o = (struct policy_walk_opts){.secrets = true, .secret_size_cap = 100000};

@@ -347,8 +347,8 @@ out:
 	free(key), free(crt), free(p12), free(bin), free(cder), free(fake), free(fp);
 }
 
-/* AWS's documented example key pair (docs.aws.amazon.com), never a live key. */
-#define AWS_ID "AKIAIOSFODNN7EXAMPLE"
+/* A made-up id of the right shape, and AWS's documented example secret: never a live key. */
+#define AWS_ID "AKIAJ2Q7ZX4LMN5PQR3T"
 #define AWS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 static void test_aws(void)
@@ -364,10 +364,10 @@ static void test_aws(void)
 	   "a credentials file: one finding");
 	x = find(&f, "secret.aws_access_key");
 	ok(x && x->severity == POLICY_SEV_CRITICAL && x->line == 3, "critical (id with its secret), line 3");
-	ok(x && strstr(x->evidence, "AKIA...MPLE") && strstr(x->evidence, "line 4") && strstr(x->evidence, fp) &&
+	ok(x && strstr(x->evidence, "AKIA...QR3T") && strstr(x->evidence, "line 4") && strstr(x->evidence, fp) &&
 		   strstr(x->evidence, sfp),
 	   "evidence: first and last 4, the secret's line, both fingerprints: %s", x ? x->evidence : "");
-	ok(x && !strstr(x->evidence, "IOSFODNN7") && leaks_nothing(&f, AWS_SECRET) && leaks_nothing(&f, "IOSFODNN7EXA"),
+	ok(x && !strstr(x->evidence, "J2Q7ZX4LMN5P") && leaks_nothing(&f, AWS_SECRET) && leaks_nothing(&f, AWS_ID + 4),
 	   "neither the id's middle nor the secret is in the finding");
 	policy_findings_free(&f);
 
@@ -376,9 +376,9 @@ static void test_aws(void)
 		   x->line == 2,
 	   "the secret on the line before, shell style: critical");
 	policy_findings_free(&f);
-	ok(scan_text("/opt/app/conf", "{\"key\": \"ASIAIOSFODNN7EXAMPLE\"}\n", &f) == 1 &&
+	ok(scan_text("/opt/app/conf", "{\"key\": \"ASIAJ2Q7ZX4LMN5PQR3T\"}\n", &f) == 1 &&
 		   (x = find(&f, "secret.aws_access_key")) && x->severity == POLICY_SEV_HIGH &&
-		   strstr(x->evidence, "ASIA...MPLE") && strstr(x->evidence, "temporary"),
+		   strstr(x->evidence, "ASIA...QR3T") && strstr(x->evidence, "temporary"),
 	   "an id alone (ASIA): high: %s", f.n ? f.v[0].evidence : "");
 	policy_findings_free(&f);
 	ok(scan_text("/opt/app/far", "id=" AWS_ID "\n1\n2\n3\n4\naws_secret_access_key=" AWS_SECRET "\n", &f) == 1 &&
@@ -390,11 +390,13 @@ static void test_aws(void)
 	   "a 40-character string with no secret-key name near: high");
 	policy_findings_free(&f);
 
-	ok(scan_text("/a", "AKIAIOSFODNN7EXAMPL\n", &f) == 0, "15 characters after AKIA: no finding");
-	ok(scan_text("/b", "AKIAIOSFODNN7EXAMPLEX\n", &f) == 0, "a longer word: no finding");
-	ok(scan_text("/c", "XAKIAIOSFODNN7EXAMPLE\n", &f) == 0, "inside a word: no finding");
-	ok(scan_text("/d", "AKIAiosfodnn7example\n", &f) == 0, "lowercase: no finding");
-	ok(scan_text("/e", "AKIAIOSFODNN1EXAMPLE\n", &f) == 0, "a 1 (not base32): no finding");
+	ok(scan_text("/a", "AKIAJ2Q7ZX4LMN5PQR3\n", &f) == 0, "15 characters after AKIA: no finding");
+	ok(scan_text("/b", "AKIAJ2Q7ZX4LMN5PQR3TX\n", &f) == 0, "a longer word: no finding");
+	ok(scan_text("/c", "XAKIAJ2Q7ZX4LMN5PQR3T\n", &f) == 0, "inside a word: no finding");
+	ok(scan_text("/d", "AKIAj2q7zx4lmn5pqr3t\n", &f) == 0, "lowercase: no finding");
+	ok(scan_text("/e", "AKIAJ2Q7ZX4LMN1PQR3T\n", &f) == 0, "a 1 (not base32): no finding");
+	ok(scan_text("/f", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " AWS_SECRET "\n", &f) == 0,
+	   "AWS's documentation example id (AKIAIOSFODNN7EXAMPLE): no finding");
 	ok(f.n == 0, "no finding from the near misses");
 	policy_findings_free(&f);
 	free(fp);
