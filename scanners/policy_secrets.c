@@ -765,7 +765,9 @@ static int rules_putty(struct scan *s)
 		const unsigned char *pv = putty_field(s, le + 1, lim, "Public-Lines", &pl);
 		bool fp_pub = false;
 		if (pv) {
-			unsigned long lines = strtoul((const char *)pv, NULL, 10); /* stops at the line end */
+			unsigned long lines = 0; /* digits within the value: the buffer has no NUL after it */
+			for (size_t d = 0; d < pl && d < 4 && pv[d] >= '0' && pv[d] <= '9'; d++)
+				lines = lines * 10 + (unsigned long)(pv[d] - '0');
 			const unsigned char *pe = memchr(pv, '\n', (size_t)(s->b + lim - pv));
 			size_t b0 = pe ? (size_t)(pe - s->b) + 1 : lim, b1 = b0;
 			for (unsigned long k = 0; k < lines && k < 64 && b1 < lim; k++) {

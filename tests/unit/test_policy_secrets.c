@@ -524,6 +524,16 @@ static void test_bounds(void)
 	policy_findings_free(&f);
 	free(big);
 
+	/* a PuTTY header whose last bytes are the Public-Lines count, in an exact-size heap copy (the count is read
+	 * digit by digit within the buffer: strtoul would read on, and ASan does not watch inside libc) */
+	static const char ppk_end[] = "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nPublic-Lines: 12";
+	char *exact = malloc(sizeof(ppk_end) - 1);
+	memcpy(exact, ppk_end, sizeof(ppk_end) - 1);
+	ok(policy_secrets_scan("/end.ppk", exact, sizeof(ppk_end) - 1, 0, 100, &f, NULL) == 1,
+	   "a PuTTY file ending in its Public-Lines count: found");
+	policy_findings_free(&f);
+	free(exact);
+
 	/* a key at the very end of the buffer, with no newline after it */
 	ok(policy_secrets_scan("/end", AWS_ID, 20, 0, 100, &f, NULL) == 1, "an id filling the buffer: found");
 	ok(policy_secrets_scan("/nul", "", 0, 0, 100, &f, NULL) == 0, "an empty buffer: nothing");
