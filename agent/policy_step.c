@@ -9,11 +9,21 @@
 #include "log.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "policy_files.h"
+#include "policy_secrets.h"
 #include "report.h"
+#include "rootdiff.h"
+#include "scan_steps.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define POLICY_SECRET_SIZE_CAP (64u << 20) /* a changed file larger than this is not read for secrets */
+#define POLICY_SECRET_MAX_BYTES (8u << 20) /* of a file read, at most this much is scanned */
 
 #define POLICY_FAIL_ON POLICY_SEV_HIGH
 
@@ -156,6 +166,76 @@ static cJSON *finding_json(const struct policy_finding *v, const char *origin, c
 	return j;
 }
 
+/*
+ * The file rules (setuid, setgid, world-writable) and the secret rules on one file the install
+ * made or changed (path inside the root). What cannot be looked at is counted in *skipped.
+ */
+static int judge_changed_file(const char *root, const char *path, struct policy_findings *f, size_t *skipped,
+			      size_t *cut)
+{
+	char *host = NULL;
+	struct stat st, fst;
+	int r, fd;
+
+	if ((r = pib_path_in_root(root, path, false, &host)) < 0)
+		return r == -ENOMEM ? r : ((*skipped)++, 0);
+	if (lstat(host, &st) < 0) {
+		free(host);
+		(*skipped)++;
+		return 0;
+	}
+	if ((r = policy_file_check(path, &st, f)) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > POLICY_SECRET_SIZE_CAP) {
+		free(host);
+		if (r == 0 && S_ISREG(st.st_mode))
+			(*skipped)++; /* too large to read */
+		return r;
+	}
+	fd = open(host, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	free(host);
+	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev) {
+		if (fd >= 0)
+			close(fd);
+		(*skipped)++;
+		return 0;
+	}
+	bool was_cut = false;
+	r = policy_secrets_fd(fd, path, POLICY_SECRET_MAX_BYTES, f, &was_cut);
+	close(fd);
+	*cut += was_cut;
+	return r < 0 ? r : 0;
+}
+
+/* What the install made or changed, judged file by file: every finding is the bundle's. */
+static void judge_changes(struct agent_run *run, struct policy_findings *f)
+{
+	const struct rootdiff *snap = agent_scan_snapshot(run);
+	struct pib_err e = {0};
+	char **changed = NULL;
+	size_t skipped = 0, cut = 0, n = 0;
+
+	if (!snap) {
+		report_step_detail(run->report, "files_not_judged",
+				   cJSON_CreateString("no snapshot of the root before the install (--no-scan): the "
+						      "files the install made were not judged for modes and secrets"));
+		return;
+	}
+	if (rootdiff_changed(snap, &changed, &e) < 0) {
+		report_step_detail(run->report, "files_not_judged", cJSON_CreateString(e.msg));
+		pib_err_clear(&e);
+		return;
+	}
+	for (; changed[n]; n++)
+		if (judge_changed_file(run->root, changed[n], f, &skipped, &cut) == -ENOMEM) {
+			pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+			break;
+		}
+	pib_strv_free(changed);
+	report_step_detail(run->report, "files_judged", cJSON_CreateNumber((double)n));
+	report_step_detail(run->report, "files_not_read", cJSON_CreateNumber((double)skipped));
+	report_step_detail(run->report, "files_read_in_part", cJSON_CreateNumber((double)cut));
+}
+
 bool agent_step_policy(struct agent_run *run)
 {
 	struct policy_findings f = {0};
@@ -168,13 +248,19 @@ bool agent_step_policy(struct agent_run *run)
 		policy_findings_free(&f);
 		return !agent_step_end(run);
 	}
+	size_t n_image_checks = f.n;
+	judge_changes(run, &f);
 	bool known = p && p->before_known;
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; arr && i < f.n; i++) {
 		const struct policy_finding *v = &f.v[i];
 		char *key = policy_finding_key(v);
-		/* without the image's findings before the install, none can be put on the seller */
-		const char *origin = !known ? "unknown" : key && was_before(p, key) ? "image" : "bundle";
+		/* without the image's findings before the install, none can be put on the seller; a
+		   finding of a file the install made or changed is the bundle's */
+		const char *origin = i >= n_image_checks ? "bundle"
+				     : !known			? "unknown"
+				     : key && was_before(p, key) ? "image"
+								 : "bundle";
 		bool violation = !strcmp(origin, "bundle") && v->severity >= POLICY_FAIL_ON;
 		free(key);
 		n_bundle += !strcmp(origin, "bundle");

@@ -259,6 +259,11 @@ int agent_scan_prescan(struct agent_run *run)
 
 /* ---------------------------------------------------------------- postscan */
 
+const struct rootdiff *agent_scan_snapshot(const struct agent_run *run)
+{
+	return run->scan ? run->scan->snap : NULL;
+}
+
 void agent_scan_before_install(struct agent_run *run)
 {
 	struct agent_scan *as = run->scan;

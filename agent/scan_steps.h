@@ -29,6 +29,8 @@ void agent_scan_before_install(struct agent_run *run);
  */
 int agent_scan_postscan(struct agent_run *run);
 void agent_scan_free(struct agent_scan *as);
+/* The root's snapshot taken before the install (for the policy step), or NULL (--no-scan). */
+const struct rootdiff *agent_scan_snapshot(const struct agent_run *run);
 
 /* The scanner configuration from the command line. */
 void agent_scan_config(const struct agent_opts *o, struct scan_config *cfg);

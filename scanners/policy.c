@@ -2,6 +2,8 @@
 /* Image policy findings: the list every check adds to (policy.h). */
 #include "policy.h"
 #include "policy_accounts.h"
+#include "oseol.h"
+#include "osinfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
@@ -162,11 +165,45 @@ static int check_accounts(const char *root, struct policy_findings *f, struct pi
 	return r < 0 ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "the login checks failed: %s", strerror(-r)) : 0;
 }
 
+extern const char pib_os_eol_json[];
+extern const size_t pib_os_eol_json_len;
+
+int policy_check_os_eol(const char *root, struct policy_findings *f, struct pib_err *err)
+{
+	struct oseol_table t = {0};
+	struct osinfo os = {0};
+	struct pib_err e = {0};
+	char today[11];
+	const char *date = getenv("PIB_POLICY_DATE");
+	int r;
+
+	if (!date || strlen(date) != 10) {
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm));
+		date = today;
+	}
+	if ((r = oseol_parse(pib_os_eol_json, pib_os_eol_json_len, "os-eol.json", &t, err)) < 0)
+		return r;
+	/* a root whose os-release cannot be read: the OS is unknown, said as such */
+	if (os_detect(root, NULL, &os, &e) < 0) {
+		r = policy_add(f, "os.eol_unknown", POLICY_SEV_INFO, "the OS of the image is not known", "/etc/os-release",
+			       0, "Give the image an /etc/os-release.", "%s", e.msg);
+		pib_err_clear(&e);
+	} else {
+		r = oseol_check(&t, &os, date, f);
+	}
+	os_free(&os);
+	oseol_free(&t);
+	return r < 0 ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory") : 0;
+}
+
 int policy_check_root(const char *root, struct policy_findings *f, struct pib_err *err)
 {
 	static int (*const checks[])(const char *, struct policy_findings *, struct pib_err *) = {
 		check_accounts,
 		policy_check_cloud,
+		policy_check_os_eol,
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		int r = checks[i](root, f, err);

@@ -56,6 +56,12 @@ void policy_findings_free(struct policy_findings *f);
  */
 int policy_check_root(const char *root, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
 
+/*
+ * os.end_of_life / os.eol_unknown: the root's os-release against manifests/os-eol.json (carried
+ * in the binary), judged at today's date (PIB_POLICY_DATE=YYYY-MM-DD sets another, for tests).
+ */
+int policy_check_os_eol(const char *root, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
+
 /* cloud.user_data_left: /var/lib/cloud/instances/ID/user-data* left in the image (policy.c). */
 int policy_check_cloud(const char *root, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
 

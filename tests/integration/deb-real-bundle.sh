@@ -5,7 +5,8 @@
 # libssl3, cron on cron-daemon-common, all in the bundle), fetched once with
 # tests/tools/real-debs.sh and cached under /var/tmp/pib-real-bundle (PIB_REAL_CACHE), put into
 # one bundle with a debian target and validated into a fresh copy of the gold root, both
-# scans on: findings only of the image policy (openssh-server's host keys and password logins), every package "install ok installed", `dpkg --audit` empty, no trigger
+# scans on: findings only of the image policy (openssh-server's host keys and password logins,
+# ssh's setuid and setgid tools, crontab), every package "install ok installed", `dpkg --audit` empty, no trigger
 # pending, the set of packages new in the root's status file (name, version, arch) equal to
 # the resolve step's transaction and to the report's packages, nothing mounted left under the
 # root. Skips when the packages cannot be downloaded and none are cached.
@@ -53,8 +54,14 @@ report_exists
 is "status findings" "$(rep status)" findings
 is "only the policy step failed" "$(rep 'steps[status=failed].name' | tr '\n' ' ')" "policy "
 is "with policy.violation" "$(rep 'steps[name=policy].error.code')" policy.violation
-is "the findings: password logins and host keys, nothing else" \
-	"$(rep 'policy.id' | sort | tr '\n' ' ')" "ssh.host_keys ssh.password_auth "
+is "the findings: password logins, host keys (also as private keys), ssh's setuid and setgid tools" \
+	"$(rep 'policy.id' | sort -u | tr '\n' ' ')" \
+	"file.setgid file.setuid secret.openssh_private_key ssh.host_keys ssh.password_auth "
+is "the setuid file is ssh-keysign" "$(rep 'policy[id=file.setuid].path')" /usr/lib/openssh/ssh-keysign
+is "the setgid files: crontab and ssh-agent" "$(rep 'policy[id=file.setgid].path' | sort | tr '\n' ' ')" \
+	"/usr/bin/crontab /usr/bin/ssh-agent "
+is "the private keys are the three host keys" "$(rep 'policy[id=secret.openssh_private_key].path' | sort | tr '\n' ' ')" \
+	"/etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key "
 is "both brought by the bundle" "$(rep 'policy.origin' | sort -u)" bundle
 contains "ssh.password_auth: OpenSSH's default, said so" "$(rep 'policy[id=ssh.password_auth].evidence')" "default"
 contains "ssh.host_keys: names the ed25519 key and its type" "$(rep 'policy[id=ssh.host_keys].evidence')" \

@@ -166,12 +166,14 @@ check "Retry-After 2 honoured (gap between the requests: $gap s, backoff base 0.
 
 faults '{"bundles": {"fail": [404]}}'
 fetch "$BASE/bundles/small.bin" "$SMALL_SHA" 100000000 "$T/dl/nf" --ca "$CA"
-is "404: fetch.http, not retried" "$RC/$(jf "$T/out.json" error.code)/$(logcount 'True')" "1/fetch.http/1"
+# counted by status: the server logs a request after answering it, so on a loaded machine the
+# line of the test before may land after faults() emptied the log
+is "404: fetch.http, not retried" "$RC/$(jf "$T/out.json" error.code)/$(logcount 'r["status"] == 404')" "1/fetch.http/1"
 
 faults '{"bundles": {"fail": [503, 503, 503, 503, 503]}}'
 fetch "$BASE/bundles/small.bin" "$SMALL_SHA" 100000000 "$T/dl/ex" --ca "$CA" --attempts 3
 is "503 until the attempts run out: fetch.http after 3 requests" \
-	"$RC/$(jf "$T/out.json" error.code)/$(logcount 'True')" "1/fetch.http/3"
+	"$RC/$(jf "$T/out.json" error.code)/$(logcount 'r["status"] == 503')" "1/fetch.http/3"
 
 # ---------------------------------------------------------------------------- TLS
 start_server "$T/pki/other-server.pem" "$T/pki/other-server.key" "$T/other.log" "$T/other-port"

@@ -4,7 +4,8 @@
 # user-data left in /var/lib/cloud/instances, already in the gold image (origin image: reported,
 # status unchanged), brought by a package's postinst (origin bundle: findings, exit 1,
 # policy.violation), both at once, absent (no finding), and an instances folder that is a link
-# out of the root (never followed).
+# out of the root (never followed); files a package ships (a setuid binary, a PEM private key, an
+# AWS key pair: bundle, never the secret in the report); an OS past its end of life (image).
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -78,5 +79,48 @@ ln -s "$T/host-cloud" "$R5/var/lib/cloud/instances"
 validate "$T/hello.tar.gz" --root "$R5" --no-scan
 is "link out of the root: exit 0" "$RC" 0
 check_not "link out of the root: this machine's folder is not read" grep -q "i-0host" "$REPORT"
+
+# 6. files the bundle ships: a setuid binary, a PEM private key, an AWS key pair
+d=$T/pkg-secrets
+mkdir -p "$d/DEBIAN" "$d/usr/bin" "$d/etc/pib"
+printf '%s\n' "Package: pib-secrets" "Version: 1.0" "Architecture: all" \
+	"Maintainer: pib-agent tests <tests@example.invalid>" "Description: ships what it should not" >"$d/DEBIAN/control"
+printf '#!/bin/sh\nexit 0\n' >"$d/usr/bin/pib-suid"
+chmod 4755 "$d/usr/bin/pib-suid"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/etc/pib/key.pem" 2>/dev/null ||
+	bail_out "openssl genpkey failed"
+akid=AKIA$(head -c 64 /dev/urandom | base32 | tr -dc 'A-Z2-7' | head -c 16)
+asecret=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$akid" "$asecret" >"$d/etc/pib/credentials"
+dpkg-deb --root-owner-group --build "$d" "$T/secrets.deb" >/dev/null || bail_out "dpkg-deb failed"
+mkbundle "$T/secrets.tar.gz" --deb "$T/secrets.deb"
+R6=$T/root6
+copy_root "$R6"
+validate "$T/secrets.tar.gz" --root "$R6" --no-scan
+is "shipped secrets: exit 1" "$RC" 1
+is "setuid binary: file.setuid, bundle, violation" \
+	"$(rep 'policy[id=file.setuid].path')/$(rep 'policy[id=file.setuid].origin')/$(rep 'policy[id=file.setuid].status')" \
+	/usr/bin/pib-suid/bundle/violation
+is "PEM private key: secret.private_key_pem, critical" \
+	"$(rep 'policy[id=secret.private_key_pem].path')/$(rep 'policy[id=secret.private_key_pem].severity')" \
+	/etc/pib/key.pem/critical
+is "AWS key pair: secret.aws_access_key, critical (a secret beside the id)" \
+	"$(rep 'policy[id=secret.aws_access_key].path')/$(rep 'policy[id=secret.aws_access_key].severity')" \
+	/etc/pib/credentials/critical
+check_not "the AWS secret is not in the report" grep -q "$asecret" "$REPORT"
+check_not "the AWS key id is not in the report whole" grep -q "$akid" "$REPORT"
+body=$(sed -n 2p "$d/etc/pib/key.pem" | cut -c1-24)
+check_not "no line of the private key is in the report" grep -qF "$body" "$REPORT"
+check "the files were judged" test "$(rep 'steps[name=policy].files_judged')" -ge 3
+
+# 7. an OS past its end of life: the image's, never the seller's (PIB_POLICY_DATE: a fixed day)
+R7=$T/root7
+copy_root "$R7"
+PIB_POLICY_DATE=2031-01-01 validate "$T/hello.tar.gz" --root "$R7" --no-scan
+is "end of life: exit 0" "$RC" 0
+is "end of life: os.end_of_life, origin image" "$(rep 'policy[id=os.end_of_life].origin')" image
+contains "end of life: the OS and the date in the evidence" "$(rep 'policy[id=os.end_of_life].evidence')" "Debian GNU/Linux 12"
+PIB_POLICY_DATE=2025-01-01 validate "$T/hello.tar.gz" --root "$R7" --no-scan
+is "supported on 2025-01-01: no os finding" "$(rep 'policy.id' | grep -c '^os\.')" 0
 
 done_testing
