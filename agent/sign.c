@@ -348,60 +348,10 @@ char *sign_b64_encode(const void *data, size_t len)
 	return out;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 int sign_b64_decode(const char *s, size_t len, unsigned char **ret, size_t *ret_len)
 {
-	size_t pad = 0, n, olen = 0;
-	unsigned char *out;
-	unsigned acc = 0;
-	int bits = 0;
-
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	if (pad && len % 4)
-		return -EINVAL;
-	n = len - pad;
-	if (n % 4 == 1)
-		return -EINVAL;
-	out = malloc(n / 4 * 3 + 3);
-	if (!out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value((unsigned char)s[i]);
-		if (v < 0) {
-			free(out);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[olen++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0) { /* non-zero trailing bits: not the canonical encoding */
-		free(out);
-		return -EINVAL;
-	}
-	out[olen] = '\0';
-	*ret = out;
-	*ret_len = olen;
-	return 0;
+	/* DSSE's fields: standard or URL-safe alphabet, canonical, no white space */
+	return pib_b64_decode(s, len, PIB_B64_URL | PIB_B64_STRICT, ret, ret_len);
 }
 
 int sign_pae(const char *type, const void *body, size_t body_len, struct pib_buf *out)

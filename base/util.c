@@ -604,3 +604,60 @@ bool pib_str_has_suffix(const char *s, const char *suffix)
 
 	return a >= b && !strcmp(s + a - b, suffix);
 }
+
+static int b64_value(unsigned char c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || (url && c == '-'))
+		return 62;
+	if (c == '/' || (url && c == '_'))
+		return 63;
+	return -1;
+}
+
+int pib_b64_decode(const char *s, size_t len, unsigned flags, unsigned char **ret, size_t *ret_len)
+{
+	size_t olen = 0, digits = 0, pad = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	unsigned char *out = malloc(len / 4 * 3 + 3);
+
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((flags & PIB_B64_SPACE) && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		int v = b64_value(c, flags & PIB_B64_URL);
+		if (v < 0 || pad) /* not base64, or text after the padding */
+			goto bad;
+		digits++;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[olen++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (pad > 2 || digits % 4 == 1)
+		goto bad;
+	if ((flags & PIB_B64_STRICT) && ((pad && (digits + pad) % 4) || acc != 0))
+		goto bad;
+	out[olen] = '\0';
+	*ret = out;
+	*ret_len = olen;
+	return 0;
+bad:
+	free(out);
+	return -EINVAL;
+}

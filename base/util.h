@@ -77,6 +77,18 @@ size_t pib_strv_len(char *const *v);
 /* Appends a copy of s to the NULL-terminated vector *v; returns 0 or -ENOMEM. */
 int pib_strv_push(char ***v, const char *s) PIB_MUST_CHECK;
 
+/* How pib_b64_decode reads its text. */
+#define PIB_B64_SPACE 1u  /* space, tab, CR and LF between characters are skipped (PEM bodies, key files) */
+#define PIB_B64_URL 2u    /* '-' and '_' are read as '+' and '/' too (base64url) */
+#define PIB_B64_STRICT 4u /* canonical only: padding makes a multiple of 4, the unused bits are zero */
+/*
+ * Decodes base64 into a new buffer, NUL-terminated after its *ret_len bytes. At most two '='
+ * end the text (only white space may follow them with PIB_B64_SPACE). 0, -EINVAL when the text
+ * is not base64 as flags say (*ret untouched), or -ENOMEM.
+ */
+int pib_b64_decode(const char *s, size_t len, unsigned flags, unsigned char **ret, size_t *ret_len)
+	PIB_MUST_CHECK;
+
 /* A growable byte buffer, NUL-terminated at all times. */
 struct pib_buf {
 	char *data;

@@ -314,53 +314,12 @@ out:
 
 /* ------------------------------------------------------------------ base64 and fingerprints */
 
-static int b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Decodes base64 (whitespace skipped when skip_space; '=' only at the end); NULL when not base64. */
+/* Decodes base64 (white space skipped when skip_space; '=' only at the end); NULL when not base64. */
 static unsigned char *b64_decode(const char *s, size_t len, bool skip_space, size_t *ret_len)
 {
-	unsigned char *out = malloc(len / 4 * 3 + 3);
-	size_t n = 0, pad = 0;
-	unsigned acc = 0, bits = 0;
+	unsigned char *out = NULL;
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (skip_space && isspace(c))
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		int v = b64_val(c);
-		if (v < 0 || pad) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (pad > 2) {
-		free(out);
-		return NULL;
-	}
-	*ret_len = n;
-	return out;
+	return pib_b64_decode(s, len, skip_space ? PIB_B64_SPACE : 0, &out, ret_len) == 0 ? out : NULL;
 }
 
 void policy_ssh_fingerprint(const unsigned char *blob, size_t len, char out[44])

@@ -112,43 +112,19 @@ static int note_capped(struct scan *s)
 }
 
 /*
- * Decodes base64 text (white space skipped, '=' ends it) into out (room for n * 3 / 4 + 3
- * bytes). Returns the decoded length, or -1 on any other byte.
+ * Decodes a PEM body or key lines (white space skipped) into *ret (a buffer even when the text
+ * is not base64: then -1 is returned). The decoded length, -1, or -ENOMEM.
  */
-static long b64_decode(const unsigned char *in, size_t n, unsigned char *out)
+static long b64_decode(const unsigned char *in, size_t n, unsigned char **ret)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
+	size_t len = 0;
+	int r = pib_b64_decode((const char *)in, n, PIB_B64_SPACE, ret, &len);
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = in[i];
-		int v;
-
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
-			continue;
-		else if (c == '=')
-			break;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)o;
+	if (r == 0)
+		return (long)len;
+	if (r == -ENOMEM || !(*ret = calloc(1, 1)))
+		return -ENOMEM;
+	return -1;
 }
 
 /*
@@ -342,14 +318,14 @@ static int rule_openssh(struct scan *s, size_t off, const struct pem *pm, const 
 static int rule_pem_key(struct scan *s, size_t off, const struct pem *pm)
 {
 	const unsigned char *body = s->b + pm->body;
-	unsigned char *der = malloc(pm->body_len / 4 * 3 + 4);
+	unsigned char *der = NULL;
 	char type[96] = "", fp[17];
 	long dn;
 	int r;
 
-	if (!der)
+	dn = b64_decode(body, pm->body_len, &der);
+	if (dn == -ENOMEM)
 		return -ENOMEM;
-	dn = b64_decode(body, pm->body_len, der);
 	if (strcmp(pm->label, "OPENSSH PRIVATE KEY") == 0) {
 		r = rule_openssh(s, off, pm, der, dn < 0 ? 0 : dn);
 		free(der);
@@ -774,10 +750,10 @@ static int rules_putty(struct scan *s)
 				const unsigned char *ne = memchr(s->b + b1, '\n', lim - b1);
 				b1 = ne ? (size_t)(ne - s->b) + 1 : lim;
 			}
-			unsigned char *blob = malloc((b1 - b0) / 4 * 3 + 4);
-			if (!blob)
+			unsigned char *blob = NULL;
+			long bn = b64_decode(s->b + b0, b1 - b0, &blob);
+			if (bn == -ENOMEM)
 				return -ENOMEM;
-			long bn = b64_decode(s->b + b0, b1 - b0, blob);
 			if (bn > 0) {
 				fingerprint(blob, (size_t)bn, fp);
 				fp_pub = true;
