@@ -71,7 +71,7 @@ validate "$T/good.tar.gz" --root "$R" --db "$DB"
 is "the clean package: exit 0" "$RC" 0
 status_good
 is "status succeeded" "$(rep status)" succeeded
-is "steps" "$(rep steps.name | tr '\n' ' ')" "open verify prescan resolve install postscan report "
+is "steps" "$(rep steps.name | tr '\n' ' ')" "open verify prescan resolve install postscan policy report "
 is "dpkg: pib-good installed" "$(dpkg_status "$R" pib-good)" "install ok installed"
 is "no detection" "$(detections)" ""
 is "postscan ran" "$(rep 'steps[name=postscan].status')" ok

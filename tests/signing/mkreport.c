@@ -160,13 +160,25 @@ int main(int argc, char **argv)
 
 	cJSON *pol = cJSON_CreateArray();
 	cJSON *v = cJSON_CreateObject();
+	/* the shape of agent/policy_step.c's findings: a violation the bundle brought, one of the image's */
 	cJSON_AddStringToObject(v, "id", "ssh.password_authentication");
-	cJSON_AddStringToObject(v, "status", "fail");
+	cJSON_AddStringToObject(v, "title", "sshd allows password logins");
+	cJSON_AddStringToObject(v, "severity", "high");
+	cJSON_AddStringToObject(v, "origin", "bundle");
+	cJSON_AddStringToObject(v, "status", "violation");
+	cJSON_AddStringToObject(v, "path", "/etc/ssh/sshd_config");
+	cJSON_AddNumberToObject(v, "line", 3);
+	cJSON_AddStringToObject(v, "evidence", "PasswordAuthentication yes in /etc/ssh/sshd_config");
 	cJSON_AddStringToObject(v, "message", "PasswordAuthentication yes in /etc/ssh/sshd_config");
 	cJSON_AddItemToArray(pol, v);
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "id", "users.empty_passwords");
-	cJSON_AddStringToObject(v, "status", "pass");
+	cJSON_AddStringToObject(v, "title", "an account has an empty password");
+	cJSON_AddStringToObject(v, "severity", "low");
+	cJSON_AddStringToObject(v, "origin", "image");
+	cJSON_AddStringToObject(v, "status", "reported");
+	cJSON_AddNullToObject(v, "path");
+	cJSON_AddStringToObject(v, "evidence", "none found");
 	cJSON_AddItemToArray(pol, v);
 	report_set(r, "policy", pol);
 	cJSON *chk = cJSON_CreateArray();
