@@ -35,6 +35,7 @@ enum agent_cmd_flag {
 	CMD_SHOW = 1 << 4,
 	CMD_KEYGEN = 1 << 5,
 	CMD_DELIVER = 1 << 6,
+	CMD_POLICY = 1 << 7,
 };
 
 struct agent_command {
@@ -81,6 +82,7 @@ int agent_cmd_keygen(const struct agent_opts *o); /* cmd_report.c */
 int agent_cmd_verify(const struct agent_opts *o);
 int agent_cmd_show(const struct agent_opts *o);
 int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
+int agent_cmd_policy(const struct agent_opts *o);  /* cmd_policy.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */
 struct sign_key;

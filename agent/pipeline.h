@@ -69,6 +69,9 @@ bool agent_step_install(struct agent_run *run);
 void agent_policy_before(struct agent_run *run);
 bool agent_step_policy(struct agent_run *run);
 void agent_policy_free(struct agent_run *run);
+struct policy_finding;
+/* One finding as the report's policy[] holds it; NULL when out of memory. */
+cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *origin, const char *status);
 /*
  * The seller's checks (checks.c), after install and postscan: each in the root, contained, as
  * its user, no network; skipped when nothing was installed. A failed one is a finding.

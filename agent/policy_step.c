@@ -143,7 +143,7 @@ static bool was_before(const struct agent_policy *p, const char *key)
 	return false;
 }
 
-static cJSON *finding_json(const struct policy_finding *v, const char *origin, const char *status)
+cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *origin, const char *status)
 {
 	cJSON *j = cJSON_CreateObject();
 	if (!j)
@@ -266,7 +266,7 @@ bool agent_step_policy(struct agent_run *run)
 		n_bundle += !strcmp(origin, "bundle");
 		if (violation && n_violations++ == 0)
 			first = v;
-		cJSON *j = finding_json(v, origin, violation ? "violation" : "reported");
+		cJSON *j = agent_policy_finding_json(v, origin, violation ? "violation" : "reported");
 		if (j)
 			cJSON_AddItemToArray(arr, j);
 		agent_log("policy: %s %s [%s, %s]%s%s", v->id, v->path ? v->path : "", policy_severity_name(v->severity),

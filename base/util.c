@@ -305,7 +305,7 @@ bool pib_is_hex64(const char *s)
 
 int pib_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); /* a fifo must not hang it */
 	struct stat st;
 	char *data = NULL;
 	size_t len = 0, cap = 0;

@@ -106,7 +106,10 @@ int pib_sha256_fd(int fd, char hex[65], uint64_t *ret_size) PIB_MUST_CHECK;
 int pib_sha256_file(const char *path, char hex[65], uint64_t *ret_size) PIB_MUST_CHECK;
 bool pib_is_hex64(const char *s);
 
-/* Reads a whole regular file (O_NOFOLLOW unless follow) of at most max bytes. */
+/*
+ * Reads a whole regular file of at most max bytes (anything else is -EINVAL, never waited on). It
+ * follows a link: a path inside an image is resolved with pib_path_in_root first.
+ */
 int pib_read_file(const char *path, size_t max, char **ret, size_t *ret_len) PIB_MUST_CHECK;
 /* Reads exactly n bytes from fd (at off with pread when off >= 0, else from its position): 0,
  * -ENODATA when the file ends first, or -errno. */

@@ -18,6 +18,22 @@ static int add_mode(struct policy_findings *f, const char *id, enum policy_sever
 	return r < 0 ? r : 1;
 }
 
+/*
+ * The character devices every Linux system leaves writable by all (devtmpfs and udev make them
+ * 0666; chroot builders such as mmdebstrap make /dev/console so): judging them would only bury
+ * what matters. A FIFO or a socket is guarded by its folder.
+ */
+static bool chr_open_to_all(const char *path)
+{
+	static const char *const open_to_all[] = {"/dev/null", "/dev/zero",   "/dev/full", "/dev/random",
+						  "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/net/tun",
+						  "/dev/fuse", "/dev/kvm", "/dev/console"};
+	for (size_t i = 0; i < sizeof(open_to_all) / sizeof(open_to_all[0]); i++)
+		if (!strcmp(path, open_to_all[i]))
+			return true;
+	return false;
+}
+
 int policy_file_check(const char *path, const struct stat *st, struct policy_findings *f)
 {
 	mode_t m = st->st_mode;
@@ -43,8 +59,7 @@ int policy_file_check(const char *path, const struct stat *st, struct policy_fin
 				  "Remove write for others (chmod o-w) or set the sticky bit (chmod +t).")) < 0)
 			return r;
 		n++;
-	} else if (!S_ISDIR(m) && (m & S_IWOTH) && (S_ISREG(m) || S_ISFIFO(m) || S_ISSOCK(m) || S_ISCHR(m) ||
-						   S_ISBLK(m))) {
+	} else if ((m & S_IWOTH) && (S_ISREG(m) || S_ISBLK(m) || (S_ISCHR(m) && !chr_open_to_all(path)))) {
 		if ((r = add_mode(f, "file.world_writable", POLICY_SEV_HIGH, "A file anyone may write is in the image",
 				  path, st, "Remove write for others (chmod o-w).")) < 0)
 			return r;

@@ -6,7 +6,8 @@
  * Rules (id: severity), judged from one file's struct stat (symbolic links are never judged):
  *   file.setuid            a regular file with the set-user-ID bit: high
  *   file.setgid            a regular file with the set-group-ID bit: medium
- *   file.world_writable    a file (not a directory) anyone may write: high
+ *   file.world_writable    a regular file or a block device anyone may write, or a character
+ *                          device but for the few every system opens to all (/dev/null, ...): high
  *   file.world_writable_dir a directory anyone may write without the sticky bit: high
  * Evidence: the mode (octal), the owner (uid:gid, numbers: the root's own passwd is not read
  * here) and the path.

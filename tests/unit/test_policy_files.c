@@ -12,6 +12,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 
 static char *root;
 
@@ -131,14 +132,25 @@ static void test_walk(void)
 	p = rp("/etc/fifo");
 	ok(mkfifo(p, 0666) == 0 && chmod(p, 0666) == 0, "a world-writable fifo");
 	free(p);
+	p = rp("/dev");
+	ok(mkdir(p, 0755) == 0, "/dev");
+	free(p);
+	p = rp("/dev/null");
+	ok(mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0 && chmod(p, 0666) == 0, "a 0666 /dev/null");
+	free(p);
+	p = rp("/dev/mydev");
+	ok(mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0 && chmod(p, 0666) == 0, "another 0666 character device");
+	free(p);
 
 	ok(policy_walk_root(root, &o, &f, &s, &err) == 0, "the walk of the root");
 	for (size_t i = 0; i < f.n; i++)
 		printf("# %s %s %s: %s\n", f.v[i].id, policy_severity_name(f.v[i].severity), f.v[i].path, f.v[i].evidence);
 	ok(find(&f, "file.setuid", "/usr/bin/tool") && find(&f, "file.setgid", "/usr/bin/wall"),
 	   "setuid and setgid files found by their path inside the root");
-	ok(find(&f, "file.world_writable", "/etc/app.conf") && find(&f, "file.world_writable", "/etc/fifo"),
-	   "the world-writable file and fifo (the fifo not opened: the walk did not hang)");
+	ok(find(&f, "file.world_writable", "/etc/app.conf") && !find(&f, NULL, "/etc/fifo"),
+	   "the world-writable file found; the fifo not judged (its folder guards it) and not opened (no hang)");
+	ok(!find(&f, NULL, "/dev/null") && find(&f, "file.world_writable", "/dev/mydev"),
+	   "a 0666 /dev/null is not a finding, another 0666 character device is");
 	ok(find(&f, "file.world_writable_dir", "/var/drop") && !find(&f, NULL, "/tmp") && count_path(&f, "/tmp") == 0,
 	   "/var/drop found, the sticky /tmp not");
 	ok(find(&f, "file.world_writable", "/tmp/ok"), "a world-writable file in /tmp is still one");
@@ -149,7 +161,7 @@ static void test_walk(void)
 	for (size_t i = 0; i < f.n; i++)
 		outside |= pib_str_has_prefix(f.v[i].path, "/escape");
 	ok(!outside && f.n == 7, "nothing through the link to / (%zu findings)", f.n);
-	ok(s.files == 6 && s.secret_files == 6 && s.dirs == 8 && s.other == 1 && s.errors == 0,
+	ok(s.files == 6 && s.secret_files == 6 && s.dirs == 9 && s.other == 3 && s.errors == 0,
 	   "stats: %llu files read, %llu dirs, %llu other, %llu errors", (unsigned long long)s.secret_files,
 	   (unsigned long long)s.dirs, (unsigned long long)s.other, (unsigned long long)s.errors);
 	policy_findings_free(&f);
