@@ -366,7 +366,7 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 	if (!argv || !argv[0] || argv[0][0] != '/' || !co->root || co->root[0] != '/' ||
 	    (!strcmp(co->root, "/") && !co->host_tool))
 		return pib_fail(err, -EINVAL, PIB_ERR_ENV, "contain.unavailable",
-				"a contained install needs a root other than / and an absolute tool path");
+				"a contained run (install or seller check) needs a root other than / and an absolute tool path");
 	if ((r = make_plan(co, &plan, err)) < 0)
 		goto out;
 	stack = malloc(stack_size);
@@ -406,7 +406,7 @@ int contain_spawn(char *const argv[], const struct contain_opts *co, const struc
 		const char *where = msg[0] >= 0 && (size_t)msg[0] < plan.n ? plan.ops[msg[0]].dst : argv[0];
 		r = pib_fail(err, -msg[1], msg[0] == -3 ? PIB_ERR_FAILED : PIB_ERR_ENV,
 			     msg[0] == -3 ? "tool.missing" : "contain.unavailable",
-			     "contained install in %s: cannot %s (%s): %s%s", co->root, what,
+			     "contained %s in %s: cannot %s (%s): %s%s", co->set_user ? "check" : "install", co->root, what,
 			     where ? where : "", strerror(msg[1]),
 			     msg[1] == EPERM ? " (the kernel or a container refused it; the agent needs "
 					       "root with CAP_SYS_ADMIN)"
