@@ -30,6 +30,11 @@ struct agent_run {
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
+	/*
+	 * run: true when the agent's own cleanup removes this path (inside the root) once the final
+	 * report is delivered (cloud-init's copies of the user-data that carried the job), or NULL.
+	 */
+	bool (*cleanup_removes)(const struct agent_run *run, const char *path);
 };
 
 /*

@@ -255,6 +255,16 @@ bool agent_step_policy(struct agent_run *run)
 	for (size_t i = 0; arr && i < f.n; i++) {
 		const struct policy_finding *v = &f.v[i];
 		char *key = policy_finding_key(v);
+		/* run: what the agent's own cleanup removes after the final report (the job's user-data) */
+		if (v->path && run->cleanup_removes && run->cleanup_removes(run, v->path)) {
+			char *ev = pib_asprintf("%s; the agent's cleanup removes it once this report is delivered "
+						"(it carried this build's job)", v->evidence);
+			if (ev) {
+				free(f.v[i].evidence);
+				f.v[i].evidence = ev;
+				f.v[i].severity = POLICY_SEV_INFO;
+			}
+		}
 		/* without the image's findings before the install, none can be put on the seller; a
 		   finding of a file the install made or changed is the bundle's */
 		const char *origin = i >= n_image_checks ? "bundle"
