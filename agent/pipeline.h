@@ -30,6 +30,7 @@ struct agent_run {
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
+	struct policy_file *policy_file; /* the policy judged by (--policy, the job's, or the default); owned */
 };
 
 /*
@@ -38,6 +39,12 @@ struct agent_run {
  * when the key was given and cannot be used.
  */
 bool agent_load_key(struct agent_run *run);
+
+/*
+ * The policy of the run, before any step: --policy FILE, else job_policy (taken over; NULL: none),
+ * else the built-in default. Returns false with the error (policy.invalid, exit 3) in err.
+ */
+bool agent_load_policy(struct agent_run *run, struct policy_file **job_policy, struct pib_err *err);
 
 /*
  * Ends the run's report: the report step, status and error, signed with the key (or unsigned,
