@@ -175,8 +175,15 @@ static void verdict_json(cJSON *j, const struct policy_verdict *pv, enum policy_
 {
 	if (pv->severity_changed)
 		cJSON_AddStringToObject(j, "check_severity", policy_severity_name(check_sev));
-	if (pv->allowed)
+	if (pv->allowed) {
 		cJSON_AddStringToObject(j, "allow_reason", pv->allowed->reason);
+		/* show prints the message: the reason beside the evidence */
+		const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "evidence");
+		char *m = pib_asprintf("%s (allowed: %s)", cJSON_IsString(ev) ? ev->valuestring : "", pv->allowed->reason);
+		if (m)
+			cJSON_ReplaceItemInObjectCaseSensitive(j, "message", cJSON_CreateString(m));
+		free(m);
+	}
 	if (pv->expired)
 		cJSON_AddStringToObject(j, "allow_expired", pv->expired->expires);
 }

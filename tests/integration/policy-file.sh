@@ -68,6 +68,7 @@ is "allowed: status succeeded" "$(rep status)" succeeded
 is "allowed: the finding's status" "$(rep "policy[path=$UD].status")" allowed
 is "allowed: its reason in the report" "$(rep "policy[path=$UD].allow_reason")" "ticket SEC-42: the seeding stage removes it at first boot"
 is "allowed: counted" "$(rep 'steps[name=policy].allowed')" 1
+contains "allowed: the message show prints carries the reason" "$(rep "policy[path=$UD].message")" "(allowed: ticket SEC-42"
 is "allowed: still origin bundle" "$(rep "policy[path=$UD].origin")" bundle
 
 # 4. the same entry expired: no longer allows, and the report says so
