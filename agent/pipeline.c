@@ -177,7 +177,7 @@ bool agent_load_policy(struct agent_run *run, struct policy_file **job_policy, s
 	} else if (policyfile_load(run->opts->policy, &run->policy_file, err) < 0) {
 		return false;
 	}
-	if (run->opts->policy || run->policy_file->source[0] == 'j')
+	if (strcmp(run->policy_file->source, "default"))
 		agent_log("policy \"%s\" (%s %s, sha256 %.16s...)", run->policy_file->name, run->policy_file->source,
 			  run->policy_file->from, run->policy_file->sha256);
 	return true;

@@ -361,8 +361,9 @@ static int parse_doc(struct pctx *p, const char *base, const cJSON *root, struct
 	ptr_field(sub, sizeof(sub), base, "name");
 	if ((r = text_field(p, sub, cJSON_GetObjectItemCaseSensitive(root, "name"), MAX_NAME, true, &pf->name)) < 0)
 		return r;
+	ptr_field(sub, sizeof(sub), base, "$schema");
 	if ((it = cJSON_GetObjectItemCaseSensitive(root, "$schema")) && !cJSON_IsString(it))
-		return jr_bad(&p->jr, "/$schema", "expected a string, got %s", jr_type_name(it));
+		return jr_bad(&p->jr, sub, "expected a string, got %s", jr_type_name(it));
 	if ((it = cJSON_GetObjectItemCaseSensitive(root, "description"))) {
 		ptr_field(sub, sizeof(sub), base, "description");
 		if (!cJSON_IsString(it) || strlen(it->valuestring) > MAX_TEXT)
