@@ -96,7 +96,8 @@ int policyfile_from_json(const cJSON *j, const char *source_name, const char *po
 
 void policyfile_free(struct policy_file *pf);
 
-/* True when id is a check the agent knows (a key of the default policy's checks). */
+/* True when id is a check the agent knows (a key of the default policy's checks; parses the
+ * built-in default at each call: not for a loop over findings). */
 bool policyfile_known_id(const char *id);
 
 /* Today (UTC) as YYYY-MM-DD, or PIB_POLICY_DATE when it is set to a date (for tests). */
