@@ -618,6 +618,9 @@ static bool configure(struct job_run *jr, int *code)
 	run->root = jr->root_real ? jr->root_real : root;
 	run->may_install = true;
 	run->run_seconds = jr->job->run_seconds;
+	/* --policy FILE wins over the job's policy; one that cannot be used fails configure (exit 3) */
+	if (!run->err.set && !agent_load_policy(run, &jr->job->policy, &run->err))
+		run->err.cls = run->err.cls == PIB_ERR_ENV ? PIB_ERR_ENV : PIB_ERR_USAGE;
 	if (!run->err.set && !load_job_key(jr, &run->err))
 		run->err.cls = run->err.cls == PIB_ERR_NONE ? PIB_ERR_USAGE : run->err.cls;
 	if (!run->err.set) {
