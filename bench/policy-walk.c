@@ -29,10 +29,11 @@ int main(int argc, char **argv)
 		pib_err_clear(&err);
 		return 1;
 	}
-	printf("files %llu dirs %llu other %llu secret_files %llu secret_cut %llu too_large %llu not_entered %llu "
+	printf("files %llu dirs %llu other %llu secret_files %llu secret_cut %llu secret_bytes %llu too_large %llu not_entered %llu "
 	       "errors %llu findings %zu\n",
 	       (unsigned long long)s.files, (unsigned long long)s.dirs, (unsigned long long)s.other,
-	       (unsigned long long)s.secret_files, (unsigned long long)s.secret_cut, (unsigned long long)s.too_large,
+	       (unsigned long long)s.secret_files, (unsigned long long)s.secret_cut,
+	       (unsigned long long)s.secret_bytes, (unsigned long long)s.too_large,
 	       (unsigned long long)s.not_entered, (unsigned long long)s.errors, f.n);
 	/* findings by id: the list is sorted by path, so count each id over it */
 	for (size_t i = 0; i < f.n; i++) {

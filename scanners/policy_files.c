@@ -158,6 +158,7 @@ static int read_item(struct reader *rd, const struct item *it)
 	}
 	rd->st.secret_files++;
 	rd->st.secret_cut += cut;
+	rd->st.secret_bytes += (uint64_t)st.st_size < o->secret_max_bytes ? (uint64_t)st.st_size : o->secret_max_bytes;
 	return 0;
 }
 
@@ -351,6 +352,7 @@ static void stats_add(struct policy_walk_stats *a, const struct policy_walk_stat
 {
 	a->secret_files += b->secret_files;
 	a->secret_cut += b->secret_cut;
+	a->secret_bytes += b->secret_bytes;
 	a->errors += b->errors;
 }
 

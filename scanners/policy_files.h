@@ -36,6 +36,7 @@ struct policy_walk_stats {
 	uint64_t files, dirs, other;     /* entries judged */
 	uint64_t secret_files;           /* regular files read for secrets */
 	uint64_t secret_cut;             /* of those, scanned only in part (secret_max_bytes) */
+	uint64_t secret_bytes;           /* bytes of them read and scanned */
 	uint64_t too_large;              /* regular files over secret_size_cap, not read */
 	uint64_t not_entered;            /* directories on another file system or past max_depth */
 	uint64_t errors;                 /* entries that could not be opened or read */
