@@ -21,8 +21,8 @@ jobs=${BENCH_JOBS:-$(nproc)}
 cached=/var/tmp/pib-bench-root-100k
 command -v /usr/bin/time >/dev/null || { echo "/usr/bin/time is missing (apt-get install -y time)" >&2; exit 4; }
 
-# The default root: Debian 12 standard with compilers, kernel headers, Go, Python, Perl's and
-# TeX's files and their documentation (no path-exclude: /usr/share/doc and man pages are kept).
+# The default root: Debian 12 standard with compilers, kernel headers, Boost, Go, Node, Python,
+# Emacs, Perl and TeX files and their documentation (no path-exclude: docs and man pages kept).
 # Built in a sibling directory under a lock and renamed into place when complete.
 build_root() {
 	command -v mmdebstrap >/dev/null || { echo "mmdebstrap is missing (apt-get install -y mmdebstrap)" >&2; exit 4; }
@@ -33,7 +33,7 @@ build_root() {
 		tmp=$(mktemp -d "$cached.XXXXXX")
 		echo "building $cached with mmdebstrap (once; a few minutes)..." >&2
 		mmdebstrap --variant=standard --quiet \
-			--include=build-essential,linux-headers-amd64,python3-full,perl-doc,vim-runtime,adwaita-icon-theme,git,golang-go,manpages-dev,texlive-latex-base \
+			--include=build-essential,linux-headers-amd64,python3-full,perl-doc,vim-runtime,adwaita-icon-theme,git,golang-go,manpages-dev,texlive-latex-base,libboost1.74-dev,npm,emacs-nox \
 			bookworm "$tmp/root" >&2
 		touch "$tmp/root/.pib-bench-ok"
 		rm -rf "$cached"
