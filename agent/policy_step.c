@@ -240,7 +240,7 @@ bool agent_step_policy(struct agent_run *run)
 {
 	struct policy_findings f = {0};
 	struct agent_policy *p = run->policy;
-	size_t n_violations = 0, n_bundle = 0;
+	size_t n_violations = 0, n_bundle = 0, n_dropped = 0;
 	const struct policy_finding *first = NULL;
 
 	report_step_begin(run->report, "policy");
@@ -263,6 +263,11 @@ bool agent_step_policy(struct agent_run *run)
 								 : "bundle";
 		bool violation = !strcmp(origin, "bundle") && v->severity >= POLICY_FAIL_ON;
 		free(key);
+		/* an inventory finding (only_new: every account, unit, cron job) of the image is noise */
+		if (v->only_new && !strcmp(origin, "image")) {
+			n_dropped++;
+			continue;
+		}
 		n_bundle += !strcmp(origin, "bundle");
 		if (violation && n_violations++ == 0)
 			first = v;
@@ -277,7 +282,8 @@ bool agent_step_policy(struct agent_run *run)
 	} else {
 		report_set(run->report, "policy", arr);
 		report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(POLICY_FAIL_ON)));
-		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)f.n));
+		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)(f.n - n_dropped)));
+		report_step_detail(run->report, "image_inventory_not_shown", cJSON_CreateNumber((double)n_dropped));
 		report_step_detail(run->report, "from_bundle", cJSON_CreateNumber((double)n_bundle));
 		if (!known)
 			report_step_detail(run->report, "origin_unknown",
