@@ -613,13 +613,29 @@ static int unit_read(const char *root, const char *path, struct unit *u, bool *e
 		return 1;
 	}
 	if (empty)
-		*empty = len == strspn(data, " \t\r\n");
+		*empty = len == 0; /* systemd: a file of size 0 is masked */
 	r = unit_parse(u, data, len, path);
 	free(data);
 	return r < 0 ? r : 1;
 }
 
-/* The unit's file by name in the search path (a link to /dev/null or an empty file: masked). */
+/* 1 when path (a link inside the root) ends at /dev/null, resolved inside the root; 0, or -ENOMEM. */
+static int links_to_dev_null(const char *root, const char *path)
+{
+	char *host = NULL, *null = NULL;
+	int r = pib_path_in_root(root, path, true, &host);
+
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	r = pib_path_in_root(root, "/dev/null", false, &null);
+	if (r == 0)
+		r = !strcmp(host, null);
+	free(host);
+	free(null);
+	return r == -ENOMEM ? r : r > 0;
+}
+
+/* The unit's file by name in the search path (a link to /dev/null or a file of size 0: masked). */
 static int unit_fragment(const char *root, const char *name, struct unit *u)
 {
 	for (size_t i = 0; i < N_UNIT_DIRS; i++) {
@@ -635,17 +651,16 @@ static int unit_fragment(const char *root, const char *name, struct unit *u)
 				return r;
 			continue;
 		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[16];
-			ssize_t n = readlink(host, target, sizeof(target) - 1);
-			if (n == 9 && !memcmp(target, "/dev/null", 9)) {
-				free(host);
-				u->file = p;
-				u->masked = true;
-				return 1;
-			}
-		}
 		free(host);
+		if (S_ISLNK(st.st_mode) && (r = links_to_dev_null(root, p)) != 0) {
+			if (r < 0) {
+				free(p);
+				return r;
+			}
+			u->file = p;
+			u->masked = true;
+			return 1;
+		}
 		bool empty = false;
 		r = unit_read(root, p, u, &empty);
 		if (r <= 0) {

@@ -285,6 +285,12 @@ static void test_systemd(void)
 	put(r, "/usr/lib/systemd/system/masked.service", "[Service]\nExecStart=/usr/bin/masked\n");
 	link_to(r, "/etc/systemd/system/masked.service", "/dev/null");
 	link_to(r, "/etc/systemd/system/multi-user.target.wants/masked.service", "/lib/systemd/system/masked.service");
+	/* masked by a relative link, and by an empty file */
+	put(r, "/usr/lib/systemd/system/masked2.service", "[Service]\nExecStart=/usr/bin/masked2\n");
+	link_to(r, "/etc/systemd/system/masked2.service", "../../../dev/null");
+	link_to(r, "/etc/systemd/system/multi-user.target.wants/masked2.service", "/lib/systemd/system/masked2.service");
+	put(r, "/etc/systemd/system/empty.service", "");
+	link_to(r, "/etc/systemd/system/multi-user.target.wants/empty.service", "/etc/systemd/system/empty.service");
 	/* a unit shipped enabled in /usr/lib (merged: seen once, not again through /lib) */
 	put(r, "/usr/lib/systemd/system/static.service", "[Service]\nExecStart=/usr/bin/static\nDynamicUser=yes\n");
 	link_to(r, "/usr/lib/systemd/system/sysinit.target.wants/static.service", "../static.service");
@@ -315,7 +321,7 @@ static void test_systemd(void)
 	p = find(&f, "systemd.unit_enabled", "svc.service");
 	ok(p && p->severity == POLICY_SEV_LOW && has(p, "User=svc") && has(p, "ExecStart=/usr/bin/new;"),
 	   "systemd: svc.service: User= of /etc's drop-in wins over /usr/lib's same name; ExecStart reset and continued");
-	ok(count(&f, "systemd.unit_enabled") == 10, "systemd: 10 links judged (%zu)", count(&f, "systemd.unit_enabled"));
+	ok(count(&f, "systemd.unit_enabled") == 12, "systemd: 12 links judged (%zu)", count(&f, "systemd.unit_enabled"));
 	p = find(&f, "systemd.unit_enabled", "demo.socket wanted by sockets.target");
 	ok(p && p->severity == POLICY_SEV_LOW && has(p, "listens on 8080, 127.0.0.1:9090, [::]:5353, /run/demo.sock"),
 	   "systemd: demo.socket: low, what it listens on");
@@ -342,6 +348,12 @@ static void test_systemd(void)
 	p = find(&f, "systemd.unit_enabled", "masked.service");
 	ok(p && p->severity == POLICY_SEV_INFO && has(p, "masked (/etc/systemd/system/masked.service)"),
 	   "systemd: masked in /etc: info, never started");
+	p = find(&f, "systemd.unit_enabled", "masked2.service");
+	ok(p && p->severity == POLICY_SEV_INFO && has(p, "masked (/etc/systemd/system/masked2.service)"),
+	   "systemd: masked by a relative link to /dev/null");
+	p = find(&f, "systemd.unit_enabled", "empty.service");
+	ok(p && p->severity == POLICY_SEV_INFO && has(p, "masked (/etc/systemd/system/empty.service)"),
+	   "systemd: an empty unit file is masked");
 	p = find(&f, "systemd.unit_enabled", "static.service wanted by sysinit.target");
 	ok(p && p->severity == POLICY_SEV_LOW && has(p, "DynamicUser=yes") &&
 		   !strcmp(p->path, "/usr/lib/systemd/system/sysinit.target.wants/static.service"),
