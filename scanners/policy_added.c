@@ -17,6 +17,7 @@
 #define MAX_LISTEN 64 /* Listen*= values kept of one socket unit */
 #define MAX_TIMERS 16 /* On*= values kept of one timer unit */
 #define EXEC_SHOWN 256
+#define NAME_SHOWN 128 /* bytes of a user's or group's name, home or shell shown */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -279,13 +280,13 @@ static const struct group *group_of(const struct group *g, size_t n, unsigned gi
 	return NULL;
 }
 
-/* ", name" for each of names (cleaned), up to MEMBERS_SHOWN, then how many more. */
+/* ", name" for each of names (cleaned, bounded), up to MEMBERS_SHOWN, then how many more. */
 static int append_names(struct pib_buf *b, char *const *names, size_t n)
 {
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < n && i < MEMBERS_SHOWN; i++) {
-		char *c = pib_text_clean(names[i], false);
+		char *c = shown_prefix(names[i], NAME_SHOWN);
 		r = c ? pib_buf_printf(b, "%s%s", i ? ", " : "", c) : -ENOMEM;
 		free(c);
 	}
@@ -297,8 +298,9 @@ static int append_names(struct pib_buf *b, char *const *names, size_t n)
 static int account_finding(struct policy_findings *f, const struct policy_user *u, const struct group *g, size_t ng)
 {
 	const struct group *pg = group_of(g, ng, u->gid);
-	char *name = pib_text_clean(u->name, false), *home = pib_text_clean(u->home, false),
-	     *shell = pib_text_clean(u->shell, false), *gname = pg ? pib_text_clean(pg->name, false) : NULL, *ev = NULL;
+	char *name = shown_prefix(u->name, NAME_SHOWN), *home = shown_prefix(u->home, NAME_SHOWN),
+	     *shell = shown_prefix(u->shell, NAME_SHOWN), *gname = pg ? shown_prefix(pg->name, NAME_SHOWN) : NULL,
+	     *ev = NULL;
 	bool login = policy_login_shell(u->shell);
 	/* uid 0 under another name is a second root (root's own entry is judged as any other) */
 	bool second_root = u->uid == 0 && strcmp(u->name, "root");
@@ -339,7 +341,7 @@ out:
 static int group_finding(struct policy_findings *f, const struct group *g, const struct policy_user *u, size_t nu)
 {
 	struct pib_buf b = {0};
-	char *name = pib_text_clean(g->name, false), **primary = NULL;
+	char *name = shown_prefix(g->name, NAME_SHOWN), **primary = NULL;
 	bool priv = privileged_group(g);
 	size_t nm = pib_strv_len(g->members), np = 0;
 	int r = name ? 0 : -ENOMEM;

@@ -152,6 +152,18 @@ static void test_accounts(void)
 	    "carol:x:1002:100::/home/carol:\n"
 	    "dave:x:1003:100::/home/dave:/bin/false\n"
 	    "esc\x1b[31m:x:1004:100::/home/e:/usr/sbin/nologin\n");
+	/* a name of 100000 bytes: appended to passwd */
+	{
+		char *pw = pib_asprintf("%s/etc/passwd", r);
+		FILE *fp = fopen(pw, "a");
+		for (int i = 0; fp && i < 100000; i++)
+			fputc('a', fp);
+		if (fp) {
+			fputs(":x:1006:100::/home/long:/usr/sbin/nologin\n", fp);
+			fclose(fp);
+		}
+		free(pw);
+	}
 	char *shadow = pib_asprintf("root:*:19000:0:99999:7:::\n"
 				    "daemon:*:19000:0:99999:7:::\n"
 				    "alice:%s:19000:0:99999:7:::\n"
@@ -170,7 +182,7 @@ static void test_accounts(void)
 	    "alice:x:1000:\n");
 	ok(policy_check_accounts_added(r, &f) == 0, "accounts: checked");
 	dump(&f);
-	ok(count(&f, "account.added") == 8, "accounts: one account.added per user (%zu)", count(&f, "account.added"));
+	ok(count(&f, "account.added") == 9, "accounts: one account.added per user (%zu)", count(&f, "account.added"));
 	ok(count(&f, "group.added") == 6, "accounts: one group.added per group (%zu)", count(&f, "group.added"));
 	ok(all_only_new(&f), "accounts: every finding is only_new");
 	p = find(&f, "account.added", "alice:");
@@ -196,6 +208,9 @@ static void test_accounts(void)
 	   "accounts: dave: /bin/false is no login (info), no shadow entry said");
 	ok(find(&f, "account.added", "esc\\x1b[31m:") && !anywhere(&f, "\x1b"),
 	   "accounts: a name with an escape sequence is shown cleaned");
+	p = find(&f, "account.added", "aaaaaaaa");
+	ok(p && strlen(p->evidence) < 1000 && has(p, "..."), "accounts: a name of 100000 bytes is shown cut (%zu bytes)",
+	   p ? strlen(p->evidence) : 0);
 	p = find(&f, "account.added", "daemon:");
 	ok(p && p->severity == POLICY_SEV_INFO, "accounts: daemon (nologin): info");
 	p = find(&f, "group.added", "sudo (");
