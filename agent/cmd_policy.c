@@ -209,6 +209,7 @@ static void walk_details(struct report *r, const struct policy_walk_stats *s)
 	cJSON_AddNumberToObject(j, "directories", (double)s->dirs);
 	cJSON_AddNumberToObject(j, "other", (double)s->other);
 	cJSON_AddNumberToObject(j, "files_read", (double)s->secret_files);
+	cJSON_AddNumberToObject(j, "bytes_read", (double)s->secret_bytes);
 	cJSON_AddNumberToObject(j, "files_read_in_part", (double)s->secret_cut);
 	cJSON_AddNumberToObject(j, "files_too_large", (double)s->too_large);
 	cJSON_AddNumberToObject(j, "not_entered", (double)s->not_entered);
@@ -298,7 +299,7 @@ int agent_cmd_policy(const struct agent_opts *o)
 	report_step_begin(run.report, "policy");
 	report_step_detail(run.report, "root", cJSON_CreateString(run.root));
 	double t0 = pib_now_mono();
-	struct policy_walk_opts wo = {.secrets = true};
+	struct policy_walk_opts wo = {.secrets = true, .threads = o->jobs > 0 ? (unsigned)o->jobs : 0};
 	if (policy_check_root(run.root, &f, &run.err) == 0 &&
 	    policy_walk_root(run.root, &wo, &f, &stats, &run.err) == 0) {
 		walk_details(run.report, &stats);

@@ -263,7 +263,7 @@ bool agent_step_policy(struct agent_run *run)
 {
 	struct policy_findings f = {0};
 	struct agent_policy *p = run->policy;
-	size_t n_violations = 0, n_bundle = 0, n_disabled = 0, n_allowed = 0;
+	size_t n_violations = 0, n_bundle = 0, n_disabled = 0, n_allowed = 0, n_dropped = 0;
 	const struct policy_finding *first = NULL;
 	const struct policy_file *pf = run->policy_file;
 	enum policy_severity fail_on = pf ? pf->fail_on : POLICY_FAIL_ON;
@@ -308,6 +308,11 @@ bool agent_step_policy(struct agent_run *run)
 								 : "bundle";
 		bool violation = !pv.allowed && !strcmp(origin, "bundle") && v->severity >= fail_on;
 		free(key);
+		/* an inventory finding (only_new: every account, unit, cron job) of the image is noise */
+		if (v->only_new && !strcmp(origin, "image")) {
+			n_dropped++;
+			continue;
+		}
 		n_bundle += !strcmp(origin, "bundle");
 		n_allowed += pv.allowed != NULL;
 		if (violation && n_violations++ == 0)
@@ -327,9 +332,10 @@ bool agent_step_policy(struct agent_run *run)
 		if (pf)
 			report_step_detail(run->report, "policy", policyfile_json(pf, today));
 		report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(fail_on)));
-		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)(f.n - n_disabled)));
+		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)(f.n - n_disabled - n_dropped)));
 		report_step_detail(run->report, "disabled", cJSON_CreateNumber((double)n_disabled));
 		report_step_detail(run->report, "allowed", cJSON_CreateNumber((double)n_allowed));
+		report_step_detail(run->report, "image_inventory_not_shown", cJSON_CreateNumber((double)n_dropped));
 		report_step_detail(run->report, "from_bundle", cJSON_CreateNumber((double)n_bundle));
 		if (!known)
 			report_step_detail(run->report, "origin_unknown",
