@@ -6,6 +6,7 @@
  * is new is the bundle's (`bundle`). Only bundle findings at or above the failing threshold
  * (high) make the run's status `findings`: a seller is never blamed for the customer's image.
  */
+#include "imagechange.h"
 #include "log.h"
 #include "pipeline.h"
 #include "policy.h"
@@ -250,6 +251,7 @@ bool agent_step_policy(struct agent_run *run)
 	}
 	size_t n_image_checks = f.n;
 	judge_changes(run, &f);
+	agent_image_changes(run, &f); /* hardening.*: bundle findings too */
 	bool known = p && p->before_known;
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; arr && i < f.n; i++) {
