@@ -1009,6 +1009,42 @@ int imagechange_findings(const struct imagechange *ic, struct policy_findings *f
 
 /* ---------------------------------------------------------------- the policy step's part */
 
+/*
+ * The files ucf manages for the installed packages (/var/lib/ucf/registry: "PACKAGE PATH" a
+ * line): a package's configuration that its maintainer script writes from a template it ships
+ * (openssh-server's sshd_config) is the package's own, like a conffile. 0 or -ENOMEM.
+ */
+static int ucf_files(const struct agent_run *run, char ***own)
+{
+	char *host = NULL, *data = NULL, *save = NULL;
+	size_t len = 0;
+	int r = pib_path_in_root(run->root, "/var/lib/ucf/registry", false, &host);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || pib_read_file(host, 16u << 20, &data, &len) < 0) {
+		free(host);
+		return 0;
+	}
+	free(host);
+	for (char *l = strtok_r(data, "\n", &save); l && r >= 0; l = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(l, ' ');
+		if (!sp || sp[1] != '/')
+			continue;
+		*sp = '\0';
+		char *colon = strchr(l, ':'); /* name:arch */
+		if (colon)
+			*colon = '\0';
+		for (size_t i = 0; i < run->ictx.n_pkgs; i++)
+			if (run->ictx.pkgs[i].name && !strcmp(run->ictx.pkgs[i].name, l)) {
+				r = pib_strv_push(own, sp + 1);
+				break;
+			}
+	}
+	free(data);
+	return r < 0 ? r : 0;
+}
+
 void agent_image_changes(struct agent_run *run, struct policy_findings *f)
 {
 	const struct rootdiff *snap = agent_scan_snapshot(run);
@@ -1037,6 +1073,10 @@ void agent_image_changes(struct agent_run *run, struct policy_findings *f)
 				own = NULL;
 				break;
 			}
+	if (own && ucf_files(run, &own) < 0) {
+		pib_strv_free(own);
+		own = NULL;
+	}
 	if (!own || imagechange_compute(run->root, snap, own, &ic, &e) < 0) {
 		pib_strv_free(own);
 		report_step_detail(run->report, "image_changes_unknown",
