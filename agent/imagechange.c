@@ -1010,7 +1010,7 @@ int imagechange_findings(const struct imagechange *ic, struct policy_findings *f
 /* ---------------------------------------------------------------- the policy step's part */
 
 /*
- * The files ucf manages for the installed packages (/var/lib/ucf/registry: "PACKAGE PATH" a
+ * The files ucf manages for the installed packages (/var/lib/ucf/registry: "PACKAGE \t PATH" a
  * line): a package's configuration that its maintainer script writes from a template it ships
  * (openssh-server's sshd_config) is the package's own, like a conffile. 0 or -ENOMEM.
  */
@@ -1028,16 +1028,20 @@ static int ucf_files(const struct agent_run *run, char ***own)
 	}
 	free(host);
 	for (char *l = strtok_r(data, "\n", &save); l && r >= 0; l = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(l, ' ');
-		if (!sp || sp[1] != '/')
+		/* ucfr writes "PACKAGE \t PATH" */
+		char *end = l + strcspn(l, " \t");
+		if (!*end)
 			continue;
-		*sp = '\0';
+		*end = '\0';
+		char *path = end + 1 + strspn(end + 1, " \t");
 		char *colon = strchr(l, ':'); /* name:arch */
+		if (*path != '/')
+			continue;
 		if (colon)
 			*colon = '\0';
 		for (size_t i = 0; i < run->ictx.n_pkgs; i++)
 			if (run->ictx.pkgs[i].name && !strcmp(run->ictx.pkgs[i].name, l)) {
-				r = pib_strv_push(own, sp + 1);
+				r = pib_strv_push(own, path);
 				break;
 			}
 	}
