@@ -3,8 +3,12 @@
 #include "imagechange.h"
 #include "tap.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Applies a unified diff made by imagechange_diff to a; NULL when it does not apply. */
 static char *apply(const char *a, const char *diff)
@@ -112,6 +116,155 @@ static char *random_text(unsigned lines)
 	return b.data;
 }
 
+static void put(const char *root, const char *rel, const char *text)
+{
+	char *p = pib_asprintf("%s%s", root, rel);
+	if (!p || pib_write_file(p, text, strlen(text), 0644) < 0)
+		abort();
+	free(p);
+}
+
+static void mk(const char *root, const char *rel)
+{
+	char *p = pib_asprintf("%s%s", root, rel);
+	if (!p || (mkdir(p, 0755) < 0 && errno != EEXIST))
+		abort();
+	free(p);
+}
+
+static const struct imagechange_item *item(const struct imagechange *ic, const char *path)
+{
+	for (size_t i = 0; i < ic->n; i++)
+		if (!strcmp(ic->v[i].path, path))
+			return &ic->v[i];
+	return NULL;
+}
+
+/* imagechange_compute on a small root: every kind of change, the exclusions, no link followed. */
+static void compute(void)
+{
+	char *top = NULL;
+	struct pib_err err = {0};
+	struct rootdiff *d = NULL;
+	struct imagechange ic;
+	const struct imagechange_item *it;
+
+	if (pib_mkdtemp("pib-test-imagechange", &top) < 0)
+		abort();
+	char *outside = pib_asprintf("%s/outside", top), *root = pib_asprintf("%s/root", top);
+	mk(top, "/outside");
+	put(outside, "/secret.conf", "outside\n");
+	mk(top, "/root");
+	mk(root, "/etc");
+	mk(root, "/etc/pam.d");
+	mk(root, "/etc/sysctl.d");
+	mk(root, "/etc/sub");
+	mk(root, "/usr");
+	mk(root, "/usr/lib");
+	mk(root, "/var");
+	mk(root, "/var/lib");
+	mk(root, "/var/lib/dpkg");
+	put(root, "/etc/pam.d/common-auth", "auth required pam_unix.so\n");
+	put(root, "/etc/sysctl.conf", "a = 1\n");
+	put(root, "/etc/issue", "Debian\n");
+	put(root, "/etc/motd", "hello\n");
+	put(root, "/etc/owned.conf", "mine\n");
+	put(root, "/etc/sub/x.conf", "x\n");
+	put(root, "/etc/touched", "same\n");
+	put(root, "/etc/shadow", "root:$y$hash:1::::::\n");
+	put(root, "/usr/lib/libx.so", "\177ELF one");
+	put(root, "/var/lib/dpkg/status", "Package: a\n");
+	ok(rootdiff_snapshot_ex(root, ROOTDIFF_CONTENTS, &d, &err) == 0, "compute: the snapshot before");
+
+	char *p;
+	put(root, "/etc/pam.d/common-auth", "auth required pam_unix.so nullok\n");     /* replaced (a new inode) */
+	p = pib_asprintf("%s/etc/sysctl.conf", root);
+	int fd = open(p, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "b = 2\n", 6) == 6, "compute: sysctl.conf appended to in place");
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	p = pib_asprintf("%s/etc/issue", root);
+	ok(unlink(p) == 0, "compute: issue removed");
+	free(p);
+	p = pib_asprintf("%s/etc/motd", root);
+	ok(chmod(p, 0600) == 0, "compute: motd 0600");
+	free(p);
+	put(root, "/etc/owned.conf", "changed by its package\n");
+	put(root, "/var/lib/dpkg/status", "Package: a\nPackage: b\n");
+	put(root, "/etc/shadow", "root:$y$other:1::::::\n");
+	put(root, "/usr/lib/libx.so", "\177ELF two");
+	put(root, "/etc/sysctl.d/99-new.conf", "c = 3\n");              /* added in a hardening place */
+	p = pib_asprintf("%s/etc/touched", root);
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	ok(utimensat(AT_FDCWD, p, ts, 0) == 0, "compute: touched: new times, same bytes");
+	free(p);
+	/* /etc/sub becomes a link out of the root: never followed, its file is removed */
+	char *sub = pib_asprintf("%s/etc/sub", root), *x = pib_asprintf("%s/etc/sub/x.conf", root);
+	ok(unlink(x) == 0 && rmdir(sub) == 0 && symlink(outside, sub) == 0, "compute: /etc/sub now a link out of the root");
+	free(sub);
+	free(x);
+
+	char owned[] = "/etc/owned.conf";
+	char *own[] = {owned, NULL};
+	ok(imagechange_compute(root, d, own, &ic, &err) == 0, "compute: the comparison");
+	it = item(&ic, "/etc/pam.d/common-auth");
+	ok(it && !strcmp(it->change, "replaced") && it->area && !strcmp(it->area, "pam") && it->before.has_sha256 &&
+		   it->after.has_sha256 && strcmp(it->before.sha256, it->after.sha256) && it->diff &&
+		   strstr(it->diff, "+auth required pam_unix.so nullok\n"),
+	   "compute: common-auth replaced, pam, both digests, its diff");
+	it = item(&ic, "/etc/sysctl.conf");
+	ok(it && !strcmp(it->change, "modified") && !strcmp(it->area, "sysctl") && it->diff && strstr(it->diff, "+b = 2\n"),
+	   "compute: sysctl.conf modified in place, its diff");
+	it = item(&ic, "/etc/issue");
+	ok(it && !strcmp(it->change, "removed") && !it->after.present && it->diff && strstr(it->diff, "+++ /dev/null") &&
+		   !it->area,
+	   "compute: issue removed, a diff to /dev/null, not hardening");
+	it = item(&ic, "/etc/motd");
+	ok(it && !strcmp(it->change, "mode") && (it->before.mode & 07777) == 0644 && (it->after.mode & 07777) == 0600 &&
+		   !it->diff,
+	   "compute: motd's mode");
+	it = item(&ic, "/etc/shadow");
+	ok(it && !strcmp(it->change, "replaced") && !it->diff && it->diff_note && strstr(it->diff_note, "password"),
+	   "compute: shadow listed, never diffed");
+	it = item(&ic, "/usr/lib/libx.so");
+	ok(it && !it->diff && it->diff_note && strstr(it->diff_note, "/etc"), "compute: outside /etc: no diff");
+	it = item(&ic, "/etc/sysctl.d/99-new.conf");
+	ok(it && !strcmp(it->change, "added") && !it->before.present && !strcmp(it->area, "sysctl") && it->diff,
+	   "compute: a new sysctl.d file is added, hardening");
+	it = item(&ic, "/etc/sub/x.conf");
+	ok(it && !strcmp(it->change, "removed"), "compute: a file whose directory became a link is removed");
+	ok(!item(&ic, "/etc/owned.conf") && ic.excluded_own == 1, "compute: the package's own file is not a change");
+	ok(!item(&ic, "/var/lib/dpkg/status") && ic.excluded_pm == 1, "compute: dpkg's status is not a change");
+	ok(!item(&ic, "/etc/touched"), "compute: new times only: not a change");
+	ok(ic.n == 8, "compute: 8 changes in all: %zu", ic.n);
+	bool sorted = true;
+	for (size_t i = 1; i < ic.n; i++)
+		sorted = sorted && strcmp(ic.v[i - 1].path, ic.v[i].path) < 0;
+	ok(sorted, "compute: sorted by path");
+
+	struct policy_findings f = {0};
+	ok(imagechange_findings(&ic, &f) == 0 && f.n == 3, "compute: 3 hardening findings: %zu", f.n);
+	size_t high = 0;
+	for (size_t i = 0; i < f.n; i++)
+		high += f.v[i].severity == POLICY_SEV_HIGH && !strcmp(f.v[i].id, "hardening.pam");
+	ok(high == 1, "compute: hardening.pam is high");
+	cJSON *j = imagechange_json(&ic);
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	ok(text && !strstr(text, "$y$"), "compute: no password hash in the JSON");
+	ok(text && !strstr(text, "outside"), "compute: nothing of the link's target");
+	free(text);
+	cJSON_Delete(j);
+	policy_findings_free(&f);
+	imagechange_free(&ic);
+	rootdiff_free(d);
+	pib_err_clear(&err);
+	(void)pib_rm_rf(top);
+	free(top);
+	free(outside);
+	free(root);
+}
+
 int main(void)
 {
 	char *d;
@@ -196,5 +349,6 @@ int main(void)
 	ok(imagechange_pm_owned("/var/lib/dpkg/status") && imagechange_pm_owned("/etc/ld.so.cache") &&
 		   !imagechange_pm_owned("/var/lib/dpkg") && !imagechange_pm_owned("/etc/passwd"),
 	   "the package manager's table");
+	compute();
 	return tap_done();
 }
