@@ -473,10 +473,24 @@ static void term_image_changes(struct term *t, const cJSON *arr)
 		int n = 0;
 		for (const char *p = diff; *p && n < TERM_MAX_DIFF_LINES; n++) {
 			const char *nl = strchr(p, '\n');
-			char *line = pib_strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+			size_t len = nl ? (size_t)(nl - p) : strlen(p), col = 0, k = 0;
+			char *line = malloc(len * 8 + 1); /* tabs expanded to the next multiple of 8 (the sign aside) */
+			for (size_t i = 0; line && i < len; i++) {
+				if (p[i] == '\t') {
+					do
+						line[k++] = ' ';
+					while (++col % 8);
+				} else {
+					line[k++] = p[i];
+					if (i > 0)
+						col++;
+				}
+			}
+			if (line)
+				line[k] = '\0';
 			tcolor(t, *p == '+' ? "\033[32m" : *p == '-' ? "\033[31m" : *p == '@' ? "\033[36m" : "");
 			traw(t, "    ");
-			tx(t, line);
+			tx(t, line ? line : "?");
 			tcolor(t, "\033[0m");
 			traw(t, "\n");
 			free(line);
