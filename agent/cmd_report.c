@@ -430,6 +430,79 @@ static void term_generic_item(struct term *t, const cJSON *it)
 	traw(t, "\n");
 }
 
+/* A file of the image before or after the install, one line. */
+static void term_image_state(struct term *t, const char *label, const cJSON *st)
+{
+	const cJSON *size = jget(st, "size");
+
+	if (!cJSON_IsObject(st)) {
+		tl(t, "    %-7s none", label);
+		return;
+	}
+	tl(t, "    %-7s %s %s, mode %s, owner %s, %.0f bytes", label, or (jstr(st, "type"), "?"),
+	   or (jstr(st, "sha256"), "(digest not taken)"), or (jstr(st, "mode"), "?"), or (jstr(st, "owner"), "?"),
+	   cJSON_IsNumber(size) ? size->valuedouble : 0.0);
+}
+
+#define TERM_MAX_DIFF_LINES 200
+
+/* What the install changed in the image: each file, its states, its diff (bounded here; whole in the report). */
+static void term_image_changes(struct term *t, const cJSON *arr)
+{
+	const cJSON *it;
+
+	term_heading(t, "Image changes", jlen(arr));
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *area = jstr(it, "hardening"), *diff = jstr(it, "diff");
+		traw(t, "  ");
+		tcolor(t, area ? "\033[1;31m" : "\033[1;33m");
+		tf(t, "%-8s", or (jstr(it, "change"), "?"));
+		tcolor(t, "\033[0m");
+		tf(t, " %s", or (jstr(it, "path"), "?"));
+		if (area)
+			tf(t, " [hardening: %s]", area);
+		traw(t, "\n");
+		term_image_state(t, "before", jget(it, "before"));
+		term_image_state(t, "after", jget(it, "after"));
+		if (!diff) {
+			if (jstr(it, "diff_note"))
+				tl(t, "    %s", jstr(it, "diff_note"));
+			continue;
+		}
+		int n = 0;
+		for (const char *p = diff; *p && n < TERM_MAX_DIFF_LINES; n++) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p), col = 0, k = 0;
+			char *line = malloc(len * 8 + 1); /* tabs expanded to the next multiple of 8 (the sign aside) */
+			for (size_t i = 0; line && i < len; i++) {
+				if (p[i] == '\t') {
+					do
+						line[k++] = ' ';
+					while (++col % 8);
+				} else {
+					line[k++] = p[i];
+					if (i > 0)
+						col++;
+				}
+			}
+			if (line)
+				line[k] = '\0';
+			tcolor(t, *p == '+' ? "\033[32m" : *p == '-' ? "\033[31m" : *p == '@' ? "\033[36m" : "");
+			traw(t, "    ");
+			tx(t, line ? line : "?");
+			tcolor(t, "\033[0m");
+			traw(t, "\n");
+			free(line);
+			p = nl ? nl + 1 : p + strlen(p);
+			if (n + 1 == TERM_MAX_DIFF_LINES && *p)
+				tl(t, "    ... (the rest of the diff is in the report's image_changes)");
+		}
+		if (cJSON_IsTrue(jget(it, "diff_cut")))
+			tl(t, "    ... (the diff was cut in the report: it was too long)");
+	}
+}
+
 static void render_term(struct term *t, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
@@ -510,6 +583,7 @@ static void render_term(struct term *t, const struct loaded *l)
 	cJSON_ArrayForEach(it, jget(pred, "policy")) term_generic_item(t, it);
 	term_heading(t, "Checks", jlen(jget(pred, "checks")));
 	cJSON_ArrayForEach(it, jget(pred, "checks")) term_generic_item(t, it);
+	term_image_changes(t, jget(pred, "image_changes"));
 
 	term_heading(t, "Packages", jlen(jget(pred, "packages")));
 	cJSON_ArrayForEach(it, jget(pred, "packages"))
@@ -726,6 +800,61 @@ static void html_generic_rows(struct pib_buf *b, const cJSON *arr)
 	hraw(b, "</table>");
 }
 
+static void html_image_state(struct pib_buf *b, const cJSON *st)
+{
+	const cJSON *size = jget(st, "size");
+
+	hraw(b, "<td class=\"mono\">");
+	if (!cJSON_IsObject(st)) {
+		hraw(b, "none</td>");
+		return;
+	}
+	hf(b, "%s %s<br>mode %s, owner %s, %.0f bytes", or (jstr(st, "type"), "?"),
+	   or (jstr(st, "sha256"), "(digest not taken)"), or (jstr(st, "mode"), "?"), or (jstr(st, "owner"), "?"),
+	   cJSON_IsNumber(size) ? size->valuedouble : 0.0);
+	hraw(b, "</td>");
+}
+
+/* What the install changed in the image: a row per file, its diff below it. */
+static void html_image_changes(struct pib_buf *b, const cJSON *arr)
+{
+	const cJSON *it;
+
+	hr(b, "<section id=\"image-changes\"><h2>Image changes (%d)</h2>", jlen(arr));
+	if (!jlen(arr)) {
+		hraw(b, "<p class=\"none\">The install changed no file of the image (or the report does not say)</p></section>\n");
+		return;
+	}
+	hraw(b, "<table><tr><th>change</th><th>path</th><th>hardening</th><th>before</th><th>after</th></tr>");
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *area = jstr(it, "hardening");
+		hraw(b, area ? "<tr class=\"hit\"><td><b>" : "<tr><td><b>");
+		hx(b, or (jstr(it, "change"), "?"));
+		hraw(b, "</b></td><td class=\"mono\">");
+		hx(b, or (jstr(it, "path"), "?"));
+		hraw(b, "</td><td>");
+		hx(b, or (area, "-"));
+		hraw(b, "</td>");
+		html_image_state(b, jget(it, "before"));
+		html_image_state(b, jget(it, "after"));
+		hraw(b, "</tr><tr><td></td><td colspan=\"4\">");
+		if (jstr(it, "diff")) {
+			hraw(b, "<pre class=\"mono\">");
+			hx(b, jstr(it, "diff"));
+			hraw(b, "</pre>");
+			if (cJSON_IsTrue(jget(it, "diff_cut")))
+				hraw(b, "<p class=\"none\">the diff was cut: it was too long</p>");
+		} else {
+			hraw(b, "<span class=\"none\">");
+			hx(b, or (jstr(it, "diff_note"), "no diff"));
+			hraw(b, "</span>");
+		}
+		hraw(b, "</td></tr>");
+	}
+	hraw(b, "</table></section>\n");
+}
+
 static void render_html(struct pib_buf *b, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
@@ -831,6 +960,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	else
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
+	html_image_changes(b, jget(pred, "image_changes"));
 
 	/* below the fold: every file not scanned or cut short, since the verdict did not see them */
 	const cJSON *skipped = cJSON_IsObject(scan) ? jget(scan, "skipped") : NULL;

@@ -8,6 +8,7 @@
  * policy (manifests/policyfile.h: --policy, the job's, or the default) drops disabled checks, sets
  * severities and the threshold, and allow-lists findings (status `allowed`, with the reason).
  */
+#include "imagechange.h"
 #include "log.h"
 #include "pipeline.h"
 #include "policy_step.h"
@@ -276,6 +277,7 @@ bool agent_step_policy(struct agent_run *run)
 	}
 	size_t n_image_checks = f.n;
 	judge_changes(run, &f);
+	agent_image_changes(run, &f); /* hardening.*: bundle findings too */
 	bool known = p && p->before_known;
 	cJSON *arr = cJSON_CreateArray();
 	policy_today(today);

@@ -32,6 +32,7 @@ struct report *report_new(const char *command)
 	cJSON_AddNullToObject(r->pred, "scan");
 	cJSON_AddArrayToObject(r->pred, "policy");
 	cJSON_AddArrayToObject(r->pred, "checks");
+	cJSON_AddArrayToObject(r->pred, "image_changes");
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -21,12 +22,20 @@ struct rd_entry {
 	char *path; /* inside the root; NULL: empty slot */
 	uint64_t dev, ino, size;
 	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+	uint32_t mode, uid, gid;
+	bool has_sha256, has_text;
+	unsigned char sha256[32];
+	char *text; /* a copy of a text file under /etc (has_text), NUL-terminated */
+	size_t text_len;
 };
 
 struct rootdiff {
 	char *root;
 	struct rd_entry *tab;
 	size_t n, cap;
+	unsigned flags;    /* ROOTDIFF_CONTENTS: digests and copies taken */
+	size_t text_total; /* bytes of the copies kept */
+	size_t n_digests;
 };
 
 /* One directory under way: its entries read at once, its descriptor (or -1 while a deeper one is walked). */
@@ -48,6 +57,7 @@ struct walker {
 	size_t cap;
 	struct frame *st;
 	size_t n_st, cap_st;
+	char *buf; /* snapshot with ROOTDIFF_CONTENTS: ROOTDIFF_DIGEST_CAP + 1 bytes */
 };
 
 /* ---------------------------------------------------------------- the table */
@@ -104,6 +114,9 @@ static int insert(struct rootdiff *d, const char *path, const struct stat *st)
 	e->mtime_ns = (int64_t)st->st_mtim.tv_nsec;
 	e->ctime_s = (int64_t)st->st_ctim.tv_sec;
 	e->ctime_ns = (int64_t)st->st_ctim.tv_nsec;
+	e->mode = (uint32_t)st->st_mode;
+	e->uid = (uint32_t)st->st_uid;
+	e->gid = (uint32_t)st->st_gid;
 	return 0;
 }
 
@@ -256,12 +269,105 @@ static int push(struct walker *w, int fd, const struct stat *st, size_t plen, ch
 	return 0;
 }
 
+bool rootdiff_is_text(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len;
+		uint32_t cp;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			unsigned char cc = (unsigned char)s[i + k];
+			if ((cc & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (cc & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * ROOTDIFF_CONTENTS: the SHA-256 of a regular file up to ROOTDIFF_DIGEST_CAP, and a copy of a
+ * text file under /etc up to ROOTDIFF_TEXT_CAP (while the copies stay under ROOTDIFF_TEXT_TOTAL).
+ * What cannot be read is only recorded without them: the diff says "before digest not taken".
+ */
+static void take_contents(struct walker *w, int dfd, const char *name, const struct stat *st)
+{
+	struct rd_entry *e = &w->d->tab[slot(w->d->tab, w->d->cap, w->path)];
+	char *buf = w->buf;
+	struct stat fst;
+	size_t len = 0;
+
+	if ((uint64_t)st->st_size > ROOTDIFF_DIGEST_CAP)
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev) {
+		close(fd);
+		return;
+	}
+	while (len < ROOTDIFF_DIGEST_CAP + 1) {
+		ssize_t n = read(fd, buf + len, ROOTDIFF_DIGEST_CAP + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > ROOTDIFF_DIGEST_CAP || len != (size_t)st->st_size)
+		return; /* it grew or shrank while it was read: not what the stat says */
+	unsigned int mdlen = 0;
+	if (EVP_Digest(buf, len, e->sha256, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return;
+	e->has_sha256 = true;
+	w->d->n_digests++;
+	if (strncmp(w->path, "/etc/", 5) || len > ROOTDIFF_TEXT_CAP || w->d->text_total + len > ROOTDIFF_TEXT_TOTAL ||
+	    !rootdiff_is_text(buf, len))
+		return;
+	e->text = malloc(len + 1);
+	if (!e->text)
+		return; /* only the copy is missing */
+	memcpy(e->text, buf, len);
+	e->text[len] = '\0';
+	e->text_len = len;
+	e->has_text = true;
+	w->d->text_total += len;
+}
+
 /* A regular file: recorded (snapshot) or, when new or changed, opened and sent to the sink (diff). */
 static void visit(struct walker *w, int dfd, const char *name, const struct stat *st)
 {
 	if (!w->before) {
 		if (insert(w->d, w->path, st) < 0)
 			w->rc = -ENOMEM;
+		else if (w->d->flags & ROOTDIFF_CONTENTS)
+			take_contents(w, dfd, name, st);
 		return;
 	}
 	const struct rd_entry *e = find(w->before, w->path);
@@ -522,20 +628,30 @@ static void walker_done(struct walker *w)
 
 int rootdiff_snapshot(const char *root, struct rootdiff **ret, struct pib_err *err)
 {
+	return rootdiff_snapshot_ex(root, 0, ret, err);
+}
+
+int rootdiff_snapshot_ex(const char *root, unsigned flags, struct rootdiff **ret, struct pib_err *err)
+{
 	struct rootdiff *d = calloc(1, sizeof(*d));
 	struct walker w = {.d = d};
 	int fd;
 
-	if (!d || !(d->root = strdup(root))) {
+	if (d)
+		d->flags = flags;
+	if (!d || !(d->root = strdup(root)) ||
+	    ((flags & ROOTDIFF_CONTENTS) && !(w.buf = malloc(ROOTDIFF_DIGEST_CAP + 1)))) {
 		rootdiff_free(d);
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
 	if ((fd = open_root(root, err)) < 0) {
+		free(w.buf);
 		rootdiff_free(d);
 		return fd;
 	}
 	walk_tree(&w, fd, "");
 	walker_done(&w);
+	free(w.buf);
 	if (w.rc < 0) {
 		rootdiff_free(d);
 		return pib_fail(err, w.rc, PIB_ERR_ENV, "agent.oom", "out of memory");
@@ -600,28 +716,102 @@ size_t rootdiff_files(const struct rootdiff *d)
 	return d->n;
 }
 
+static void file_of(const struct rd_entry *e, struct rootdiff_file *f)
+{
+	*f = (struct rootdiff_file){.path = e->path, .dev = e->dev, .ino = e->ino, .size = e->size, .mode = e->mode,
+				    .uid = e->uid, .gid = e->gid, .has_sha256 = e->has_sha256,
+				    .text = e->has_text ? e->text : NULL, .text_len = e->text_len};
+	memcpy(f->sha256, e->sha256, sizeof(f->sha256));
+}
+
+bool rootdiff_get(const struct rootdiff *d, const char *path, struct rootdiff_file *ret)
+{
+	const struct rd_entry *e = find(d, path);
+
+	if (e && ret)
+		file_of(e, ret);
+	return e != NULL;
+}
+
+bool rootdiff_same(const struct rootdiff *d, const char *path, const struct stat *st)
+{
+	const struct rd_entry *e = find(d, path);
+
+	return e && same(e, st);
+}
+
+int rootdiff_each(const struct rootdiff *d, int (*fn)(void *ctx, const struct rootdiff_file *f), void *ctx)
+{
+	struct rootdiff_file f;
+
+	for (size_t i = 0; i < d->cap; i++) {
+		if (!d->tab[i].path)
+			continue;
+		file_of(&d->tab[i], &f);
+		int r = fn(ctx, &f);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+unsigned rootdiff_flags(const struct rootdiff *d)
+{
+	return d->flags;
+}
+
+size_t rootdiff_digests(const struct rootdiff *d)
+{
+	return d->n_digests;
+}
+
 /* ---------------------------------------------------------------- saved to a file */
 
+/*
+ * v1: each file's path length (uint32), struct rd_record, path. v2 (ROOTDIFF_CONTENTS kept): the
+ * flags (uint32) after the magic; each file's path length, struct rd_record2, path, then its copy
+ * (text_len bytes). Both are read; a v1 file loads without digests or copies.
+ */
 #define RD_MAGIC "pib-agent rootdiff v1\n"
+#define RD_MAGIC2 "pib-agent rootdiff v2\n"
 
 struct rd_record { /* follows the path's length (uint32) and precedes its bytes */
 	uint64_t dev, ino, size;
 	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
 };
 
+struct rd_record2 {
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+	uint32_t mode, uid, gid, bits; /* bits: 1 has_sha256, 2 has_text */
+	unsigned char sha256[32];
+	uint64_t text_len;
+};
+
 int rootdiff_save(const struct rootdiff *d, const char *file)
 {
 	struct pib_buf b = {0};
-	int r = pib_buf_append(&b, RD_MAGIC, strlen(RD_MAGIC));
+	uint32_t flags = d->flags;
+	int r = pib_buf_append(&b, RD_MAGIC2, strlen(RD_MAGIC2));
 
+	if (r == 0)
+		r = pib_buf_append(&b, &flags, sizeof(flags));
 	for (size_t i = 0; r == 0 && i < d->cap; i++) {
 		const struct rd_entry *e = &d->tab[i];
 		if (!e->path)
 			continue;
 		uint32_t len = (uint32_t)strlen(e->path);
-		struct rd_record rec = {e->dev, e->ino, e->size, e->mtime_s, e->mtime_ns, e->ctime_s, e->ctime_ns};
+		struct rd_record2 rec;
+		memset(&rec, 0, sizeof(rec));
+		rec = (struct rd_record2){e->dev, e->ino, e->size, e->mtime_s, e->mtime_ns, e->ctime_s, e->ctime_ns,
+					  e->mode, e->uid, e->gid,
+					  (e->has_sha256 ? 1u : 0u) | (e->has_text ? 2u : 0u), {0},
+					  e->has_text ? e->text_len : 0};
+		memcpy(rec.sha256, e->sha256, sizeof(rec.sha256));
 		if ((r = pib_buf_append(&b, &len, sizeof(len))) == 0 && (r = pib_buf_append(&b, &rec, sizeof(rec))) == 0)
 			r = pib_buf_append(&b, e->path, len);
+		if (r == 0 && e->has_text)
+			r = pib_buf_append(&b, e->text, e->text_len);
 	}
 	if (r == 0)
 		r = pib_write_file(file, b.data, b.len, 0600);
@@ -635,35 +825,67 @@ int rootdiff_load(const char *root, const char *file, struct rootdiff **ret)
 	char *data = NULL;
 	size_t len = 0, off = strlen(RD_MAGIC);
 	int r = d ? pib_read_file(file, (size_t)1 << 30, &data, &len) : -ENOMEM;
+	bool v2 = false;
 
 	*ret = NULL;
-	if (r == 0 && (len < off || memcmp(data, RD_MAGIC, off)))
+	if (r == 0 && len >= off && !memcmp(data, RD_MAGIC2, off)) {
+		uint32_t flags;
+		v2 = true;
+		if (len - off < sizeof(flags)) {
+			r = -EBADMSG;
+		} else {
+			memcpy(&flags, data + off, sizeof(flags));
+			d->flags = flags & ROOTDIFF_CONTENTS;
+			off += sizeof(flags);
+		}
+	} else if (r == 0 && (len < off || memcmp(data, RD_MAGIC, off))) {
 		r = -EBADMSG;
+	}
 	if (r == 0 && !(d->root = strdup(root)))
 		r = -ENOMEM;
 	while (r == 0 && off < len) {
 		uint32_t plen;
-		struct rd_record rec;
-		if (len - off < sizeof(plen) + sizeof(rec)) {
+		struct rd_record2 rec = {0};
+		size_t rlen = v2 ? sizeof(struct rd_record2) : sizeof(struct rd_record);
+		if (len - off < sizeof(plen) + rlen) {
 			r = -EBADMSG;
 			break;
 		}
 		memcpy(&plen, data + off, sizeof(plen));
-		memcpy(&rec, data + off + sizeof(plen), sizeof(rec));
-		off += sizeof(plen) + sizeof(rec);
-		if (plen == 0 || plen > len - off || memchr(data + off, '\0', plen)) {
+		memcpy(&rec, data + off + sizeof(plen), rlen); /* rd_record is rd_record2's start */
+		off += sizeof(plen) + rlen;
+		if (plen == 0 || plen > len - off || memchr(data + off, '\0', plen) ||
+		    (v2 && (rec.text_len > ROOTDIFF_TEXT_CAP || rec.text_len > len - off - plen))) {
 			r = -EBADMSG;
 			break;
 		}
 		char *path = strndup(data + off, plen);
-		struct stat st = {.st_dev = (dev_t)rec.dev, .st_ino = (ino_t)rec.ino, .st_size = (off_t)rec.size};
+		struct stat st = {.st_dev = (dev_t)rec.dev, .st_ino = (ino_t)rec.ino, .st_size = (off_t)rec.size,
+				  .st_mode = (mode_t)rec.mode, .st_uid = (uid_t)rec.uid, .st_gid = (gid_t)rec.gid};
 		st.st_mtim.tv_sec = (time_t)rec.mtime_s;
 		st.st_mtim.tv_nsec = (long)rec.mtime_ns;
 		st.st_ctim.tv_sec = (time_t)rec.ctime_s;
 		st.st_ctim.tv_nsec = (long)rec.ctime_ns;
 		r = path ? insert(d, path, &st) : -ENOMEM;
-		free(path);
 		off += plen;
+		if (r == 0 && v2) {
+			struct rd_entry *e = &d->tab[slot(d->tab, d->cap, path)];
+			if (rec.bits & 1) {
+				e->has_sha256 = true;
+				memcpy(e->sha256, rec.sha256, sizeof(e->sha256));
+				d->n_digests++;
+			}
+			if (rec.bits & 2) {
+				free(e->text);
+				e->text = pib_strndup(data + off, (size_t)rec.text_len);
+				e->has_text = e->text != NULL;
+				e->text_len = e->has_text ? (size_t)rec.text_len : 0;
+				if (!e->text)
+					r = -ENOMEM;
+			}
+			off += (size_t)rec.text_len;
+		}
+		free(path);
 	}
 	free(data);
 	if (r < 0) {
@@ -678,8 +900,10 @@ void rootdiff_free(struct rootdiff *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->cap; i++)
+	for (size_t i = 0; i < d->cap; i++) {
 		free(d->tab[i].path);
+		free(d->tab[i].text);
+	}
 	free(d->tab);
 	free(d->root);
 	free(d);

@@ -4,6 +4,8 @@
 
 #include "util.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 struct rootdiff;
@@ -20,6 +22,46 @@ struct rootdiff;
  * opened is scan.root_unreadable.
  */
 int rootdiff_snapshot(const char *root, struct rootdiff **ret, struct pib_err *err) PIB_MUST_CHECK;
+
+/* rootdiff_snapshot_ex's flags. */
+enum {
+	/*
+	 * Also each regular file's SHA-256 (files up to ROOTDIFF_DIGEST_CAP) and a copy of each text
+	 * file under /etc (no NUL, valid UTF-8, up to ROOTDIFF_TEXT_CAP; ROOTDIFF_TEXT_TOTAL for all
+	 * of them): what the install changed in the image can then be said file by file (imagechange.c).
+	 */
+	ROOTDIFF_CONTENTS = 1,
+};
+#define ROOTDIFF_DIGEST_CAP (1u << 20)
+#define ROOTDIFF_TEXT_CAP (256u << 10)
+#define ROOTDIFF_TEXT_TOTAL (64u << 20)
+
+/* rootdiff_snapshot with flags. */
+int rootdiff_snapshot_ex(const char *root, unsigned flags, struct rootdiff **ret, struct pib_err *err) PIB_MUST_CHECK;
+
+/* One file as the snapshot recorded it; the pointers live as long as the snapshot. */
+struct rootdiff_file {
+	const char *path; /* inside the root: "/etc/x" */
+	uint64_t dev, ino, size;
+	uint32_t mode, uid, gid;
+	bool has_sha256; /* ROOTDIFF_CONTENTS, and the file could be read whole */
+	unsigned char sha256[32];
+	const char *text; /* the copy of an /etc text file, NUL-terminated, or NULL */
+	size_t text_len;
+};
+
+/* The file recorded at path (ret may be NULL): false when there is none. */
+bool rootdiff_get(const struct rootdiff *d, const char *path, struct rootdiff_file *ret);
+/* True when path was recorded with this same inode, size, mtime and ctime. */
+bool rootdiff_same(const struct rootdiff *d, const char *path, const struct stat *st);
+/* Calls fn on every file recorded (in no order); a negative return stops and is returned. */
+int rootdiff_each(const struct rootdiff *d, int (*fn)(void *ctx, const struct rootdiff_file *f), void *ctx);
+/* The flags the snapshot was taken with (a snapshot loaded from a v1 file: 0). */
+unsigned rootdiff_flags(const struct rootdiff *d);
+/* Files whose digest was taken. */
+size_t rootdiff_digests(const struct rootdiff *d);
+/* No NUL and valid UTF-8 (no overlong forms, no surrogates). */
+bool rootdiff_is_text(const char *s, size_t n);
 
 /* Where the diff sends what it finds. */
 struct rootdiff_sink {
@@ -61,7 +103,8 @@ int rootdiff_changed(const struct rootdiff *d, char ***ret, struct pib_err *err)
 size_t rootdiff_files(const struct rootdiff *d);
 
 /*
- * The snapshot written to file (durably, 0600) and read back, for a run that continues after
+ * The snapshot written to file (durably, 0600, format v2 with the modes, owners, digests and
+ * copies; v1 files of an older agent are still read, without them) and read back, for a run that continues after
  * the agent was killed during the install: the diff then still starts from the root as it was
  * before the first attempt. A file that is not one is -EBADMSG. Device numbers that changed
  * (another boot) make files look changed: more is scanned, never less.

@@ -291,9 +291,11 @@ void agent_scan_before_install(struct agent_run *run)
 		agent_warn("%s: cannot read the saved root snapshot (%s): taking a new one", run->snapshot_file,
 			   strerror(-r));
 	}
-	if (rootdiff_snapshot(run->root, &as->snap, &as->snap_err) < 0)
+	/* with digests and /etc copies: what the install changed in the image (imagechange.c) */
+	if (rootdiff_snapshot_ex(run->root, ROOTDIFF_CONTENTS, &as->snap, &as->snap_err) < 0)
 		return;
-	agent_log("root snapshot: %zu files in %.1f s", rootdiff_files(as->snap), pib_now_mono() - t0);
+	agent_log("root snapshot: %zu files (%zu digests) in %.1f s", rootdiff_files(as->snap),
+		  rootdiff_digests(as->snap), pib_now_mono() - t0);
 	int w = run->snapshot_file ? rootdiff_save(as->snap, run->snapshot_file) : 0;
 	if (w < 0)
 		agent_warn("%s: cannot save the root snapshot (%s): a rerun after a kill would take a new one",

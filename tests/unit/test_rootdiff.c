@@ -464,6 +464,65 @@ static void processes(const char *root)
 	sysstate_procs_free(before);
 }
 
+/* ROOTDIFF_CONTENTS: digests, /etc text copies, modes; kept by the v2 file; a v1 file still loads, without them. */
+static void contents(const char *top)
+{
+	struct pib_err err = {0};
+	struct rootdiff *d = NULL, *back = NULL;
+	struct rootdiff_file f;
+	char *root = pib_asprintf("%s/contents", top), *file = pib_asprintf("%s/snap2", top);
+	char hex[65], got[65];
+
+	dir(top, "/contents");
+	dir(root, "/etc");
+	dir(root, "/usr");
+	put(root, "/etc/text", "a = 1\nb = 2\n");
+	put(root, "/etc/latin1", "caf\xe9\n");
+	put(root, "/usr/data", "not under etc\n");
+	char *p = pib_asprintf("%s/etc/text", root);
+	ok(p && chmod(p, 0640) == 0, "contents: /etc/text 0640");
+	free(p);
+	ok(rootdiff_snapshot_ex(root, ROOTDIFF_CONTENTS, &d, &err) == 0 && rootdiff_digests(d) == 3,
+	   "contents: a snapshot with 3 digests");
+	pib_sha256_hex("a = 1\nb = 2\n", 12, hex);
+	ok(d && rootdiff_get(d, "/etc/text", &f) && f.has_sha256 && (pib_hex(f.sha256, 32, got), !strcmp(got, hex)),
+	   "contents: /etc/text's SHA-256");
+	ok(d && rootdiff_get(d, "/etc/text", &f) && f.text && !strcmp(f.text, "a = 1\nb = 2\n") && f.text_len == 12 &&
+		   (f.mode & 07777) == 0640,
+	   "contents: /etc/text copied, its mode kept");
+	ok(d && rootdiff_get(d, "/etc/latin1", &f) && f.has_sha256 && !f.text, "contents: not UTF-8: a digest, no copy");
+	ok(d && rootdiff_get(d, "/usr/data", &f) && f.has_sha256 && !f.text, "contents: outside /etc: a digest, no copy");
+	ok(d && rootdiff_save(d, file) == 0 && rootdiff_load(root, file, &back) == 0 && back &&
+		   rootdiff_flags(back) == ROOTDIFF_CONTENTS && rootdiff_digests(back) == 3,
+	   "contents: saved (v2) and read back with its digests");
+	ok(back && rootdiff_get(back, "/etc/text", &f) && f.text && !strcmp(f.text, "a = 1\nb = 2\n") &&
+		   (pib_hex(f.sha256, 32, got), !strcmp(got, hex)) && (f.mode & 07777) == 0640,
+	   "contents: the copy, digest and mode read back");
+	rootdiff_free(back);
+	back = NULL;
+	rootdiff_free(d);
+	d = NULL;
+	ok(rootdiff_snapshot(root, &d, &err) == 0 && rootdiff_flags(d) == 0 && rootdiff_digests(d) == 0 &&
+		   rootdiff_get(d, "/etc/text", &f) && !f.has_sha256 && !f.text,
+	   "contents: without the flag, no digests (postscan's cost as before)");
+	/* a v1 file, as an older agent wrote it: one entry */
+	struct pib_buf b = {0};
+	uint32_t len = 6;
+	uint64_t rec[7] = {1, 2, 3, 4, 5, 6, 7};
+	ok(pib_buf_append(&b, "pib-agent rootdiff v1\n", 22) == 0 && pib_buf_append(&b, &len, 4) == 0 &&
+		   pib_buf_append(&b, rec, sizeof(rec)) == 0 && pib_buf_append(&b, "/etc/x", 6) == 0 &&
+		   pib_write_file(file, b.data, b.len, 0600) == 0 && rootdiff_load(root, file, &back) == 0 && back &&
+		   rootdiff_files(back) == 1 && rootdiff_flags(back) == 0 && rootdiff_get(back, "/etc/x", &f) &&
+		   f.size == 3 && !f.has_sha256,
+	   "contents: a v1 file still loads, without digests");
+	pib_buf_free(&b);
+	rootdiff_free(back);
+	rootdiff_free(d);
+	pib_err_clear(&err);
+	free(root);
+	free(file);
+}
+
 int main(void)
 {
 	char *root = NULL;
@@ -472,6 +531,7 @@ int main(void)
 		return 1;
 	basic(root);
 	saved(root);
+	contents(root);
 	deep_and_long(root);
 	unreadable(root);
 	processes(root);
