@@ -30,6 +30,7 @@ struct agent_run {
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
+	struct agent_vulns *vulns;   /* the vulnerability feed given, read (vulns_step.c), or NULL */
 };
 
 /*
@@ -77,5 +78,19 @@ cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *ori
  * its user, no network; skipped when nothing was installed. A failed one is a finding.
  */
 void agent_step_checks(struct agent_run *run);
+/*
+ * Vulnerabilities (vulns_step.c). agent_vulns_options checks --vulns-fail-on and --vulns-max-age
+ * (0, or exit 3 said on stderr). agent_vulns_load reads the feed (--vulns wins over path, the
+ * job's; neither: nothing to do) after open and before anything is installed; false when it
+ * cannot be read (a failed vulns step, vulns.invalid or vulns.unreadable). agent_step_vulns
+ * matches it against the root's packages and the transaction's; false when the bundle brought a
+ * vulnerability at or above --vulns-fail-on (vulns.found).
+ */
+int agent_vulns_options(const struct agent_opts *o);
+bool agent_vulns_load(struct agent_run *run, const char *path, unsigned job_max_age, bool job_max_age_given);
+bool agent_step_vulns(struct agent_run *run);
+void agent_vulns_free(struct agent_run *run);
+/* The report's host: the OS of the root (after open). */
+cJSON *agent_host_json(const struct agent_run *run);
 /* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
 cJSON *agent_transaction_json(const struct inst_ctx *c);

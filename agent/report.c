@@ -32,6 +32,7 @@ struct report *report_new(const char *command)
 	cJSON_AddNullToObject(r->pred, "scan");
 	cJSON_AddArrayToObject(r->pred, "policy");
 	cJSON_AddArrayToObject(r->pred, "checks");
+	cJSON_AddNullToObject(r->pred, "vulnerabilities"); /* null: not checked (no feed given) */
 	return r;
 }
 
