@@ -179,7 +179,8 @@ int pkgdb_read(const char *root, enum pkgdb_family family, struct pkgdb *ret, st
 			goto out;
 		}
 	}
-	qsort(ret->p, ret->n, sizeof(*ret->p), pkg_cmp);
+	if (ret->n)
+		qsort(ret->p, ret->n, sizeof(*ret->p), pkg_cmp);
 out:
 	if (r == -ENOMEM)
 		(void)pib_fail(err, r, PIB_ERR_ENV, "pkgdb.unreadable", "out of memory reading the packages of %s", root);

@@ -838,7 +838,7 @@ static int load_dir(struct vuln_db *db, const char *path, struct pib_err *err)
 		n++;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = load_file(db, names[i], err);
@@ -883,7 +883,8 @@ int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family fami
 		vuln_db_free(db);
 		return rc;
 	}
-	qsort(db->affs, db->n_affs, sizeof(*db->affs), aff_cmp);
+	if (db->n_affs)
+		qsort(db->affs, db->n_affs, sizeof(*db->affs), aff_cmp);
 	*ret = db;
 	return 0;
 }
