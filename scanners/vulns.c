@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <solv/evr.h>
 #include <solv/pool.h>
@@ -763,28 +765,47 @@ static int read_record(struct rd *r, const cJSON *j)
 	return 0;
 }
 
-static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
+/* Reads and parses one file (on any thread): *ret_doc (owned) and the file's length. */
+static int parse_file(const char *path, cJSON **ret_doc, size_t *ret_len, struct pib_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc = pib_read_file(path, VULN_MAX_FILE_BYTES, &text, &len);
+
+	*ret_doc = NULL;
+	*ret_len = 0;
 	if (rc == -EFBIG)
 		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", path,
 				VULN_MAX_FILE_BYTES >> 20);
 	if (rc < 0)
 		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(-rc));
+	struct jr jr = {PIB_ERR_USAGE, "vulns.invalid", path, err, false};
+	cJSON *doc = NULL;
+	rc = jr_parse(&jr, text, len, VULN_MAX_FILE_BYTES, true, &doc);
+	free(text);
+	if (rc < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	*ret_doc = doc;
+	*ret_len = len;
+	return 0;
+}
+
+/* The records of one parsed file, checked and kept in order (the loading thread); doc is freed. */
+static int take_file(struct vuln_db *db, const char *path, cJSON *doc, size_t len, struct pib_err *err)
+{
+	struct rd r = {.jr = {PIB_ERR_USAGE, "vulns.invalid", path, err}, .db = db};
+	int rc = 0;
+
 	db->info.files++;
 	db->total_bytes += len;
 	if (db->total_bytes > VULN_MAX_TOTAL_BYTES) {
-		free(text);
+		cJSON_Delete(doc);
 		return pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: the feed is larger than %llu GiB in all",
 				path, VULN_MAX_TOTAL_BYTES >> 30);
 	}
-	struct rd r = {.jr = {PIB_ERR_USAGE, "vulns.invalid", path, err}, .db = db};
-	cJSON *doc = NULL;
-	rc = jr_parse(&r.jr, text, len, VULN_MAX_FILE_BYTES, true, &doc);
-	free(text);
-	if (rc == 0 && cJSON_IsArray(doc)) {
+	if (cJSON_IsArray(doc)) {
 		const cJSON *it;
 		long i = 0;
 		cJSON_ArrayForEach(it, doc)
@@ -795,12 +816,133 @@ static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
 			if (rc < 0)
 				break;
 		}
-	} else if (rc == 0) {
+	} else {
 		rc = read_record(&r, doc);
 	}
 	cJSON_Delete(doc);
 	if (rc == -ENOMEM)
 		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", path);
+	return rc;
+}
+
+static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
+{
+	cJSON *doc = NULL;
+	size_t len = 0;
+	int rc = parse_file(path, &doc, &len, err);
+	return rc < 0 ? rc : take_file(db, path, doc, len, err);
+}
+
+/*
+ * A folder's files read and parsed by worker threads (the parse is most of the work), taken in
+ * name order by the calling thread: the same records, checks and first error as one by one.
+ * Workers run at most `window` files ahead of the taker, so at most that many parsed files wait.
+ */
+struct pslot {
+	cJSON *doc;
+	size_t len;
+	int rc;
+	bool done;
+	struct pib_err err;
+};
+
+struct pload {
+	char *const *names;
+	size_t n, next, taken, window;
+	struct pslot *slots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+static void *pload_worker(void *arg)
+{
+	struct pload *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (!pl->stop && pl->next < pl->n && pl->next >= pl->taken + pl->window)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->stop || pl->next >= pl->n)
+			break;
+		size_t i = pl->next++;
+		pthread_mutex_unlock(&pl->mu);
+		struct pib_err e = {0};
+		cJSON *doc = NULL;
+		size_t len = 0;
+		int rc = parse_file(pl->names[i], &doc, &len, &e);
+		pthread_mutex_lock(&pl->mu);
+		struct pslot *s = &pl->slots[i % pl->window];
+		s->doc = doc;
+		s->len = len;
+		s->rc = rc;
+		s->err = e;
+		s->done = true;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+#define VULN_MAX_THREADS 8
+
+static int load_parallel(struct vuln_db *db, char *const *names, size_t n, struct pib_err *err)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 1 ? 1 : cpus > VULN_MAX_THREADS ? VULN_MAX_THREADS : (size_t)cpus;
+	pthread_t th[VULN_MAX_THREADS];
+	struct pload pl = {.names = names, .n = n, .window = want * 4};
+	size_t started = 0;
+	int rc = 0;
+
+	if (want < 2 || n < 64 || !(pl.slots = calloc(pl.window, sizeof(*pl.slots)))) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = load_file(db, names[i], err);
+		return rc;
+	}
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	for (size_t t = 0; t < want; t++)
+		if (pthread_create(&th[started], NULL, pload_worker, &pl) == 0)
+			started++;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct pslot *s = &pl.slots[i % pl.window];
+		if (!started) { /* no thread could start: this one does the work */
+			rc = load_file(db, names[i], err);
+			continue;
+		}
+		pthread_mutex_lock(&pl.mu);
+		while (!s->done)
+			pthread_cond_wait(&pl.cv, &pl.mu);
+		pthread_mutex_unlock(&pl.mu);
+		if (s->rc < 0) {
+			rc = s->rc;
+			if (!err->set)
+				*err = s->err; /* the message (and detail) move over */
+			else
+				pib_err_clear(&s->err);
+		} else {
+			rc = take_file(db, names[i], s->doc, s->len, err);
+		}
+		pthread_mutex_lock(&pl.mu);
+		memset(s, 0, sizeof(*s));
+		pl.taken = i + 1;
+		pthread_cond_broadcast(&pl.cv);
+		pthread_mutex_unlock(&pl.mu);
+	}
+	pthread_mutex_lock(&pl.mu);
+	pl.stop = true;
+	pthread_cond_broadcast(&pl.cv);
+	pthread_mutex_unlock(&pl.mu);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	for (size_t k = 0; k < pl.window; k++) { /* parsed after an error: not taken */
+		cJSON_Delete(pl.slots[k].doc);
+		pib_err_clear(&pl.slots[k].err);
+	}
+	free(pl.slots);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
 	return rc;
 }
 
@@ -840,8 +982,8 @@ static int load_dir(struct vuln_db *db, const char *path, struct pib_err *err)
 	closedir(d);
 	if (rc == 0 && n)
 		qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = load_file(db, names[i], err);
+	if (rc == 0)
+		rc = load_parallel(db, names, n, err);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -209,8 +209,39 @@ int main(void)
 	check_bad(dir, "{\"id\":\"X\",", "not valid JSON", "truncated JSON");
 	check_bad(dir, "{\"id\":\"X\",\"modified\":\"2026-01-01T00:00:00Z\",\"affected\":{}}", "/affected: expected an array",
 		  "affected not an array");
+	/* a folder of many files: read by several threads, taken in name order, the first error wins */
+	char many[4096], f[4200];
+	snprintf(many, sizeof(many), "%s/many", dir);
+	mkdir(many, 0755);
+	for (int i = 0; i < 300; i++) {
+		snprintf(f, sizeof(f), "%s/r%03d.json", many, i);
+		char rec[512];
+		snprintf(rec, sizeof(rec),
+			 "{\"id\":\"R-%d\",\"modified\":\"2026-11-%02dT00:00:00Z\",\"affected\":[{\"package\":"
+			 "{\"ecosystem\":\"Debian:12\",\"name\":\"p%d\"},\"versions\":[\"1.0-1\"]}]}",
+			 i, 1 + i % 28, i % 7);
+		write_file(f, rec);
+	}
 	struct vuln_db *db = NULL;
 	struct pib_err e = {0};
+	ok(vuln_db_load(many, "Debian:12", PKGDB_DEB, &db, &e) == 0 && vuln_db_info(db)->records == 300 &&
+		   vuln_db_info(db)->records_mine == 300 && vuln_db_info(db)->files == 300 &&
+		   !strcmp(vuln_db_info(db)->newest_modified_text, "2026-11-28T00:00:00Z"),
+	   "a folder of 300 files: every record (%s)", e.msg);
+	struct vuln_pkg one = {"p3", "1.0-1", "all", "p3", "1.0-1", false};
+	struct vuln_hits hh = {0};
+	ok(db && vuln_match(db, &one, 1, &hh) == 0 && hh.n == 300 / 7 + (3 < 300 % 7), "p3: every record of it (%zu)",
+	   hh.n);
+	vuln_hits_free(&hh);
+	vuln_db_free(db);
+	db = NULL;
+	snprintf(f, sizeof(f), "%s/r250.json", many);
+	write_file(f, "{\"id\":\"R-250\",\"modified\":5}");
+	snprintf(f, sizeof(f), "%s/r120.json", many);
+	write_file(f, "{\"id\":\"R-120\",");
+	ok(vuln_db_load(many, "Debian:12", PKGDB_DEB, &db, &e) < 0 && !db && strstr(e.msg, "/r120.json: not valid JSON"),
+	   "two bad files of 300: the first in name order is named (%s)", e.msg);
+	pib_err_clear(&e);
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/none", dir);
 	mkdir(p, 0755);
