@@ -3,9 +3,11 @@
 #include "pkgdb.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int line_cmp(const void *a, const void *b)
@@ -137,6 +139,52 @@ static void check_made_up(void)
 	free(root);
 }
 
+/* Runs argv (an absolute path first); true when it exits 0. */
+static bool run(const char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st = 0;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* An rpm root made by this machine's rpm (--justdb): hello 2.0-1 from the fixtures. */
+static void check_rpm(void)
+{
+	const char *fx = getenv("PIB_FIXTURES") ? getenv("PIB_FIXTURES") : "/work/shared/fixtures";
+	char pkg[4096];
+	snprintf(pkg, sizeof(pkg), "%s/rpm/hello-2.0-1.x86_64.rpm", fx);
+	char *root = NULL;
+	if (access("/usr/bin/rpm", X_OK) < 0 || access(pkg, R_OK) < 0 || pib_mkdtemp("pib-test-pkgdb-rpm", &root) < 0) {
+		printf("ok %d - # SKIP no rpm or no fixture %s\n", ++tap_n, pkg);
+		return;
+	}
+	/* the image's database where an rpm OS keeps it (Debian's rpm alone would use a dummy one) */
+	const char *init[] = {"/usr/bin/rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--define", "_db_backend sqlite",
+			      "--initdb", NULL};
+	const char *inst[] = {"/usr/bin/rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--define", "_db_backend sqlite", "-i", "--justdb", "--nodeps", "--noscripts", "--nosignature",
+			"--ignorearch", "--ignoreos", pkg, NULL};
+	ok(run(init) && run(inst), "rpm --justdb installs hello into an rpm root");
+	struct pkgdb db;
+	struct pib_err e = {0};
+	ok(pkgdb_read(root, PKGDB_RPM, &db, &e) == 0 && db.n == 1, "the rpm database read by libsolv (%s)", e.msg);
+	if (db.n == 1)
+		ok(!strcmp(db.p[0].name, "hello") && !strcmp(db.p[0].version, "2.0-1") && !strcmp(db.p[0].arch, "x86_64") &&
+			   !strcmp(db.p[0].source, "hello") && !strcmp(db.p[0].source_version, "2.0-1") && db.p[0].license &&
+			   db.p[0].family == PKGDB_RPM,
+		   "hello 2.0-1 x86_64, source hello 2.0-1, license %s", db.p[0].license ? db.p[0].license : "none");
+	pkgdb_free(&db);
+	pib_err_clear(&e);
+	(void)pib_rm_rf(root);
+	free(root);
+}
+
 static void check_ecosystem(const char *id, const char *version, const char *want)
 {
 	struct osinfo os = {.id = (char *)id, .version_id = (char *)version};
@@ -149,6 +197,7 @@ int main(void)
 {
 	check_gold();
 	check_made_up();
+	check_rpm();
 	check_ecosystem("debian", "12", "Debian:12");
 	check_ecosystem("ubuntu", "22.04", "Ubuntu:22.04");
 	check_ecosystem("almalinux", "9.3", "AlmaLinux:9");

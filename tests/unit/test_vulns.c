@@ -209,6 +209,27 @@ int main(void)
 	check_bad(dir, "{\"id\":\"X\",", "not valid JSON", "truncated JSON");
 	check_bad(dir, "{\"id\":\"X\",\"modified\":\"2026-01-01T00:00:00Z\",\"affected\":{}}", "/affected: expected an array",
 		  "affected not an array");
+	/* rpm: records name binary packages; releases compare as rpm does */
+	char rp[4096];
+	snprintf(rp, sizeof(rp), "%s/alma.json", dir);
+	write_file(rp, "[{\"id\":\"ALSA-2026:1\",\"modified\":\"2026-11-30T00:00:00Z\",\"affected\":[{\"package\":"
+		       "{\"ecosystem\":\"AlmaLinux:9\",\"name\":\"hello\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+		       "[{\"introduced\":\"0\"},{\"fixed\":\"2.0-10.el9\"}]}]}],\"database_specific\":{\"severity\":\"Important\"}},"
+		       "{\"id\":\"ALSA-2026:2\",\"modified\":\"2026-11-30T00:00:00Z\",\"affected\":[{\"package\":"
+		       "{\"ecosystem\":\"AlmaLinux:9\",\"name\":\"hello-src\"},\"versions\":[\"2.0-9.el9\"]}]},"
+		       "{\"id\":\"ALSA-2026:3\",\"modified\":\"2026-11-30T00:00:00Z\",\"affected\":[{\"package\":"
+		       "{\"ecosystem\":\"AlmaLinux:9\",\"name\":\"hello\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":"
+		       "[{\"introduced\":\"0\"},{\"fixed\":\"2.0-9.el9\"}]}]}]}]");
+	struct vuln_db *adb = NULL;
+	struct pib_err ae = {0};
+	struct vuln_pkg hello = {"hello", "2.0-9.el9", "x86_64", "hello-src", "2.0-9.el9", true};
+	struct vuln_hits ah = {0};
+	ok(vuln_db_load(rp, "AlmaLinux:9", PKGDB_RPM, &adb, &ae) == 0 && vuln_match(adb, &hello, 1, &ah) == 0 &&
+		   ah.n == 1 && !strcmp(ah.v[0].id, "ALSA-2026:1") && !strcmp(ah.v[0].fixed, "2.0-10.el9") &&
+		   ah.v[0].severity == VULN_SEV_HIGH,
+	   "rpm: hello 2.0-9.el9 < 2.0-10.el9 (hit, Important: high), not by its source rpm's name, fixed in 2.0-9.el9: no hit");
+	vuln_hits_free(&ah);
+	vuln_db_free(adb);
 	/* a folder of many files: read by several threads, taken in name order, the first error wins */
 	char many[4096], f[4200];
 	snprintf(many, sizeof(many), "%s/many", dir);
