@@ -32,15 +32,18 @@ const struct agent_command agent_commands[] = {
 	{"policy", CMD_POLICY, "[--root DIR]",
 	 "audit an image or root against the image policy (read-only): logins, keys, secrets, file modes, end of life", 0, 0,
 	 agent_cmd_policy},
+	{"vulns", CMD_VULNS, "--vulns FILE|DIR [--root DIR]",
+	 "match a root's installed packages against OSV vulnerability records, offline (read-only)", 0, 0,
+	 agent_cmd_vulns},
 	{NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
 #define ALL_PIPE (CMD_VALIDATE | CMD_RUN)
 const struct agent_option agent_options[] = {
-	{"root", "DIR", ALL_PIPE | CMD_SCAN | CMD_POLICY,
+	{"root", "DIR", ALL_PIPE | CMD_SCAN | CMD_POLICY | CMD_VULNS,
 	 "the image to work on; validate installs only into a --root given explicitly (--root / for this system)", OPT_STR, offsetof(struct agent_opts, root)},
-	{"os", "ID:VERSION", ALL_PIPE, "override the detected OS, e.g. debian:12 or windows:2022", OPT_STR, offsetof(struct agent_opts, os)},
-	{"report", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY, "write the report to FILE (default: standard output)", OPT_STR, offsetof(struct agent_opts, report)},
+	{"os", "ID:VERSION", ALL_PIPE | CMD_VULNS, "override the detected OS, e.g. debian:12 or windows:2022", OPT_STR, offsetof(struct agent_opts, os)},
+	{"report", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY | CMD_VULNS, "write the report to FILE (default: standard output)", OPT_STR, offsetof(struct agent_opts, report)},
 	{"job", "FILE|imds", CMD_RUN,
 	 "the job: a JSON file, or imds for EC2 user-data read over IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT honoured)", OPT_STR, offsetof(struct agent_opts, job)},
 	{"policy", "FILE", ALL_PIPE | CMD_POLICY,
@@ -58,7 +61,7 @@ const struct agent_option agent_options[] = {
 	{"max-files", "N", ALL_PIPE | CMD_SCAN, "scan at most N files inside one archive (default 10000)", OPT_COUNT, offsetof(struct agent_opts, max_files)},
 	{"heuristics", NULL, ALL_PIPE | CMD_SCAN,
 	 "also detect by heuristics (broken executables, encrypted archives, ...) and potentially unwanted software", OPT_FLAG, offsetof(struct agent_opts, heuristics)},
-	{"key", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY,
+	{"key", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY | CMD_VULNS,
 	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it the report is unsigned", OPT_STR, offsetof(struct agent_opts, key)},
 	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with", OPT_STR, offsetof(struct agent_opts, pubkey)},
 	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary", OPT_FLAG, offsetof(struct agent_opts, json)},
@@ -66,8 +69,14 @@ const struct agent_option agent_options[] = {
 	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites", OPT_STR, offsetof(struct agent_opts, out)},
 	{"state-dir", "DIR", CMD_RUN | CMD_DELIVER,
 	 "where run keeps its state and its spool of reports (default /var/lib/pib-agent)", OPT_STR, offsetof(struct agent_opts, state_dir)},
-	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN | CMD_DELIVER | CMD_POLICY,
+	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN | CMD_DELIVER | CMD_POLICY | CMD_VULNS,
 	 "the log on stderr: lines for people (text, the default) or one JSON object a line (json)", OPT_LOG, offsetof(struct agent_opts, log_format)},
+	{"vulns", "FILE|DIR", ALL_PIPE | CMD_VULNS,
+	 "OSV vulnerability records (one record or an array of them in FILE, or every *.json in DIR) to match the image's and the transaction's packages against", OPT_STR, offsetof(struct agent_opts, vulns)},
+	{"vulns-fail-on", "SEVERITY", ALL_PIPE | CMD_VULNS,
+	 "a vulnerability the bundle brings at or above SEVERITY (info, low, medium, high, critical; default high) makes the run findings", OPT_STR, offsetof(struct agent_opts, vulns_fail_on)},
+	{"vulns-max-age", "DAYS", ALL_PIPE | CMD_VULNS,
+	 "a feed whose newest record is older than DAYS (default 7; 0: no limit) makes the run incomplete", OPT_STR, offsetof(struct agent_opts, vulns_max_age)},
 	{NULL, NULL, 0, NULL, OPT_STR, 0},
 };
 

@@ -19,6 +19,7 @@ struct agent_opts {
 	const char *out;
 	const char *state_dir;
 	const char *log_format;
+	const char *vulns, *vulns_fail_on, *vulns_max_age; /* checked by agent_vulns_options */
 	bool dry_run, no_scan, json;
 	int jobs;
 	uint64_t max_filesize, max_scansize; /* 0: the scanner's default */
@@ -37,6 +38,7 @@ enum agent_cmd_flag {
 	CMD_KEYGEN = 1 << 5,
 	CMD_DELIVER = 1 << 6,
 	CMD_POLICY = 1 << 7,
+	CMD_VULNS = 1 << 8,
 };
 
 struct agent_command {
@@ -84,6 +86,7 @@ int agent_cmd_verify(const struct agent_opts *o);
 int agent_cmd_show(const struct agent_opts *o);
 int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
 int agent_cmd_policy(const struct agent_opts *o);  /* cmd_policy.c */
+int agent_cmd_vulns(const struct agent_opts *o);   /* vulns_step.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */
 struct sign_key;

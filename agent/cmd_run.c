@@ -279,7 +279,8 @@ static bool step_open_checked(struct job_run *jr)
 	cJSON *b = report_get(run->report, "bundle");
 	cJSON *sha = cJSON_GetObjectItemCaseSensitive(b, "sha256");
 	if (cJSON_IsString(sha) && !strcmp(sha->valuestring, jr->job->bundle_sha256))
-		return true;
+		return agent_vulns_load(run, jr->job->vulns, jr->job->vulns_max_age_days,
+					jr->job->vulns_max_age_given); /* --vulns wins */
 	report_step_begin(run->report, "open");
 	pib_fail(&run->err, -EBADMSG, PIB_ERR_FAILED, "fetch.digest_mismatch",
 		 "%s: sha256 %s is not the job's bundle.sha256 %s", jr->bundle_path,
@@ -709,6 +710,7 @@ static int run_pipeline(struct job_run *jr)
 			goto final;
 		if (run->opts->dry_run) {
 			report_step_skip(run->report, "install", "dry run (--dry-run)", true);
+			(void)agent_step_vulns(run); /* the transaction as it would be */
 			goto final;
 		}
 		/* the pre-install report: spooled before anything else, then no seller code runs until it is accepted */
@@ -749,6 +751,7 @@ static int run_pipeline(struct job_run *jr)
 	}
 	if (agent_step_install(run)) {
 		(void)agent_step_policy(run); /* its findings do not stop the seller's checks */
+		(void)agent_step_vulns(run);
 		agent_step_checks(run);
 	}
 	goto final;
@@ -811,6 +814,8 @@ int agent_cmd_run(const struct agent_opts *o)
 		agent_error("run: --job FILE or --job imds is required");
 		return PIB_EXIT_USAGE;
 	}
+	if ((code = agent_vulns_options(o)) != 0)
+		return code;
 	pib_catch_interrupts();
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);

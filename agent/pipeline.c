@@ -40,7 +40,7 @@ bool agent_step_end(struct agent_run *run)
 	return failed;
 }
 
-static cJSON *host_json(const struct agent_run *run)
+cJSON *agent_host_json(const struct agent_run *run)
 {
 	cJSON *h = cJSON_CreateObject();
 	const struct osinfo *os = &run->os;
@@ -265,6 +265,7 @@ void agent_run_free(struct agent_run *run)
 	agent_scan_free(run->scan);
 	agent_policy_free(run);
 	policyfile_free(run->policy_file);
+	agent_vulns_free(run);
 	bundle_free(run->bundle);
 	os_free(&run->os);
 	report_free(run->report);
@@ -303,7 +304,7 @@ bool agent_step_open(struct agent_run *run, const char *bundle_path)
 		cJSON_ReplaceItemInObjectCaseSensitive(b, "product", p);
 	}
 	if (!run->err.set && os_detect(run->root, run->opts->os, &run->os, &run->err) == 0)
-		report_set(r, "host", host_json(run));
+		report_set(r, "host", agent_host_json(run));
 	size_t ti = 0;
 	if (!run->err.set &&
 	    inst_choose_target(run->bundle->manifest, &run->os, &ti, &run->err) == 0) {
@@ -461,6 +462,8 @@ int agent_cmd_validate(const struct agent_opts *o)
 	struct stat st;
 	int code;
 
+	if ((code = agent_vulns_options(o)) != 0)
+		return code;
 	run.report = report_new("validate");
 	if (!run.report) {
 		agent_error("out of memory");
@@ -491,7 +494,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 	pib_catch_interrupts();
 	if (!agent_load_key(&run))
 		goto finish; /* nothing is done with a key that cannot sign the result */
-	if (!agent_step_open(&run, o->args[0]))
+	if (!agent_step_open(&run, o->args[0]) || !agent_vulns_load(&run, NULL, 0, false))
 		goto finish;
 	agent_ictx_init(&run, 3600);
 	if (!agent_step_verify(&run) || !agent_step_prescan(&run) || !agent_step_resolve(&run))
@@ -508,6 +511,7 @@ int agent_cmd_validate(const struct agent_opts *o)
 	} else {
 		(void)agent_step_policy(&run); /* its findings do not stop the seller's checks */
 	}
+	(void)agent_step_vulns(&run); /* without an install: the transaction as it would be */
 	agent_step_checks(&run);
 
 finish:

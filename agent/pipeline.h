@@ -36,6 +36,7 @@ struct agent_run {
 	 */
 	bool (*cleanup_removes)(const struct agent_run *run, const char *path);
 	struct policy_file *policy_file; /* the policy judged by (--policy, the job's, or the default); owned */
+	struct agent_vulns *vulns;   /* the vulnerability feed given, read (vulns_step.c), or NULL */
 };
 
 /*
@@ -86,5 +87,19 @@ void agent_policy_free(struct agent_run *run);
  * its user, no network; skipped when nothing was installed. A failed one is a finding.
  */
 void agent_step_checks(struct agent_run *run);
+/*
+ * Vulnerabilities (vulns_step.c). agent_vulns_options checks --vulns-fail-on and --vulns-max-age
+ * (0, or exit 3 said on stderr). agent_vulns_load reads the feed (--vulns wins over path, the
+ * job's; neither: nothing to do) after open and before anything is installed; false when it
+ * cannot be read (a failed vulns step, vulns.invalid or vulns.unreadable). agent_step_vulns
+ * matches it against the root's packages and the transaction's; false when the bundle brought a
+ * vulnerability at or above --vulns-fail-on (vulns.found).
+ */
+int agent_vulns_options(const struct agent_opts *o);
+bool agent_vulns_load(struct agent_run *run, const char *path, unsigned job_max_age, bool job_max_age_given);
+bool agent_step_vulns(struct agent_run *run);
+void agent_vulns_free(struct agent_run *run);
+/* The report's host: the OS of the root (after open). */
+cJSON *agent_host_json(const struct agent_run *run);
 /* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
 cJSON *agent_transaction_json(const struct inst_ctx *c);

@@ -33,6 +33,7 @@ struct report *report_new(const char *command)
 	cJSON_AddArrayToObject(r->pred, "policy");
 	cJSON_AddArrayToObject(r->pred, "checks");
 	cJSON_AddArrayToObject(r->pred, "image_changes");
+	cJSON_AddNullToObject(r->pred, "vulnerabilities"); /* null: not checked (no feed given) */
 	return r;
 }
 

@@ -20,6 +20,7 @@ void dpkg_db_free(struct dpkg_db *db)
 		free(db->e[i].arch);
 		free(db->e[i].version);
 		free(db->e[i].status);
+		free(db->e[i].source);
 	}
 	free(db->e);
 	memset(db, 0, sizeof(*db));
@@ -59,6 +60,7 @@ int dpkg_db_read(const char *root, struct dpkg_db *db)
 				free(cur.arch);
 				free(cur.version);
 				free(cur.status);
+				free(cur.source);
 			}
 			memset(&cur, 0, sizeof(cur));
 			if (!line) {
@@ -78,6 +80,7 @@ int dpkg_db_read(const char *root, struct dpkg_db *db)
 		else FIELD("Architecture", cur.arch)
 		else FIELD("Version", cur.version)
 		else FIELD("Status", cur.status)
+		else FIELD("Source", cur.source)
 #undef FIELD
 		line = strtok_r(NULL, "\n", &save);
 	}
@@ -85,6 +88,7 @@ int dpkg_db_read(const char *root, struct dpkg_db *db)
 	free(cur.arch);
 	free(cur.version);
 	free(cur.status);
+	free(cur.source);
 	free(data);
 	return r;
 }

@@ -7,6 +7,7 @@
 /* One stanza of dpkg's status file (the fields we use). */
 struct dpkg_entry {
 	char *package, *arch, *version, *status;
+	char *source; /* the Source: field as written ("libonig (6.9.8-1)"), or NULL */
 };
 
 struct dpkg_db {

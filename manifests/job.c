@@ -213,7 +213,7 @@ static int parse_bundle(struct jr *p, const cJSON *root, struct job *j)
 
 static int parse_limits(struct jr *p, const cJSON *root, struct job *j)
 {
-	static const char *const keys[] = {"bundle_bytes", "clamav_db_max_age_days", NULL};
+	static const char *const keys[] = {"bundle_bytes", "clamav_db_max_age_days", "vulns_max_age_days", NULL};
 	const cJSON *jl = cJSON_GetObjectItemCaseSensitive(root, "limits"), *it;
 	uint64_t v = 0;
 	int r;
@@ -231,6 +231,12 @@ static int parse_limits(struct jr *p, const cJSON *root, struct job *j)
 		if ((r = get_uint(p, "limits.clamav_db_max_age_days", it, 0, MAX_DB_AGE_DAYS, &v)) < 0)
 			return r;
 		j->db_max_age_days = (unsigned)v;
+	}
+	if ((it = cJSON_GetObjectItemCaseSensitive(jl, "vulns_max_age_days"))) {
+		if ((r = get_uint(p, "limits.vulns_max_age_days", it, 0, MAX_DB_AGE_DAYS, &v)) < 0)
+			return r;
+		j->vulns_max_age_days = (unsigned)v;
+		j->vulns_max_age_given = true;
 	}
 	return 0;
 }
@@ -275,7 +281,7 @@ static struct job *job_new(void)
 static int parse_all(struct jr *p, const cJSON *root, struct job *j)
 {
 	static const char *const top[] = {"schema",    "build_id",  "bundle", "report",   "signing_key",
-					  "clamav_db", "ca_bundle", "limits", "timeouts", "policy", NULL};
+					  "clamav_db", "ca_bundle", "limits", "timeouts", "policy", "vulns", NULL};
 	static const char *const req[] = {"schema", "build_id", "bundle", "report", "signing_key", NULL};
 	const cJSON *it;
 	int r;
@@ -299,6 +305,8 @@ static int parse_all(struct jr *p, const cJSON *root, struct job *j)
 		return r;
 	if ((it = cJSON_GetObjectItemCaseSensitive(root, "ca_bundle")) &&
 	    (r = abs_path(p, "ca_bundle", it, &j->ca_bundle)) < 0)
+		return r;
+	if ((it = cJSON_GetObjectItemCaseSensitive(root, "vulns")) && (r = abs_path(p, "vulns", it, &j->vulns)) < 0)
 		return r;
 	if ((r = parse_limits(p, root, j)) < 0 || (r = parse_timeouts(p, root, j)) < 0)
 		return r;
@@ -421,6 +429,7 @@ void job_free(struct job *j)
 	free(j->clamav_db);
 	free(j->ca_bundle);
 	policyfile_free(j->policy);
+	free(j->vulns);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }

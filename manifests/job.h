@@ -22,8 +22,11 @@ struct job {
 	char *key_path;          /* signing_key.path */
 	char *clamav_db;         /* NULL: none given */
 	char *ca_bundle;         /* NULL: none given */
+	char *vulns;             /* OSV records on the instance (a file or a folder); NULL: none given */
 	uint64_t bundle_bytes;   /* limits.bundle_bytes; default 4 GiB */
 	unsigned db_max_age_days;    /* limits.clamav_db_max_age_days; 0: no limit */
+	unsigned vulns_max_age_days; /* limits.vulns_max_age_days; 0: no limit */
+	bool vulns_max_age_given;    /* else the agent's default (7 days) */
 	unsigned install_seconds;    /* timeouts.install_seconds; default 3600 */
 	unsigned run_seconds;        /* timeouts.run_seconds; default 7200 */
 	unsigned deliver_seconds;    /* timeouts.deliver_seconds; default 600 */

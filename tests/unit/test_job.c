@@ -24,7 +24,8 @@ static const char good[] =
 	"\"report\":{\"url\":\"" REPORT_URL "\",\"method\":\"POST\"},"
 	"\"signing_key\":{\"pem\":\"" PEM "\"},"
 	"\"clamav_db\":\"/var/lib/clamav\",\"ca_bundle\":\"/etc/pib-agent/ca.pem\","
-	"\"limits\":{\"bundle_bytes\":4294967296,\"clamav_db_max_age_days\":7},"
+	"\"vulns\":\"/var/lib/pib-agent/osv\","
+	"\"limits\":{\"bundle_bytes\":4294967296,\"clamav_db_max_age_days\":7,\"vulns_max_age_days\":3},"
 	"\"timeouts\":{\"install_seconds\":3600,\"run_seconds\":7200}}";
 
 static const char minimal[] =
@@ -63,7 +64,10 @@ static const struct bad_case bad_cases[] = {
 	{"\"" H64 "\"", "\"12345\"", "job.json: bundle.sha256: expected 64 hex digits", true},
 	{"\"" H64 "\"", "\"" H64 "0\"", "job.json: bundle.sha256: expected 64 hex digits", true},
 	{"pib-agent/job/v1", "pib-agent/job/v2", "job.json: schema: expected \"pib-agent/job/v1\", got \"pib-agent/job/v2\"", true},
-	{"\"clamav_db\"", "\"vulns\":[],\"clamav_db\"", "job.json: vulns: unknown key", true},
+	{"\"clamav_db\"", "\"vulnz\":[],\"clamav_db\"", "job.json: vulnz: unknown key", true},
+	{"\"/var/lib/pib-agent/osv\"", "[]", "job.json: vulns: expected", true},
+	{"\"/var/lib/pib-agent/osv\"", "\"osv\"", "job.json: vulns: expected an absolute path", true},
+	{"\"vulns_max_age_days\":3", "\"vulns_max_age_days\":-1", "job.json: limits.vulns_max_age_days: expected a whole number", true},
 	{"\"build_id\":\"b-2026-000123\",", "\"build_id\":\"a\",\"build_id\":\"b\",", "job.json: build_id: duplicate key", false},
 	{"\"b-2026-000123\"", "\"..\"", "job.json: build_id: expected 1 to 128", true},
 	{"\"b-2026-000123\"", "\".\"", "job.json: build_id: expected 1 to 128", true},
@@ -260,6 +264,9 @@ static void test_parse(void)
 		   "signing_key.pem (newlines decoded)");
 		ok(!strcmp(j->clamav_db, "/var/lib/clamav") && !strcmp(j->ca_bundle, "/etc/pib-agent/ca.pem"), "paths");
 		ok(j->bundle_bytes == 4294967296ull && j->db_max_age_days == 7, "limits");
+		ok(j->vulns && !strcmp(j->vulns, "/var/lib/pib-agent/osv") && j->vulns_max_age_days == 3 &&
+			   j->vulns_max_age_given,
+		   "vulns and limits.vulns_max_age_days");
 		ok(j->install_seconds == 3600 && j->run_seconds == 7200 && j->deliver_seconds == 600,
 		   "timeouts, deliver_seconds defaulted");
 		job_free(j);

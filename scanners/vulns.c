@@ -1,0 +1,1169 @@
+/* SPDX-License-Identifier: MIT */
+/* Offline vulnerability matching: OSV records from a file or a folder, matched against packages by the OS's own version rules. */
+#include "vulns.h"
+#include "jsonread.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <solv/evr.h>
+#include <solv/pool.h>
+
+/* ---- severities ---- */
+
+static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
+
+const char *vuln_severity_name(enum vuln_severity s)
+{
+	return s >= VULN_SEV_INFO && s <= VULN_SEV_CRITICAL ? sev_names[s] : NULL;
+}
+
+int vuln_severity_parse(const char *s, enum vuln_severity *ret)
+{
+	for (int i = 0; i <= VULN_SEV_CRITICAL; i++)
+		if (s && !strcmp(s, sev_names[i])) {
+			*ret = (enum vuln_severity)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+enum vuln_severity vuln_severity_of_word(const char *w)
+{
+	static const struct {
+		const char *w;
+		enum vuln_severity s;
+	} words[] = {
+		{"unimportant", VULN_SEV_INFO}, {"negligible", VULN_SEV_INFO}, {"none", VULN_SEV_INFO},
+		{"info", VULN_SEV_INFO},	{"low", VULN_SEV_LOW},		{"medium", VULN_SEV_MEDIUM},
+		{"moderate", VULN_SEV_MEDIUM},  {"high", VULN_SEV_HIGH},	{"important", VULN_SEV_HIGH},
+		{"critical", VULN_SEV_CRITICAL},
+	};
+	char buf[32];
+	size_t n = 0;
+
+	if (!w)
+		return VULN_SEV_UNKNOWN;
+	/* Debian marks an urgency it took from elsewhere with "**": "low**" */
+	for (; w[n] && w[n] != '*' && n + 1 < sizeof(buf); n++)
+		buf[n] = (char)tolower((unsigned char)w[n]);
+	buf[n] = 0;
+	if (w[n] && strspn(w + n, "*") != strlen(w + n))
+		return VULN_SEV_UNKNOWN;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(buf, words[i].w))
+			return words[i].s;
+	return VULN_SEV_UNKNOWN;
+}
+
+/* The metric's weight of a CVSS v3 vector, or -1. */
+static double cvss_metric(const char *vector, const char *name, const char *letters, const double *weights)
+{
+	size_t nl = strlen(name);
+	const char *p = vector;
+	double found = -1;
+	while ((p = strchr(p, '/'))) {
+		p++;
+		if (!strncmp(p, name, nl) && p[nl] == ':' && p[nl + 1] && (p[nl + 2] == '/' || !p[nl + 2])) {
+			const char *l = strchr(letters, p[nl + 1]);
+			if (!l || found >= 0)
+				return -1; /* unknown value, or twice */
+			found = weights[l - letters];
+		}
+	}
+	return found;
+}
+
+static double cvss_roundup(double x)
+{
+	long long i = (long long)(x * 100000.0 + 0.5);
+	return i % 10000 == 0 ? (double)i / 100000.0 : (double)(i / 10000 + 1) / 10.0;
+}
+
+double vuln_cvss3_score(const char *v)
+{
+	if (!v || (strncmp(v, "CVSS:3.0/", 9) && strncmp(v, "CVSS:3.1/", 9)))
+		return -1;
+	double s = cvss_metric(v, "S", "UC", (const double[]){0, 1});
+	bool changed = s == 1;
+	double av = cvss_metric(v, "AV", "NALP", (const double[]){0.85, 0.62, 0.55, 0.2});
+	double ac = cvss_metric(v, "AC", "LH", (const double[]){0.77, 0.44});
+	double pr = cvss_metric(v, "PR", "NLH",
+				changed ? (const double[]){0.85, 0.68, 0.5} : (const double[]){0.85, 0.62, 0.27});
+	double ui = cvss_metric(v, "UI", "NR", (const double[]){0.85, 0.62});
+	double c = cvss_metric(v, "C", "HLN", (const double[]){0.56, 0.22, 0});
+	double in = cvss_metric(v, "I", "HLN", (const double[]){0.56, 0.22, 0});
+	double a = cvss_metric(v, "A", "HLN", (const double[]){0.56, 0.22, 0});
+	if (s < 0 || av < 0 || ac < 0 || pr < 0 || ui < 0 || c < 0 || in < 0 || a < 0)
+		return -1;
+	double iss = 1 - (1 - c) * (1 - in) * (1 - a);
+	double p15 = 1;
+	for (int k = 0; k < 15; k++)
+		p15 *= iss - 0.02;
+	double impact = changed ? 7.52 * (iss - 0.029) - 3.25 * p15 : 6.42 * iss;
+	double expl = 8.22 * av * ac * pr * ui;
+	if (impact <= 0)
+		return 0;
+	double base = changed ? 1.08 * (impact + expl) : impact + expl;
+	if (base > 10)
+		base = 10;
+	return cvss_roundup(base);
+}
+
+enum vuln_severity vuln_severity_of_score(double score)
+{
+	if (score < 0)
+		return VULN_SEV_UNKNOWN;
+	if (score == 0)
+		return VULN_SEV_INFO;
+	if (score < 4.0)
+		return VULN_SEV_LOW;
+	if (score < 7.0)
+		return VULN_SEV_MEDIUM;
+	if (score < 9.0)
+		return VULN_SEV_HIGH;
+	return VULN_SEV_CRITICAL;
+}
+
+/* ---- versions ---- */
+
+struct vuln_cmp {
+	Pool *pool;
+	bool deb;
+};
+
+struct vuln_cmp *vuln_cmp_new(enum pkgdb_family family)
+{
+	struct vuln_cmp *c = calloc(1, sizeof(*c));
+	if (!c || !(c->pool = pool_create())) {
+		free(c);
+		return NULL;
+	}
+	c->deb = family == PKGDB_DEB;
+	if (pool_setdisttype(c->pool, family == PKGDB_DEB ? DISTTYPE_DEB : DISTTYPE_RPM) < 0) {
+		vuln_cmp_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int vuln_cmp(struct vuln_cmp *c, const char *a, const char *b)
+{
+	/* dpkg reads a version without a revision as revision "0" ("1.0" == "1.0-0"); libsolv puts
+	 * it below any revision: the one without gets "-0" when the other has one */
+	bool ra = strchr(a, '-') != NULL, rb = strchr(b, '-') != NULL;
+	if (c->deb && ra != rb) {
+		char buf[VULN_MAX_STRING + 3];
+		const char *bare = ra ? b : a;
+		if (strlen(bare) <= VULN_MAX_STRING) {
+			snprintf(buf, sizeof(buf), "%s-0", bare);
+			return ra ? pool_evrcmp_str(c->pool, a, buf, EVRCMP_COMPARE)
+				  : pool_evrcmp_str(c->pool, buf, b, EVRCMP_COMPARE);
+		}
+	}
+	return pool_evrcmp_str(c->pool, a, b, EVRCMP_COMPARE);
+}
+
+void vuln_cmp_free(struct vuln_cmp *c)
+{
+	if (!c)
+		return;
+	if (c->pool)
+		pool_free(c->pool);
+	free(c);
+}
+
+/* ---- the feed ---- */
+
+enum ev_kind { EV_INTRODUCED, EV_FIXED, EV_LAST_AFFECTED, EV_LIMIT };
+
+struct ev {
+	enum ev_kind kind;
+	char *v; /* "0" for introduced: all versions */
+};
+
+struct range {
+	struct ev *ev;
+	size_t n;
+};
+
+struct rec {
+	char *id, *summary, *modified;
+	char **aliases;
+	enum vuln_severity sev; /* of the record: database_specific, severity[] */
+	const char *sev_from;
+	char *sev_text;
+};
+
+struct aff {
+	size_t rec;        /* index into db->recs */
+	char *name, *ecosystem;
+	char **versions;
+	struct range *ranges;
+	size_t n_ranges;
+	enum vuln_severity sev; /* of the entry: urgency, database_specific, severity[] */
+	const char *sev_from;
+	char *sev_text;
+};
+
+struct vuln_db {
+	enum pkgdb_family family;
+	struct vuln_cmp *cmp;
+	const char *ecosystem;
+	char *ecosystem_owned;
+	struct rec *recs;
+	size_t n_recs, cap_recs;
+	struct aff *affs;
+	size_t n_affs, cap_affs;
+	struct vuln_feed_info info;
+	uint64_t total_bytes;
+};
+
+static void range_free(struct range *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->ev[i].v);
+	free(r->ev);
+}
+
+static void aff_free(struct aff *a)
+{
+	free(a->name);
+	free(a->ecosystem);
+	pib_strv_free(a->versions);
+	for (size_t i = 0; i < a->n_ranges; i++)
+		range_free(&a->ranges[i]);
+	free(a->ranges);
+	free(a->sev_text);
+}
+
+static void rec_free(struct rec *r)
+{
+	free(r->id);
+	free(r->summary);
+	free(r->modified);
+	pib_strv_free(r->aliases);
+	free(r->sev_text);
+}
+
+void vuln_db_free(struct vuln_db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->n_recs; i++)
+		rec_free(&db->recs[i]);
+	free(db->recs);
+	for (size_t i = 0; i < db->n_affs; i++)
+		aff_free(&db->affs[i]);
+	free(db->affs);
+	pib_strv_free(db->info.ecosystems);
+	vuln_cmp_free(db->cmp);
+	free(db->ecosystem_owned);
+	free(db);
+}
+
+const struct vuln_feed_info *vuln_db_info(const struct vuln_db *db)
+{
+	return &db->info;
+}
+
+/* The reader of one file: its messages and the JSON pointer of the field under way. */
+struct rd {
+	struct jr jr;
+	struct vuln_db *db;
+	char ptr[512];
+};
+
+/* Appends "/key" or "/index" to the pointer; returns the old length to restore. */
+static size_t ptr_push(struct rd *r, const char *key, long idx)
+{
+	size_t n = strlen(r->ptr);
+	if (key)
+		snprintf(r->ptr + n, sizeof(r->ptr) - n, "/%s", key);
+	else
+		snprintf(r->ptr + n, sizeof(r->ptr) - n, "/%ld", idx);
+	return n;
+}
+
+static int bad(struct rd *r, const char *fmt, ...) PIB_PRINTF(2, 3);
+static int bad(struct rd *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = jr_vbad(&r->jr, *r->ptr ? r->ptr : "/", fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* A string member: NULL when absent (allowed unless required), -EINVAL when of another type or too long. */
+static int get_str(struct rd *r, const cJSON *obj, const char *key, bool required, const char **ret)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	size_t n = ptr_push(r, key, 0);
+	int rc = 0;
+	*ret = NULL;
+	if (!j) {
+		if (required)
+			rc = bad(r, "missing: expected a string");
+	} else if (!cJSON_IsString(j) || !j->valuestring) {
+		rc = bad(r, "expected a string, got %s", jr_type_name(j));
+	} else if (strlen(j->valuestring) > VULN_MAX_STRING && strcmp(key, "summary")) {
+		rc = bad(r, "longer than %u bytes", VULN_MAX_STRING);
+	} else if (required && !*j->valuestring) {
+		rc = bad(r, "empty");
+	} else {
+		*ret = j->valuestring;
+	}
+	r->ptr[n] = 0;
+	return rc;
+}
+
+/* An array member (NULL when absent), at most VULN_MAX_ITEMS long. */
+static int get_arr(struct rd *r, const cJSON *obj, const char *key, const cJSON **ret)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	size_t n = ptr_push(r, key, 0);
+	int rc = 0;
+	*ret = NULL;
+	if (j && !cJSON_IsArray(j))
+		rc = bad(r, "expected an array, got %s", jr_type_name(j));
+	else if (j && cJSON_GetArraySize(j) > (int)VULN_MAX_ITEMS)
+		rc = bad(r, "more than %u items", VULN_MAX_ITEMS);
+	else
+		*ret = j;
+	r->ptr[n] = 0;
+	return rc;
+}
+
+static int get_obj(struct rd *r, const cJSON *obj, const char *key, const cJSON **ret)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	size_t n = ptr_push(r, key, 0);
+	int rc = 0;
+	*ret = NULL;
+	if (j && !cJSON_IsObject(j))
+		rc = bad(r, "expected an object, got %s", jr_type_name(j));
+	else
+		*ret = j;
+	r->ptr[n] = 0;
+	return rc;
+}
+
+/* An array of strings into a new NULL-terminated vector (NULL when keep is false: only checked). */
+static int get_strv(struct rd *r, const cJSON *obj, const char *key, bool keep, char ***ret)
+{
+	const cJSON *a, *it;
+	int rc = get_arr(r, obj, key, &a);
+	*ret = NULL;
+	if (rc < 0 || !a)
+		return rc;
+	size_t n = ptr_push(r, key, 0);
+	char **v = keep ? calloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*v)) : NULL;
+	long i = 0;
+	if (keep && !v)
+		rc = -ENOMEM;
+	cJSON_ArrayForEach(it, a)
+	{
+		if (rc < 0)
+			break;
+		size_t m = ptr_push(r, NULL, i);
+		if (!cJSON_IsString(it) || !it->valuestring)
+			rc = bad(r, "expected a string, got %s", jr_type_name(it));
+		else if (strlen(it->valuestring) > VULN_MAX_STRING)
+			rc = bad(r, "longer than %u bytes", VULN_MAX_STRING);
+		else if (keep && !(v[i] = strdup(it->valuestring)))
+			rc = -ENOMEM;
+		r->ptr[m] = 0;
+		i++;
+	}
+	r->ptr[n] = 0;
+	if (rc < 0) {
+		pib_strv_free(v);
+		return rc;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* "2024-05-01T12:00:00Z" (fractions and offsets allowed, as RFC 3339 writes them) to a time. */
+static int parse_time(const char *s, time_t *ret)
+{
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	long off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+		   p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*ret = timegm(&tm) - off;
+	return 0;
+}
+
+/* severity[]: the first CVSS v3 vector that can be scored, or Ubuntu's own word. */
+static int read_severity_list(struct rd *r, const cJSON *obj, enum vuln_severity *sev, const char **from,
+			      char **text)
+{
+	const cJSON *a, *it;
+	int rc = get_arr(r, obj, "severity", &a);
+	if (rc < 0 || !a)
+		return rc;
+	size_t n = ptr_push(r, "severity", 0);
+	long i = 0;
+	cJSON_ArrayForEach(it, a)
+	{
+		size_t m = ptr_push(r, NULL, i++);
+		const char *type, *score;
+		if (!cJSON_IsObject(it))
+			rc = bad(r, "expected an object, got %s", jr_type_name(it));
+		else if ((rc = get_str(r, it, "type", true, &type)) == 0 &&
+			 (rc = get_str(r, it, "score", true, &score)) == 0 && *sev == VULN_SEV_UNKNOWN) {
+			enum vuln_severity s = VULN_SEV_UNKNOWN;
+			const char *f = NULL;
+			if (!strcmp(type, "CVSS_V3")) {
+				s = vuln_severity_of_score(vuln_cvss3_score(score));
+				f = "cvss_v3";
+			} else if (!strcmp(type, "Ubuntu")) {
+				s = vuln_severity_of_word(score);
+				f = "ubuntu";
+			}
+			if (s != VULN_SEV_UNKNOWN) {
+				*sev = s;
+				*from = f;
+				if (!(*text = strdup(score)))
+					rc = -ENOMEM;
+			}
+		}
+		r->ptr[m] = 0;
+		if (rc < 0)
+			break;
+	}
+	r->ptr[n] = 0;
+	return rc;
+}
+
+/* database_specific.severity (and, for an affected entry, ecosystem_specific.urgency first). */
+static int read_severity(struct rd *r, const cJSON *obj, bool urgency, enum vuln_severity *sev, const char **from,
+			 char **text)
+{
+	const cJSON *es = NULL, *ds = NULL;
+	const char *w = NULL;
+	int rc;
+
+	*sev = VULN_SEV_UNKNOWN;
+	*from = NULL;
+	*text = NULL;
+	if (urgency && (rc = get_obj(r, obj, "ecosystem_specific", &es)) < 0)
+		return rc;
+	if ((rc = get_obj(r, obj, "database_specific", &ds)) < 0)
+		return rc;
+	size_t n;
+	if (es) {
+		/* Debian's urgency: a word; something else (a list, an object) is left alone */
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(es, "urgency");
+		n = ptr_push(r, "ecosystem_specific", 0);
+		if (u && cJSON_IsString(u)) {
+			rc = get_str(r, es, "urgency", false, &w);
+			if (rc == 0 && w && (*sev = vuln_severity_of_word(w)) != VULN_SEV_UNKNOWN)
+				*from = "urgency";
+		}
+		r->ptr[n] = 0;
+		if (rc < 0)
+			return rc;
+		if (w && !(*text = strdup(w)))
+			return -ENOMEM;
+		if (*sev != VULN_SEV_UNKNOWN)
+			return 0;
+	}
+	if (ds) {
+		const cJSON *sv = cJSON_GetObjectItemCaseSensitive(ds, "severity");
+		if (sv && cJSON_IsString(sv)) {
+			n = ptr_push(r, "database_specific", 0);
+			rc = get_str(r, ds, "severity", false, &w);
+			r->ptr[n] = 0;
+			if (rc < 0)
+				return rc;
+			enum vuln_severity s = vuln_severity_of_word(w);
+			if (s != VULN_SEV_UNKNOWN) {
+				*sev = s;
+				*from = "database_specific";
+				free(*text);
+				return (*text = strdup(w)) ? 0 : -ENOMEM;
+			}
+		}
+	}
+	enum vuln_severity s = VULN_SEV_UNKNOWN;
+	const char *f = NULL;
+	char *t = NULL;
+	if ((rc = read_severity_list(r, obj, &s, &f, &t)) < 0)
+		return rc;
+	if (s != VULN_SEV_UNKNOWN) {
+		*sev = s;
+		*from = f;
+		free(*text);
+		*text = t;
+	} else {
+		free(t);
+	}
+	return 0;
+}
+
+/* One range: its type (only ECOSYSTEM is kept) and events, each with exactly one version. */
+static int read_range(struct rd *r, const cJSON *j, bool keep, struct range *out, bool *ret_kept)
+{
+	const char *type;
+	const cJSON *events, *it;
+	int rc;
+
+	*ret_kept = false;
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(j))
+		return bad(r, "expected an object, got %s", jr_type_name(j));
+	if ((rc = get_str(r, j, "type", true, &type)) < 0 || (rc = get_arr(r, j, "events", &events)) < 0)
+		return rc;
+	if (!events) {
+		size_t n = ptr_push(r, "events", 0);
+		rc = bad(r, "missing: expected an array");
+		r->ptr[n] = 0;
+		return rc;
+	}
+	keep = keep && !strcmp(type, "ECOSYSTEM");
+	if (keep && !(out->ev = calloc((size_t)cJSON_GetArraySize(events) + 1, sizeof(*out->ev))))
+		return -ENOMEM;
+	size_t n = ptr_push(r, "events", 0);
+	long i = 0;
+	cJSON_ArrayForEach(it, events)
+	{
+		static const char *const kinds[] = {"introduced", "fixed", "last_affected", "limit"};
+		size_t m = ptr_push(r, NULL, i++);
+		const char *v = NULL;
+		int kind = -1;
+		if (!cJSON_IsObject(it)) {
+			rc = bad(r, "expected an object, got %s", jr_type_name(it));
+		} else {
+			for (int k = 0; k < 4 && rc == 0; k++) {
+				const char *x;
+				if ((rc = get_str(r, it, kinds[k], false, &x)) == 0 && x) {
+					if (v)
+						rc = bad(r, "more than one of introduced, fixed, last_affected, limit");
+					v = x;
+					kind = k;
+				}
+			}
+			if (rc == 0 && !v)
+				rc = bad(r, "expected one of introduced, fixed, last_affected, limit (a version string)");
+			if (rc == 0 && !*v) {
+				ptr_push(r, kinds[kind], 0);
+				rc = bad(r, "an empty version");
+			}
+		}
+		if (rc == 0 && keep) {
+			out->ev[out->n].kind = (enum ev_kind)kind;
+			if (!(out->ev[out->n++].v = strdup(v)))
+				rc = -ENOMEM;
+		}
+		r->ptr[m] = 0;
+		if (rc < 0)
+			break;
+	}
+	r->ptr[n] = 0;
+	if (rc < 0) {
+		range_free(out);
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	*ret_kept = keep;
+	return 0;
+}
+
+static int ev_cmp(const void *a, const void *b, void *arg)
+{
+	const struct ev *x = a, *y = b;
+	bool x0 = x->kind == EV_INTRODUCED && !strcmp(x->v, "0");
+	bool y0 = y->kind == EV_INTRODUCED && !strcmp(y->v, "0");
+	if (x0 || y0)
+		return y0 - x0;
+	int c = vuln_cmp(arg, x->v, y->v);
+	return c ? c : (int)x->kind - (int)y->kind;
+}
+
+static int add_ecosystem(struct vuln_db *db, const char *eco)
+{
+	size_t n = pib_strv_len(db->info.ecosystems);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(db->info.ecosystems[i], eco))
+			return 0;
+	if (n >= 64) {
+		db->info.ecosystems_cut = true;
+		return 0;
+	}
+	return pib_strv_push(&db->info.ecosystems, eco);
+}
+
+/* One affected entry; kept (appended to db->affs) when its ecosystem is the one asked for. */
+static int read_affected(struct rd *r, const cJSON *j, size_t rec_idx, bool *ret_mine)
+{
+	struct vuln_db *db = r->db;
+	const cJSON *pkg, *ranges, *it;
+	const char *eco = NULL, *name = NULL;
+	int rc;
+
+	if (!cJSON_IsObject(j))
+		return bad(r, "expected an object, got %s", jr_type_name(j));
+	if ((rc = get_obj(r, j, "package", &pkg)) < 0)
+		return rc;
+	if (pkg) {
+		size_t n = ptr_push(r, "package", 0);
+		if ((rc = get_str(r, pkg, "ecosystem", true, &eco)) == 0)
+			rc = get_str(r, pkg, "name", true, &name);
+		r->ptr[n] = 0;
+		if (rc < 0)
+			return rc;
+		if ((rc = add_ecosystem(db, eco)) < 0)
+			return rc;
+	}
+	bool mine = eco && db->ecosystem && pkgdb_osv_ecosystem_matches(db->ecosystem, eco);
+	struct aff a = {.rec = rec_idx};
+	if ((rc = get_arr(r, j, "ranges", &ranges)) < 0 || (rc = get_strv(r, j, "versions", mine, &a.versions)) < 0)
+		return rc;
+	if (ranges && mine && !(a.ranges = calloc((size_t)cJSON_GetArraySize(ranges) + 1, sizeof(*a.ranges))))
+		return -ENOMEM;
+	size_t n = ptr_push(r, "ranges", 0);
+	long i = 0;
+	cJSON_ArrayForEach(it, ranges)
+	{
+		size_t m = ptr_push(r, NULL, i++);
+		bool kept = false;
+		rc = read_range(r, it, mine, mine ? &a.ranges[a.n_ranges] : &(struct range){0}, &kept);
+		r->ptr[m] = 0;
+		if (rc < 0)
+			break;
+		if (kept)
+			a.n_ranges++;
+		else if (mine)
+			db->info.ranges_ignored++;
+	}
+	r->ptr[n] = 0;
+	if (rc == 0)
+		rc = read_severity(r, j, true, &a.sev, &a.sev_from, &a.sev_text);
+	if (rc < 0 || !mine) {
+		aff_free(&a);
+		*ret_mine = false;
+		return rc;
+	}
+	for (size_t k = 0; k < a.n_ranges; k++)
+		qsort_r(a.ranges[k].ev, a.ranges[k].n, sizeof(struct ev), ev_cmp, db->cmp);
+	a.name = strdup(name);
+	a.ecosystem = strdup(eco);
+	if (!a.name || !a.ecosystem || (db->n_affs == db->cap_affs &&
+					 !(db->affs = reallocarray(db->affs, (db->cap_affs = db->cap_affs * 2 + 64),
+								   sizeof(*db->affs))))) {
+		aff_free(&a);
+		return -ENOMEM;
+	}
+	db->affs[db->n_affs++] = a;
+	*ret_mine = true;
+	return 0;
+}
+
+/* One record: checked whole; kept when one of its affected entries is of the ecosystem asked for. */
+static int read_record(struct rd *r, const cJSON *j)
+{
+	struct vuln_db *db = r->db;
+	const char *id, *modified, *withdrawn, *summary, *details;
+	const cJSON *affected, *it;
+	char **aliases = NULL;
+	time_t t;
+	int rc;
+
+	if (!cJSON_IsObject(j))
+		return bad(r, "expected an OSV record (an object), got %s", jr_type_name(j));
+	if (++db->info.records > VULN_MAX_RECORDS)
+		return bad(r, "more than %u records in the feed", VULN_MAX_RECORDS);
+	if ((rc = get_str(r, j, "id", true, &id)) < 0 || (rc = get_str(r, j, "modified", true, &modified)) < 0 ||
+	    (rc = get_str(r, j, "withdrawn", false, &withdrawn)) < 0 ||
+	    (rc = get_str(r, j, "summary", false, &summary)) < 0 ||
+	    (rc = get_str(r, j, "details", false, &details)) < 0 || (rc = get_arr(r, j, "affected", &affected)) < 0)
+		return rc;
+	if (parse_time(modified, &t) < 0) {
+		size_t n = ptr_push(r, "modified", 0);
+		rc = bad(r, "not an RFC 3339 time: \"%.64s\"", modified);
+		r->ptr[n] = 0;
+		return rc;
+	}
+	if (t > db->info.newest_modified) {
+		db->info.newest_modified = t;
+		snprintf(db->info.newest_modified_text, sizeof(db->info.newest_modified_text), "%.39s", modified);
+	}
+	size_t first_aff = db->n_affs, idx = db->n_recs;
+	bool any = false;
+	size_t n = ptr_push(r, "affected", 0);
+	long i = 0;
+	cJSON_ArrayForEach(it, affected)
+	{
+		size_t m = ptr_push(r, NULL, i++);
+		bool mine = false;
+		rc = read_affected(r, it, idx, &mine);
+		r->ptr[m] = 0;
+		if (rc < 0)
+			break;
+		any |= mine;
+	}
+	r->ptr[n] = 0;
+	struct rec rec = {0};
+	if (rc == 0)
+		rc = get_strv(r, j, "aliases", any, &aliases);
+	if (rc == 0)
+		rc = read_severity(r, j, false, &rec.sev, &rec.sev_from, &rec.sev_text);
+	if (rc == 0 && withdrawn) {
+		db->info.withdrawn++;
+		any = false; /* withdrawn: no longer a vulnerability */
+	}
+	if (rc < 0 || !any) {
+		while (db->n_affs > first_aff)
+			aff_free(&db->affs[--db->n_affs]);
+		pib_strv_free(aliases);
+		rec_free(&rec);
+		return rc;
+	}
+	db->info.records_mine++;
+	rec.id = strdup(id);
+	rec.modified = strdup(modified);
+	rec.summary = summary ? pib_strndup(summary, 1024) : NULL;
+	rec.aliases = aliases ? aliases : calloc(1, sizeof(char *));
+	if (!rec.id || !rec.modified || (summary && !rec.summary) || !rec.aliases ||
+	    (db->n_recs == db->cap_recs &&
+	     !(db->recs = reallocarray(db->recs, (db->cap_recs = db->cap_recs * 2 + 64), sizeof(*db->recs))))) {
+		rec_free(&rec);
+		return -ENOMEM;
+	}
+	db->recs[db->n_recs++] = rec;
+	return 0;
+}
+
+/* Reads and parses one file (on any thread): *ret_doc (owned) and the file's length. */
+static int parse_file(const char *path, cJSON **ret_doc, size_t *ret_len, struct pib_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = pib_read_file(path, VULN_MAX_FILE_BYTES, &text, &len);
+
+	*ret_doc = NULL;
+	*ret_len = 0;
+	if (rc == -EFBIG)
+		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", path,
+				VULN_MAX_FILE_BYTES >> 20);
+	if (rc < 0)
+		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(-rc));
+	struct jr jr = {PIB_ERR_USAGE, "vulns.invalid", path, err, false};
+	cJSON *doc = NULL;
+	rc = jr_parse(&jr, text, len, VULN_MAX_FILE_BYTES, true, &doc);
+	free(text);
+	if (rc < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	*ret_doc = doc;
+	*ret_len = len;
+	return 0;
+}
+
+/* The records of one parsed file, checked and kept in order (the loading thread); doc is freed. */
+static int take_file(struct vuln_db *db, const char *path, cJSON *doc, size_t len, struct pib_err *err)
+{
+	struct rd r = {.jr = {PIB_ERR_USAGE, "vulns.invalid", path, err}, .db = db};
+	int rc = 0;
+
+	db->info.files++;
+	db->total_bytes += len;
+	if (db->total_bytes > VULN_MAX_TOTAL_BYTES) {
+		cJSON_Delete(doc);
+		return pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: the feed is larger than %llu GiB in all",
+				path, VULN_MAX_TOTAL_BYTES >> 30);
+	}
+	if (cJSON_IsArray(doc)) {
+		const cJSON *it;
+		long i = 0;
+		cJSON_ArrayForEach(it, doc)
+		{
+			ptr_push(&r, NULL, i++);
+			rc = read_record(&r, it);
+			r.ptr[0] = 0;
+			if (rc < 0)
+				break;
+		}
+	} else {
+		rc = read_record(&r, doc);
+	}
+	cJSON_Delete(doc);
+	if (rc == -ENOMEM)
+		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", path);
+	return rc;
+}
+
+static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
+{
+	cJSON *doc = NULL;
+	size_t len = 0;
+	int rc = parse_file(path, &doc, &len, err);
+	return rc < 0 ? rc : take_file(db, path, doc, len, err);
+}
+
+/*
+ * A folder's files read and parsed by worker threads (the parse is most of the work), taken in
+ * name order by the calling thread: the same records, checks and first error as one by one.
+ * Workers run at most `window` files ahead of the taker, so at most that many parsed files wait.
+ */
+struct pslot {
+	cJSON *doc;
+	size_t len;
+	int rc;
+	bool done;
+	struct pib_err err;
+};
+
+struct pload {
+	char *const *names;
+	size_t n, next, taken, window;
+	struct pslot *slots;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+static void *pload_worker(void *arg)
+{
+	struct pload *pl = arg;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (!pl->stop && pl->next < pl->n && pl->next >= pl->taken + pl->window)
+			pthread_cond_wait(&pl->cv, &pl->mu);
+		if (pl->stop || pl->next >= pl->n)
+			break;
+		size_t i = pl->next++;
+		pthread_mutex_unlock(&pl->mu);
+		struct pib_err e = {0};
+		cJSON *doc = NULL;
+		size_t len = 0;
+		int rc = parse_file(pl->names[i], &doc, &len, &e);
+		pthread_mutex_lock(&pl->mu);
+		struct pslot *s = &pl->slots[i % pl->window];
+		s->doc = doc;
+		s->len = len;
+		s->rc = rc;
+		s->err = e;
+		s->done = true;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+#define VULN_MAX_THREADS 8
+
+static int load_parallel(struct vuln_db *db, char *const *names, size_t n, struct pib_err *err)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 1 ? 1 : cpus > VULN_MAX_THREADS ? VULN_MAX_THREADS : (size_t)cpus;
+	pthread_t th[VULN_MAX_THREADS];
+	struct pload pl = {.names = names, .n = n, .window = want * 4};
+	size_t started = 0;
+	int rc = 0;
+
+	if (want < 2 || n < 64 || !(pl.slots = calloc(pl.window, sizeof(*pl.slots)))) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = load_file(db, names[i], err);
+		return rc;
+	}
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	for (size_t t = 0; t < want; t++)
+		if (pthread_create(&th[started], NULL, pload_worker, &pl) == 0)
+			started++;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct pslot *s = &pl.slots[i % pl.window];
+		if (!started) { /* no thread could start: this one does the work */
+			rc = load_file(db, names[i], err);
+			continue;
+		}
+		pthread_mutex_lock(&pl.mu);
+		while (!s->done)
+			pthread_cond_wait(&pl.cv, &pl.mu);
+		pthread_mutex_unlock(&pl.mu);
+		if (s->rc < 0) {
+			rc = s->rc;
+			if (!err->set)
+				*err = s->err; /* the message (and detail) move over */
+			else
+				pib_err_clear(&s->err);
+		} else {
+			rc = take_file(db, names[i], s->doc, s->len, err);
+		}
+		pthread_mutex_lock(&pl.mu);
+		memset(s, 0, sizeof(*s));
+		pl.taken = i + 1;
+		pthread_cond_broadcast(&pl.cv);
+		pthread_mutex_unlock(&pl.mu);
+	}
+	pthread_mutex_lock(&pl.mu);
+	pl.stop = true;
+	pthread_cond_broadcast(&pl.cv);
+	pthread_mutex_unlock(&pl.mu);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	for (size_t k = 0; k < pl.window; k++) { /* parsed after an error: not taken */
+		cJSON_Delete(pl.slots[k].doc);
+		pib_err_clear(&pl.slots[k].err);
+	}
+	free(pl.slots);
+	pthread_cond_destroy(&pl.cv);
+	pthread_mutex_destroy(&pl.mu);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(struct vuln_db *db, const char *path, struct pib_err *err)
+{
+	DIR *d = opendir(path);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	struct dirent *de;
+
+	if (!d)
+		return pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !pib_str_has_suffix(de->d_name, ".json"))
+			continue;
+		if (n >= VULN_MAX_FILES) {
+			rc = pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: more than %u *.json files", path,
+				      VULN_MAX_FILES);
+			break;
+		}
+		if (n == cap && !(names = reallocarray(names, (cap = cap * 2 + 256), sizeof(*names)))) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (!(names[n] = pib_asprintf("%s/%s", path, de->d_name))) {
+			rc = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rc == 0 && n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	if (rc == 0)
+		rc = load_parallel(db, names, n, err);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (rc == -ENOMEM)
+		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", path);
+	return rc;
+}
+
+static int aff_cmp(const void *a, const void *b)
+{
+	const struct aff *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->rec > y->rec) - (x->rec < y->rec);
+}
+
+int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family family, struct vuln_db **ret,
+		 struct pib_err *err)
+{
+	struct vuln_db *db = calloc(1, sizeof(*db));
+	struct stat st;
+	int rc;
+
+	*ret = NULL;
+	if (!db || !(db->cmp = vuln_cmp_new(family)) || (ecosystem && !(db->ecosystem_owned = strdup(ecosystem)))) {
+		vuln_db_free(db);
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	}
+	db->family = family;
+	db->ecosystem = db->ecosystem_owned;
+	if (stat(path, &st) < 0)
+		rc = pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		rc = load_dir(db, path, err);
+	else
+		rc = load_file(db, path, err);
+	if (rc == 0 && db->info.files == 0)
+		rc = pib_fail(err, -ENOENT, PIB_ERR_USAGE, "vulns.unreadable", "%s: no *.json file in it", path);
+	if (rc < 0) {
+		vuln_db_free(db);
+		return rc;
+	}
+	if (db->n_affs)
+		qsort(db->affs, db->n_affs, sizeof(*db->affs), aff_cmp);
+	*ret = db;
+	return 0;
+}
+
+/* ---- matching ---- */
+
+/* Whether version v is inside the range (events sorted); *fixed the next fixed version above it. */
+static bool in_range(struct vuln_cmp *c, const struct range *rg, const char *v, const char **fixed)
+{
+	bool affected = false, any_limit = false, under_limit = false;
+
+	*fixed = NULL;
+	for (size_t i = 0; i < rg->n; i++) {
+		const struct ev *e = &rg->ev[i];
+		if (e->kind == EV_LIMIT)
+			continue;
+		if (e->kind == EV_INTRODUCED && !strcmp(e->v, "0")) {
+			affected = true;
+			continue;
+		}
+		int cmp = vuln_cmp(c, v, e->v);
+		if (e->kind == EV_FIXED && cmp < 0) {
+			if (affected)
+				*fixed = e->v;
+			break; /* every later event is above v */
+		}
+		if ((e->kind == EV_INTRODUCED && cmp < 0) || (e->kind == EV_LAST_AFFECTED && cmp <= 0))
+			break;
+		affected = e->kind == EV_INTRODUCED; /* v is at or past it */
+	}
+	if (!affected) {
+		*fixed = NULL;
+		return false;
+	}
+	for (size_t i = 0; i < rg->n; i++)
+		if (rg->ev[i].kind == EV_LIMIT) {
+			any_limit = true;
+			under_limit |= vuln_cmp(c, v, rg->ev[i].v) < 0;
+		}
+	return !any_limit || under_limit;
+}
+
+/* Whether the entry lists v (the same version by the family's rules). */
+static bool in_versions(struct vuln_cmp *c, char *const *versions, const char *v)
+{
+	for (size_t i = 0; versions && versions[i]; i++)
+		if (!strcmp(versions[i], v) || vuln_cmp(c, versions[i], v) == 0)
+			return true;
+	return false;
+}
+
+static int hit_cmp(const void *a, const void *b, void *arg)
+{
+	const struct vuln_hit *x = a, *y = b;
+	const struct vuln_pkg *p = arg;
+	int c = (int)p[y->pkg].bundle - (int)p[x->pkg].bundle;
+	if (!c)
+		c = (int)y->severity - (int)x->severity;
+	if (!c)
+		c = strcmp(x->id, y->id);
+	if (!c)
+		c = strcmp(p[x->pkg].name, p[y->pkg].name);
+	if (!c)
+		c = strcmp(p[x->pkg].arch, p[y->pkg].arch);
+	return c;
+}
+
+int vuln_match(struct vuln_db *db, const struct vuln_pkg *pkgs, size_t n, struct vuln_hits *ret)
+{
+	struct vuln_hits h = {0};
+	size_t cap = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < n; i++) {
+		const struct vuln_pkg *k = &pkgs[i];
+		const char *key = db->family == PKGDB_DEB && k->source ? k->source : k->name;
+		const char *ver = db->family == PKGDB_DEB && k->source_version ? k->source_version : k->version;
+		/* the first entry of key: a binary search over the sorted entries */
+		size_t lo = 0, hi = db->n_affs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(db->affs[mid].name, key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t last_rec = (size_t)-1;
+		for (size_t a = lo; a < db->n_affs && !strcmp(db->affs[a].name, key); a++) {
+			const struct aff *af = &db->affs[a];
+			const char *fixed = NULL, *why = NULL;
+			if (af->rec == last_rec)
+				continue; /* one hit per record and package */
+			for (size_t r = 0; !why && r < af->n_ranges; r++)
+				if (in_range(db->cmp, &af->ranges[r], ver, &fixed))
+					why = "range";
+			if (!why && in_versions(db->cmp, af->versions, ver))
+				why = "versions";
+			if (!why)
+				continue;
+			last_rec = af->rec;
+			const struct rec *rc = &db->recs[af->rec];
+			if (h.n == cap && !(h.v = reallocarray(h.v, (cap = cap * 2 + 16), sizeof(*h.v)))) {
+				vuln_hits_free(&h);
+				return -ENOMEM;
+			}
+			struct vuln_hit *x = &h.v[h.n++];
+			memset(x, 0, sizeof(*x));
+			x->id = rc->id;
+			x->aliases = rc->aliases;
+			x->summary = rc->summary;
+			x->modified = rc->modified;
+			x->ecosystem = af->ecosystem;
+			x->record_name = af->name;
+			x->pkg = i;
+			x->installed = ver;
+			x->fixed = fixed;
+			x->why = why;
+			bool own = af->sev != VULN_SEV_UNKNOWN;
+			x->severity = own ? af->sev : rc->sev;
+			x->severity_from = own ? af->sev_from : rc->sev_from;
+			const char *t = own || rc->sev_text == NULL ? af->sev_text : rc->sev_text;
+			if (t && !(x->severity_text = strdup(t))) {
+				vuln_hits_free(&h);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (h.n)
+		qsort_r(h.v, h.n, sizeof(*h.v), hit_cmp, (void *)pkgs);
+	*ret = h;
+	return 0;
+}
+
+void vuln_hits_free(struct vuln_hits *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i].severity_text);
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}

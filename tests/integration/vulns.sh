@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Offline vulnerabilities (issue 14): the jq bundle into copies of the gold root with small
+# OSV feeds written here. A record of libonig5's source (libonig) fixed above the fixture's
+# version is a bundle hit (findings, exit 1); one fixed below it is no hit; one of the gold
+# image's dpkg is an image hit (status unchanged); a malformed record stops the run before
+# anything is installed (exit 3, file and JSON pointer named); an old feed, or one of another
+# release only, is said plainly and makes the run incomplete; no feed: vulnerabilities null.
+. "$(dirname "$0")/lib.sh"
+setup
+
+B=$T/jq.tar.gz
+mkbundle "$B" --deb "$DEB_JQ" --deb "$DEB_LIBJQ1" --deb "$DEB_LIBONIG5"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+OLD=$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)
+ONIG_VER=$(dpkg-deb -f "$DEB_LIBONIG5" Version) # 6.9.8-1
+DPKG_VER=$(dpkg-query --admindir="$PIB_GOLD_ROOT/var/lib/dpkg" -W -f '${Version}' dpkg 2>/dev/null || true)
+[ -n "$DPKG_VER" ] || { gold_root; DPKG_VER=$(dpkg-query --admindir="$PIB_GOLD_ROOT/var/lib/dpkg" -W -f '${Version}' dpkg); }
+
+# record ID ECOSYSTEM NAME FIXED URGENCY MODIFIED: one OSV record as Debian's feed writes them
+record() {
+	cat <<JSON
+{"schema_version": "1.6.0", "id": "$1", "modified": "$6", "published": "2026-01-01T00:00:00Z",
+ "aliases": ["CVE-${1##*-}"], "summary": "test record $1",
+ "affected": [{"package": {"ecosystem": "$2", "name": "$3", "purl": "pkg:deb/debian/$3?arch=source"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "$4"}]}],
+   "ecosystem_specific": {"urgency": "$5"}}]}
+JSON
+}
+
+F=$T/feed
+mkdir -p "$F"
+record DSA-9001-1 Debian:12 libonig "$ONIG_VER+deb12u1" high "$NOW" >"$F/DSA-9001-1.json"
+record DEBIAN-CVE-2026-9002 Debian:12 libonig "6.9.8~rc1-1" high "$NOW" >"$F/DEBIAN-CVE-2026-9002.json"
+record DEBIAN-CVE-2026-9003 Debian:12 dpkg "1:$DPKG_VER" high "$NOW" >"$F/DEBIAN-CVE-2026-9003.json"
+record DEBIAN-CVE-2026-9004 Debian:11 libonig "9.9-1" high "$NOW" >"$F/DEBIAN-CVE-2026-9004.json"
+echo "not a record: ignored, only *.json is read" >"$F/README"
+
+# --- 1. a malformed record: exit 3 before anything is installed, the file and field named
+R1=$T/root1
+copy_root "$R1"
+BAD=$T/bad
+mkdir -p "$BAD"
+cp "$F/DSA-9001-1.json" "$BAD/"
+cat >"$BAD/zz-broken.json" <<JSON
+{"id": "DSA-9999-1", "modified": "$NOW", "affected": [{"package": {"ecosystem": "Debian:12", "name": "libonig"},
+  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": 6}]}]}]}
+JSON
+validate "$B" --root "$R1" --no-scan --vulns "$BAD"
+is "malformed record: exit 3 (bad input)" "$RC" 3
+facts status error.code error.message 'steps.name'
+is "malformed record: status failed" "$(fact status)" failed
+is "malformed record: vulns.invalid" "$(fact error.code)" vulns.invalid
+contains "malformed record: the message names the file" "$(fact error.message)" "$BAD/zz-broken.json"
+contains "malformed record: the message names the field by its JSON pointer" "$(fact error.message)" \
+	"/affected/0/ranges/0/events/1/fixed: expected a string, got a number"
+check_not "malformed record: no install step" grep -qx install <<<"$(fact steps.name)"
+is "malformed record: libonig5 is not installed" "$(dpkg_status "$R1" libonig5)" ""
+
+# --- 2. the feed: a bundle hit at high (findings), a fix below (no hit), an image hit
+validate "$B" --root "$R1" --no-scan --vulns "$F"
+is "bundle hit: exit 1 (findings)" "$RC" 1
+facts status error.code error.message 'steps[name=vulns].status' 'vulnerabilities.id' \
+	'vulnerabilities[id=DSA-9001-1].origin' 'vulnerabilities[id=DSA-9001-1].package' \
+	'vulnerabilities[id=DSA-9001-1].source' 'vulnerabilities[id=DSA-9001-1].installed' \
+	'vulnerabilities[id=DSA-9001-1].fixed' 'vulnerabilities[id=DSA-9001-1].severity' \
+	'vulnerabilities[id=DSA-9001-1].status' 'vulnerabilities[id=DSA-9001-1].aliases' \
+	'vulnerabilities[id=DEBIAN-CVE-2026-9003].origin' 'vulnerabilities[id=DEBIAN-CVE-2026-9003].status' \
+	'vulnerabilities[id=DEBIAN-CVE-2026-9003].package' 'steps[name=vulns].feed.records' \
+	'steps[name=vulns].feed.records_for_image' 'steps[name=vulns].ecosystem' 'steps[name=vulns].fail_on'
+is "bundle hit: status findings" "$(fact status)" findings
+is "bundle hit: error vulns.found" "$(fact error.code)" vulns.found
+contains "bundle hit: the message names the record and the package" "$(fact error.message)" "DSA-9001-1 in libonig5 $ONIG_VER"
+is "bundle hit: the vulns step failed with it" "$(fact 'steps[name=vulns].status')" failed
+is "bundle hit: origin bundle" "$(fact 'vulnerabilities[id=DSA-9001-1].origin')" bundle
+is "bundle hit: the binary package libonig5" "$(fact 'vulnerabilities[id=DSA-9001-1].package')" libonig5
+is "bundle hit: through its source libonig" "$(fact 'vulnerabilities[id=DSA-9001-1].source')" libonig
+is "bundle hit: installed version" "$(fact 'vulnerabilities[id=DSA-9001-1].installed')" "$ONIG_VER"
+is "bundle hit: fixed version" "$(fact 'vulnerabilities[id=DSA-9001-1].fixed')" "$ONIG_VER+deb12u1"
+is "bundle hit: severity from Debian's urgency" "$(fact 'vulnerabilities[id=DSA-9001-1].severity')" high
+is "bundle hit: a violation" "$(fact 'vulnerabilities[id=DSA-9001-1].status')" violation
+is "bundle hit: the CVE alias" "$(fact 'vulnerabilities[id=DSA-9001-1].aliases')" CVE-1
+check_not "fixed below the fixture's version: no hit" grep -qx DEBIAN-CVE-2026-9002 <<<"$(fact vulnerabilities.id)"
+check_not "another release's record (Debian:11): no hit" grep -qx DEBIAN-CVE-2026-9004 <<<"$(fact vulnerabilities.id)"
+is "image hit: dpkg" "$(fact 'vulnerabilities[id=DEBIAN-CVE-2026-9003].package')" dpkg
+is "image hit: origin image" "$(fact 'vulnerabilities[id=DEBIAN-CVE-2026-9003].origin')" image
+is "image hit: reported, not a violation" "$(fact 'vulnerabilities[id=DEBIAN-CVE-2026-9003].status')" reported
+is "the step: 4 records read" "$(fact 'steps[name=vulns].feed.records')" 4
+is "the step: 3 of Debian:12" "$(fact 'steps[name=vulns].feed.records_for_image')" 3
+is "the step: the image's ecosystem" "$(fact 'steps[name=vulns].ecosystem')" Debian:12
+is "the step: the threshold" "$(fact 'steps[name=vulns].fail_on')" high
+is "libonig5 was installed" "$(dpkg_status "$R1" libonig5)" "install ok installed"
+
+# --- 3. the audit command on the root alone: every package is the image's
+agent_run vulns --root "$R1" --vulns "$F"
+is "audit: exit 1 (hits at or above high)" "$RC" 1
+facts status 'vulnerabilities.id' 'vulnerabilities[id=DSA-9001-1].origin'
+is "audit: findings" "$(fact status)" findings
+is "audit: libonig5 now the image's" "$(fact 'vulnerabilities[id=DSA-9001-1].origin')" image
+agent_run vulns --root "$R1" --vulns "$F" --vulns-fail-on critical
+is "audit: nothing at or above critical: exit 0" "$RC" 0
+
+# --- 4. only an image hit: the status is unchanged (succeeded, exit 0)
+R2=$T/root2
+copy_root "$R2"
+F2=$T/feed2
+mkdir -p "$F2"
+cp "$F/DEBIAN-CVE-2026-9002.json" "$F/DEBIAN-CVE-2026-9003.json" "$F2/"
+validate "$B" --root "$R2" --no-scan --vulns "$F2"
+is "image hit only: exit 0" "$RC" 0
+facts status 'vulnerabilities.id' 'vulnerabilities[id=DEBIAN-CVE-2026-9003].origin' 'steps[name=vulns].status' \
+	'steps[name=vulns].feed.usable'
+is "image hit only: succeeded" "$(fact status)" succeeded
+is "image hit only: the dpkg record, origin image" "$(fact vulnerabilities.id)/$(fact 'vulnerabilities[id=DEBIAN-CVE-2026-9003].origin')" \
+	DEBIAN-CVE-2026-9003/image
+is "image hit only: the step ok" "$(fact 'steps[name=vulns].status')" ok
+is "image hit only: the feed usable" "$(fact 'steps[name=vulns].feed.usable')" true
+
+# --- 5. an old feed: said plainly, the run incomplete (never a silent "no vulnerabilities")
+OLDF=$T/old.json
+{ echo "["; record DEBIAN-CVE-2026-9002 Debian:12 libonig "6.9.8~rc1-1" low "$OLD"; echo "]"; } >"$OLDF"
+agent_run vulns --root "$R2" --vulns "$OLDF"
+is "old feed: exit 0" "$RC" 0
+facts status 'steps[name=vulns].incomplete' 'steps[name=vulns].feed.usable' vulnerabilities
+is "old feed: incomplete" "$(fact status)" incomplete
+contains "old feed: said in the step" "$(fact 'steps[name=vulns].incomplete')" "older than 7 days"
+is "old feed: not usable" "$(fact 'steps[name=vulns].feed.usable')" false
+contains "old feed: said on stderr" "$(cat "$T/agent.err")" "days old"
+agent_run vulns --root "$R2" --vulns "$OLDF" --vulns-max-age 60
+is "old feed within --vulns-max-age 60: succeeded" "$(rep status)" succeeded
+
+# --- 6. a feed of another release only: said plainly, incomplete
+agent_run vulns --root "$R2" --vulns "$F/DEBIAN-CVE-2026-9004.json"
+facts status 'steps[name=vulns].incomplete' 'steps[name=vulns].feed.ecosystems'
+is "another release's feed: incomplete" "$(fact status)" incomplete
+contains "another release's feed: said" "$(fact 'steps[name=vulns].incomplete')" "no record for Debian:12"
+is "another release's feed: the ecosystems it names" "$(fact 'steps[name=vulns].feed.ecosystems')" Debian:11
+
+# --- 7. no feed: no vulns step, vulnerabilities null (not checked)
+agent_run vulns --root "$R2"
+is "vulns without --vulns: exit 3" "$RC" 3
+R3=$T/root3
+copy_root "$R3"
+validate "$B" --root "$R3" --no-scan --dry-run
+facts vulnerabilities 'steps.name'
+is "validate without --vulns: vulnerabilities null" "$(fact vulnerabilities)" null
+check_not "validate without --vulns: no vulns step" grep -qx vulns <<<"$(fact steps.name)"
+agent_run validate "$B" --vulns-fail-on severe --vulns "$F"
+is "--vulns-fail-on severe: exit 3" "$RC" 3
+
+# --- 8. without an install (--dry-run): the transaction matched as it would be installed, the
+# source of libonig5 read from the bundle's .deb
+validate "$B" --root "$R3" --no-scan --dry-run --vulns "$F"
+facts status 'vulnerabilities[id=DSA-9001-1].origin' 'vulnerabilities[id=DSA-9001-1].source' \
+	'steps[name=vulns].transaction_not_installed'
+is "dry run: exit 1" "$RC" 1
+is "dry run: the bundle hit still found, origin bundle" "$(fact 'vulnerabilities[id=DSA-9001-1].origin')" bundle
+is "dry run: libonig5's source read from the .deb" "$(fact 'vulnerabilities[id=DSA-9001-1].source')" libonig
+is "dry run: findings (over incomplete)" "$(fact status)" findings
+contains "dry run: said that nothing was installed" "$(fact 'steps[name=vulns].transaction_not_installed')" "would install"
+is "dry run: libonig5 not installed" "$(dpkg_status "$R3" libonig5)" ""
+
+done_testing
