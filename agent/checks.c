@@ -9,6 +9,7 @@
 #include "contain.h"
 #include "log.h"
 #include "pipeline.h"
+#include "policy_accounts.h"
 #include "report.h"
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <string.h>
 
 #define CHECK_OUTPUT_MAX (64 * 1024) /* bytes of a check's output kept in the report: the end */
-#define PASSWD_MAX (4u << 20)
 
 struct check_user {
 	uid_t uid;
@@ -24,47 +24,34 @@ struct check_user {
 	char *home;
 };
 
-/* Finds name in ROOT/etc/passwd (resolved inside the root). 0, -ENOENT, or another -errno. */
+/*
+ * Finds name in ROOT/etc/passwd with the policy checks' reader (scanners/policy_accounts.c: resolved
+ * inside the root, bounded). 0, -ENOENT (no such user), -EIO (passwd cannot be read), -ENOMEM.
+ */
 static int find_user(const char *root, const char *name, struct check_user *u)
 {
-	char *path = NULL, *text = NULL, *save = NULL;
-	size_t len;
-	int r;
+	struct policy_findings unread = {0};
+	struct policy_user *users = NULL;
+	size_t n = 0;
+	int r = policy_users_read(root, &unread, &users, &n);
 
-	if ((r = pib_path_in_root(root, "/etc/passwd", true, &path)) < 0)
-		return r;
-	r = pib_read_file(path, PASSWD_MAX, &text, &len);
-	free(path);
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *f[7] = {0};
-		int n = 0;
-		for (char *p = l; n < 7; n++) {
-			f[n] = p;
-			p = strchr(p, ':');
-			if (!p)
+	if (r == 0) {
+		r = -ENOENT;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(users[i].name, name)) {
+				u->uid = (uid_t)users[i].uid;
+				u->gid = (gid_t)users[i].gid;
+				u->home = pib_strdup(users[i].home && users[i].home[0] == '/' ? users[i].home : "/");
+				r = u->home ? 0 : -ENOMEM;
 				break;
-			*p++ = '\0';
-		}
-		if (n < 6 || strcmp(f[0], name))
-			continue;
-		char *end;
-		errno = 0;
-		unsigned long uid = strtoul(f[2], &end, 10);
-		if (errno || *end || !*f[2] || uid > 0x7fffffff)
-			break; /* a malformed entry for this name: not guessed */
-		unsigned long gid = strtoul(f[3], &end, 10);
-		if (errno || *end || !*f[3] || gid > 0x7fffffff)
-			break;
-		u->uid = (uid_t)uid;
-		u->gid = (gid_t)gid;
-		u->home = pib_strdup(f[5][0] == '/' ? f[5] : "/");
-		r = u->home ? 0 : -ENOMEM;
-		break;
+			}
+		/* passwd unreadable (a policy.unread about it): not "no such user" */
+		for (size_t i = 0; r == -ENOENT && i < unread.n; i++)
+			if (unread.v[i].path && !strcmp(unread.v[i].path, "/etc/passwd"))
+				r = -EIO;
 	}
-	free(text);
+	policy_users_free(users, n);
+	policy_findings_free(&unread);
 	return r;
 }
 

@@ -854,6 +854,22 @@ static size_t split_colon(char *line, char **fields, size_t max)
 }
 
 /* /etc/passwd's users; a root without one has none. -EFBIG etc. become a policy.unread finding. */
+
+/* A uid or gid as /etc/passwd writes it: decimal digits only, at most 2^31 - 1. */
+static bool id_number(const char *s, unsigned *ret)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned long)(*s - '0')) > 0x7fffffffUL)
+			return false;
+	}
+	*ret = (unsigned)v;
+	return true;
+}
+
 static int read_users(const char *root, struct policy_findings *f, struct user **ret, size_t *ret_n)
 {
 	char *data = NULL;
@@ -878,7 +894,10 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 	for (char *pos = data, *ln; r >= 0 && n < MAX_USERS && (ln = next_line(&pos, data + len));) {
 		lineno++;
 		char *fl[7];
-		if (ln[0] == '#' || ln[0] == '+' || ln[0] == '-' || split_colon(ln, fl, 7) != 7 || !fl[0][0])
+		unsigned uid, gid;
+		/* a uid or gid that is not a number is a line glibc's files service skips too: never read as 0 */
+		if (ln[0] == '#' || ln[0] == '+' || ln[0] == '-' || split_colon(ln, fl, 7) != 7 || !fl[0][0] ||
+		    !id_number(fl[2], &uid) || !id_number(fl[3], &gid))
 			continue;
 		struct user *nu = realloc(u, (n + 1) * sizeof(*u));
 		if (!nu) {
@@ -891,8 +910,8 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 			.passwd_field = pib_strdup(fl[1]),
 			.home = pib_strdup(fl[5]),
 			.shell = pib_strdup(fl[6]),
-			.uid = (unsigned)strtoul(fl[2], NULL, 10),
-			.gid = (unsigned)strtoul(fl[3], NULL, 10),
+			.uid = uid,
+			.gid = gid,
 			.line = lineno,
 		};
 		n++;
