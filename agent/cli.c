@@ -32,12 +32,15 @@ const struct agent_command agent_commands[] = {
 	{"policy", CMD_POLICY, "[--root DIR]",
 	 "audit an image or root against the image policy (read-only): logins, keys, secrets, file modes, end of life", 0, 0,
 	 agent_cmd_policy},
+	{"sbom", CMD_SBOM, "[--root DIR] [--out FILE]",
+	 "the SBOM (CycloneDX 1.5, signed) of an image's or root's installed packages, read-only", 0, 0,
+	 agent_cmd_sbom},
 	{NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
 #define ALL_PIPE (CMD_VALIDATE | CMD_RUN)
 const struct agent_option agent_options[] = {
-	{"root", "DIR", ALL_PIPE | CMD_SCAN | CMD_POLICY,
+	{"root", "DIR", ALL_PIPE | CMD_SCAN | CMD_POLICY | CMD_SBOM,
 	 "the image to work on; validate installs only into a --root given explicitly (--root / for this system)", OPT_STR, offsetof(struct agent_opts, root)},
 	{"os", "ID:VERSION", ALL_PIPE, "override the detected OS, e.g. debian:12 or windows:2022", OPT_STR, offsetof(struct agent_opts, os)},
 	{"report", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY, "write the report to FILE (default: standard output)", OPT_STR, offsetof(struct agent_opts, report)},
@@ -56,15 +59,18 @@ const struct agent_option agent_options[] = {
 	{"max-files", "N", ALL_PIPE | CMD_SCAN, "scan at most N files inside one archive (default 10000)", OPT_COUNT, offsetof(struct agent_opts, max_files)},
 	{"heuristics", NULL, ALL_PIPE | CMD_SCAN,
 	 "also detect by heuristics (broken executables, encrypted archives, ...) and potentially unwanted software", OPT_FLAG, offsetof(struct agent_opts, heuristics)},
-	{"key", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY,
+	{"key", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY | CMD_SBOM,
 	 "sign the report with this Ed25519 private key (PKCS#8 PEM); without it the report is unsigned", OPT_STR, offsetof(struct agent_opts, key)},
 	{"pubkey", "FILE", CMD_VERIFY | CMD_SHOW, "the Ed25519 public key (PEM) to check the report's signature with", OPT_STR, offsetof(struct agent_opts, pubkey)},
 	{"json", NULL, CMD_VERIFY, "print the verified in-toto Statement (the signed bytes) instead of a summary", OPT_FLAG, offsetof(struct agent_opts, json)},
 	{"html", "OUT", CMD_SHOW, "write a self-contained HTML page to OUT instead of the terminal view", OPT_STR, offsetof(struct agent_opts, html)},
-	{"out", "PREFIX", CMD_KEYGEN, "write the key pair to PREFIX.key (mode 0600) and PREFIX.pub; never overwrites", OPT_STR, offsetof(struct agent_opts, out)},
+	{"out", "PATH", CMD_KEYGEN | CMD_SBOM,
+	 "keygen: write the key pair to PATH.key (mode 0600) and PATH.pub, never overwriting; sbom: write the SBOM to PATH (default: standard output)", OPT_STR, offsetof(struct agent_opts, out)},
+	{"sbom", "FILE", CMD_VALIDATE,
+	 "also write the SBOM (CycloneDX 1.5 in its own signed envelope) of the transaction and the image's packages to FILE", OPT_STR, offsetof(struct agent_opts, sbom)},
 	{"state-dir", "DIR", CMD_RUN | CMD_DELIVER,
 	 "where run keeps its state and its spool of reports (default /var/lib/pib-agent)", OPT_STR, offsetof(struct agent_opts, state_dir)},
-	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN | CMD_DELIVER | CMD_POLICY,
+	{"log-format", "text|json", ALL_PIPE | CMD_SCAN | CMD_VERIFY | CMD_SHOW | CMD_KEYGEN | CMD_DELIVER | CMD_POLICY | CMD_SBOM,
 	 "the log on stderr: lines for people (text, the default) or one JSON object a line (json)", OPT_LOG, offsetof(struct agent_opts, log_format)},
 	{NULL, NULL, 0, NULL, OPT_STR, 0},
 };

@@ -18,6 +18,7 @@ struct agent_opts {
 	const char *out;
 	const char *state_dir;
 	const char *log_format;
+	const char *sbom;      /* --sbom FILE: where validate writes the SBOM's envelope */
 	bool dry_run, no_scan, json;
 	int jobs;
 	uint64_t max_filesize, max_scansize; /* 0: the scanner's default */
@@ -36,6 +37,7 @@ enum agent_cmd_flag {
 	CMD_KEYGEN = 1 << 5,
 	CMD_DELIVER = 1 << 6,
 	CMD_POLICY = 1 << 7,
+	CMD_SBOM = 1 << 8,
 };
 
 struct agent_command {
@@ -83,6 +85,7 @@ int agent_cmd_verify(const struct agent_opts *o);
 int agent_cmd_show(const struct agent_opts *o);
 int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
 int agent_cmd_policy(const struct agent_opts *o);  /* cmd_policy.c */
+int agent_cmd_sbom(const struct agent_opts *o);    /* cmd_sbom.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */
 struct sign_key;

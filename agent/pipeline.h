@@ -30,6 +30,7 @@ struct agent_run {
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
+	char *sbom_json;          /* the SBOM's envelope once agent_step_sbom made it (cmd_sbom.c) */
 };
 
 /*
@@ -77,5 +78,11 @@ cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *ori
  * its user, no network; skipped when nothing was installed. A failed one is a finding.
  */
 void agent_step_checks(struct agent_run *run);
+/*
+ * The SBOM (cmd_sbom.c): the transaction so far and the root's other packages, signed with the
+ * run's key in its own envelope (run->sbom_json), bound to the report by its `sbom` object;
+ * written to file when not NULL. false when it could not be made.
+ */
+bool agent_step_sbom(struct agent_run *run, const char *file);
 /* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
 cJSON *agent_transaction_json(const struct inst_ctx *c);

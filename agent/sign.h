@@ -67,6 +67,12 @@ int sign_pae(const char *type, const void *body, size_t body_len,
  * with cJSON_Delete before the report).
  */
 cJSON *sign_statement(const struct report *r);
+/*
+ * The same for any predicate: an in-toto Statement v1 of these subjects, predicateType and
+ * predicate (referenced, not copied: free the result before the predicate). NULL when out of memory.
+ */
+cJSON *sign_statement_of(const struct report_subject *subjects, size_t n, const char *predicate_type,
+			 const cJSON *predicate);
 
 /*
  * The DSSE envelope (pretty JSON text, caller frees) of the given payload bytes, signed with k
