@@ -622,6 +622,13 @@ static int finish(struct job_run *jr, const char *json, int code)
 		pib_err_clear(&e);
 		return PIB_EXIT_SPOOLED;
 	}
+	/* the SBOM (spooled with the final report, which records its sha256) follows it */
+	if (spool_pending(jr->state_dir, jr->job->build_id, "sbom") &&
+	    deliver_phase(jr, jr->job->build_id, "sbom", NULL, jr->job->deliver_seconds, &e) < 0) {
+		agent_error("the SBOM is still in the spool: %s: %s; `pib-agent deliver` sends it later", e.code, e.msg);
+		pib_err_clear(&e);
+		code = PIB_EXIT_SPOOLED;
+	}
 	if (runstate_save(jr->st, RS_DONE, NULL, NULL, &e) < 0) {
 		agent_error("%s", e.msg);
 		pib_err_clear(&e);
@@ -719,6 +726,7 @@ fail_state:
 	(void)agent_step_end(run);
 final:
 	alarm(0);
+	(void)agent_step_sbom(run, NULL); /* delivered after the final report, which binds it */
 	code = agent_sign_run(run, &json);
 	if (!json)
 		return code;
@@ -726,6 +734,9 @@ final:
 		struct pib_err se = {0};
 		int pr = spool_put(jr->state_dir, jr->job->build_id, "final", jr->job->report_url, jr->job->report_method,
 				   jr->job->ca_bundle, json, strlen(json), &se);
+		if (pr == 0 && run->sbom_json)
+			pr = spool_put(jr->state_dir, jr->job->build_id, "sbom", jr->job->report_url, jr->job->report_method,
+				       jr->job->ca_bundle, run->sbom_json, strlen(run->sbom_json), &se);
 		cJSON *rs = report_state(run->report);
 		if (pr == 0)
 			pr = runstate_save(jr->st, RS_FINAL_SPOOLED, rs, NULL, &se);

@@ -97,6 +97,12 @@ bool agent_step_sbom(struct agent_run *run, const char *file)
 	cJSON *bsha = cJSON_GetObjectItemCaseSensitive(b, "sha256"), *summary = NULL;
 	struct sbom_pkg *txn = calloc(c->n_pkgs + 1, sizeof(*txn));
 
+	if (!cJSON_IsArray(report_get(run->report, "packages")) || !run->inst) {
+		free(txn);
+		report_step_skip(run->report, "sbom", "no transaction: the run ended before resolve", false);
+		agent_warn("no SBOM: the run ended before its transaction was resolved");
+		return true;
+	}
 	report_step_begin(run->report, "sbom");
 	if (!txn) {
 		pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
