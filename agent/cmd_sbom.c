@@ -17,6 +17,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The database's entry of a package (same name, arch and version), or NULL. */
+static const struct pkgdb_pkg *find_pkg(const struct pkgdb *db, const struct sbom_pkg *q)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (!strcmp(db->p[i].name, q->name) && !strcmp(db->p[i].arch, q->arch) &&
+		    !strcmp(db->p[i].version, q->version))
+			return &db->p[i];
+	return NULL;
+}
+
 /* The packages of the database that are not the transaction's (same name, arch and version). */
 static struct sbom_pkg *image_pkgs(const struct pkgdb *db, const struct sbom_pkg *txn, size_t n_txn, size_t *ret_n)
 {
@@ -32,7 +42,7 @@ static struct sbom_pkg *image_pkgs(const struct pkgdb *db, const struct sbom_pkg
 			in_txn = !strcmp(p->name, txn[k].name) && !strcmp(p->arch, txn[k].arch) &&
 				 !strcmp(p->version, txn[k].version);
 		if (in_txn)
-			continue;
+			continue; /* listed once, in the transaction */
 		v[n++] = (struct sbom_pkg){.name = p->name, .version = p->version, .arch = p->arch,
 					   .license = p->license};
 	}
@@ -66,10 +76,21 @@ static int make_sbom(const struct sbom_in *base, const struct report *r, const s
 	if (rc < 0)
 		return rc;
 	in.image = image_pkgs(&db, in.txn, in.n_txn, &in.n_image);
-	if (!in.image) {
+	struct sbom_pkg *txn = calloc(in.n_txn + 1, sizeof(*txn));
+	if (!in.image || !txn) {
+		free((void *)in.image);
+		free(txn);
 		pkgdb_free(&db);
 		return pib_fail(e, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	}
+	/* what the database says of an installed package of the transaction: rpm's License tag */
+	for (size_t i = 0; i < in.n_txn; i++) {
+		txn[i] = in.txn[i];
+		const struct pkgdb_pkg *p = find_pkg(&db, &txn[i]);
+		if (!txn[i].license && p)
+			txn[i].license = p->license;
+	}
+	in.txn = txn;
 	rc = sbom_build(&in, &bom, &counts, e);
 	if (rc == 0)
 		rc = sbom_envelope(bom, r->subjects, r->n_subjects, key, ret_envelope, sha, e);
@@ -84,6 +105,7 @@ static int make_sbom(const struct sbom_in *base, const struct report *r, const s
 			  counts.transaction, counts.transaction == 1 ? "" : "s", counts.files, counts.image, sha);
 	cJSON_Delete(bom);
 	free((void *)in.image);
+	free(txn);
 	pkgdb_free(&db);
 	return rc;
 }

@@ -157,17 +157,20 @@ static int license_add(cJSON *arr, const char *name)
 }
 
 /* Splits an expression ("GPL-2+ or Artistic", "BSD-3-clause, MIT") into its licences. */
-static int license_expr(cJSON *arr, char *expr)
+static int license_expr(cJSON *arr, const char *expr)
 {
+	struct pib_buf words = {0}, cur = {0};
 	char *save = NULL;
-	/* " or ", " and " and commas separate licences; "with ... exception" stays with its licence */
-	for (char *p = expr; *p; p++)
-		if (*p == ',' || *p == '|' || *p == '(' || *p == ')')
-			*p = ' ';
-	struct pib_buf cur = {0};
 	int r = 0;
-	for (char *w = strtok_r(expr, " \t", &save); r == 0; w = strtok_r(NULL, " \t", &save)) {
-		if (!w || !strcasecmp(w, "or") || !strcasecmp(w, "and")) {
+
+	/* " or ", " and ", commas and bars separate licences; "with ... exception" stays with its licence */
+	for (const char *p = expr; r == 0 && *p; p++)
+		r = *p == ',' || *p == '|' ? pib_buf_append(&words, " , ", 3)
+		    : *p == '(' || *p == ')' ? pib_buf_append(&words, " ", 1)
+					     : pib_buf_append(&words, p, 1);
+	for (char *w = r == 0 && words.data ? strtok_r(words.data, " \t\r", &save) : NULL; r == 0;
+	     w = strtok_r(NULL, " \t\r", &save)) {
+		if (!w || !strcmp(w, ",") || !strcasecmp(w, "or") || !strcasecmp(w, "and")) {
 			if (cur.len)
 				r = license_add(arr, cur.data);
 			cur.len = 0;
@@ -182,6 +185,7 @@ static int license_expr(cJSON *arr, char *expr)
 		if (r == 0)
 			r = pib_buf_append(&cur, w, strlen(w));
 	}
+	pib_buf_free(&words);
 	pib_buf_free(&cur);
 	return r;
 }
@@ -332,10 +336,7 @@ static cJSON *pkg_component(const struct sbom_in *in, const struct sbom_pkg *p, 
 	cJSON *lic = cJSON_CreateArray();
 	if (!lic)
 		goto oom;
-	char *stated = p->license ? pib_strdup(p->license) : NULL;
-	int lr = p->license ? (stated ? license_expr(lic, stated) : -ENOMEM)
-			    : in->rpm ? 0 : deb_licenses(in->root, p->name, lic);
-	free(stated);
+	int lr = p->license ? license_expr(lic, p->license) : in->rpm ? 0 : deb_licenses(in->root, p->name, lic);
 	if (lr < 0) {
 		cJSON_Delete(lic);
 		goto oom;
