@@ -385,6 +385,19 @@ static void tcolor(struct term *t, const char *code)
 		traw(t, code);
 }
 
+/* The report's sbom object in one line: what the SBOM beside it holds, and its payload's SHA-256. */
+static const char *sbom_line(const cJSON *pred, char *buf, size_t size)
+{
+	const cJSON *s = jget(pred, "sbom");
+
+	if (!cJSON_IsObject(s))
+		return NULL;
+	snprintf(buf, size, "%s, %.0f package(s) of the transaction (%.0f files) and %.0f of the image; payload sha256 %s",
+		 or (jstr(s, "format"), "?"), jnum(s, "transaction"), jnum(s, "files"), jnum(s, "image"),
+		 or (jstr(s, "sha256"), "?"));
+	return buf;
+}
+
 static void tlabel(struct term *t, const char *label, const char *value)
 {
 	tf(t, "%-12s", label);
@@ -458,6 +471,8 @@ static void render_term(struct term *t, const struct loaded *l)
 	tlabel(t, "phase", buf);
 	if (jstr(jget(pred, "bundle"), "sha256"))
 		tlabel(t, "bundle", jstr(jget(pred, "bundle"), "sha256"));
+	if (sbom_line(pred, buf, sizeof(buf)))
+		tlabel(t, "sbom", buf);
 	if (cJSON_IsObject(err)) {
 		snprintf(buf, sizeof(buf), "%s at %s: %s", or (jstr(err, "code"), "?"),
 			 or (jstr(err, "step"), "?"), or (jstr(err, "message"), ""));
@@ -882,6 +897,11 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "</table></section>\n");
 
 	hr(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
+	if (sbom_line(pred, buf, sizeof(buf))) {
+		hraw(b, "<p>SBOM: ");
+		hx(b, buf);
+		hraw(b, "</p>");
+	}
 	if (jlen(jget(pred, "packages"))) {
 		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</"
 			"th><th>files</th><th>SHA-256</th></tr>");

@@ -61,6 +61,9 @@ check "openssl verifies the SBOM's signature over the DSSE PAE" openssl_ok "$T/s
 is "the report's sbom.sha256 is the SHA-256 of the SBOM's payload" "$(rep sbom.sha256)" "$(sha256sum <"$T/st.json" | cut -d' ' -f1)"
 is "the report's sbom counts: transaction, image" "$(rep sbom.transaction) $(rep sbom.image)" "3 96"
 is "the report's sbom.file" "$(rep sbom.file)" "$T/sbom.json"
+"$PIB_AGENT" show "$REPORT" --pubkey "$T/k.pub" >"$T/show.out" 2>&1
+contains "show summarises the SBOM: counts and the payload's SHA-256" "$(cat "$T/show.out")" \
+	"sbom        CycloneDX 1.5, 3 package(s) of the transaction (17 files) and 96 of the image; payload sha256 $(rep sbom.sha256)"
 is "its keyid is the report's" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signatures"][0]["keyid"])' "$T/sbom.json")" \
 	"$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signatures"][0]["keyid"])' "$REPORT")"
 cp "$T/sbom.json" "$T/tampered.json"
