@@ -109,9 +109,11 @@ want_txn=""
 for f in "$DEB_JQ" "$DEB_LIBJQ1" "$DEB_LIBONIG5"; do
 	want_txn+="$(dpkg-deb -f "$f" Package) $(sha256sum <"$f" | cut -d' ' -f1)"$'\n'
 done
-if /usr/bin/python3 - "$T/bom.json" "$R" "$want_txn" >"$T/txn.out" 2>&1 <<'PY'; then
+if /usr/bin/python3 - "$T/bom.json" "$R" "$want_txn" "$(rep bundle.product.name) $(rep bundle.product.version) $(rep bundle.sha256)" \
+	>"$T/txn.out" 2>&1 <<'PY'; then
 import hashlib, json, os, subprocess, sys
 bom, root, want = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+product = sys.argv[4].split()
 want = dict(l.split() for l in want.strip().splitlines())
 errs = []
 def props(c):
@@ -126,8 +128,8 @@ tool = meta["tools"]["components"][0]
 if tool["name"] != "pib-agent" or not tool.get("version"):
     errs.append("metadata.tools: %r" % tool)
 subj = meta["component"]
-if subj["type"] != "application" or subj["name"] != "jq-suite" and not subj["name"]:
-    errs.append("metadata.component: %r" % subj)
+if [subj["type"], subj["name"], subj.get("version"), subj["hashes"][0]["content"]] != ["application"] + product:
+    errs.append("metadata.component: %r, want the bundle %r" % (subj, product))
 txn = [c for c in bom["components"] if props(c).get("pib:origin") == "bundle"]
 if sorted(c["name"] for c in txn) != ["jq", "libjq1", "libonig5"]:
     errs.append("transaction: %r" % [c["name"] for c in txn])
