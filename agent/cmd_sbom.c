@@ -120,9 +120,12 @@ bool agent_step_sbom(struct agent_run *run, const char *file)
 	struct sbom_pkg *txn = calloc(c->n_pkgs + 1, sizeof(*txn));
 
 	if (!cJSON_IsArray(report_get(run->report, "packages")) || !run->inst) {
+		/* a step that does not apply is no part of the run, unless --sbom asked for it */
 		free(txn);
-		report_step_skip(run->report, "sbom", "no transaction: the run ended before resolve", false);
-		agent_warn("no SBOM: the run ended before its transaction was resolved");
+		if (file) {
+			report_step_skip(run->report, "sbom", "no transaction: the run ended before resolve", false);
+			agent_warn("no SBOM written to %s: the run ended before its transaction was resolved", file);
+		}
 		return true;
 	}
 	report_step_begin(run->report, "sbom");

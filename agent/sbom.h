@@ -4,12 +4,13 @@
 
 #include "osinfo.h"
 #include "report.h"
+#include "sign.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 
 /* in-toto's predicate type for a CycloneDX BOM (the attestation framework's vetted predicates). */
-#define SBOM_PREDICATE_TYPE "https://cyclonedx.org/bom"
+#define SBOM_PREDICATE_TYPE SIGN_SBOM_PREDICATE_TYPE
 /* A Debian copyright file read at most, for its License: fields. */
 #define SBOM_MAX_COPYRIGHT ((size_t)1 << 20)
 
@@ -65,7 +66,6 @@ int sbom_build(const struct sbom_in *in, cJSON **ret, struct sbom_counts *counts
  * predicate) in its own DSSE envelope, signed with k (NULL: unsigned): *ret the envelope
  * text, payload_sha256 the SHA-256 of the signed payload bytes, which the report records.
  */
-struct sign_key;
 int sbom_envelope(const cJSON *bom, const struct report_subject *subjects, size_t n_subjects,
 		  const struct sign_key *k, char **ret, char payload_sha256[65], struct pib_err *e) PIB_MUST_CHECK;
 

@@ -583,7 +583,7 @@ static const char *sig_keyid(const cJSON *sig)
 	return cJSON_IsString(kid) ? kid->valuestring : "";
 }
 
-/* Checks that verified payload bytes are an in-toto Statement of a pib-agent report. */
+/* Checks that verified payload bytes are an in-toto Statement of a pib-agent report (or of its SBOM). */
 static int statement_check(const unsigned char *payload, size_t len, cJSON **ret, struct pib_err *e)
 {
 	cJSON *st = cJSON_ParseWithLength((const char *)payload, len), *t, *pt, *pr, *sub;
@@ -597,8 +597,8 @@ static int statement_check(const unsigned char *payload, size_t len, cJSON **ret
 		 strcmp(t->valuestring, SIGN_STATEMENT_TYPE))
 		why = "_type is not " SIGN_STATEMENT_TYPE;
 	else if (!cJSON_IsString(pt = cJSON_GetObjectItemCaseSensitive(st, "predicateType")) ||
-		 strcmp(pt->valuestring, REPORT_PREDICATE_TYPE))
-		why = "predicateType is not " REPORT_PREDICATE_TYPE;
+		 (strcmp(pt->valuestring, REPORT_PREDICATE_TYPE) && strcmp(pt->valuestring, SIGN_SBOM_PREDICATE_TYPE)))
+		why = "predicateType is not " REPORT_PREDICATE_TYPE " (nor " SIGN_SBOM_PREDICATE_TYPE ")";
 	else if (!cJSON_IsObject(pr = cJSON_GetObjectItemCaseSensitive(st, "predicate")))
 		why = "predicate is not an object";
 	else if (!cJSON_IsArray(sub = cJSON_GetObjectItemCaseSensitive(st, "subject")))

@@ -9,6 +9,8 @@
 
 #define SIGN_PAYLOAD_TYPE   "application/vnd.in-toto+json"
 #define SIGN_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+/* The predicate type of the SBOM the agent signs beside a report (in-toto's name for CycloneDX). */
+#define SIGN_SBOM_PREDICATE_TYPE "https://cyclonedx.org/bom"
 /* The largest report (envelope) read back by verify and show. */
 #define SIGN_MAX_ENVELOPE ((size_t)256 << 20)
 /* The largest key file read. */
@@ -101,7 +103,8 @@ void sign_verified_free(struct sign_verified *v);
  * Verifies a DSSE envelope (text of len bytes) with the public key k: the signature over
  * PAE(payloadType, the exact base64-decoded payload bytes) is checked before the payload is
  * parsed. Valid when one signature verifies, payloadType is SIGN_PAYLOAD_TYPE and the payload is
- * an in-toto Statement v1 with predicateType REPORT_PREDICATE_TYPE. Otherwise returns -EBADMSG
+ * an in-toto Statement v1 with predicateType REPORT_PREDICATE_TYPE (a report) or
+ * SIGN_SBOM_PREDICATE_TYPE (the SBOM signed beside one). Otherwise returns -EBADMSG
  * with one of these codes (class FINDINGS), the message saying why:
  *   report.malformed            not JSON, not a DSSE envelope, bad base64
  *   report.unsigned             an empty signatures list

@@ -66,6 +66,11 @@ contains "show summarises the SBOM: counts and the payload's SHA-256" "$(cat "$T
 	"sbom        CycloneDX 1.5, 3 package(s) of the transaction (17 files) and 96 of the image; payload sha256 $(rep sbom.sha256)"
 is "its keyid is the report's" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signatures"][0]["keyid"])' "$T/sbom.json")" \
 	"$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signatures"][0]["keyid"])' "$REPORT")"
+"$PIB_AGENT" verify "$T/sbom.json" --pubkey "$T/k.pub" >"$T/verify.out" 2>&1
+is "pib-agent verify accepts the SBOM: exit 0" "$?" 0
+contains "verify says it is an SBOM, with its counts" "$(cat "$T/verify.out")" "packages    3 of the transaction (17 files), 96 of the image"
+"$PIB_AGENT" show "$T/sbom.json" --pubkey "$T/k.pub" >"$T/show-sbom.out" 2>&1
+contains "show SBOM: its own view, the transaction's purls" "$(cat "$T/show-sbom.out")" "pkg:deb/debian/jq@1.6-2.1%2Bdeb12u3?arch=amd64&distro=debian-12, 7 files"
 cp "$T/sbom.json" "$T/tampered.json"
 /usr/bin/python3 "$DSSE" tamper "$T/sbom.json" payload "$T/tampered.json" 2>/dev/null
 check_not "one byte changed in the SBOM's payload: openssl refuses it" openssl_ok "$T/tampered.json"
@@ -197,6 +202,13 @@ image_list "$T/bom.json" >"$T/image.list"
 same_tree "the image list is dpkg-query -W of the gold root" "$T/gold.list" "$T/image.list"
 dpkg_list "$R/var/lib/dpkg" | grep -vE '^(jq|libjq1|libonig5) ' >"$T/after.list"
 same_tree "the image list is the installed root's packages but the transaction" "$T/after.list" "$T/image.list"
+
+# a run that ends before resolve has no transaction: no SBOM, said
+printf 'not a bundle' >"$T/bad.tar.gz"
+validate "$T/bad.tar.gz" --root "$R" --no-scan --key "$T/k.key" --sbom "$T/none.json"
+is "no transaction: exit 2, the sbom step skipped" "$RC $(rep 'steps[name=sbom].status')" "2 skipped"
+check_not "no transaction: no SBOM file" test -e "$T/none.json"
+contains "no transaction: said on stderr" "$(agent_stderr)" "no SBOM written to $T/none.json"
 
 # ------------------------------------------------------------------- sbom --root
 sha_before=$(sha256sum <"$PIB_GOLD_ROOT/var/lib/dpkg/status")
