@@ -128,14 +128,20 @@ bool agent_step_sbom(struct agent_run *run, const char *file)
 		}
 		return true;
 	}
+	enum pkgdb_family fam;
+	if (pkgdb_family_of(run->os.family, &fam) < 0) {
+		/* msi targets: no package database to read, no purl type; the run is not failed for it */
+		free(txn);
+		report_step_skip(run->report, "sbom", "an SBOM is made for Debian and rpm images only", false);
+		agent_warn("no SBOM: an SBOM is made for Debian and rpm images only (this one is %s)",
+			   run->os.family ? run->os.family : "of an unknown family");
+		return true;
+	}
 	report_step_begin(run->report, "sbom");
 	if (!txn) {
 		pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		return !agent_step_end(run);
 	}
-	if (!run->os.id)
-		pib_fail(&run->err, -ENOENT, PIB_ERR_ENV, "sbom.unsupported",
-			 "the root's OS is not known (the run ended before open): no SBOM");
 	for (size_t i = 0; i < c->n_pkgs; i++) {
 		const struct inst_pkg *p = &c->pkgs[i];
 		txn[i] = (struct sbom_pkg){.name = p->name, .version = p->version, .arch = p->arch,
