@@ -46,6 +46,8 @@ const struct agent_option agent_options[] = {
 	{"report", "FILE", ALL_PIPE | CMD_SCAN | CMD_POLICY, "write the report to FILE (default: standard output)", OPT_STR, offsetof(struct agent_opts, report)},
 	{"job", "FILE|imds", CMD_RUN,
 	 "the job: a JSON file, or imds for EC2 user-data read over IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT honoured)", OPT_STR, offsetof(struct agent_opts, job)},
+	{"policy", "FILE", ALL_PIPE | CMD_POLICY,
+	 "the image policy (manifests/policy.schema.json): checks, severities, fail_on, allow-list; replaces the built-in default and a job's policy", OPT_STR, offsetof(struct agent_opts, policy)},
 	{"dry-run", NULL, ALL_PIPE, "stop after resolve: nothing is installed", OPT_FLAG, offsetof(struct agent_opts, dry_run)},
 	{"no-scan", NULL, ALL_PIPE, "skip both scans (recorded as skipped by request)", OPT_FLAG, offsetof(struct agent_opts, no_scan)},
 	{"db", "DIR", ALL_PIPE | CMD_SCAN,

@@ -13,6 +13,7 @@ struct agent_opts {
 	const char *report;
 	const char *os;
 	const char *job;
+	const char *policy;    /* --policy FILE, or NULL */
 	const char *pubkey;
 	const char *html;
 	const char *out;

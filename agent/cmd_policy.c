@@ -5,17 +5,20 @@
  * only reads: every file is opened read-only, nothing is installed, run or written inside the
  * root. The root-wide checks (logins, sshd, sudoers, cloud-init, end of life) run once, then one
  * walk judges every entry's mode and reads every regular file for secrets. With no install there
- * is no bundle: every finding is the image's, and those at or above the threshold are violations
- * (status findings, exit 1), since the image is what is being judged.
+ * is no bundle: every finding is the image's, and those at or above the policy's fail_on (--policy,
+ * else the built-in default: high) are violations (status findings, exit 1), since the image is
+ * what is being judged; the policy's severities, disabled checks and allow-list apply as in validate.
  */
 #include "cli.h"
 #include "log.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "policy_files.h"
+#include "policy_step.h"
 #include "report.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -24,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define AUDIT_FAIL_ON POLICY_SEV_HIGH
 #define MD5SUMS_MAX (16u << 20)     /* one package's md5sums file read at most */
 #define MD5SUMS_FILES_MAX 100000u  /* entries of dpkg's info folder looked at */
 
@@ -66,6 +68,13 @@ static void md5sums_read(int fd, const char *name, struct shipped *v, size_t n)
 		char *path = line + 33;
 		path[0] = '/';
 		struct shipped key = {.path = path}, *hit = bsearch(&key, v, n, sizeof(*v), shipped_cmp);
+		/* merged /usr: dpkg still lists /bin/su, found at /usr/bin/su (the content is compared anyway) */
+		char usr[PATH_MAX];
+		if (!hit && (!strncmp(path, "/bin/", 5) || !strncmp(path, "/sbin/", 6) || !strncmp(path, "/lib", 4)) &&
+		    (size_t)snprintf(usr, sizeof(usr), "/usr%s", path) < sizeof(usr)) {
+			key.path = usr;
+			hit = bsearch(&key, v, n, sizeof(*v), shipped_cmp);
+		}
 		if (hit && !hit->pkg && pib_str_all_in(line, "0123456789abcdef")) {
 			size_t l = strlen(name) - strlen(".md5sums");
 			char *pkg = strndup(name, l);
@@ -106,21 +115,33 @@ static bool file_md5(const char *root, const char *path, char hex[33])
 }
 
 /*
- * A secret in a file one of the image's Debian packages ships, unchanged since (its md5 is the one
- * dpkg's md5sums recorded): a key every copy of that package carries, such as GnuTLS's self-test
- * keys inside libgnutls.so, is public, not this image's secret. It stays listed, at low, with the
- * package named. rpm roots are not looked up (every secret keeps its severity).
+ * A finding of the file's content or mode in a file one of the image's Debian packages ships,
+ * unchanged since (its md5 is the one dpkg's md5sums recorded): a key every copy of that package
+ * carries, such as GnuTLS's self-test keys inside libgnutls.so, is public, not this image's
+ * secret; a setuid tool such as passwd is the distribution's design. Such a finding stays listed,
+ * at low, with the package named. A mode is not in md5sums: a package's file made setuid later
+ * keeps its severity only if its content changed too, so the mode is judged as the package's.
+ * rpm roots are not looked up (every finding keeps its severity).
  */
-static int mark_shipped(const char *root, struct policy_findings *f)
+static bool shipped_kind(const char *id)
 {
+	return !strncmp(id, "secret.", 7) || !strcmp(id, "file.setuid") || !strcmp(id, "file.setgid");
+}
+
+static int mark_shipped(const char *root, struct policy_findings *f, bool **ret_shipped)
+{
+	bool *marks = calloc(f->n + 1, sizeof(*marks));
 	struct shipped *v = calloc(f->n + 1, sizeof(*v));
 	size_t n = 0, seen = 0;
 	char *dir = NULL;
 
-	if (!v)
+	if (!v || !marks) {
+		free(v);
+		free(marks);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < f->n; i++)
-		if (!strncmp(f->v[i].id, "secret.", 7) && f->v[i].path)
+		if (shipped_kind(f->v[i].id) && f->v[i].path)
 			v[n++].path = f->v[i].path;
 	qsort(v, n, sizeof(*v), shipped_cmp);
 	size_t u = 0;
@@ -154,23 +175,28 @@ static int mark_shipped(const char *root, struct policy_findings *f)
 	for (size_t i = 0; r == 0 && i < f->n; i++) {
 		struct policy_finding *p = &f->v[i];
 		struct shipped key = {.path = p->path}, *hit;
-		if (strncmp(p->id, "secret.", 7) || !p->path || !(hit = bsearch(&key, v, n, sizeof(*v), shipped_cmp)) ||
+		if (!shipped_kind(p->id) || !p->path || !(hit = bsearch(&key, v, n, sizeof(*v), shipped_cmp)) ||
 		    !hit->same)
 			continue;
-		char *ev = pib_asprintf("%s; the image's package %s ships this file unchanged (its md5sums match): "
-					"a key every copy of the package carries, not this image's own",
-					p->evidence, hit->pkg);
+		char *ev = pib_asprintf("%s; the image's package %s ships this file unchanged (its md5sums match): %s",
+					p->evidence, hit->pkg,
+					p->id[0] == 's' ? "a key every copy of the package carries, not this image's own"
+							: "the distribution's own tool");
 		if (!ev) {
 			r = -ENOMEM;
 			break;
 		}
 		free(p->evidence);
 		p->evidence = ev;
-		p->severity = POLICY_SEV_LOW;
+		marks[i] = true;
 	}
 	for (size_t i = 0; i < n; i++)
 		free(v[i].pkg);
 	free(v);
+	if (r < 0)
+		free(marks);
+	else
+		*ret_shipped = marks;
 	return r;
 }
 
@@ -183,6 +209,7 @@ static void walk_details(struct report *r, const struct policy_walk_stats *s)
 	cJSON_AddNumberToObject(j, "directories", (double)s->dirs);
 	cJSON_AddNumberToObject(j, "other", (double)s->other);
 	cJSON_AddNumberToObject(j, "files_read", (double)s->secret_files);
+	cJSON_AddNumberToObject(j, "bytes_read", (double)s->secret_bytes);
 	cJSON_AddNumberToObject(j, "files_read_in_part", (double)s->secret_cut);
 	cJSON_AddNumberToObject(j, "files_too_large", (double)s->too_large);
 	cJSON_AddNumberToObject(j, "not_entered", (double)s->not_entered);
@@ -190,40 +217,58 @@ static void walk_details(struct report *r, const struct policy_walk_stats *s)
 	report_step_detail(r, "walk", j);
 }
 
-/* The findings into policy[], violations counted; the first one named in the run's error. */
-static void judge(struct agent_run *run, const struct policy_findings *f)
+/* The findings into policy[] as the policy file says (severities, disabled, allowed), violations counted. */
+static void judge(struct agent_run *run, const struct policy_file *pf, struct policy_findings *f, const bool *shipped)
 {
 	const struct policy_finding *first = NULL;
-	size_t n_violations = 0;
+	size_t n_violations = 0, n_disabled = 0, n_allowed = 0;
 	cJSON *arr = cJSON_CreateArray();
+	char today[11];
 
+	policy_today(today);
 	for (size_t i = 0; arr && i < f->n; i++) {
-		const struct policy_finding *v = &f->v[i];
-		bool violation = v->severity >= AUDIT_FAIL_ON;
-		cJSON *j = agent_policy_finding_json(v, "image", violation ? "violation" : "reported");
+		struct policy_finding *v = &f->v[i];
+		struct policy_verdict pv;
+		policy_apply(pf, v, today, &pv);
+		if (!pv.enabled) {
+			n_disabled++;
+			continue;
+		}
+		enum policy_severity check_sev = v->severity;
+		v->severity = pv.severity;
+		/* distribution content as shipped (mark_shipped): low, whatever the policy's severity */
+		if (shipped[i] && v->severity > POLICY_SEV_LOW)
+			v->severity = POLICY_SEV_LOW;
+		bool violation = !pv.allowed && v->severity >= pf->fail_on;
+		cJSON *j = agent_policy_finding_json(v, "image", pv.allowed ? "allowed" : violation ? "violation" : "reported");
 		if (!j) {
 			cJSON_Delete(arr);
 			arr = NULL;
 			break;
 		}
+		agent_policy_verdict_json(j, &pv, check_sev);
 		cJSON_AddItemToArray(arr, j);
+		n_allowed += pv.allowed != NULL;
 		if (violation && n_violations++ == 0)
 			first = v;
-		agent_log("policy: %s %s [%s]%s", v->id, v->path ? v->path : "", policy_severity_name(v->severity),
-			  violation ? " VIOLATION" : "");
+		agent_log("policy: %s %s [%s]%s%s", v->id, v->path ? v->path : "", policy_severity_name(v->severity),
+			  violation ? " VIOLATION" : "", pv.allowed ? " allowed" : "");
 	}
 	if (!arr) {
 		pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		return;
 	}
 	report_set(run->report, "policy", arr);
-	report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(AUDIT_FAIL_ON)));
-	report_step_detail(run->report, "findings", cJSON_CreateNumber((double)f->n));
+	report_step_detail(run->report, "policy", policyfile_json(pf, today));
+	report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(pf->fail_on)));
+	report_step_detail(run->report, "findings", cJSON_CreateNumber((double)(f->n - n_disabled)));
+	report_step_detail(run->report, "disabled", cJSON_CreateNumber((double)n_disabled));
+	report_step_detail(run->report, "allowed", cJSON_CreateNumber((double)n_allowed));
 	if (first)
 		pib_fail(&run->err, -EPERM, PIB_ERR_FINDINGS, "policy.violation",
 			 "%s: %s (%s%s%s; %zu finding%s at or above %s, see policy[])", first->id, first->title,
 			 policy_severity_name(first->severity), first->path ? ", " : "", first->path ? first->path : "",
-			 n_violations, n_violations == 1 ? "" : "s", policy_severity_name(AUDIT_FAIL_ON));
+			 n_violations, n_violations == 1 ? "" : "s", policy_severity_name(pf->fail_on));
 }
 
 int agent_cmd_policy(const struct agent_opts *o)
@@ -232,12 +277,20 @@ int agent_cmd_policy(const struct agent_opts *o)
 	struct policy_findings f = {0};
 	struct policy_walk_stats stats = {0};
 	struct stat st;
+	bool *shipped = NULL;
 
 	if (o->root && (o->root[0] != '/' || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		agent_error("--root %s: not an existing directory given as an absolute path", o->root);
 		return PIB_EXIT_USAGE;
 	}
 	run.root = o->root ? o->root : "/";
+	/* a policy that cannot be used stops the audit before anything is read, like a bad --root */
+	if (agent_load_policy(&run, NULL, &run.err) == false) {
+		agent_error("%s: %s", run.err.code, run.err.msg);
+		int code = run.err.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_USAGE;
+		pib_err_clear(&run.err);
+		return code;
+	}
 	run.report = report_new("policy");
 	if (!run.report) {
 		agent_error("out of memory");
@@ -246,11 +299,11 @@ int agent_cmd_policy(const struct agent_opts *o)
 	report_step_begin(run.report, "policy");
 	report_step_detail(run.report, "root", cJSON_CreateString(run.root));
 	double t0 = pib_now_mono();
-	struct policy_walk_opts wo = {.secrets = true};
+	struct policy_walk_opts wo = {.secrets = true, .threads = o->jobs > 0 ? (unsigned)o->jobs : 0};
 	if (policy_check_root(run.root, &f, &run.err) == 0 &&
 	    policy_walk_root(run.root, &wo, &f, &stats, &run.err) == 0) {
 		walk_details(run.report, &stats);
-		if (mark_shipped(run.root, &f) < 0)
+		if (mark_shipped(run.root, &f, &shipped) < 0)
 			pib_fail(&run.err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		if (stats.errors)
 			run.report->any_skipped = true; /* an entry that could not be read: the audit is incomplete */
@@ -258,7 +311,7 @@ int agent_cmd_policy(const struct agent_opts *o)
 			  (unsigned long long)stats.files, (unsigned long long)stats.secret_files, pib_now_mono() - t0,
 			  f.n, f.n == 1 ? "" : "s", (unsigned long long)stats.errors, stats.errors == 1 ? "y" : "ies");
 		if (!run.err.set)
-			judge(&run, &f);
+			judge(&run, run.policy_file, &f, shipped);
 	}
 	if (run.err.set && run.err.cls != PIB_ERR_FINDINGS)
 		agent_error("policy failed: %s: %s", run.err.code, run.err.msg);
@@ -267,5 +320,7 @@ int agent_cmd_policy(const struct agent_opts *o)
 	int code = agent_finish_run(&run);
 	policy_findings_free(&f);
 	report_free(run.report);
+	policyfile_free(run.policy_file);
+	free(shipped);
 	return code;
 }

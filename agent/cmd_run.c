@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,42 @@ static char *in_root(struct job_run *jr, const char *inst, const char *name, boo
 	return host;
 }
 
+/* True when the instance folder INST holds the user-data that carried this build's job. */
+static bool instance_carried_job(struct job_run *jr, const char *inst, char **ret_ud, char **ret_udi)
+{
+	char *ud = in_root(jr, inst, "user-data.txt", false);
+	char *udi = in_root(jr, inst, "user-data.txt.i", false);
+	bool yes = ud && udi && (file_holds(ud, jr->job->build_id) || file_holds(udi, jr->job->build_id));
+
+	if (ret_ud && ret_udi) {
+		*ret_ud = ud;
+		*ret_udi = udi;
+	} else {
+		free(ud);
+		free(udi);
+	}
+	return yes;
+}
+
+/* agent_run's cleanup_removes: the copies of the job's user-data that cleanup_cloud_init removes. */
+static bool run_cleanup_removes(const struct agent_run *run, const char *path)
+{
+	struct job_run *jr = (struct job_run *)((char *)run - offsetof(struct job_run, run));
+	static const char pre[] = "/var/lib/cloud/instances/";
+	const char *inst = path, *slash;
+
+	if (!jr->job || !path || strncmp(path, pre, sizeof(pre) - 1))
+		return false;
+	inst += sizeof(pre) - 1;
+	slash = strchr(inst, '/');
+	if (!slash || slash == inst || (strcmp(slash + 1, "user-data.txt") && strcmp(slash + 1, "user-data.txt.i")))
+		return false;
+	char *id = strndup(inst, (size_t)(slash - inst));
+	bool yes = id && instance_carried_job(jr, id, NULL, NULL);
+	free(id);
+	return yes;
+}
+
 /* Removes ROOT/var/lib/cloud/instances/INST/scripts/part-*, the script parts of that user-data. */
 static void cleanup_script_parts(struct job_run *jr, const char *inst)
 {
@@ -495,10 +532,9 @@ static void cleanup_cloud_init(struct job_run *jr)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '/'))
 			continue;
-		char *ud = in_root(jr, de->d_name, "user-data.txt", false);
-		char *udi = in_root(jr, de->d_name, "user-data.txt.i", false);
+		char *ud = NULL, *udi = NULL;
 		/* only the instance whose user-data carried this job */
-		if (ud && udi && (file_holds(ud, jr->job->build_id) || file_holds(udi, jr->job->build_id))) {
+		if (instance_carried_job(jr, de->d_name, &ud, &udi)) {
 			remove_logged(ud, "cloud-init's copy of the user-data that carried the job");
 			remove_logged(udi, "cloud-init's processed copy of that user-data");
 			cleanup_script_parts(jr, de->d_name);
@@ -582,6 +618,9 @@ static bool configure(struct job_run *jr, int *code)
 	run->root = jr->root_real ? jr->root_real : root;
 	run->may_install = true;
 	run->run_seconds = jr->job->run_seconds;
+	/* --policy FILE wins over the job's policy; one that cannot be used fails configure (exit 3) */
+	if (!run->err.set && !agent_load_policy(run, &jr->job->policy, &run->err))
+		run->err.cls = run->err.cls == PIB_ERR_ENV ? PIB_ERR_ENV : PIB_ERR_USAGE;
 	if (!run->err.set && !load_job_key(jr, &run->err))
 		run->err.cls = run->err.cls == PIB_ERR_NONE ? PIB_ERR_USAGE : run->err.cls;
 	if (!run->err.set) {
@@ -812,6 +851,7 @@ int agent_cmd_run(const struct agent_opts *o)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	jr.run.opts = o;
+	jr.run.cleanup_removes = run_cleanup_removes;
 	jr.run.report = report_new("run");
 	if (!jr.run.report) {
 		agent_error("out of memory");

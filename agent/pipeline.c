@@ -2,6 +2,7 @@
 /* The pipeline of one run: each step checked, recorded and reported. */
 #include "pipeline.h"
 #include "log.h"
+#include "policyfile.h"
 #include "scan_steps.h"
 #include "sign.h"
 #include "proc.h"
@@ -166,6 +167,22 @@ bool agent_load_key(struct agent_run *run)
 	return sign_key_load(run->opts->key, &run->key, &run->key_err) == 0;
 }
 
+bool agent_load_policy(struct agent_run *run, struct policy_file **job_policy, struct pib_err *err)
+{
+	policyfile_free(run->policy_file);
+	run->policy_file = NULL;
+	if (!run->opts->policy && job_policy && *job_policy) {
+		run->policy_file = *job_policy;
+		*job_policy = NULL;
+	} else if (policyfile_load(run->opts->policy, &run->policy_file, err) < 0) {
+		return false;
+	}
+	if (strcmp(run->policy_file->source, "default"))
+		agent_log("policy \"%s\" (%s %s, sha256 %.16s...)", run->policy_file->name, run->policy_file->source,
+			  run->policy_file->from, run->policy_file->sha256);
+	return true;
+}
+
 int agent_sign_run(struct agent_run *run, char **ret_json)
 {
 	struct report *r = run->report;
@@ -247,6 +264,7 @@ void agent_run_free(struct agent_run *run)
 	inst_ctx_free(&run->ictx);
 	agent_scan_free(run->scan);
 	agent_policy_free(run);
+	policyfile_free(run->policy_file);
 	bundle_free(run->bundle);
 	os_free(&run->os);
 	report_free(run->report);
@@ -459,6 +477,16 @@ int agent_cmd_validate(const struct agent_opts *o)
 		free(root_real);
 		report_free(run.report);
 		return PIB_EXIT_USAGE;
+	}
+	/* a policy that cannot be used stops validate before anything is done, like a bad --root */
+	struct pib_err perr = {0};
+	if (!agent_load_policy(&run, NULL, &perr)) {
+		agent_error("%s: %s", perr.code, perr.msg);
+		code = perr.cls == PIB_ERR_ENV ? PIB_EXIT_ENV : PIB_EXIT_USAGE;
+		pib_err_clear(&perr);
+		free(root_real);
+		report_free(run.report);
+		return code;
 	}
 	/* SIGTERM, SIGINT, SIGHUP: the install is stopped and the run still ends in a report */
 	pib_catch_interrupts();

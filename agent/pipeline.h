@@ -31,6 +31,12 @@ struct agent_run {
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
 	char *sbom_json;          /* the SBOM's envelope once agent_step_sbom made it (cmd_sbom.c) */
+	/*
+	 * run: true when the agent's own cleanup removes this path (inside the root) once the final
+	 * report is delivered (cloud-init's copies of the user-data that carried the job), or NULL.
+	 */
+	bool (*cleanup_removes)(const struct agent_run *run, const char *path);
+	struct policy_file *policy_file; /* the policy judged by (--policy, the job's, or the default); owned */
 };
 
 /*
@@ -39,6 +45,12 @@ struct agent_run {
  * when the key was given and cannot be used.
  */
 bool agent_load_key(struct agent_run *run);
+
+/*
+ * The policy of the run, before any step: --policy FILE, else job_policy (taken over; NULL: none),
+ * else the built-in default. Returns false with the error (policy.invalid, exit 3) in err.
+ */
+bool agent_load_policy(struct agent_run *run, struct policy_file **job_policy, struct pib_err *err);
 
 /*
  * Ends the run's report: the report step, status and error, signed with the key (or unsigned,
@@ -70,9 +82,6 @@ bool agent_step_install(struct agent_run *run);
 void agent_policy_before(struct agent_run *run);
 bool agent_step_policy(struct agent_run *run);
 void agent_policy_free(struct agent_run *run);
-struct policy_finding;
-/* One finding as the report's policy[] holds it; NULL when out of memory. */
-cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *origin, const char *status);
 /*
  * The seller's checks (checks.c), after install and postscan: each in the root, contained, as
  * its user, no network; skipped when nothing was installed. A failed one is a finding.

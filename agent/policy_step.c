@@ -4,12 +4,16 @@
  * each finding marked with its origin. The same checks run just before the install; a finding
  * that was already there (same id, file and evidence) is the gold image's (`image`), one that
  * is new is the bundle's (`bundle`). Only bundle findings at or above the failing threshold
- * (high) make the run's status `findings`: a seller is never blamed for the customer's image.
+ * make the run's status `findings`: a seller is never blamed for the customer's image. The run's
+ * policy (manifests/policyfile.h: --policy, the job's, or the default) drops disabled checks, sets
+ * severities and the threshold, and allow-lists findings (status `allowed`, with the reason).
  */
 #include "log.h"
 #include "pipeline.h"
+#include "policy_step.h"
 #include "policy.h"
 #include "policy_files.h"
+#include "policyfile.h"
 #include "policy_secrets.h"
 #include "report.h"
 #include "rootdiff.h"
@@ -25,7 +29,7 @@
 #define POLICY_SECRET_SIZE_CAP (64u << 20) /* a changed file larger than this is not read for secrets */
 #define POLICY_SECRET_MAX_BYTES (8u << 20) /* of a file read, at most this much is scanned */
 
-#define POLICY_FAIL_ON POLICY_SEV_HIGH
+#define POLICY_FAIL_ON POLICY_SEV_HIGH /* without a policy (none loaded) */
 
 struct agent_policy {
 	char **before; /* the keys of the findings before the install (NULL-terminated), or NULL */
@@ -166,6 +170,25 @@ cJSON *agent_policy_finding_json(const struct policy_finding *v, const char *ori
 	return j;
 }
 
+/* What the policy said of a finding, beside it: the check's own severity when the policy set
+ * another, the reason it is allowed, or the allow-list entry that expired. */
+void agent_policy_verdict_json(cJSON *j, const struct policy_verdict *pv, enum policy_severity check_sev)
+{
+	if (pv->severity_changed)
+		cJSON_AddStringToObject(j, "check_severity", policy_severity_name(check_sev));
+	if (pv->allowed) {
+		cJSON_AddStringToObject(j, "allow_reason", pv->allowed->reason);
+		/* show prints the message: the reason beside the evidence */
+		const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "evidence");
+		char *m = pib_asprintf("%s (allowed: %s)", cJSON_IsString(ev) ? ev->valuestring : "", pv->allowed->reason);
+		if (m)
+			cJSON_ReplaceItemInObjectCaseSensitive(j, "message", cJSON_CreateString(m));
+		free(m);
+	}
+	if (pv->expired)
+		cJSON_AddStringToObject(j, "allow_expired", pv->expired->expires);
+}
+
 /*
  * The file rules (setuid, setgid, world-writable) and the secret rules on one file the install
  * made or changed (path inside the root). What cannot be looked at is counted in *skipped.
@@ -240,8 +263,11 @@ bool agent_step_policy(struct agent_run *run)
 {
 	struct policy_findings f = {0};
 	struct agent_policy *p = run->policy;
-	size_t n_violations = 0, n_bundle = 0;
+	size_t n_violations = 0, n_bundle = 0, n_disabled = 0, n_allowed = 0, n_dropped = 0;
 	const struct policy_finding *first = NULL;
+	const struct policy_file *pf = run->policy_file;
+	enum policy_severity fail_on = pf ? pf->fail_on : POLICY_FAIL_ON;
+	char today[11];
 
 	report_step_begin(run->report, "policy");
 	if (policy_check_root(run->root, &f, &run->err) < 0) {
@@ -252,32 +278,64 @@ bool agent_step_policy(struct agent_run *run)
 	judge_changes(run, &f);
 	bool known = p && p->before_known;
 	cJSON *arr = cJSON_CreateArray();
+	policy_today(today);
 	for (size_t i = 0; arr && i < f.n; i++) {
-		const struct policy_finding *v = &f.v[i];
+		struct policy_finding *v = &f.v[i];
+		struct policy_verdict pv;
+		policy_apply(pf, v, today, &pv);
+		if (!pv.enabled) {
+			n_disabled++;
+			continue;
+		}
+		enum policy_severity check_sev = v->severity;
+		v->severity = pv.severity;
 		char *key = policy_finding_key(v);
+		/* run: what the agent's own cleanup removes after the final report (the job's user-data) */
+		if (v->path && run->cleanup_removes && run->cleanup_removes(run, v->path)) {
+			char *ev = pib_asprintf("%s; the agent's cleanup removes it once this report is delivered "
+						"(it carried this build's job)", v->evidence);
+			if (ev) {
+				free(f.v[i].evidence);
+				f.v[i].evidence = ev;
+				f.v[i].severity = POLICY_SEV_INFO;
+			}
+		}
 		/* without the image's findings before the install, none can be put on the seller; a
 		   finding of a file the install made or changed is the bundle's */
 		const char *origin = i >= n_image_checks ? "bundle"
 				     : !known			? "unknown"
 				     : key && was_before(p, key) ? "image"
 								 : "bundle";
-		bool violation = !strcmp(origin, "bundle") && v->severity >= POLICY_FAIL_ON;
+		bool violation = !pv.allowed && !strcmp(origin, "bundle") && v->severity >= fail_on;
 		free(key);
+		/* an inventory finding (only_new: every account, unit, cron job) of the image is noise */
+		if (v->only_new && !strcmp(origin, "image")) {
+			n_dropped++;
+			continue;
+		}
 		n_bundle += !strcmp(origin, "bundle");
+		n_allowed += pv.allowed != NULL;
 		if (violation && n_violations++ == 0)
 			first = v;
-		cJSON *j = agent_policy_finding_json(v, origin, violation ? "violation" : "reported");
-		if (j)
+		cJSON *j = agent_policy_finding_json(v, origin, pv.allowed ? "allowed" : violation ? "violation" : "reported");
+		if (j) {
+			agent_policy_verdict_json(j, &pv, check_sev);
 			cJSON_AddItemToArray(arr, j);
+		}
 		agent_log("policy: %s %s [%s, %s]%s%s", v->id, v->path ? v->path : "", policy_severity_name(v->severity),
-			  origin, violation ? " VIOLATION" : "", "");
+			  origin, violation ? " VIOLATION" : "", pv.allowed ? " allowed" : "");
 	}
 	if (!arr) {
 		pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	} else {
 		report_set(run->report, "policy", arr);
-		report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(POLICY_FAIL_ON)));
-		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)f.n));
+		if (pf)
+			report_step_detail(run->report, "policy", policyfile_json(pf, today));
+		report_step_detail(run->report, "fail_on", cJSON_CreateString(policy_severity_name(fail_on)));
+		report_step_detail(run->report, "findings", cJSON_CreateNumber((double)(f.n - n_disabled - n_dropped)));
+		report_step_detail(run->report, "disabled", cJSON_CreateNumber((double)n_disabled));
+		report_step_detail(run->report, "allowed", cJSON_CreateNumber((double)n_allowed));
+		report_step_detail(run->report, "image_inventory_not_shown", cJSON_CreateNumber((double)n_dropped));
 		report_step_detail(run->report, "from_bundle", cJSON_CreateNumber((double)n_bundle));
 		if (!known)
 			report_step_detail(run->report, "origin_unknown",
@@ -289,7 +347,7 @@ bool agent_step_policy(struct agent_run *run)
 			 "%s: %s (%s%s%s; %zu finding%s the bundle brought at or above %s, see policy[])", first->id,
 			 first->title, policy_severity_name(first->severity), first->path ? ", " : "",
 			 first->path ? first->path : "", n_violations, n_violations == 1 ? "" : "s",
-			 policy_severity_name(POLICY_FAIL_ON));
+			 policy_severity_name(fail_on));
 	policy_findings_free(&f);
 	return !agent_step_end(run);
 }

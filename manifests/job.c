@@ -2,6 +2,7 @@
 /* The job document (pib-agent/job/v1): its parser, strict like the manifest's, and what a failed one still yields. */
 #include "job.h"
 #include "jsonread.h"
+#include "policyfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -282,7 +283,7 @@ static struct job *job_new(void)
 static int parse_all(struct jr *p, const cJSON *root, struct job *j)
 {
 	static const char *const top[] = {"schema",    "build_id",  "bundle", "report",   "signing_key",
-					  "clamav_db", "ca_bundle", "limits", "timeouts", NULL};
+					  "clamav_db", "ca_bundle", "limits", "timeouts", "policy", NULL};
 	static const char *const req[] = {"schema", "build_id", "bundle", "report", "signing_key", NULL};
 	const cJSON *it;
 	int r;
@@ -308,6 +309,10 @@ static int parse_all(struct jr *p, const cJSON *root, struct job *j)
 	    (r = abs_path(p, "ca_bundle", it, &j->ca_bundle)) < 0)
 		return r;
 	if ((r = parse_limits(p, root, j)) < 0 || (r = parse_timeouts(p, root, j)) < 0)
+		return r;
+	/* an inline policy, checked whole even when --policy will replace it */
+	if ((it = cJSON_GetObjectItemCaseSensitive(root, "policy")) &&
+	    (r = policyfile_from_json(it, p->source, "/policy", &j->policy, p->err)) < 0)
 		return r;
 	return 0;
 }
@@ -425,6 +430,7 @@ void job_free(struct job *j)
 	free(j->key_path);
 	free(j->clamav_db);
 	free(j->ca_bundle);
+	policyfile_free(j->policy);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }

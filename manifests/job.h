@@ -4,6 +4,8 @@
 
 #include "util.h"
 
+struct policy_file;
+
 #define JOB_SCHEMA "pib-agent/job/v1"
 #define JOB_MAX (64u << 10)          /* bytes of a job document */
 #define JOB_USER_DATA_MAX (16u << 10) /* EC2's limit on user-data, before base64 */
@@ -26,12 +28,14 @@ struct job {
 	unsigned install_seconds;    /* timeouts.install_seconds; default 3600 */
 	unsigned run_seconds;        /* timeouts.run_seconds; default 7200 */
 	unsigned deliver_seconds;    /* timeouts.deliver_seconds; default 600 */
+	struct policy_file *policy;  /* the inline policy (policyfile.h), or NULL: none given */
 };
 
 /*
  * Parses and validates a job document with the manifest's discipline: unknown or duplicate
  * keys are errors, every error names the field ("job.json: bundle.sha256: expected 64 hex
- * digits"); `source` names the input in messages. Every error is job.invalid (class USAGE).
+ * digits"); `source` names the input in messages. Every error is job.invalid (class USAGE),
+ * except a bad inline `policy`: policy.invalid ("job.json: /policy/allow/0/reason: ...").
  * On success returns 0 and *ret owns the job. On failure returns a negative errno and, when
  * the text was a JSON object, *ret still gets a job holding what could be read safely
  * (build_id, report_url/report_method, the key, ca_bundle) so that the caller can deliver a failed

@@ -2,6 +2,7 @@
 /* Image policy findings: the list every check adds to (policy.h). */
 #include "policy.h"
 #include "policy_accounts.h"
+#include "policy_added.h"
 #include "oseol.h"
 #include "osinfo.h"
 
@@ -165,6 +166,15 @@ static int check_accounts(const char *root, struct policy_findings *f, struct pi
 	return r < 0 ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "the login checks failed: %s", strerror(-r)) : 0;
 }
 
+/* policy_added.c's checks likewise: what the install added (only_new findings) */
+static int check_added(const char *root, struct policy_findings *f, struct pib_err *err)
+{
+	int r = policy_check_added(root, f);
+	return r < 0 ? pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "the checks of added accounts, units and jobs failed: %s",
+				strerror(-r))
+		     : 0;
+}
+
 extern const char pib_os_eol_json[];
 extern const size_t pib_os_eol_json_len;
 
@@ -202,6 +212,7 @@ int policy_check_root(const char *root, struct policy_findings *f, struct pib_er
 {
 	static int (*const checks[])(const char *, struct policy_findings *, struct pib_err *) = {
 		check_accounts,
+		check_added,
 		policy_check_cloud,
 		policy_check_os_eol,
 	};

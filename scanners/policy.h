@@ -32,6 +32,13 @@ struct policy_finding {
 	unsigned line;     /* 1-based line of path, 0 when none */
 	char *evidence;    /* what was found, one line or a few; never a secret's value */
 	char *remediation; /* one sentence */
+	/*
+	 * Reported only when the install brought it: an inventory finding (every account, enabled
+	 * unit, cron job of a root; policy_added.h) is noise for the gold image, so the policy step
+	 * drops it when its origin is `image` and keeps it when the origin is bundle or unknown.
+	 * policy_add leaves it false; the check that wants it sets it on the finding it just added.
+	 */
+	bool only_new;
 };
 
 struct policy_findings {

@@ -176,6 +176,21 @@ static int add_unread(struct policy_findings *f, const char *path, const char *w
 	return r;
 }
 
+int policy_root_read(const char *root, const char *path, char **ret, size_t *ret_len)
+{
+	return read_in_root(root, path, ret, ret_len, NULL);
+}
+
+char *policy_next_line(char **cur, char *end)
+{
+	return next_line(cur, end);
+}
+
+char *policy_unread_reason(const char *path, int r)
+{
+	return unread_reason(path, r);
+}
+
 /* A regular file (or anything, when any_type) in the root, after resolving links inside it. */
 static bool is_file_in_root(const char *root, const char *path, bool any_type)
 {
@@ -810,7 +825,7 @@ out:
 
 struct user {
 	char *name, *passwd_field, *home, *shell;
-	unsigned uid, line;
+	unsigned uid, gid, line;
 };
 
 static void users_free(struct user *u, size_t n)
@@ -877,6 +892,7 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 			.home = pib_strdup(fl[5]),
 			.shell = pib_strdup(fl[6]),
 			.uid = (unsigned)strtoul(fl[2], NULL, 10),
+			.gid = (unsigned)strtoul(fl[3], NULL, 10),
 			.line = lineno,
 		};
 		n++;
@@ -894,7 +910,7 @@ static int read_users(const char *root, struct policy_findings *f, struct user *
 }
 
 /* An empty shell field is /bin/sh; nologin and false refuse logins. */
-static bool login_shell(const char *shell)
+bool policy_login_shell(const char *shell)
 {
 	const char *base = strrchr(shell, '/');
 
@@ -983,14 +999,48 @@ static int index_shadow(char *data, size_t len, struct shadow_entry **ret, size_
 	return 0;
 }
 
-int policy_check_shadow(const char *root, struct policy_findings *f)
+const char *policy_pw_state_name(enum policy_pw_state s)
+{
+	static const char *const names[] = {"no shadow entry", "locked", "empty", "usable"};
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+void policy_users_free(struct policy_user *u, size_t n)
+{
+	for (size_t i = 0; u && i < n; i++) {
+		free(u[i].name);
+		free(u[i].home);
+		free(u[i].shell);
+	}
+	free(u);
+}
+
+/* The first shadow entry of name (bsearch may land on any of several, so a lower bound), or NULL. */
+static const struct shadow_entry *shadow_find(const struct shadow_entry *sh, size_t nsh, const char *name)
+{
+	size_t lo = 0, hi = nsh;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(sh[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nsh && !strcmp(sh[lo].name, name) ? &sh[lo] : NULL;
+}
+
+int policy_users_read(const char *root, struct policy_findings *f, struct policy_user **ret, size_t *ret_n)
 {
 	struct user *u = NULL;
+	struct policy_user *pu = NULL;
 	struct shadow_entry *sh = NULL;
 	size_t n = 0, nsh = 0, len = 0;
 	char *data = NULL;
 	int r = read_users(root, f, &u, &n);
 
+	*ret = NULL;
+	*ret_n = 0;
 	if (r < 0)
 		return r;
 	r = read_in_root(root, "/etc/shadow", &data, &len, NULL);
@@ -1005,36 +1055,69 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 	}
 	if ((r = index_shadow(data, len, &sh, &nsh)) < 0)
 		goto out;
+	if (n && !(pu = calloc(n, sizeof(*pu)))) {
+		r = -ENOMEM;
+		goto out;
+	}
 	/* a user's hash: shadow's when /etc/passwd says "x", else passwd's own field (pam_unix's rule) */
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		const char *hash = u[i].passwd_field, *file = "/etc/passwd";
-		unsigned line = u[i].line;
+	for (size_t i = 0; i < n; i++) {
+		struct policy_user *p = &pu[i];
+		const char *hash = u[i].passwd_field;
+		p->pw_file = "/etc/passwd";
+		p->pw_line = u[i].line;
 		if (!strcmp(hash, "x")) {
-			/* the first entry of the name: bsearch may land on any, step back to the first */
-			struct shadow_entry key = {.name = u[i].name}, *e = NULL;
-			size_t lo = 0, hi = nsh;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (strcmp(sh[mid].name, key.name) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < nsh && !strcmp(sh[lo].name, key.name))
-				e = &sh[lo];
+			const struct shadow_entry *e = shadow_find(sh, nsh, u[i].name);
 			hash = e ? e->hash : NULL;
-			file = "/etc/shadow";
-			line = e ? e->line : 0;
+			p->pw_file = "/etc/shadow";
+			p->pw_line = e ? e->line : 0;
 		}
-		if (!hash)
-			continue; /* no shadow entry: nobody can log in with a password */
+		/* taken over from u: freed with pu from here */
+		p->name = u[i].name;
+		p->home = u[i].home;
+		p->shell = u[i].shell;
+		u[i].name = u[i].home = u[i].shell = NULL;
+		p->uid = u[i].uid;
+		p->gid = u[i].gid;
+		p->line = u[i].line;
+		if (!hash) {
+			p->pw = POLICY_PW_NO_ENTRY; /* no shadow entry: nobody can log in with a password */
+		} else if (!hash[0]) {
+			p->pw = POLICY_PW_EMPTY;
+		} else {
+			const char *scheme = hash_scheme(hash, p->scheme, sizeof(p->scheme));
+			p->pw = scheme ? POLICY_PW_USABLE : POLICY_PW_LOCKED;
+			if (scheme && scheme != p->scheme)
+				snprintf(p->scheme, sizeof(p->scheme), "%s", scheme);
+		}
+	}
+	*ret = pu;
+	*ret_n = n;
+	pu = NULL;
+	r = 0;
+out:
+	policy_users_free(pu, n);
+	free(sh);
+	free(data);
+	users_free(u, n);
+	return r;
+}
+
+int policy_check_shadow(const char *root, struct policy_findings *f)
+{
+	struct policy_user *u = NULL;
+	size_t n = 0;
+	int r = policy_users_read(root, f, &u, &n);
+
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		if (u[i].pw == POLICY_PW_NO_ENTRY || u[i].pw == POLICY_PW_LOCKED)
+			continue;
+		const char *file = u[i].pw_file, *scheme = u[i].pw == POLICY_PW_USABLE ? u[i].scheme : NULL;
+		unsigned line = u[i].pw_line;
 		bool is_root = u[i].uid == 0;
-		char *name = pib_text_clean(u[i].name, false), *shell = pib_text_clean(u[i].shell, false),
-		     buf[40];
-		const char *scheme = hash_scheme(hash, buf, sizeof(buf));
+		char *name = pib_text_clean(u[i].name, false), *shell = pib_text_clean(u[i].shell, false);
 		if (!name || !shell)
 			r = -ENOMEM;
-		else if (!hash[0])
+		else if (u[i].pw == POLICY_PW_EMPTY)
 			r = policy_add(
 				f, "account.empty_password", is_root ? POLICY_SEV_CRITICAL : POLICY_SEV_HIGH,
 				is_root ? "root has an empty password" : "An account has an empty password",
@@ -1047,7 +1130,7 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 				       "Lock root's password (passwd -l root; usermod -p '!' root).",
 				       "%s (uid %u): unlocked %s hash in %s:%u (the hash is not shown)", name,
 				       u[i].uid, scheme, file, line);
-		else if (scheme && login_shell(u[i].shell))
+		else if (scheme && policy_login_shell(u[i].shell))
 			r = policy_add(
 				f, "account.password_set", POLICY_SEV_LOW,
 				"An account with a login shell has a usable password", file, line,
@@ -1058,10 +1141,7 @@ int policy_check_shadow(const char *root, struct policy_findings *f)
 		free(name);
 		free(shell);
 	}
-out:
-	free(sh);
-	free(data);
-	users_free(u, n);
+	policy_users_free(u, n);
 	return r;
 }
 

@@ -141,6 +141,53 @@ int policy_check_host_keys(const char *root, struct policy_findings *f) PIB_MUST
  */
 int policy_check_sudoers(const char *root, struct policy_findings *f) PIB_MUST_CHECK;
 
+/*
+ * The users of /etc/passwd with their password state, for policy_check_shadow and the checks of
+ * what an install added (policy_added.c): a user's hash is shadow's (its first line for the name,
+ * as getspnam) when passwd's field is "x", else passwd's own field (pam_unix's rule). Nothing of a
+ * hash is kept but its scheme's name.
+ */
+enum policy_pw_state {
+	POLICY_PW_NO_ENTRY, /* passwd says "x" and shadow has no line for the name: no password login */
+	POLICY_PW_LOCKED,   /* '!' or '*' first, or nothing crypt(3) could match ("x", "!!") */
+	POLICY_PW_EMPTY,    /* an empty hash: a login with no password at all */
+	POLICY_PW_USABLE,   /* a hash crypt(3) can match */
+};
+/* "no shadow entry", "locked", "empty", "usable" */
+const char *policy_pw_state_name(enum policy_pw_state s);
+
+struct policy_user {
+	char *name, *home, *shell; /* as /etc/passwd has them: not cleaned for display */
+	unsigned uid, gid, line;   /* line: 1-based, of /etc/passwd */
+	enum policy_pw_state pw;
+	const char *pw_file; /* where the hash is: "/etc/shadow" or "/etc/passwd" (static) */
+	unsigned pw_line;    /* its line there, 0 when none */
+	char scheme[40];     /* POLICY_PW_USABLE: "sha512crypt", "yescrypt", ...; else "" */
+};
+
+/*
+ * /etc/passwd's users (at most 65536, in file order) and their password states from /etc/shadow.
+ * A root without passwd has none; a passwd or shadow that cannot be read is a policy.unread
+ * finding added to f. Returns 0 (*ret NULL when there are none) or -ENOMEM.
+ */
+int policy_users_read(const char *root, struct policy_findings *f, struct policy_user **ret, size_t *ret_n)
+	PIB_MUST_CHECK;
+void policy_users_free(struct policy_user *u, size_t n);
+/* A shell that lets a user log in: any but nologin and false (an empty field is /bin/sh). */
+bool policy_login_shell(const char *shell);
+
+/*
+ * How every check here reads a file of the root, for the checks beside them: path resolved inside
+ * the root, a regular file opened O_NOFOLLOW|O_NONBLOCK, at most POLICY_ACCOUNTS_MAX_FILE bytes,
+ * NUL-terminated. 0, -ENOENT/-ENOTDIR (absent), -EFBIG (too big), -EINVAL (not a regular file),
+ * -EISDIR, -ENOMEM, or another negative errno.
+ */
+int policy_root_read(const char *root, const char *path, char **ret, size_t *ret_len) PIB_MUST_CHECK;
+/* The next line of [*cur, end), its '\n' made a NUL (a NUL inside ends the line, not the file); NULL at the end. */
+char *policy_next_line(char **cur, char *end);
+/* "PATH: why" for an error of policy_root_read, the path cleaned for display; NULL when out of memory. */
+char *policy_unread_reason(const char *path, int r);
+
 /* All of the above. */
 int policy_check_accounts(const char *root, struct policy_findings *f) PIB_MUST_CHECK;
 

@@ -48,3 +48,19 @@ int policy_secrets_scan(const char *path, const void *buf, size_t len, uint64_t 
  */
 int policy_secrets_fd(int fd, const char *path, size_t max_bytes, struct policy_findings *f, bool *ret_cut)
 	PIB_MUST_CHECK;
+
+/* A read buffer kept from one file to the next (one per thread): no allocation per file. */
+struct policy_secrets_buf {
+	unsigned char *p;
+	size_t cap;
+};
+void policy_secrets_buf_free(struct policy_secrets_buf *b);
+
+/*
+ * As policy_secrets_fd, for a caller that has already fstat'd fd (size: its st_size) and keeps
+ * a buffer: reads at most min(size, max_bytes) bytes into b (grown as needed, up to max_bytes)
+ * with read() from the current offset, which must be 0. Returns the number of findings added,
+ * or a negative errno.
+ */
+int policy_secrets_fd_buf(int fd, const char *path, uint64_t size, size_t max_bytes, struct policy_secrets_buf *b,
+			  struct policy_findings *f, bool *ret_cut) PIB_MUST_CHECK;

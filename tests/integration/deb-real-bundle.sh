@@ -6,7 +6,8 @@
 # tests/tools/real-debs.sh and cached under /var/tmp/pib-real-bundle (PIB_REAL_CACHE), put into
 # one bundle with a debian target and validated into a fresh copy of the gold root, both
 # scans on: findings only of the image policy (openssh-server's host keys and password logins,
-# ssh's setuid and setgid tools, crontab), every package "install ok installed", `dpkg --audit` empty, no trigger
+# ssh's setuid and setgid tools, crontab, and the accounts, groups, units, sockets and cron jobs
+# the packages added), every package "install ok installed", `dpkg --audit` empty, no trigger
 # pending, the set of packages new in the root's status file (name, version, arch) equal to
 # the resolve step's transaction and to the report's packages, nothing mounted left under the
 # root. Skips when the packages cannot be downloaded and none are cached.
@@ -54,9 +55,21 @@ report_exists
 is "status findings" "$(rep status)" findings
 is "only the policy step failed" "$(rep 'steps[status=failed].name' | tr '\n' ' ')" "policy "
 is "with policy.violation" "$(rep 'steps[name=policy].error.code')" policy.violation
-is "the findings: password logins, host keys (also as private keys), ssh's setuid and setgid tools" \
+# and what the install added (policy_added.c, only_new): the users and groups of openssh-server,
+# cron and systemd, the units they enable (systemd's own in /usr/lib/systemd/system/*.wants too),
+# the unix sockets of journald, cron's /etc/crontab; the gold image's own are not listed
+is "the findings: password logins, host keys (also as private keys), ssh's setuid and setgid tools, what was added" \
 	"$(rep 'policy.id' | sort -u | tr '\n' ' ')" \
-	"file.setgid file.setuid secret.openssh_private_key ssh.host_keys ssh.password_auth "
+	"account.added cron.job_added file.setgid file.setuid group.added secret.openssh_private_key ssh.host_keys ssh.password_auth systemd.listen systemd.unit_enabled "
+is "the accounts added: sshd and systemd-network (no login)" \
+	"$(rep 'policy[id=account.added].evidence' | cut -d' ' -f1 | tr '\n' ' ')/$(rep 'policy[id=account.added].severity' | sort -u)" \
+	"sshd: systemd-network: /info"
+contains "ssh.service enabled, running as root" "$(rep 'policy[id=systemd.unit_enabled].evidence' | grep '^ssh.service ')" \
+	"ssh.service wanted by multi-user.target; file /usr/lib/systemd/system/ssh.service; ExecStart=/usr/sbin/sshd; no User= (runs as root)"
+is "the sockets enabled listen on no network port (info)" "$(rep 'policy[id=systemd.listen].severity' | sort -u)" info
+is "what was added is below the failing threshold: reported, never a violation" \
+	"$(rep 'policy[status=violation].id' | sort -u | tr '\n' ' ')" \
+	"file.setuid secret.openssh_private_key ssh.host_keys ssh.password_auth "
 is "the setuid file is ssh-keysign" "$(rep 'policy[id=file.setuid].path')" /usr/lib/openssh/ssh-keysign
 is "the setgid files: crontab and ssh-agent" "$(rep 'policy[id=file.setgid].path' | sort | tr '\n' ' ')" \
 	"/usr/bin/crontab /usr/bin/ssh-agent "

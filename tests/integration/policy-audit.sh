@@ -20,7 +20,12 @@ snap "$R0" >"$T/clean.before"
 agent_run policy --root "$R0" --key "$T/k.key"
 snap "$R0" >"$T/clean.after"
 same_tree "clean root: nothing of the root changed" "$T/clean.before" "$T/clean.after"
-check "clean root: exit 0 or 1 (the image's own setuid tools are high)" test "$RC" -le 1
+is "clean root: exit 0 (the image's own setuid tools and GnuTLS's test keys are its packages' as shipped: low)" "$RC" 0
+is "clean root: status succeeded" "$(rep status)" succeeded
+contains "clean root: passwd is setuid as its package ships it" "$(rep 'policy[path=/usr/bin/passwd].evidence')" "package passwd"
+is "clean root: ... low" "$(rep 'policy[path=/usr/bin/passwd].severity')" low
+contains "clean root: su (dpkg lists /bin/su, merged /usr) too" "$(rep 'policy[path=/usr/bin/su].evidence')" "ships this file unchanged"
+is "clean root: the built-in policy judged" "$(rep 'steps[name=policy].policy.source')" default
 is "clean root: command policy" "$(rep command)" policy
 is "clean root: every finding is the image's" "$(rep 'policy.origin' | sort -u)" image
 for id in ssh.password_auth ssh.root_login ssh.empty_passwords ssh.authorized_keys account.empty_password \
@@ -36,6 +41,18 @@ contains "clean root: a key a package ships unchanged is named by its package" \
 	"$(rep 'policy[id=secret.private_key_pem].evidence')" "package libgnutls30"
 is "clean root: ... and is low" "$(rep 'policy[id=secret.private_key_pem].severity' | sort -u)" low
 clean_ids=$(rep 'policy.id' | sort -u)
+
+# a policy file: fail_on low makes the packages' own tools violations; an allow-list entry with its reason
+printf '{"policy_version": 1, "name": "strict", "fail_on": "low", "allow": [{"id": "file.setuid", "path": "/usr/bin/*", "reason": "AUD-7: reviewed"}]}' >"$T/strict.json"
+agent_run policy --root "$R0" --policy "$T/strict.json"
+is "--policy fail_on low: exit 1" "$RC" 1
+is "--policy: the file named in the report" "$(rep 'steps[name=policy].policy.source')" file
+is "--policy: the allowed setuid tool, with the reason" "$(rep 'policy[path=/usr/bin/passwd].status')/$(rep 'policy[path=/usr/bin/passwd].allow_reason')" "allowed/AUD-7: reviewed"
+is "--policy: a low finding not allowed is a violation" "$(rep 'policy[path=/usr/sbin/unix_chkpwd].status')" violation
+printf '{"policy_version": 1, "name": "bad", "fail_on": "severe"}' >"$T/bad-policy.json"
+agent_run policy --root "$R0" --policy "$T/bad-policy.json"
+is "a bad policy: exit 3" "$RC" 3
+contains "a bad policy: file and field named" "$(cat "$T/agent.err")" "bad-policy.json: /fail_on"
 
 # 2. the same root with one of each planted
 R1=$T/bad

@@ -131,6 +131,11 @@ PY
 	check "cleanup: cloud-init's copies of the user-data are gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt" -a \
 		! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt.i"
 	check "cleanup: a link in the image was not followed out of it (the host's file is still there)" test -e "$T/host-folder/user-data.txt"
+	ud=/var/lib/cloud/instances/i-0123456789abcdef0/user-data.txt
+	is "policy: the job's user-data cleanup removes is listed at info, not high" \
+		"$(rep "policy[path=$ud].severity" "$T/final2.json")" info
+	contains "policy: ... and says the cleanup removes it" "$(rep "policy[path=$ud].evidence" "$T/final2.json")" \
+		"the agent's cleanup removes it"
 	check "cleanup: the script part is gone" test ! -e "$T/root/var/lib/cloud/instances/i-0123456789abcdef0/scripts/part-001"
 	check_not "no private key anywhere in the root or the state" grep -rl --exclude-dir=proc "BEGIN PRIVATE KEY" "$T/root/var/lib" "$T/state"
 	check_not "the key never reached the log" grep -q "PRIVATE KEY" "$T/run.err"

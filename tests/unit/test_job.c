@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the job parser and of the job in user-data: good jobs, every error naming its field, no secret in messages, MIME and gzip forms, the schema agreeing. */
 #include "job.h"
+#include "policyfile.h"
 #include "proc.h"
 #include "tap.h"
 
@@ -123,6 +124,7 @@ static const char *const good_variants[][2] = {
 	{"\\n-----END", "\\r\\n-----END"},
 	{"\"b-2026-000123\"", "\"...\""},
 	{BUNDLE_URL, "https://orch.example?X-Amz-Signature=a@b"},
+	{"\"clamav_db\"", "\"policy\":{\"policy_version\":1,\"name\":\"p\",\"fail_on\":\"critical\"},\"clamav_db\""},
 };
 
 static char *case_text(const char *from, const char *to)
@@ -295,6 +297,21 @@ static void test_parse(void)
 		job_free(j);
 		free(t);
 	}
+
+	/* an inline policy: kept; a bad one is policy.invalid, named under /policy, the job still salvaged */
+	char *tp = subst(good, "\"clamav_db\"", "\"policy\":{\"policy_version\":1,\"name\":\"p\",\"fail_on\":\"critical\"},\"clamav_db\"");
+	ok(tp && parse(tp, &j) == 0 && j->policy && !strcmp(j->policy->name, "p") && j->policy->fail_on == POLICY_SEV_CRITICAL &&
+		   !strcmp(j->policy->source, "job"),
+	   "an inline policy is kept: %s", e.set ? e.msg : "ok");
+	job_free(j);
+	free(tp);
+	tp = subst(good, "\"clamav_db\"", "\"policy\":{\"policy_version\":1,\"name\":\"p\",\"checks\":{\"ssh.nope\":{}}},\"clamav_db\"");
+	ok(tp && parse(tp, &j) == -EINVAL && !strcmp(e.code, "policy.invalid") && e.cls == PIB_ERR_USAGE &&
+		   pib_str_has_prefix(e.msg, "job.json: /policy/checks/ssh.nope: not a check the agent knows") && j &&
+		   j->build_id && j->report_url && !j->policy,
+	   "a bad inline policy: %s", e.msg);
+	job_free(j);
+	free(tp);
 
 	/* a failed job keeps what a failed report needs */
 	char *t = subst(good, "\"" H64 "\"", "\"12\"");

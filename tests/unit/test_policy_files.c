@@ -4,7 +4,8 @@
  * files and directories (sticky ones are fine) judged from a struct stat and from a real root;
  * links never followed (one pointing at the host's "/" is not walked), fifos not opened, the
  * depth limit, the size cap and the byte limit of the secret scan, and a mount point not
- * entered (in a private mount namespace, skipped without one).
+ * entered (in a private mount namespace, skipped without one); the threaded walk gives the same
+ * findings, in the same order, and the same stats as one thread.
  */
 #include "policy_files.h"
 #include "scan_fixtures.h"
@@ -13,6 +14,8 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
+
+#include <openssl/pem.h>
 
 static char *root;
 
@@ -222,6 +225,110 @@ static void test_walk(void)
 	free(none);
 }
 
+/* Every field of two findings lists, in order: "" when equal, else what differs first. */
+static const char *findings_diff(const struct policy_findings *a, const struct policy_findings *b, size_t *at)
+{
+	if (a->n != b->n)
+		return "count";
+	for (size_t i = 0; i < a->n; i++) {
+		const struct policy_finding *x = &a->v[i], *y = &b->v[i];
+		*at = i;
+		if (strcmp(x->id, y->id) || strcmp(x->path, y->path) || x->line != y->line || x->severity != y->severity ||
+		    strcmp(x->evidence, y->evidence) || strcmp(x->title, y->title))
+			return "finding";
+	}
+	return "";
+}
+
+/*
+ * Many files in many directories (3000 in 60), a few of them with something to find, read by
+ * 1, 2, 4 and 16 threads (and the CPU count): the same findings in the same order, the same
+ * stats, every time.
+ */
+static void test_threads(void)
+{
+	struct policy_findings one = {0}, f = {0};
+	struct policy_walk_stats s1, s;
+	struct pib_err err = {0};
+	struct policy_walk_opts o = {.secrets = true, .threads = 1};
+	char *pem = NULL;
+	long pem_len = 0;
+
+	/* a real EC key, made here */
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	if (k && bio && PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    (pem_len = BIO_get_mem_data(bio, &data)) > 0)
+		pem = pib_asprintf("# kept by mistake\n%.*s", (int)pem_len, data);
+	BIO_free(bio);
+	EVP_PKEY_free(k);
+	ok(pem != NULL, "an EC key in PEM");
+
+	mk("/many", 0755);
+	for (int d = 0; d < 60; d++) {
+		char *dir = pib_asprintf("/many/d%02d", d);
+		mk(dir, 0755);
+		for (int i = 0; i < 50; i++) {
+			char *rel = pib_asprintf("%s/f%02d", dir, i), *text = pib_asprintf("file %d of %d\n%*s\n", i, d, i * 97, "");
+			mode_t mode = 0644;
+			if (i == 7 && d % 10 == 0)
+				mode = 04755;
+			else if (i == 8 && d % 15 == 0)
+				mode = 0666;
+			put(rel, text, mode);
+			free(rel);
+			free(text);
+		}
+		free(dir);
+	}
+	put("/many/d03/key.pem", pem ? pem : "", 0600);
+	put("/many/d17/aws.ini", "[default]\naws_access_key_id = AKIAJ2Q7ZX4LMN5PQR3T\n"
+				"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", 0600);
+	put("/many/d42/id-only", "x\n\nAKIAJ2Q7ZX4LMN5PQR3T\n", 0644);
+	put("/many/d59/both", "AKIAJ2Q7ZX4LMN5PQR3T\n", 04777);
+	free(pem);
+
+	ok(policy_walk_root(root, &o, &one, &s1, &err) == 0, "one thread");
+	const struct policy_finding *x = find(&one, "secret.private_key_pem", "/many/d03/key.pem");
+	ok(x && x->severity == POLICY_SEV_CRITICAL && x->line == 2 && strstr(x->evidence, "EC"),
+	   "the PEM key found on line 2: %s", x ? x->evidence : "none");
+	x = find(&one, "secret.aws_access_key", "/many/d17/aws.ini");
+	ok(x && x->severity == POLICY_SEV_CRITICAL, "the AWS key pair found");
+	ok(find(&one, "secret.aws_access_key", "/many/d42/id-only") && find(&one, "file.setuid", "/many/d50/f07") &&
+		   find(&one, "file.world_writable", "/many/d45/f08") && count_path(&one, "/many/d59/both") == 3,
+	   "the id alone, setuid and world-writable files, and a file with all three");
+	bool sorted = true;
+	for (size_t i = 1; i < one.n; i++)
+		sorted &= strcmp(one.v[i - 1].path, one.v[i].path) < 0 ||
+			  (strcmp(one.v[i - 1].path, one.v[i].path) == 0 && strcmp(one.v[i - 1].id, one.v[i].id) <= 0);
+	ok(sorted && s1.secret_files >= 3004 && s1.errors == 0, "%zu findings sorted by path then id, %llu files read",
+	   one.n, (unsigned long long)s1.secret_files);
+
+	static const unsigned counts[] = {2, 4, 16, 0, 3, 4, 2};
+	for (size_t t = 0; t < sizeof(counts) / sizeof(counts[0]); t++) {
+		size_t at = 0;
+		o.threads = counts[t];
+		int r = policy_walk_root(root, &o, &f, &s, &err);
+		const char *d = findings_diff(&one, &f, &at);
+		ok(r == 0 && !*d, "%u threads: the same %zu findings in the same order (%s %zu)", counts[t], f.n, d, at);
+		ok(memcmp(&s, &s1, sizeof(s)) == 0, "%u threads: the same stats (files %llu, read %llu, errors %llu)",
+		   counts[t], (unsigned long long)s.files, (unsigned long long)s.secret_files,
+		   (unsigned long long)s.errors);
+		policy_findings_free(&f);
+	}
+
+	/* the walk's findings go after the caller's, which are kept */
+	o.threads = 4;
+	ok(policy_add(&f, "ssh.password_auth", POLICY_SEV_HIGH, "first", "/zzz", 1, NULL, "from before") == 0 &&
+		   policy_walk_root(root, &o, &f, &s, &err) == 0 && f.n == one.n + 1 &&
+		   strcmp(f.v[0].id, "ssh.password_auth") == 0,
+	   "findings already in the list stay first");
+	policy_findings_free(&f);
+	policy_findings_free(&one);
+	pib_err_clear(&err);
+}
+
 /* A mount point in the root is judged, not entered (find -xdev). */
 static void test_xdev(void)
 {
@@ -255,6 +362,7 @@ int main(void)
 	umask(022);
 	test_check();
 	test_walk();
+	test_threads();
 	test_xdev();
 	pib_rm_rf(root);
 	free(root);
