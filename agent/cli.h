@@ -20,6 +20,7 @@ struct agent_opts {
 	const char *state_dir;
 	const char *log_format;
 	const char *vulns, *vulns_fail_on, *vulns_max_age; /* checked by agent_vulns_options */
+	const char *sbom;      /* --sbom FILE: where validate writes the SBOM's envelope */
 	bool dry_run, no_scan, json;
 	int jobs;
 	uint64_t max_filesize, max_scansize; /* 0: the scanner's default */
@@ -39,6 +40,7 @@ enum agent_cmd_flag {
 	CMD_DELIVER = 1 << 6,
 	CMD_POLICY = 1 << 7,
 	CMD_VULNS = 1 << 8,
+	CMD_SBOM = 1 << 9,
 };
 
 struct agent_command {
@@ -87,6 +89,7 @@ int agent_cmd_show(const struct agent_opts *o);
 int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
 int agent_cmd_policy(const struct agent_opts *o);  /* cmd_policy.c */
 int agent_cmd_vulns(const struct agent_opts *o);   /* vulns_step.c */
+int agent_cmd_sbom(const struct agent_opts *o);    /* cmd_sbom.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */
 struct sign_key;

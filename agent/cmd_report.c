@@ -385,6 +385,19 @@ static void tcolor(struct term *t, const char *code)
 		traw(t, code);
 }
 
+/* The report's sbom object in one line: what the SBOM beside it holds, and its payload's SHA-256. */
+static const char *sbom_line(const cJSON *pred, char *buf, size_t size)
+{
+	const cJSON *s = jget(pred, "sbom");
+
+	if (!cJSON_IsObject(s))
+		return NULL;
+	snprintf(buf, size, "%s, %.0f package(s) of the transaction (%.0f files) and %.0f of the image; payload sha256 %s",
+		 or (jstr(s, "format"), "?"), jnum(s, "transaction"), jnum(s, "files"), jnum(s, "image"),
+		 or (jstr(s, "sha256"), "?"));
+	return buf;
+}
+
 static void tlabel(struct term *t, const char *label, const char *value)
 {
 	tf(t, "%-12s", label);
@@ -399,6 +412,84 @@ static void term_heading(struct term *t, const char *title, int n)
 	tf(t, "%s (%d)", title, n);
 	tcolor(t, "\033[0m");
 	traw(t, "\n");
+}
+
+/* ------------------------------------------------------------------ an SBOM */
+
+/* A Statement of the SBOM the agent signs beside a report, not of a report. */
+static bool is_sbom(const struct loaded *l)
+{
+	const char *pt = jstr(l->v.statement, "predicateType");
+	return pt && !strcmp(pt, SIGN_SBOM_PREDICATE_TYPE);
+}
+
+/* The value of a component's property, or NULL. */
+static const char *prop_of(const cJSON *c, const char *name)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach(p, jget(c, "properties"))
+		if (jstr(p, "name") && !strcmp(jstr(p, "name"), name))
+			return jstr(p, "value");
+	return NULL;
+}
+
+/* What the SBOM describes, when and by what, and how many packages of each list. */
+static void sbom_lines(const cJSON *bom, char what[1024], char made[512], char counts[256])
+{
+	const cJSON *meta = jget(bom, "metadata"), *c = jget(meta, "component"), *it;
+	const cJSON *tool = cJSON_IsArray(jget(jget(meta, "tools"), "components"))
+				    ? cJSON_GetArrayItem(jget(jget(meta, "tools"), "components"), 0)
+				    : NULL;
+	int txn = 0, img = 0, files = 0;
+
+	snprintf(what, 1024, "%s %s (%s)", or (jstr(c, "name"), "?"), or (jstr(c, "version"), ""), or (jstr(c, "type"), "?"));
+	snprintf(made, 512, "%s by %s %s; CycloneDX %s, %s", or (jstr(meta, "timestamp"), "?"), or (jstr(tool, "name"), "?"),
+		 or (jstr(tool, "version"), "?"), or (jstr(bom, "specVersion"), "?"), or (jstr(bom, "serialNumber"), "?"));
+	cJSON_ArrayForEach(it, jget(bom, "components")) {
+		const char *o = prop_of(it, "pib:origin");
+		if (o && !strcmp(o, "bundle")) {
+			txn++;
+			files += jlen(jget(it, "components"));
+		} else {
+			img++;
+		}
+	}
+	snprintf(counts, 256, "%d of the transaction (%d files), %d of the image", txn, files, img);
+}
+
+static void render_term_sbom(struct term *t, const struct loaded *l)
+{
+	const cJSON *bom = l->pred, *it;
+	char what[1024], made[512], counts[256], buf[4096];
+	int txn = 0;
+
+	sbom_lines(bom, what, made, counts);
+	tcolor(t, "\033[1m");
+	traw(t, "SBOM  ");
+	tcolor(t, "\033[0m");
+	tx(t, what);
+	traw(t, "\n");
+	tcolor(t, l->state == SIG_VALID	      ? "\033[32m"
+		  : l->state == SIG_UNCHECKED ? "\033[33m"
+					      : "\033[1;31m");
+	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
+	tcolor(t, "\033[0m");
+	tlabel(t, "made", made);
+	tlabel(t, "packages", counts);
+	cJSON_ArrayForEach(it, jget(bom, "components")) txn += prop_of(it, "pib:origin") && !strcmp(prop_of(it, "pib:origin"), "bundle");
+	term_heading(t, "Transaction", txn);
+	cJSON_ArrayForEach(it, jget(bom, "components"))
+	{
+		if (!prop_of(it, "pib:origin") || strcmp(prop_of(it, "pib:origin"), "bundle"))
+			continue;
+		tf(t, "  %-24s %-20s ", or (jstr(it, "name"), "?"), or (jstr(it, "version"), "?"));
+		tx(t, or (jstr(it, "purl"), "?"));
+		tl(t, ", %d files", jlen(jget(it, "components")));
+	}
+	const cJSON *subj = jget(l->v.statement, "subject");
+	term_heading(t, "Subjects", jlen(subj));
+	cJSON_ArrayForEach(it, subj) tl(t, "  %s  %s", or (jstr(jget(it, "digest"), "sha256"), "?"),
+					or (jstr(it, "name"), "?"));
 }
 
 static void term_generic_item(struct term *t, const cJSON *it)
@@ -509,6 +600,11 @@ static void render_term(struct term *t, const struct loaded *l)
 	const char *status = or (jstr(pred, "status"), "unknown");
 	char buf[4096];
 
+	if (is_sbom(l)) {
+		render_term_sbom(t, l);
+		return;
+	}
+
 	/* the overall status first */
 	tcolor(t, status_color(status));
 	tx(t, upper(status, buf, 64));
@@ -531,6 +627,8 @@ static void render_term(struct term *t, const struct loaded *l)
 	tlabel(t, "phase", buf);
 	if (jstr(jget(pred, "bundle"), "sha256"))
 		tlabel(t, "bundle", jstr(jget(pred, "bundle"), "sha256"));
+	if (sbom_line(pred, buf, sizeof(buf)))
+		tlabel(t, "sbom", buf);
 	if (cJSON_IsObject(err)) {
 		snprintf(buf, sizeof(buf), "%s at %s: %s", or (jstr(err, "code"), "?"),
 			 or (jstr(err, "step"), "?"), or (jstr(err, "message"), ""));
@@ -855,6 +953,54 @@ static void html_image_changes(struct pib_buf *b, const cJSON *arr)
 	hraw(b, "</table></section>\n");
 }
 
+/* The page of an SBOM: what it describes, its signature, the transaction's packages. */
+static void render_html_sbom(struct pib_buf *b, const struct loaded *l)
+{
+	static const char *const sig_class[] = {"valid", "invalid", "unsigned", "unchecked"};
+	const cJSON *bom = l->pred, *it;
+	char what[1024], made[512], counts[256], buf[4096];
+
+	sbom_lines(bom, what, made, counts);
+	hraw(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+		"'unsafe-inline'\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+	char *title = pib_asprintf("pib-agent SBOM: %s", what);
+	hx_in(b, title ? title : "pib-agent SBOM", true);
+	free(title);
+	hraw(b, "</title>\n<style>");
+	hraw(b, css);
+	hraw(b, "</style></head>\n<body>\n<header><h1 id=\"status\">SBOM</h1><span class=\"product\" id=\"product\">");
+	hx(b, what);
+	hraw(b, "</span></header>\n");
+	hr(b, "<div class=\"sig sig-%s\" id=\"signature\">Signature: ", sig_class[l->state]);
+	hx(b, sig_line(l, buf, sizeof(buf)));
+	if (l->state == SIG_INVALID)
+		hraw(b, " &mdash; nothing below can be trusted");
+	hraw(b, "</div>\n<main>\n<div class=\"grid\"><div class=\"kv\"><b>made</b> ");
+	hx(b, made);
+	hraw(b, "</div><div class=\"kv\"><b>packages</b> ");
+	hx(b, counts);
+	hraw(b, "</div></div>\n<section id=\"packages\"><h2>Transaction</h2><table><tr><th>name</th><th>version</th>"
+		"<th>purl</th><th>files</th><th>SHA-256</th></tr>");
+	cJSON_ArrayForEach(it, jget(bom, "components"))
+	{
+		if (!prop_of(it, "pib:origin") || strcmp(prop_of(it, "pib:origin"), "bundle"))
+			continue;
+		const cJSON *h = cJSON_GetArrayItem(jget(it, "hashes"), 0);
+		hraw(b, "<tr><td>");
+		hx(b, or (jstr(it, "name"), "?"));
+		hraw(b, "</td><td>");
+		hx(b, or (jstr(it, "version"), "?"));
+		hraw(b, "</td><td><code>");
+		hx(b, or (jstr(it, "purl"), "?"));
+		hf(b, "</code></td><td>%d</td><td><code>", jlen(jget(it, "components")));
+		hx(b, or (jstr(h, "content"), "-"));
+		hraw(b, "</code></td></tr>");
+	}
+	hraw(b, "</table></section>\n</main></body></html>\n");
+}
+
 static void render_html(struct pib_buf *b, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
@@ -862,6 +1008,11 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	const char *status = or (jstr(pred, "status"), "unknown");
 	static const char *const sig_class[] = {"valid", "invalid", "unsigned", "unchecked"};
 	char buf[4096];
+
+	if (is_sbom(l)) {
+		render_html_sbom(b, l);
+		return;
+	}
 
 	hraw(b,
 	     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -1012,6 +1163,11 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 	hraw(b, "</table></section>\n");
 
 	hr(b, "<section id=\"packages\"><h2>Packages (%d)</h2>", jlen(jget(pred, "packages")));
+	if (sbom_line(pred, buf, sizeof(buf))) {
+		hraw(b, "<p>SBOM: ");
+		hx(b, buf);
+		hraw(b, "</p>");
+	}
 	if (jlen(jget(pred, "packages"))) {
 		hraw(b, "<table><tr><th>name</th><th>version</th><th>arch</th><th>from</"
 			"th><th>files</th><th>SHA-256</th></tr>");
@@ -1136,6 +1292,17 @@ int agent_cmd_verify(const struct agent_opts *o)
 		traw(&t, "valid");
 		tcolor(&t, "\033[0m");
 		tl(&t, " (Ed25519 over DSSE PAE, keyid %s)", v.keyid);
+		if (!strcmp(or (jstr(v.statement, "predicateType"), ""), SIGN_SBOM_PREDICATE_TYPE)) {
+			char what[1024], made[512], counts[256];
+			sbom_lines(pred, what, made, counts);
+			tlabel(&t, "sbom", what);
+			tlabel(&t, "made", made);
+			tlabel(&t, "packages", counts);
+			fputs(t.b.data ? t.b.data : "", stdout);
+			pib_buf_free(&t.b);
+			sign_verified_free(&v);
+			return PIB_EXIT_OK;
+		}
 		tlabel(&t, "status", or (jstr(pred, "status"), "?"));
 		tlabel(&t, "product", product_of(pred, buf, sizeof(buf)));
 		tlabel(&t, "target", target_of(pred, buf, sizeof(buf)));

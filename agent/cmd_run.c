@@ -643,6 +643,29 @@ static bool configure(struct job_run *jr, int *code)
 	return true;
 }
 
+/*
+ * Where the SBOM goes: report.sbom_url, else report.url for a POST; NULL for a PUT without
+ * sbom_url (a pre-signed URL names one object: the SBOM would overwrite the final report).
+ */
+static const char *sbom_url_of(const struct job *j)
+{
+	return j->sbom_url ? j->sbom_url : strcmp(j->report_method, "PUT") ? j->report_url : NULL;
+}
+
+/* The report's sbom.delivery: where the SBOM is sent, or why it is not. */
+static void sbom_delivery(struct job_run *jr)
+{
+	cJSON *s = report_get(jr->run.report, "sbom");
+	const char *how = jr->job->sbom_url ? "report.sbom_url"
+			  : sbom_url_of(jr->job) ? "report.url"
+						 : "none: report.method is PUT (one object) and the job gives no report.sbom_url";
+
+	if (!sbom_url_of(jr->job))
+		agent_warn("the SBOM is not delivered: %s", how + 6);
+	if (cJSON_IsObject(s))
+		cJSON_AddStringToObject(s, "delivery", how);
+}
+
 /* Sends the final report, then cleans up; the exit code (5 while it stays spooled). */
 static int finish(struct job_run *jr, const char *json, int code)
 {
@@ -661,6 +684,13 @@ static int finish(struct job_run *jr, const char *json, int code)
 			    e.code, e.msg);
 		pib_err_clear(&e);
 		return PIB_EXIT_SPOOLED;
+	}
+	/* the SBOM (spooled with the final report, which records its sha256) follows it */
+	if (spool_pending(jr->state_dir, jr->job->build_id, "sbom") &&
+	    deliver_phase(jr, jr->job->build_id, "sbom", NULL, jr->job->deliver_seconds, &e) < 0) {
+		agent_error("the SBOM is still in the spool: %s: %s; `pib-agent deliver` sends it later", e.code, e.msg);
+		pib_err_clear(&e);
+		code = PIB_EXIT_SPOOLED;
 	}
 	if (runstate_save(jr->st, RS_DONE, NULL, NULL, &e) < 0) {
 		agent_error("%s", e.msg);
@@ -761,6 +791,8 @@ fail_state:
 	(void)agent_step_end(run);
 final:
 	alarm(0);
+	if (agent_step_sbom(run, NULL) && run->sbom_json)
+		sbom_delivery(jr); /* delivered after the final report, which binds it */
 	code = agent_sign_run(run, &json);
 	if (!json)
 		return code;
@@ -768,6 +800,10 @@ final:
 		struct pib_err se = {0};
 		int pr = spool_put(jr->state_dir, jr->job->build_id, "final", jr->job->report_url, jr->job->report_method,
 				   jr->job->ca_bundle, json, strlen(json), &se);
+		const char *sbom_url = sbom_url_of(jr->job);
+		if (pr == 0 && run->sbom_json && sbom_url)
+			pr = spool_put(jr->state_dir, jr->job->build_id, "sbom", sbom_url, jr->job->report_method,
+				       jr->job->ca_bundle, run->sbom_json, strlen(run->sbom_json), &se);
 		cJSON *rs = report_state(run->report);
 		if (pr == 0)
 			pr = runstate_save(jr->st, RS_FINAL_SPOOLED, rs, NULL, &se);

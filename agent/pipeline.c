@@ -270,6 +270,7 @@ void agent_run_free(struct agent_run *run)
 	os_free(&run->os);
 	report_free(run->report);
 	cJSON_Delete(run->ec2);
+	free(run->sbom_json);
 	pib_err_clear(&run->err);
 }
 
@@ -515,6 +516,8 @@ int agent_cmd_validate(const struct agent_opts *o)
 	agent_step_checks(&run);
 
 finish:
+	if (o->sbom)
+		(void)agent_step_sbom(&run, o->sbom);
 	code = agent_finish_run(&run);
 	agent_run_free(&run);
 	free(root_real);

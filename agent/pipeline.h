@@ -30,6 +30,7 @@ struct agent_run {
 	const char *snapshot_file;/* run: where the root's snapshot before install is kept for a rerun */
 	bool installed;           /* the install step ran and succeeded: the seller's checks may run */
 	struct agent_policy *policy; /* the image's policy findings before the install (policy_step.c) */
+	char *sbom_json;          /* the SBOM's envelope once agent_step_sbom made it (cmd_sbom.c) */
 	/*
 	 * run: true when the agent's own cleanup removes this path (inside the root) once the final
 	 * report is delivered (cloud-init's copies of the user-data that carried the job), or NULL.
@@ -101,5 +102,11 @@ bool agent_step_vulns(struct agent_run *run);
 void agent_vulns_free(struct agent_run *run);
 /* The report's host: the OS of the root (after open). */
 cJSON *agent_host_json(const struct agent_run *run);
+/*
+ * The SBOM (cmd_sbom.c): the transaction so far and the root's other packages, signed with the
+ * run's key in its own envelope (run->sbom_json), bound to the report by its `sbom` object;
+ * written to file when not NULL. false when it could not be made.
+ */
+bool agent_step_sbom(struct agent_run *run, const char *file);
 /* The resolve step's `transaction`: name, version, arch, source of each package, in order. */
 cJSON *agent_transaction_json(const struct inst_ctx *c);

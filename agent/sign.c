@@ -366,7 +366,8 @@ int sign_pae(const char *type, const void *body, size_t body_len, struct pib_buf
 
 /* ------------------------------------------------------------------ Statement and envelope */
 
-cJSON *sign_statement(const struct report *r)
+cJSON *sign_statement_of(const struct report_subject *subjects, size_t n, const char *predicate_type,
+			const cJSON *predicate)
 {
 	cJSON *st = cJSON_CreateObject(), *subj;
 
@@ -374,19 +375,24 @@ cJSON *sign_statement(const struct report *r)
 		return NULL;
 	cJSON_AddStringToObject(st, "_type", SIGN_STATEMENT_TYPE);
 	subj = cJSON_AddArrayToObject(st, "subject");
-	for (size_t i = 0; subj && i < r->n_subjects; i++) {
+	for (size_t i = 0; subj && i < n; i++) {
 		cJSON *s = cJSON_CreateObject();
 		cJSON_AddItemToArray(subj, s);
-		cJSON_AddStringToObject(s, "name", r->subjects[i].name);
+		cJSON_AddStringToObject(s, "name", subjects[i].name);
 		cJSON *d = cJSON_AddObjectToObject(s, "digest");
-		cJSON_AddStringToObject(d, "sha256", r->subjects[i].sha256);
+		cJSON_AddStringToObject(d, "sha256", subjects[i].sha256);
 	}
-	cJSON_AddStringToObject(st, "predicateType", REPORT_PREDICATE_TYPE);
-	if (!subj || !cJSON_AddItemReferenceToObject(st, "predicate", r->pred)) {
+	cJSON_AddStringToObject(st, "predicateType", predicate_type);
+	if (!subj || !cJSON_AddItemReferenceToObject(st, "predicate", (cJSON *)predicate)) {
 		cJSON_Delete(st);
 		return NULL;
 	}
 	return st;
+}
+
+cJSON *sign_statement(const struct report *r)
+{
+	return sign_statement_of(r->subjects, r->n_subjects, REPORT_PREDICATE_TYPE, r->pred);
 }
 
 static int ed25519_sign(const struct sign_key *k, const struct pib_buf *pae, unsigned char sig[64],
@@ -577,7 +583,7 @@ static const char *sig_keyid(const cJSON *sig)
 	return cJSON_IsString(kid) ? kid->valuestring : "";
 }
 
-/* Checks that verified payload bytes are an in-toto Statement of a pib-agent report. */
+/* Checks that verified payload bytes are an in-toto Statement of a pib-agent report (or of its SBOM). */
 static int statement_check(const unsigned char *payload, size_t len, cJSON **ret, struct pib_err *e)
 {
 	cJSON *st = cJSON_ParseWithLength((const char *)payload, len), *t, *pt, *pr, *sub;
@@ -591,8 +597,8 @@ static int statement_check(const unsigned char *payload, size_t len, cJSON **ret
 		 strcmp(t->valuestring, SIGN_STATEMENT_TYPE))
 		why = "_type is not " SIGN_STATEMENT_TYPE;
 	else if (!cJSON_IsString(pt = cJSON_GetObjectItemCaseSensitive(st, "predicateType")) ||
-		 strcmp(pt->valuestring, REPORT_PREDICATE_TYPE))
-		why = "predicateType is not " REPORT_PREDICATE_TYPE;
+		 (strcmp(pt->valuestring, REPORT_PREDICATE_TYPE) && strcmp(pt->valuestring, SIGN_SBOM_PREDICATE_TYPE)))
+		why = "predicateType is not " REPORT_PREDICATE_TYPE " (nor " SIGN_SBOM_PREDICATE_TYPE ")";
 	else if (!cJSON_IsObject(pr = cJSON_GetObjectItemCaseSensitive(st, "predicate")))
 		why = "predicate is not an object";
 	else if (!cJSON_IsArray(sub = cJSON_GetObjectItemCaseSensitive(st, "subject")))

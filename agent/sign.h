@@ -9,6 +9,8 @@
 
 #define SIGN_PAYLOAD_TYPE   "application/vnd.in-toto+json"
 #define SIGN_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+/* The predicate type of the SBOM the agent signs beside a report (in-toto's name for CycloneDX). */
+#define SIGN_SBOM_PREDICATE_TYPE "https://cyclonedx.org/bom"
 /* The largest report (envelope) read back by verify and show. */
 #define SIGN_MAX_ENVELOPE ((size_t)256 << 20)
 /* The largest key file read. */
@@ -67,6 +69,12 @@ int sign_pae(const char *type, const void *body, size_t body_len,
  * with cJSON_Delete before the report).
  */
 cJSON *sign_statement(const struct report *r);
+/*
+ * The same for any predicate: an in-toto Statement v1 of these subjects, predicateType and
+ * predicate (referenced, not copied: free the result before the predicate). NULL when out of memory.
+ */
+cJSON *sign_statement_of(const struct report_subject *subjects, size_t n, const char *predicate_type,
+			 const cJSON *predicate);
 
 /*
  * The DSSE envelope (pretty JSON text, caller frees) of the given payload bytes, signed with k
@@ -95,7 +103,8 @@ void sign_verified_free(struct sign_verified *v);
  * Verifies a DSSE envelope (text of len bytes) with the public key k: the signature over
  * PAE(payloadType, the exact base64-decoded payload bytes) is checked before the payload is
  * parsed. Valid when one signature verifies, payloadType is SIGN_PAYLOAD_TYPE and the payload is
- * an in-toto Statement v1 with predicateType REPORT_PREDICATE_TYPE. Otherwise returns -EBADMSG
+ * an in-toto Statement v1 with predicateType REPORT_PREDICATE_TYPE (a report) or
+ * SIGN_SBOM_PREDICATE_TYPE (the SBOM signed beside one). Otherwise returns -EBADMSG
  * with one of these codes (class FINDINGS), the message saying why:
  *   report.malformed            not JSON, not a DSSE envelope, bad base64
  *   report.unsigned             an empty signatures list

@@ -27,7 +27,7 @@
 #define REPORT_SUFFIX ".json"
 #define META_SUFFIX ".meta.json"
 
-static const char *const phases[] = {"pre-install", "final", "failed"};
+static const char *const phases[] = {"pre-install", "final", "failed", "sbom"};
 
 /* ------------------------------------------------------------------ names */
 
@@ -46,7 +46,7 @@ static int check_names(const char *build_id, const char *phase, struct pib_err *
 				"the build id must match [A-Za-z0-9._-]{1,128} (not . or ..): it names files");
 	if (!phase_valid(phase))
 		return pib_fail(err, -EINVAL, PIB_ERR_USAGE, "deliver.bad_name",
-				"the report's phase must be pre-install, final or failed");
+				"the report's phase must be pre-install, final, failed or sbom");
 	return 0;
 }
 

@@ -11,7 +11,8 @@
  * STATE_DIR/spool/sent/ (and the folders fsynced) before anything else happens, so a report
  * is never sent again after its 2xx; a crash between the 2xx and that record resends it with
  * the same Idempotency-Key: BUILD_ID:PHASE, which the orchestrator deduplicates.
- * phase is "pre-install" or "final" (or "failed" for a job that could not run).
+ * phase is "pre-install" or "final" (or "failed" for a job that could not run), or "sbom": the
+ * SBOM's own envelope, spooled with the final report and sent after it.
  */
 int spool_put(const char *state_dir, const char *build_id, const char *phase, const char *url,
 	      const char *method, const char *ca_bundle, const char *report, size_t len, struct pib_err *err);

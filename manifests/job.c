@@ -135,10 +135,10 @@ static int parse_build_id(struct jr *p, const cJSON *root, struct job *j)
 
 static int parse_report(struct jr *p, const cJSON *root, struct job *j)
 {
-	static const char *const keys[] = {"url", "method", NULL};
+	static const char *const keys[] = {"url", "method", "sbom_url", NULL};
 	static const char *const req[] = {"url", NULL};
 	const cJSON *jr = cJSON_GetObjectItemCaseSensitive(root, "report");
-	char *url = NULL;
+	char *url = NULL, *sbom_url = NULL;
 	int r;
 
 	if ((r = jr_check_keys(p, "report", jr, keys, req)) < 0)
@@ -152,12 +152,20 @@ static int parse_report(struct jr *p, const cJSON *root, struct job *j)
 	}
 	if ((r = url_check(p, "report.url", cJSON_GetObjectItemCaseSensitive(jr, "url"), &url)) < 0)
 		return r;
+	/* the SBOM's own URL: a PUT report URL is one object, which the SBOM must not overwrite */
+	const cJSON *js = cJSON_GetObjectItemCaseSensitive(jr, "sbom_url");
+	if (js && (r = url_check(p, "report.sbom_url", js, &sbom_url)) < 0) {
+		free(url);
+		return r;
+	}
 	j->report_method = strdup(method);
 	if (!j->report_method) {
 		free(url);
+		free(sbom_url);
 		return -ENOMEM;
 	}
 	j->report_url = url;
+	j->sbom_url = sbom_url;
 	return 0;
 }
 
@@ -347,7 +355,8 @@ static struct job *salvage(const char *source, const cJSON *root)
 	if (once(root, "report") && parse_report(&p, root, j) < 0) {
 		free(j->report_url);
 		free(j->report_method);
-		j->report_url = j->report_method = NULL;
+		free(j->sbom_url);
+		j->report_url = j->report_method = j->sbom_url = NULL;
 	}
 	if (once(root, "signing_key"))
 		(void)parse_key(&p, root, j);
@@ -425,6 +434,7 @@ void job_free(struct job *j)
 	free(j->bundle_url);
 	free(j->report_url);
 	free(j->report_method);
+	free(j->sbom_url);
 	free(j->key_path);
 	free(j->clamav_db);
 	free(j->ca_bundle);

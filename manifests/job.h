@@ -18,6 +18,7 @@ struct job {
 	char bundle_sha256[65];
 	char *report_url;        /* https:// (file:// for local use); NULL when missing or invalid */
 	char *report_method;     /* "POST" (default) or "PUT" */
+	char *sbom_url;          /* report.sbom_url: where the SBOM goes; NULL: report_url when POST, nowhere when PUT */
 	char *key_pem;           /* signing_key.pem: kept in memory only, wiped by job_free */
 	char *key_path;          /* signing_key.path */
 	char *clamav_db;         /* NULL: none given */

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Checks a CycloneDX 1.5 JSON SBOM (the portable tree's sbom.cdx.json) against the official
 JSON schema, with python3-jsonschema. The schema files (bom-1.5, spdx, jsf-0.82; as shipped in
-the npm package @cyclonedx/cyclonedx-library, res/schema/*.SNAPSHOT.schema.json) are read from
-SCHEMA_DIR. Usage: validate-sbom.py SCHEMA_DIR SBOM. Prints each error (at most 20) and the
+the npm package @cyclonedx/cyclonedx-library, res/schema/*.SNAPSHOT.schema.json, vendored in
+tests/cyclonedx) are read from SCHEMA_DIR. Usage: validate-sbom.py SCHEMA_DIR SBOM. Prints each error (at most 20) and the
 count; exits 0 when valid, 1 when not, 2 on a usage or read error."""
 
 import json

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # pib-agent run end to end into a real minbase Debian 12 root: the job from a file and from
 # EC2 user-data (a cloud-init MIME multipart message) served by the IMDSv2 stand-in, the bundle
-# over HTTPS from the test orchestrator, install, scans, both reports accepted once each and
-# verified with openssl, cleanup leaving no key, job or user-data copy; a second run of a
+# over HTTPS from the test orchestrator, install, scans, both reports and the SBOM accepted once
+# each and verified with openssl, cleanup leaving no key, job or user-data copy; a second run of a
 # finished build sends nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run-lib.sh"
@@ -48,7 +48,21 @@ sys.exit(0 if t >= $pre_t else 1)"
 check "jq is installed in the root" installed "$T/root" jq
 check "the deliveries carried the idempotency key and the DSSE content type" test \
 	"$(orch_log "sorted(set((x['idempotency_key'], x['content_type']) for x in r if x['method'] == 'POST'))")" = \
-	'[["b-e2e-1:final", "application/vnd.in-toto+json"], ["b-e2e-1:pre-install", "application/vnd.in-toto+json"]]'
+	'[["b-e2e-1:final", "application/vnd.in-toto+json"], ["b-e2e-1:pre-install", "application/vnd.in-toto+json"], ["b-e2e-1:sbom", "application/vnd.in-toto+json"]]'
+# the SBOM: its own signed envelope, delivered once after the final report, which binds it by its payload's SHA-256
+is "the SBOM was accepted once" "$(accepted b-e2e-1:sbom)" 1
+is "the SBOM came after the final report" \
+	"$(orch_log "[x['idempotency_key'].split(':')[1] for x in r if x['method'] == 'POST' and x['status'] < 300]")" \
+	'["pre-install", "final", "sbom"]'
+received_report b-e2e-1:sbom "$T/sbom.json"
+check "openssl verifies the SBOM" openssl_ok "$T/sbom.json"
+is "the final report's sbom.sha256 is the SBOM's payload's" "$(rep sbom.sha256 "$T/final.json")" \
+	"$(/usr/bin/python3 "$DSSE_PY" payload "$T/sbom.json" | sha256sum | cut -d' ' -f1)"
+is "the SBOM lists the transaction" "$(/usr/bin/python3 "$DSSE_PY" payload "$T/sbom.json" | /usr/bin/python3 -c '
+import json, sys
+b = json.load(sys.stdin)["predicate"]
+print(" ".join(sorted(c["name"] for c in b["components"] if {"name": "pib:origin", "value": "bundle"} in c["properties"])))')" \
+	"jq libjq1 libonig5"
 check "cleanup: the build's state folder (bundle, saved reports) is gone" test ! -e "$T/state/builds/b-e2e-1"
 check "cleanup: nothing left in the spool" test -z "$(find "$T/state/spool" -type f ! -name .lock 2>/dev/null)"
 check "the build is recorded as done" test -s "$T/state/done/b-e2e-1"
@@ -126,8 +140,8 @@ PY
 	check_not "no private key anywhere in the root or the state" grep -rl --exclude-dir=proc "BEGIN PRIVATE KEY" "$T/root/var/lib" "$T/state"
 	check_not "the key never reached the log" grep -q "PRIVATE KEY" "$T/run.err"
 	check "jq is installed in the root" installed "$T/root" jq
-	is "https_proxy honoured: the bundle and both reports went through the proxy (CONNECT to the orchestrator)" \
-		"$(grep -c "\"CONNECT\", \"target\": \"127.0.0.1:$ORCH_PORT\"" "$T/proxy.log")" 3
+	is "https_proxy honoured: the bundle, both reports and the SBOM went through the proxy (CONNECT to the orchestrator)" \
+		"$(grep -c "\"CONNECT\", \"target\": \"127.0.0.1:$ORCH_PORT\"" "$T/proxy.log")" 4
 	check_not "IMDS never goes through a proxy (its token reaches nothing else)" grep -q ":$IMDS_PORT" "$T/proxy.log"
 else
 	skip_note="tests/tools/imds.py is not there"

@@ -84,7 +84,20 @@ fresh_root
 mkjob "$T/put.json" b-put '{"report": {"method": "PUT", "url": "'"$ORCH"'/reports/b-put?X-Amz-Signature=5ecre7519n&X-Amz-Credential=AKIDEXAMPLE"}}'
 run_agent "$T/put.json" --log-format json
 is "pre-signed PUT: exit 0" "$RC" 0
-is "pre-signed PUT: both reports accepted (PUT)" "$(orch_log "len([x for x in r if x['method']=='PUT' and x['query'] and x['status']==200])")" 2
+is "pre-signed PUT: both reports accepted (PUT), and no SBOM over the final report's object" "$(orch_log "len([x for x in r if x['method']=='PUT' and x['query'] and x['status']==200])")" 2
+received_report b-put:final "$T/put-final.json"
+is "pre-signed PUT without report.sbom_url: the report says the SBOM was not delivered, and why" "$(rep sbom.delivery "$T/put-final.json")" \
+	"none: report.method is PUT (one object) and the job gives no report.sbom_url"
+check "pre-signed PUT without report.sbom_url: the log says so" grep -q "the SBOM is not delivered" "$T/run.err"
+fresh_root
+mkjob "$T/put2.json" b-put2 '{"report": {"method": "PUT", "url": "'"$ORCH"'/reports/b-put2?X-Amz-Signature=5ecre7519n", "sbom_url": "'"$ORCH"'/reports/b-put2-sbom?X-Amz-Signature=5ecre7519m"}}'
+run_agent "$T/put2.json"
+is "pre-signed PUT with report.sbom_url: exit 0" "$RC" 0
+is "pre-signed PUT with report.sbom_url: the SBOM was PUT to its own URL, after the final report" \
+	"$(orch_log "[[x['path'], x['idempotency_key']] for x in r if x['method']=='PUT' and x['path'].startswith('/reports/b-put2') and x['status']==200]")" \
+	'[["/reports/b-put2", "b-put2:pre-install"], ["/reports/b-put2", "b-put2:final"], ["/reports/b-put2-sbom", "b-put2:sbom"]]'
+received_report b-put2:final "$T/put2-final.json"
+is "pre-signed PUT with report.sbom_url: sbom.delivery" "$(rep sbom.delivery "$T/put2-final.json")" report.sbom_url
 check_not "pre-signed PUT: the signature is not in the log" grep -q "5ecre7519n\|AKIDEXAMPLE" "$T/run.err"
 check_not "pre-signed PUT: nor in any report received" grep -rq "5ecre7519n\|AKIDEXAMPLE" "$T/srv/reports"
 
