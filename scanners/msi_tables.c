@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: MIT */
+/* The tables of an MSI, read with libmsi and resolved to install paths (msi_tables.h). */
+#include "msi_tables.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libmsi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MSI_FILE_MAX (4ull << 30) /* an MSI larger is refused (msi.unreadable) */
+#define MSI_FIELD_MAX 65536u      /* a string column longer is msi.invalid */
+
+static const unsigned char ole_magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
+
+/* The folder properties Windows Installer sets itself: a Directory row with one of these ids is that folder. */
+static const char *const system_folders[] = {
+	"AdminToolsFolder", "AppDataFolder", "CommonAppDataFolder", "CommonFiles64Folder", "CommonFilesFolder",
+	"DesktopFolder", "FavoritesFolder", "FontsFolder", "LocalAppDataFolder", "MyPicturesFolder",
+	"NetHoodFolder", "PersonalFolder", "PrintHoodFolder", "ProgramFiles64Folder", "ProgramFilesFolder",
+	"ProgramMenuFolder", "RecentFolder", "SendToFolder", "StartMenuFolder", "StartupFolder", "System16Folder",
+	"System64Folder", "SystemFolder", "TempFolder", "TemplateFolder", "WindowsFolder", "WindowsVolume",
+	"CommonStartupFolder", "CommonDesktopFolder", "CommonProgramMenuFolder", "CommonStartMenuFolder",
+};
+
+bool msi_is_system_folder(const char *id)
+{
+	for (size_t i = 0; id && i < sizeof(system_folders) / sizeof(system_folders[0]); i++)
+		if (!strcmp(id, system_folders[i]))
+			return true;
+	return false;
+}
+
+/* A directory or file name: not empty, not "..", no separator, no control character. */
+static bool name_ok(const char *s, size_t n)
+{
+	if (n == 0 || (n == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '/' || c == ':' || c == '|')
+			return false;
+	}
+	return true;
+}
+
+/* The long name of "short|long" (or "name") in [s, s+n): checked, copied to *ret. */
+static int long_name(const char *s, size_t n, bool dot_ok, char **ret)
+{
+	const char *bar = memchr(s, '|', n);
+	if (bar) {
+		if (!name_ok(s, (size_t)(bar - s)))
+			return -EINVAL;
+		n -= (size_t)(bar + 1 - s);
+		s = bar + 1;
+	}
+	if (n == 1 && s[0] == '.') {
+		if (!dot_ok)
+			return -EINVAL;
+	} else if (!name_ok(s, n)) {
+		return -EINVAL;
+	}
+	char *r = pib_strndup(s, n);
+	if (!r)
+		return -ENOMEM;
+	*ret = r;
+	return 0;
+}
+
+int msi_defaultdir_target(const char *default_dir, char **ret)
+{
+	if (!default_dir)
+		return -EINVAL;
+	const char *colon = strchr(default_dir, ':');
+	size_t n = colon ? (size_t)(colon - default_dir) : strlen(default_dir);
+	if (colon && strchr(colon + 1, ':'))
+		return -EINVAL;
+	return long_name(default_dir, n, true, ret);
+}
+
+int msi_filename_long(const char *file_name, char **ret)
+{
+	if (!file_name)
+		return -EINVAL;
+	return long_name(file_name, strlen(file_name), false, ret);
+}
+
+char *msi_path_join(const char *dir, const char *name)
+{
+	size_t l = strlen(dir);
+	if (!strcmp(name, "."))
+		return pib_strdup(dir);
+	return pib_asprintf("%s%s%s", dir, l && dir[l - 1] == ']' ? "" : "/", name);
+}
+
+static struct msi_dir *dir_find(struct msi_dir *dirs, size_t n, const char *id)
+{
+	for (size_t i = 0; id && i < n; i++)
+		if (!strcmp(dirs[i].id, id))
+			return &dirs[i];
+	return NULL;
+}
+
+static bool dir_is_root(const struct msi_dir *d)
+{
+	return !d->parent || !d->parent[0] || !strcmp(d->parent, d->id) || msi_is_system_folder(d->id);
+}
+
+/* One directory's path: its chain of parents walked up (bounded, cycles seen), then joined down. */
+static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const char *name, struct pib_err *err)
+{
+	struct msi_dir *chain[MSI_DIR_DEPTH_MAX + 1];
+	size_t depth = 0;
+	struct msi_dir *c = d;
+
+	while (!c->path && !dir_is_root(c)) {
+		if (depth == MSI_DIR_DEPTH_MAX)
+			return pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid",
+					"%s: table Directory, row %s: nested deeper than %u directories", name, d->id,
+					MSI_DIR_DEPTH_MAX);
+		for (size_t i = 0; i < depth; i++)
+			if (chain[i] == c)
+				return pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid",
+						"%s: table Directory, row %s, column Directory_Parent: a cycle of parents (through %s)",
+						name, d->id, c->id);
+		chain[depth++] = c;
+		struct msi_dir *p = dir_find(dirs, n, c->parent);
+		if (!p)
+			return pib_fail(err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
+					"%s: table Directory, row %s, column Directory_Parent: no Directory row %s", name,
+					c->id, c->parent);
+		c = p;
+	}
+	if (!c->path && !(c->path = pib_asprintf("[%s]", c->id)))
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	while (depth > 0) {
+		struct msi_dir *x = chain[--depth];
+		char *t = NULL;
+		int r = msi_defaultdir_target(x->default_dir, &t);
+		if (r == -ENOMEM)
+			return pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "out of memory");
+		if (r < 0) {
+			char *v = pib_text_clean(x->default_dir ? x->default_dir : "(null)", false);
+			pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				 "%s: table Directory, row %s, column DefaultDir: \"%s\" is not a directory name", name,
+				 x->id, v ? v : "?");
+			free(v);
+			return -EINVAL;
+		}
+		x->path = msi_path_join(c->path, t);
+		free(t);
+		if (!x->path)
+			return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		c = x;
+	}
+	return 0;
+}
+
+int msi_dirs_resolve(struct msi_dir *dirs, size_t n, const char *name, struct pib_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = dir_resolve(dirs, n, &dirs[i], name, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const char *msi_service_start_word(int32_t start_type)
+{
+	static const char *const w[] = {"boot", "system", "auto", "demand", "disabled"};
+	return start_type >= 0 && start_type <= 4 ? w[start_type] : "unknown";
+}
+
+const char *msi_service_account(const char *start_name)
+{
+	if (!start_name || !start_name[0] || !strcasecmp(start_name, "LocalSystem") ||
+	    !strcasecmp(start_name, ".\\LocalSystem") || !strcasecmp(start_name, "NT AUTHORITY\\SYSTEM"))
+		return "LocalSystem";
+	return start_name;
+}
+
+const char *msi_ca_base_word(int32_t type)
+{
+	switch (type & 0x07) {
+	case 1: return "dll";
+	case 2: return "exe";
+	case 3:
+		switch (type & 0x30) {
+		case 0x10: return "error";
+		case 0x20: return "directory";
+		case 0x30: return "property";
+		default: return "unknown";
+		}
+	case 5: return "jscript";
+	case 6: return "vbscript";
+	case 7: return "install";
+	default: return "unknown";
+	}
+}
+
+const char *msi_ca_source_word(int32_t type)
+{
+	int base = type & 0x07;
+	switch (type & 0x30) {
+	case 0x00: return base == 7 ? "substorage" : "binary";
+	case 0x10: return base == 3 ? "text" : "file";
+	case 0x20: return (base == 5 || base == 6) ? "text" : base == 7 ? "product" : "directory";
+	default: return "property";
+	}
+}
+
+bool msi_ca_runs_code(int32_t type)
+{
+	int base = type & 0x07;
+	return base == 1 || base == 2 || base == 5 || base == 6;
+}
+
+bool msi_ca_runs_as_system(int32_t type)
+{
+	return (type & MSI_CA_IN_SCRIPT) && (type & MSI_CA_NO_IMPERSONATE);
+}
+
+int msi_ca_describe(int32_t type, struct pib_buf *b)
+{
+	static const char *const src[] = {"binary", "file", "directory", "property", "text", "substorage", "product"};
+	static const char *const how[] = {"from the Binary table", "from an installed file",
+					  "with a working directory", "from a property", "in the action's Target",
+					  "from a substorage", "of an advertised product"};
+	const char *s = msi_ca_source_word(type), *h = "";
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (!strcmp(s, src[i]))
+			h = how[i];
+	int base = type & 0x07;
+	if (pib_buf_printf(b, "%s", msi_ca_base_word(type)) < 0 ||
+	    (base != 3 && pib_buf_printf(b, " %s", h) < 0))
+		return -ENOMEM;
+	struct {
+		int32_t bit;
+		const char *word;
+	} flags[] = {
+		{MSI_CA_IN_SCRIPT, "deferred"},
+		{MSI_CA_NO_IMPERSONATE, "no impersonation"},
+		{MSI_CA_ASYNC, "async"},
+		{MSI_CA_CONTINUE, "continue on error"},
+		{MSI_CA_64BIT_SCRIPT, "64-bit script"},
+		{MSI_CA_HIDE_TARGET, "hidden target"},
+		{MSI_CA_TS_AWARE, "terminal server aware"},
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if ((type & flags[i].bit) && pib_buf_printf(b, ", %s", flags[i].word) < 0)
+			return -ENOMEM;
+	const char *when = NULL;
+	if (type & MSI_CA_IN_SCRIPT)
+		when = (type & MSI_CA_ROLLBACK) ? "rollback" : (type & MSI_CA_COMMIT) ? "commit" : NULL;
+	else if ((type & 0x300) == 0x300)
+		when = "once per client and server";
+	else if (type & 0x100)
+		when = "first sequence only";
+	else if (type & 0x200)
+		when = "once per process";
+	if (when && pib_buf_printf(b, ", %s", when) < 0)
+		return -ENOMEM;
+	if (msi_ca_runs_as_system(type) && pib_buf_printf(b, " (runs as LocalSystem)") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- reading with libmsi ---- */
+
+struct reader {
+	LibmsiDatabase *db;
+	const char *name;
+	struct pib_err *err;
+	char **tables; /* the names in _Tables */
+};
+
+static int oom(struct pib_err *err)
+{
+	return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+}
+
+static bool has_table(const struct reader *r, const char *table)
+{
+	for (char **t = r->tables; t && *t; t++)
+		if (!strcmp(*t, table))
+			return true;
+	return false;
+}
+
+/* Runs "SELECT cols FROM table" and calls row() for each record (at most MSI_ROWS_MAX). */
+static int query_rows(struct reader *r, const char *table, const char *cols,
+		      int (*row)(struct reader *r, LibmsiRecord *rec, void *ctx), void *ctx)
+{
+	GError *ge = NULL;
+	char *sql = pib_asprintf("SELECT %s FROM `%s`", cols, table);
+	if (!sql)
+		return oom(r->err);
+	LibmsiQuery *q = libmsi_query_new(r->db, sql, &ge);
+	free(sql);
+	int rc = 0;
+	if (!q || !libmsi_query_execute(q, NULL, &ge)) {
+		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: table %s: cannot be read (columns %s): %s",
+			      r->name, table, cols, ge && ge->message ? ge->message : "libmsi gave no reason");
+		goto out;
+	}
+	for (size_t n = 0;; n++) {
+		LibmsiRecord *rec = libmsi_query_fetch(q, &ge);
+		if (!rec) {
+			/* the end of the rows: NULL without an error */
+			if (ge)
+				rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+					      "%s: table %s: row %zu cannot be read: %s", r->name, table, n + 1,
+					      ge->message ? ge->message : "libmsi gave no reason");
+			break;
+		}
+		if (n == MSI_ROWS_MAX) {
+			g_object_unref(rec);
+			rc = pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid", "%s: table %s: more than %u rows",
+				      r->name, table, MSI_ROWS_MAX);
+			break;
+		}
+		rc = row(r, rec, ctx);
+		g_object_unref(rec);
+		if (rc < 0)
+			break;
+	}
+out:
+	if (ge)
+		g_error_free(ge);
+	if (q) {
+		libmsi_query_close(q, NULL);
+		g_object_unref(q);
+	}
+	return rc;
+}
+
+/* Field i of rec as a new string (NULL for a null field, in *ret); -ENOMEM, or -E2BIG when too long. */
+static int field_str(LibmsiRecord *rec, unsigned i, char **ret)
+{
+	*ret = NULL;
+	if (libmsi_record_is_null(rec, i))
+		return 0;
+	gchar *s = libmsi_record_get_string(rec, i);
+	if (!s)
+		return 0;
+	int rc = 0;
+	if (strlen(s) > MSI_FIELD_MAX)
+		rc = -E2BIG;
+	else if (!(*ret = pib_strdup(s)))
+		rc = -ENOMEM;
+	g_free(s);
+	return rc;
+}
+
+static int32_t field_int(LibmsiRecord *rec, unsigned i)
+{
+	return libmsi_record_is_null(rec, i) ? MSI_NULL_INT : (int32_t)libmsi_record_get_int(rec, i);
+}
+
+/*
+ * Reads the string fields of rec named in cols (1-based field i into *out[i-1]); a NULL in
+ * a column required (its bit in required) is msi.invalid naming table, row (field 1) and column.
+ */
+static int fields(struct reader *r, LibmsiRecord *rec, const char *table, const char *const *names, char ***out,
+		  size_t n, unsigned required)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i])
+			continue;
+		int rc = field_str(rec, (unsigned)i + 1, out[i]);
+		if (rc == -ENOMEM)
+			return oom(r->err);
+		if (rc < 0 || (!*out[i] && (required & (1u << i)))) {
+			char *key = i > 0 && *out[0] ? pib_text_clean(*out[0], false) : NULL;
+			pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: table %s, row %s, column %s: %s",
+				 r->name, table, key ? key : "?", names[i],
+				 rc < 0 ? "longer than 64 KiB" : "empty, where the MSI format requires a value");
+			free(key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+#define GROW(v, n) \
+	do { \
+		if (((n) & ((n) - 1)) == 0 || (n) == 0) { \
+			size_t cap_ = (n) ? (n) * 2 : 8; \
+			void *nv_ = realloc((v), cap_ * sizeof(*(v))); \
+			if (!nv_) \
+				return oom(r->err); \
+			(v) = nv_; \
+		} \
+	} while (0)
+
+static int row_tables(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	char *s = NULL;
+	(void)ctx;
+	if (field_str(rec, 1, &s) == -ENOMEM)
+		return oom(r->err);
+	if (s && pib_strv_push(&r->tables, s) < 0) {
+		free(s);
+		return oom(r->err);
+	}
+	free(s);
+	return 0;
+}
+
+static int row_property(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	char *k = NULL, *v = NULL;
+	static const char *const names[] = {"Property", "Value"};
+	char **out[] = {&k, &v};
+	int rc = fields(r, rec, "Property", names, out, 2, 1u);
+	if (rc < 0) {
+		free(k);
+		free(v);
+		return rc;
+	}
+	char **slot = !strcmp(k, "ProductCode")	      ? &t->product_code
+		      : !strcmp(k, "ProductVersion") ? &t->product_version
+		      : !strcmp(k, "ProductName")    ? &t->product_name
+		      : !strcmp(k, "Manufacturer")   ? &t->manufacturer
+		      : !strcmp(k, "UpgradeCode")    ? &t->upgrade_code
+						     : NULL;
+	if (slot && !*slot) {
+		*slot = v;
+		v = NULL;
+	}
+	free(k);
+	free(v);
+	return 0;
+}
+
+static int row_directory(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"Directory", "Directory_Parent", "DefaultDir"};
+	GROW(t->dirs, t->n_dirs);
+	struct msi_dir *d = &t->dirs[t->n_dirs];
+	memset(d, 0, sizeof(*d));
+	char **out[] = {&d->id, &d->parent, &d->default_dir};
+	t->n_dirs++;
+	return fields(r, rec, "Directory", names, out, 3, 1u | 4u);
+}
+
+static int row_component(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"Component", "ComponentId", "Directory_", "Attributes", "Condition", "KeyPath"};
+	GROW(t->comps, t->n_comps);
+	struct msi_component *c = &t->comps[t->n_comps];
+	memset(c, 0, sizeof(*c));
+	char **out[] = {&c->id, &c->guid, &c->dir, NULL, &c->condition, &c->key_path};
+	t->n_comps++;
+	c->attributes = field_int(rec, 4);
+	return fields(r, rec, "Component", names, out, 6, 1u | 4u);
+}
+
+static int row_file(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"File", "Component_", "FileName", "FileSize", "Attributes", "Sequence"};
+	GROW(t->files, t->n_files);
+	struct msi_file *f = &t->files[t->n_files];
+	memset(f, 0, sizeof(*f));
+	char *fname = NULL;
+	char **out[] = {&f->key, &f->component, &fname};
+	t->n_files++;
+	f->size = field_int(rec, 4);
+	f->attributes = field_int(rec, 5);
+	f->sequence = field_int(rec, 6);
+	int rc = fields(r, rec, "File", names, out, 3, 7u);
+	if (rc == 0) {
+		rc = msi_filename_long(fname, &f->name);
+		if (rc == -ENOMEM) {
+			rc = oom(r->err);
+		} else if (rc < 0) {
+			char *k = pib_text_clean(f->key, false), *v = pib_text_clean(fname, false);
+			rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: table File, row %s, column FileName: \"%s\" is not a file name", r->name,
+				      k ? k : "?", v ? v : "?");
+			free(k);
+			free(v);
+		}
+	}
+	free(fname);
+	return rc;
+}
+
+static int row_service(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"ServiceInstall", "Name",	   "DisplayName", "ServiceType",
+					    "StartType",      "ErrorControl", "StartName",   "Arguments", "Component_"};
+	GROW(t->services, t->n_services);
+	struct msi_service *s = &t->services[t->n_services];
+	memset(s, 0, sizeof(*s));
+	char **out[] = {&s->key, &s->name, &s->display_name, NULL, NULL, NULL, &s->start_name, &s->arguments, &s->component};
+	t->n_services++;
+	s->service_type = field_int(rec, 4);
+	s->start_type = field_int(rec, 5);
+	s->error_control = field_int(rec, 6);
+	return fields(r, rec, "ServiceInstall", names, out, 9, 1u | 2u | 256u);
+}
+
+static int row_registry(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"Registry", "Root", "Key", "Name", "Value", "Component_"};
+	GROW(t->regs, t->n_regs);
+	struct msi_registry *g = &t->regs[t->n_regs];
+	memset(g, 0, sizeof(*g));
+	char **out[] = {&g->key, NULL, &g->reg_key, &g->name, &g->value, &g->component};
+	t->n_regs++;
+	g->root = field_int(rec, 2);
+	return fields(r, rec, "Registry", names, out, 6, 1u | 4u | 32u);
+}
+
+static int row_action(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	static const char *const names[] = {"Action", "Type", "Source", "Target"};
+	GROW(t->actions, t->n_actions);
+	struct msi_action *a = &t->actions[t->n_actions];
+	memset(a, 0, sizeof(*a));
+	char **out[] = {&a->action, NULL, &a->source, &a->target};
+	t->n_actions++;
+	a->type = field_int(rec, 2);
+	a->sequence = MSI_NULL_INT;
+	int rc = fields(r, rec, "CustomAction", names, out, 4, 1u);
+	if (rc == 0 && a->type == MSI_NULL_INT) {
+		char *k = pib_text_clean(a->action, false);
+		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: table CustomAction, row %s, column Type: empty", r->name, k ? k : "?");
+		free(k);
+	}
+	return rc;
+}
+
+static int row_sequence(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct msi_tables *t = ctx;
+	char *act = NULL, *cond = NULL;
+	static const char *const names[] = {"Action", "Condition", "Sequence"};
+	char **out[] = {&act, &cond, NULL};
+	int rc = fields(r, rec, "InstallExecuteSequence", names, out, 3, 1u);
+	for (size_t i = 0; rc == 0 && i < t->n_actions; i++) {
+		struct msi_action *a = &t->actions[i];
+		if (strcmp(a->action, act) || a->sequenced)
+			continue;
+		a->sequenced = true;
+		a->sequence = field_int(rec, 3);
+		a->condition = cond;
+		cond = NULL;
+	}
+	free(act);
+	free(cond);
+	return rc;
+}
+
+/* Joins each row to the row it names: component to directory, file to component, service to component. */
+static int link_rows(struct reader *r, struct msi_tables *t)
+{
+	for (size_t i = 0; i < t->n_comps; i++) {
+		struct msi_component *c = &t->comps[i];
+		if (!(c->d = dir_find(t->dirs, t->n_dirs, c->dir)))
+			goto missing_comp;
+		continue;
+	missing_comp:;
+		char *k = pib_text_clean(c->id, false), *v = pib_text_clean(c->dir, false);
+		pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
+			 "%s: table Component, row %s, column Directory_: no Directory row %s", r->name, k ? k : "?",
+			 v ? v : "?");
+		free(k);
+		free(v);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < t->n_files; i++) {
+		struct msi_file *f = &t->files[i];
+		for (size_t j = 0; j < t->n_comps && !f->c; j++)
+			if (!strcmp(t->comps[j].id, f->component))
+				f->c = &t->comps[j];
+		if (!f->c) {
+			char *k = pib_text_clean(f->key, false), *v = pib_text_clean(f->component, false);
+			pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
+				 "%s: table File, row %s, column Component_: no Component row %s", r->name, k ? k : "?",
+				 v ? v : "?");
+			free(k);
+			free(v);
+			return -ENOENT;
+		}
+		if (!(f->path = msi_path_join(f->c->d->path, f->name)))
+			return oom(r->err);
+	}
+	for (size_t i = 0; i < t->n_services; i++) {
+		struct msi_service *s = &t->services[i];
+		for (size_t j = 0; j < t->n_comps && !s->c; j++)
+			if (!strcmp(t->comps[j].id, s->component))
+				s->c = &t->comps[j];
+		if (!s->c) {
+			char *k = pib_text_clean(s->key, false), *v = pib_text_clean(s->component, false);
+			pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
+				 "%s: table ServiceInstall, row %s, column Component_: no Component row %s", r->name,
+				 k ? k : "?", v ? v : "?");
+			free(k);
+			free(v);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+/*
+ * libmsi and libgsf say why they fail in GLib log messages on stderr (warnings, criticals):
+ * while an MSI is read they are kept, the last one as the reason of the error, never printed.
+ */
+static char glib_last[256];
+
+static void glib_keep(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+	(void)level;
+	(void)data;
+	snprintf(glib_last, sizeof(glib_last), "%s%s%s", domain ? domain : "", domain ? ": " : "", msg ? msg : "");
+}
+
+/* Opens path as a regular OLE compound file; returns the fd (checked) or an error. */
+static int open_msi(const char *path, const char *name, struct pib_err *err)
+{
+	struct stat st;
+	unsigned char magic[8];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: cannot open: %s", name,
+				strerror(errno));
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: %s", name, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.unreadable", "%s: not a regular file", name);
+	else if ((uint64_t)st.st_size > MSI_FILE_MAX)
+		rc = pib_fail(err, -EFBIG, PIB_ERR_FAILED, "msi.unreadable", "%s: larger than 4 GiB", name);
+	else if (st.st_size < 512 || pib_read_full(fd, magic, sizeof(magic), 0) < 0 || memcmp(magic, ole_magic, 8))
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: not an MSI: no OLE compound file signature (D0 CF 11 E0 A1 B1 1A E1)", name);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int msi_tables_read(const char *path, const char *name, struct msi_tables *t, struct pib_err *err)
+{
+	struct reader r = {.name = name, .err = err};
+	GError *ge = NULL;
+	char fdpath[64];
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	int fd = open_msi(path, name, err);
+	if (fd < 0)
+		return fd;
+	glib_last[0] = 0;
+	GLogFunc old_log = g_log_set_default_handler(glib_keep, NULL);
+	/* libmsi opens by name: through /proc the file checked above, not whatever path names now */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 ? fdpath : path, LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
+	if (!r.db) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI: libmsi cannot open it: %s",
+			      name, ge && ge->message ? ge->message : glib_last[0] ? glib_last : "no reason given");
+		goto out;
+	}
+	if ((rc = query_rows(&r, "_Tables", "`Name`", row_tables, NULL)) < 0)
+		goto out;
+	if (!has_table(&r, "Property")) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI: it has no Property table",
+			      name);
+		goto out;
+	}
+	if ((rc = query_rows(&r, "Property", "`Property`, `Value`", row_property, t)) < 0)
+		goto out;
+	if (!t->product_code) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: table Property: no ProductCode row (every MSI has one)", name);
+		goto out;
+	}
+	struct {
+		const char *table, *cols;
+		int (*row)(struct reader *, LibmsiRecord *, void *);
+	} steps[] = {
+		{"Directory", "`Directory`, `Directory_Parent`, `DefaultDir`", row_directory},
+		{"Component", "`Component`, `ComponentId`, `Directory_`, `Attributes`, `Condition`, `KeyPath`", row_component},
+		{"File", "`File`, `Component_`, `FileName`, `FileSize`, `Attributes`, `Sequence`", row_file},
+		{"ServiceInstall",
+		 "`ServiceInstall`, `Name`, `DisplayName`, `ServiceType`, `StartType`, `ErrorControl`, `StartName`, "
+		 "`Arguments`, `Component_`",
+		 row_service},
+		{"Registry", "`Registry`, `Root`, `Key`, `Name`, `Value`, `Component_`", row_registry},
+		{"CustomAction", "`Action`, `Type`, `Source`, `Target`", row_action},
+		{"InstallExecuteSequence", "`Action`, `Condition`, `Sequence`", row_sequence},
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (has_table(&r, steps[i].table) &&
+		    (rc = query_rows(&r, steps[i].table, steps[i].cols, steps[i].row, t)) < 0)
+			goto out;
+	if ((rc = msi_dirs_resolve(t->dirs, t->n_dirs, name, err)) < 0)
+		goto out;
+	rc = link_rows(&r, t);
+out:
+	if (ge)
+		g_error_free(ge);
+	if (r.db)
+		g_object_unref(r.db);
+	pib_strv_free(r.tables);
+	g_log_set_default_handler(old_log, NULL);
+	close(fd);
+	if (rc < 0)
+		msi_tables_free(t);
+	return rc;
+}
+
+void msi_tables_free(struct msi_tables *t)
+{
+	free(t->product_code);
+	free(t->product_version);
+	free(t->product_name);
+	free(t->manufacturer);
+	free(t->upgrade_code);
+	for (size_t i = 0; i < t->n_dirs; i++) {
+		free(t->dirs[i].id);
+		free(t->dirs[i].parent);
+		free(t->dirs[i].default_dir);
+		free(t->dirs[i].path);
+	}
+	free(t->dirs);
+	for (size_t i = 0; i < t->n_comps; i++) {
+		free(t->comps[i].id);
+		free(t->comps[i].guid);
+		free(t->comps[i].dir);
+		free(t->comps[i].key_path);
+		free(t->comps[i].condition);
+	}
+	free(t->comps);
+	for (size_t i = 0; i < t->n_files; i++) {
+		free(t->files[i].key);
+		free(t->files[i].component);
+		free(t->files[i].name);
+		free(t->files[i].path);
+	}
+	free(t->files);
+	for (size_t i = 0; i < t->n_services; i++) {
+		struct msi_service *s = &t->services[i];
+		free(s->key);
+		free(s->name);
+		free(s->display_name);
+		free(s->start_name);
+		free(s->arguments);
+		free(s->component);
+	}
+	free(t->services);
+	for (size_t i = 0; i < t->n_regs; i++) {
+		free(t->regs[i].key);
+		free(t->regs[i].reg_key);
+		free(t->regs[i].name);
+		free(t->regs[i].value);
+		free(t->regs[i].component);
+	}
+	free(t->regs);
+	for (size_t i = 0; i < t->n_actions; i++) {
+		free(t->actions[i].action);
+		free(t->actions[i].source);
+		free(t->actions[i].target);
+		free(t->actions[i].condition);
+	}
+	free(t->actions);
+	memset(t, 0, sizeof(*t));
+}
