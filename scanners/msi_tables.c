@@ -271,6 +271,29 @@ int msi_ca_describe(int32_t type, struct pib_buf *b)
 
 /* ---- reading with libmsi ---- */
 
+/*
+ * libmsi and libgsf say why they fail in GLib log messages on stderr (warnings, criticals):
+ * while an MSI is read they are kept, the last one as the reason of the error, never printed.
+ */
+static char glib_first[256], glib_last[256], glib_why[520];
+
+static void glib_keep(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+	(void)level;
+	(void)data;
+	char *slot = glib_first[0] ? glib_last : glib_first;
+	snprintf(slot, sizeof(glib_first), "%s%s%s", domain ? domain : "", domain ? ": " : "", msg ? msg : "");
+}
+
+/* What libmsi and libgsf said: the first and the last message, or NULL. */
+static const char *glib_said(void)
+{
+	if (!glib_first[0])
+		return NULL;
+	snprintf(glib_why, sizeof(glib_why), "%s%s%s", glib_first, glib_last[0] ? "; " : "", glib_last);
+	return glib_why;
+}
+
 struct reader {
 	LibmsiDatabase *db;
 	const char *name;
@@ -304,7 +327,7 @@ static int query_rows(struct reader *r, const char *table, const char *cols,
 	int rc = 0;
 	if (!q || !libmsi_query_execute(q, NULL, &ge)) {
 		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: table %s: cannot be read (columns %s): %s",
-			      r->name, table, cols, ge && ge->message ? ge->message : "libmsi gave no reason");
+			      r->name, table, cols, ge && ge->message ? ge->message : glib_said() ? glib_said() : "libmsi gave no reason");
 		goto out;
 	}
 	for (size_t n = 0;; n++) {
@@ -617,19 +640,6 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 	return 0;
 }
 
-/*
- * libmsi and libgsf say why they fail in GLib log messages on stderr (warnings, criticals):
- * while an MSI is read they are kept, the last one as the reason of the error, never printed.
- */
-static char glib_last[256];
-
-static void glib_keep(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
-{
-	(void)level;
-	(void)data;
-	snprintf(glib_last, sizeof(glib_last), "%s%s%s", domain ? domain : "", domain ? ": " : "", msg ? msg : "");
-}
-
 /* Opens path as a regular OLE compound file; returns the fd (checked) or an error. */
 static int open_msi(const char *path, const char *name, struct pib_err *err)
 {
@@ -667,14 +677,14 @@ int msi_tables_read(const char *path, const char *name, struct msi_tables *t, st
 	int fd = open_msi(path, name, err);
 	if (fd < 0)
 		return fd;
-	glib_last[0] = 0;
+	glib_first[0] = glib_last[0] = 0;
 	GLogFunc old_log = g_log_set_default_handler(glib_keep, NULL);
 	/* libmsi opens by name: through /proc the file checked above, not whatever path names now */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 ? fdpath : path, LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
 	if (!r.db) {
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI: libmsi cannot open it: %s",
-			      name, ge && ge->message ? ge->message : glib_last[0] ? glib_last : "no reason given");
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI, or a damaged one: libmsi cannot open it: %s",
+			      name, ge && ge->message ? ge->message : glib_said() ? glib_said() : "no reason given");
 		goto out;
 	}
 	if ((rc = query_rows(&r, "_Tables", "`Name`", row_tables, NULL)) < 0)
