@@ -109,6 +109,30 @@ static bool dir_is_root(const struct msi_dir *d)
 	return !d->parent || !d->parent[0] || !strcmp(d->parent, d->id) || msi_is_system_folder(d->id);
 }
 
+/* An MSI Identifier: a letter or underscore, then letters, digits, underscores and periods. */
+static bool is_identifier(const char *s)
+{
+	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '.'))
+			return false;
+	return true;
+}
+
+/* msi.invalid: "NAME: table Directory, row ROW, column COL: WHAT VALUE END", row and value cleaned. */
+static int row_fail(struct pib_err *err, int rc, const char *name, const char *row, const char *col, const char *what,
+		    const char *value, const char *end)
+{
+	char *r = pib_text_clean(row ? row : "?", false), *v = pib_text_clean(value ? value : "(null)", false);
+	pib_fail(err, rc, PIB_ERR_FAILED, "msi.invalid", "%s: table Directory, row %s, column %s: %s %s%s", name,
+		 r ? r : "?", col, what, v ? v : "?", end);
+	free(r);
+	free(v);
+	return rc;
+}
+
 /* One directory's path: its chain of parents walked up (bounded, cycles seen), then joined down. */
 static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const char *name, struct pib_err *err)
 {
@@ -118,22 +142,20 @@ static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const 
 
 	while (!c->path && !dir_is_root(c)) {
 		if (depth == MSI_DIR_DEPTH_MAX)
-			return pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid",
-					"%s: table Directory, row %s: nested deeper than %u directories", name, d->id,
-					MSI_DIR_DEPTH_MAX);
+			goto too_deep;
 		for (size_t i = 0; i < depth; i++)
 			if (chain[i] == c)
-				return pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid",
-						"%s: table Directory, row %s, column Directory_Parent: a cycle of parents (through %s)",
-						name, d->id, c->id);
+				return row_fail(err, -ELOOP, name, d->id, "Directory_Parent", "a cycle of parents (through",
+						c->id, ")");
 		chain[depth++] = c;
 		struct msi_dir *p = dir_find(dirs, n, c->parent);
 		if (!p)
-			return pib_fail(err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
-					"%s: table Directory, row %s, column Directory_Parent: no Directory row %s", name,
-					c->id, c->parent);
+			return row_fail(err, -ENOENT, name, c->id, "Directory_Parent", "no Directory row", c->parent, "");
 		c = p;
 	}
+	/* a root becomes "[ID]": an identifier only, so that no id can pose as a path ("X]Acme/") */
+	if (!c->path && !is_identifier(c->id))
+		return row_fail(err, -EINVAL, name, c->id, "Directory", "not an identifier:", c->id, "");
 	if (!c->path && !(c->path = pib_asprintf("[%s]", c->id)))
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	while (depth > 0) {
@@ -150,13 +172,24 @@ static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const 
 			free(v);
 			return -EINVAL;
 		}
+		if (c->depth >= MSI_DIR_DEPTH_MAX) {
+			free(t);
+			goto too_deep;
+		}
 		x->path = msi_path_join(c->path, t);
+		x->depth = c->depth + 1;
 		free(t);
 		if (!x->path)
 			return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		c = x;
 	}
 	return 0;
+too_deep:;
+	char *k = pib_text_clean(d->id, false);
+	pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid", "%s: table Directory, row %s: nested deeper than %u directories",
+		 name, k ? k : "?", MSI_DIR_DEPTH_MAX);
+	free(k);
+	return -ELOOP;
 }
 
 int msi_dirs_resolve(struct msi_dir *dirs, size_t n, const char *name, struct pib_err *err)

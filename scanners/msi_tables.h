@@ -21,6 +21,7 @@
 struct msi_dir {
 	char *id, *parent, *default_dir; /* parent NULL for a root (or equal to id) */
 	char *path;                      /* "[ProgramFiles64Folder]Acme/bin", "[TARGETDIR]"; NULL until resolved */
+	unsigned depth;                  /* below its root folder (0 for the root) */
 };
 
 struct msi_component {
