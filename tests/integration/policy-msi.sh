@@ -135,6 +135,28 @@ is "bad: file outside medium" "$(fact 'policy[id=msi.file_outside_installdir].se
 contains "bad: file outside evidence" "$(fact 'policy[id=msi.file_outside_installdir].evidence')" \
 	"File AcmeDll (component SysDll, directory SystemFolder): [SystemFolder]acme-helper.dll, not below"
 
+# 1b. other custom action types, made by changing the Type column (wixl 0.101 sets no rollback or
+# commit bit and writes no Directory, inline script or Binary exe action)
+# ca_type NAME TYPE: a copy of bad.msi whose AcmeSetup has TYPE; runs policy on it.
+ca_type() {
+	cp bad.msi "$1" && msibuild "$1" -q "UPDATE \`CustomAction\` SET \`Type\`=$2 WHERE \`Action\`='AcmeSetup'" ||
+		bail_out "msibuild $1 failed"
+	agent_run policy "$1"
+}
+ca_type rollback.msi 3346 # 18 | in-script | rollback | no impersonation
+contains "rollback: the type in words" "$(rep 'policy[id=msi.custom_action_system].evidence')" \
+	'type 3346 (exe from an installed file, deferred, no impersonation, rollback (runs as LocalSystem))'
+ca_type hidden.msi 11282 # 18 | in-script | no impersonation | hide target
+ev=$(rep 'policy[id=msi.custom_action_system].evidence')
+contains "hidden target: said" "$ev" 'target "hidden by the MSI (HideTarget): not shown"'
+check_not "hidden target: its value is not in the report" grep -q -- '--setup --all' <<<"$ev"
+ca_type impersonated.msi 1042 # 18 | in-script: deferred, as the installing user
+is "deferred but impersonated: no custom action finding" "$(rep 'policy[id=msi.custom_action_system].id')" ""
+ca_type immediate.msi 2066 # 18 | no impersonation, not deferred: runs as the user in the client
+is "immediate: no custom action finding" "$(rep 'policy[id=msi.custom_action_system].id')" ""
+ca_type propset.msi 3123 # 51 (a property set) | in-script | no impersonation: no code
+is "a property set as LocalSystem runs no code: no finding" "$(rep 'policy[id=msi.custom_action_system].id')" ""
+
 # 2. the clean MSI
 agent_run policy clean.msi
 is "clean: exit 0" "$RC" 0
