@@ -8,11 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MSI_FILE_MAX (4ull << 30) /* an MSI larger is refused (msi.unreadable) */
 #define MSI_FIELD_MAX 65536u      /* a string column longer is msi.invalid */
+#define MSI_RESULT_MAX (256u << 20) /* bytes of tables the reading child may send back */
+#define MSI_CPU_SECONDS 120        /* CPU time the reading child may use */
 
 static const unsigned char ole_magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
 
@@ -699,7 +704,8 @@ static int open_msi(const char *path, const char *name, struct pib_err *err)
 	return fd;
 }
 
-int msi_tables_read(const char *path, const char *name, struct msi_tables *t, struct pib_err *err)
+/* The tables read with libmsi in this process (the child of msi_tables_read). */
+static int tables_read_here(const char *path, const char *name, struct msi_tables *t, struct pib_err *err)
 {
 	struct reader r = {.name = name, .err = err};
 	GError *ge = NULL;
@@ -766,6 +772,307 @@ out:
 	close(fd);
 	if (rc < 0)
 		msi_tables_free(t);
+	return rc;
+}
+
+/*
+ * libmsi is not safe on hostile input (a stream whose blocks are missing made libmsi_database_new
+ * dereference NULL in 0.101): it reads in a child process, limited in CPU time, which sends the
+ * tables back through a pipe as length-prefixed fields; a child that dies is msi.invalid, the
+ * agent goes on.
+ */
+static int put_u32(struct pib_buf *b, uint32_t v)
+{
+	return pib_buf_append(b, &v, sizeof(v));
+}
+
+static int put_str(struct pib_buf *b, const char *s)
+{
+	if (!s)
+		return put_u32(b, UINT32_MAX);
+	size_t l = strlen(s);
+	return put_u32(b, (uint32_t)l) < 0 || pib_buf_append(b, s, l) < 0 ? -ENOMEM : 0;
+}
+
+static int put_tables(struct pib_buf *b, const struct msi_tables *t)
+{
+	int r = 0;
+	r |= put_str(b, t->product_code) | put_str(b, t->product_version) | put_str(b, t->product_name) |
+	     put_str(b, t->manufacturer) | put_str(b, t->upgrade_code);
+	r |= put_u32(b, (uint32_t)t->n_dirs);
+	for (size_t i = 0; i < t->n_dirs; i++) {
+		const struct msi_dir *d = &t->dirs[i];
+		r |= put_str(b, d->id) | put_str(b, d->parent) | put_str(b, d->default_dir) | put_str(b, d->path) |
+		     put_u32(b, d->depth);
+	}
+	r |= put_u32(b, (uint32_t)t->n_comps);
+	for (size_t i = 0; i < t->n_comps; i++) {
+		const struct msi_component *c = &t->comps[i];
+		r |= put_str(b, c->id) | put_str(b, c->guid) | put_str(b, c->dir) | put_str(b, c->key_path) |
+		     put_str(b, c->condition) | put_u32(b, (uint32_t)c->attributes);
+	}
+	r |= put_u32(b, (uint32_t)t->n_files);
+	for (size_t i = 0; i < t->n_files; i++) {
+		const struct msi_file *f = &t->files[i];
+		r |= put_str(b, f->key) | put_str(b, f->component) | put_str(b, f->name) | put_str(b, f->path) |
+		     put_u32(b, (uint32_t)f->size) | put_u32(b, (uint32_t)f->attributes) | put_u32(b, (uint32_t)f->sequence);
+	}
+	r |= put_u32(b, (uint32_t)t->n_services);
+	for (size_t i = 0; i < t->n_services; i++) {
+		const struct msi_service *v = &t->services[i];
+		r |= put_str(b, v->key) | put_str(b, v->name) | put_str(b, v->display_name) | put_str(b, v->start_name) |
+		     put_str(b, v->arguments) | put_str(b, v->component) | put_u32(b, (uint32_t)v->service_type) |
+		     put_u32(b, (uint32_t)v->start_type) | put_u32(b, (uint32_t)v->error_control);
+	}
+	r |= put_u32(b, (uint32_t)t->n_regs);
+	for (size_t i = 0; i < t->n_regs; i++) {
+		const struct msi_registry *g = &t->regs[i];
+		r |= put_str(b, g->key) | put_str(b, g->reg_key) | put_str(b, g->name) | put_str(b, g->value) |
+		     put_str(b, g->component) | put_u32(b, (uint32_t)g->root);
+	}
+	r |= put_u32(b, (uint32_t)t->n_actions);
+	for (size_t i = 0; i < t->n_actions; i++) {
+		const struct msi_action *a = &t->actions[i];
+		r |= put_str(b, a->action) | put_str(b, a->source) | put_str(b, a->target) | put_str(b, a->condition) |
+		     put_u32(b, (uint32_t)a->type) | put_u32(b, a->sequenced) | put_u32(b, (uint32_t)a->sequence);
+	}
+	return r ? -ENOMEM : 0;
+}
+
+struct cursor {
+	const char *p, *end;
+	bool bad;
+};
+
+static uint32_t get_u32(struct cursor *c)
+{
+	uint32_t v = 0;
+	if (c->bad || (size_t)(c->end - c->p) < sizeof(v)) {
+		c->bad = true;
+		return 0;
+	}
+	memcpy(&v, c->p, sizeof(v));
+	c->p += sizeof(v);
+	return v;
+}
+
+static char *get_str(struct cursor *c)
+{
+	uint32_t l = get_u32(c);
+	if (c->bad || l == UINT32_MAX)
+		return NULL;
+	if ((size_t)(c->end - c->p) < l) {
+		c->bad = true;
+		return NULL;
+	}
+	char *s = pib_strndup(c->p, l);
+	c->p += l;
+	if (!s)
+		c->bad = true;
+	return s;
+}
+
+/* A count of n elements of size sz each, allocated zeroed (at least 1 for calloc); NULL and bad on nonsense. */
+static void *get_array(struct cursor *c, size_t sz, size_t *n)
+{
+	*n = get_u32(c);
+	if (c->bad || *n > MSI_ROWS_MAX) {
+		c->bad = true;
+		*n = 0;
+		return NULL;
+	}
+	void *v = calloc(*n ? *n : 1, sz);
+	if (!v) {
+		c->bad = true;
+		*n = 0;
+	}
+	return v;
+}
+
+static const struct msi_component *comp_by_id(const struct msi_tables *t, const char *id)
+{
+	for (size_t i = 0; id && i < t->n_comps; i++)
+		if (!strcmp(t->comps[i].id, id))
+			return &t->comps[i];
+	return NULL;
+}
+
+static int get_tables(struct cursor *c, struct msi_tables *t)
+{
+	t->product_code = get_str(c);
+	t->product_version = get_str(c);
+	t->product_name = get_str(c);
+	t->manufacturer = get_str(c);
+	t->upgrade_code = get_str(c);
+	t->dirs = get_array(c, sizeof(*t->dirs), &t->n_dirs);
+	for (size_t i = 0; i < t->n_dirs; i++) {
+		struct msi_dir *d = &t->dirs[i];
+		d->id = get_str(c), d->parent = get_str(c), d->default_dir = get_str(c), d->path = get_str(c);
+		d->depth = get_u32(c);
+	}
+	t->comps = get_array(c, sizeof(*t->comps), &t->n_comps);
+	for (size_t i = 0; i < t->n_comps; i++) {
+		struct msi_component *m = &t->comps[i];
+		m->id = get_str(c), m->guid = get_str(c), m->dir = get_str(c), m->key_path = get_str(c);
+		m->condition = get_str(c);
+		m->attributes = (int32_t)get_u32(c);
+	}
+	t->files = get_array(c, sizeof(*t->files), &t->n_files);
+	for (size_t i = 0; i < t->n_files; i++) {
+		struct msi_file *f = &t->files[i];
+		f->key = get_str(c), f->component = get_str(c), f->name = get_str(c), f->path = get_str(c);
+		f->size = (int32_t)get_u32(c), f->attributes = (int32_t)get_u32(c), f->sequence = (int32_t)get_u32(c);
+	}
+	t->services = get_array(c, sizeof(*t->services), &t->n_services);
+	for (size_t i = 0; i < t->n_services; i++) {
+		struct msi_service *v = &t->services[i];
+		v->key = get_str(c), v->name = get_str(c), v->display_name = get_str(c), v->start_name = get_str(c);
+		v->arguments = get_str(c), v->component = get_str(c);
+		v->service_type = (int32_t)get_u32(c), v->start_type = (int32_t)get_u32(c);
+		v->error_control = (int32_t)get_u32(c);
+	}
+	t->regs = get_array(c, sizeof(*t->regs), &t->n_regs);
+	for (size_t i = 0; i < t->n_regs; i++) {
+		struct msi_registry *g = &t->regs[i];
+		g->key = get_str(c), g->reg_key = get_str(c), g->name = get_str(c), g->value = get_str(c);
+		g->component = get_str(c);
+		g->root = (int32_t)get_u32(c);
+	}
+	t->actions = get_array(c, sizeof(*t->actions), &t->n_actions);
+	for (size_t i = 0; i < t->n_actions; i++) {
+		struct msi_action *a = &t->actions[i];
+		a->action = get_str(c), a->source = get_str(c), a->target = get_str(c), a->condition = get_str(c);
+		a->type = (int32_t)get_u32(c), a->sequenced = get_u32(c) != 0, a->sequence = (int32_t)get_u32(c);
+	}
+	if (c->bad || c->p != c->end)
+		return -EINVAL;
+	/* the links the child checked, made again between this process's rows */
+	for (size_t i = 0; i < t->n_comps; i++)
+		if (!(t->comps[i].d = dir_find(t->dirs, t->n_dirs, t->comps[i].dir)))
+			return -EINVAL;
+	for (size_t i = 0; i < t->n_files; i++) {
+		t->files[i].c = comp_by_id(t, t->files[i].component);
+		if (!t->files[i].c || !t->files[i].key || !t->files[i].path)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < t->n_services; i++)
+		if (!(t->services[i].c = comp_by_id(t, t->services[i].component)) || !t->services[i].key)
+			return -EINVAL;
+	for (size_t i = 0; i < t->n_dirs; i++)
+		if (!t->dirs[i].id || !t->dirs[i].path)
+			return -EINVAL;
+	for (size_t i = 0; i < t->n_regs; i++)
+		if (!t->regs[i].key || !t->regs[i].reg_key || !t->regs[i].component)
+			return -EINVAL;
+	for (size_t i = 0; i < t->n_actions; i++)
+		if (!t->actions[i].action)
+			return -EINVAL;
+	return t->product_code ? 0 : -EINVAL;
+}
+
+/* The child: reads, sends "T" and the tables, or "E" and the error, then ends. */
+static void child_read(int wfd, const char *path, const char *name)
+{
+	struct rlimit cpu = {MSI_CPU_SECONDS, MSI_CPU_SECONDS + 5};
+	struct msi_tables t;
+	struct pib_err e = {0};
+	struct pib_buf b = {0};
+
+	setrlimit(RLIMIT_CPU, &cpu);
+	int r = tables_read_here(path, name, &t, &e);
+	if (r == 0) {
+		r = pib_buf_append(&b, "T", 1) < 0 || put_tables(&b, &t) < 0 ? -ENOMEM : 0;
+		msi_tables_free(&t);
+	} else {
+		r = pib_buf_append(&b, "E", 1) < 0 || put_u32(&b, (uint32_t)e.cls) < 0 || put_u32(&b, (uint32_t)-r) < 0 ||
+			    put_str(&b, e.code) < 0 || put_str(&b, e.msg) < 0
+			? -ENOMEM
+			: 0;
+	}
+	if (r == 0 && b.len <= MSI_RESULT_MAX)
+		r = pib_write_all(wfd, b.data, b.len);
+	_exit(r == 0 ? 0 : 3);
+}
+
+int msi_tables_read(const char *path, const char *name, struct msi_tables *t, struct pib_err *err)
+{
+	int p[2];
+	struct pib_buf b = {0};
+	int status = 0, rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.io", "cannot make a pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return pib_fail(err, -e, PIB_ERR_ENV, "agent.io", "cannot start a process to read %s: %s", name,
+				strerror(e));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child_read(p[1], path, name);
+	}
+	close(p[1]);
+	char buf[65536];
+	ssize_t k;
+	bool too_big = false;
+	while ((k = read(p[0], buf, sizeof(buf))) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (b.len + (size_t)k > MSI_RESULT_MAX) {
+			too_big = true;
+			break;
+		}
+		if (pib_buf_append(&b, buf, (size_t)k) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	close(p[0]);
+	if (too_big || rc < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		rc = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	} else if (too_big) {
+		rc = pib_fail(err, -E2BIG, PIB_ERR_FAILED, "msi.invalid", "%s: its tables are larger than %u MiB", name,
+			      MSI_RESULT_MAX >> 20);
+	} else if (WIFSIGNALED(status)) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: not an MSI, or a damaged one: reading its tables with libmsi ended with signal %d (%s)%s",
+			      name, WTERMSIG(status), strsignal(WTERMSIG(status)),
+			      WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL ? ", over its time limit" : "");
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || b.len == 0) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: reading its tables with libmsi failed (the reading process exited %d)", name,
+			      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else if (b.data[0] == 'E') {
+		struct cursor c = {b.data + 1, b.data + b.len, false};
+		uint32_t cls = get_u32(&c), e = get_u32(&c);
+		char *code = get_str(&c), *msg = get_str(&c);
+		if (c.bad || !code || !msg || cls > PIB_ERR_ENV || e == 0 || e > 4095)
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: reading its tables failed", name);
+		else
+			rc = pib_fail(err, -(int)e, (enum pib_class)cls, code, "%s", msg);
+		free(code);
+		free(msg);
+	} else {
+		struct cursor c = {b.data + 1, b.data + b.len, b.data[0] != 'T'};
+		if (get_tables(&c, t) < 0) {
+			msi_tables_free(t);
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: the tables read could not be passed on",
+				      name);
+		}
+	}
+	pib_buf_free(&b);
 	return rc;
 }
 

@@ -7,8 +7,8 @@
 # under [ProgramFiles64Folder]Acme, a demand-start service as LocalService, an impersonated
 # deferred action) has no finding (exit 0). Bad input is msi.unreadable or msi.invalid (exit 2)
 # naming the file and the table, row and column: a truncated MSI, an OLE file that is not an MSI
-# (a Word document), a random file with the OLE signature, a row naming a missing row, a cycle of
-# directories, a ".." directory name. With --root too, the root is walked as well.
+# (a Word document), a random file with the OLE signature, one on which libmsi itself crashes (it
+# reads in a child process), a row naming a missing row, a cycle of directories, a ".." name. With --root too, the root is walked as well.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -196,6 +196,10 @@ cp /usr/share/clamav-testfiles/clam.ole.doc word.msi 2>/dev/null || bail_out "cl
 bad_input "an OLE file that is not an MSI (a Word document)" word.msi msi.invalid "not a MSI database"
 { printf '\320\317\021\340\241\261\032\341'; head -c 4096 /dev/urandom; } >ole-random.msi
 bad_input "random bytes after the OLE signature" ole-random.msi msi.invalid "ole-random.msi: not an MSI"
+# a damaged MSI on which libmsi 0.101 itself dereferences NULL (a stream's blocks missing; found by
+# tests/fuzz/fuzz_msi.c): libmsi reads in a child process, whose death is msi.invalid
+cp "$REPO_DIR/tests/fuzz/corpus/msi/libmsi-segv.msi" segv.msi || bail_out "no libmsi-segv.msi in the fuzz corpus"
+bad_input "an MSI on which libmsi crashes" segv.msi msi.invalid "segv.msi: not an MSI, or a damaged one: reading its tables with libmsi ended with signal 11"
 head -c 4096 /dev/urandom >random.msi
 bad_input "random bytes" random.msi msi.invalid "no OLE compound file signature"
 bad_input "a missing file" missing.msi msi.unreadable "missing.msi: cannot open"
