@@ -14,21 +14,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MSI_FILE_MAX (4ull << 30) /* an MSI larger is refused (msi.unreadable) */
-#define MSI_FIELD_MAX 65536u      /* a string column longer is msi.invalid */
-#define MSI_RESULT_MAX (256u << 20) /* bytes of tables the reading child may send back */
-#define MSI_CPU_SECONDS 120        /* CPU time the reading child may use */
+#define MSI_FILE_MAX	(4ull << 30) /* an MSI larger is refused (msi.unreadable) */
+#define MSI_FIELD_MAX	65536u	     /* a string column longer is msi.invalid */
+#define MSI_RESULT_MAX	(256u << 20) /* bytes of tables the reading child may send back */
+#define MSI_CPU_SECONDS 120	     /* CPU time the reading child may use */
 
 static const unsigned char ole_magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
 
-/* The folder properties Windows Installer sets itself: a Directory row with one of these ids is that folder. */
+/* The folder properties Windows Installer sets itself: a Directory row with one of these ids is
+ * that folder. */
 static const char *const system_folders[] = {
-	"AdminToolsFolder", "AppDataFolder", "CommonAppDataFolder", "CommonFiles64Folder", "CommonFilesFolder",
-	"DesktopFolder", "FavoritesFolder", "FontsFolder", "LocalAppDataFolder", "MyPicturesFolder",
-	"NetHoodFolder", "PersonalFolder", "PrintHoodFolder", "ProgramFiles64Folder", "ProgramFilesFolder",
-	"ProgramMenuFolder", "RecentFolder", "SendToFolder", "StartMenuFolder", "StartupFolder", "System16Folder",
-	"System64Folder", "SystemFolder", "TempFolder", "TemplateFolder", "WindowsFolder", "WindowsVolume",
-	"CommonStartupFolder", "CommonDesktopFolder", "CommonProgramMenuFolder", "CommonStartMenuFolder",
+    "AdminToolsFolder",	     "AppDataFolder",	     "CommonAppDataFolder",
+    "CommonFiles64Folder",   "CommonFilesFolder",    "DesktopFolder",
+    "FavoritesFolder",	     "FontsFolder",	     "LocalAppDataFolder",
+    "MyPicturesFolder",	     "NetHoodFolder",	     "PersonalFolder",
+    "PrintHoodFolder",	     "ProgramFiles64Folder", "ProgramFilesFolder",
+    "ProgramMenuFolder",     "RecentFolder",	     "SendToFolder",
+    "StartMenuFolder",	     "StartupFolder",	     "System16Folder",
+    "System64Folder",	     "SystemFolder",	     "TempFolder",
+    "TemplateFolder",	     "WindowsFolder",	     "WindowsVolume",
+    "CommonStartupFolder",   "CommonDesktopFolder",  "CommonProgramMenuFolder",
+    "CommonStartMenuFolder",
 };
 
 bool msi_is_system_folder(const char *id)
@@ -111,7 +117,8 @@ static struct msi_dir *dir_find(struct msi_dir *dirs, size_t n, const char *id)
 
 static bool dir_is_root(const struct msi_dir *d)
 {
-	return !d->parent || !d->parent[0] || !strcmp(d->parent, d->id) || msi_is_system_folder(d->id);
+	return !d->parent || !d->parent[0] || !strcmp(d->parent, d->id) ||
+	       msi_is_system_folder(d->id);
 }
 
 /* An MSI Identifier: a letter or underscore, then letters, digits, underscores and periods. */
@@ -120,26 +127,30 @@ static bool is_identifier(const char *s)
 	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
 		return false;
 	for (s++; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-		      *s == '.'))
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.'))
 			return false;
 	return true;
 }
 
-/* msi.invalid: "NAME: table Directory, row ROW, column COL: WHAT VALUE END", row and value cleaned. */
-static int row_fail(struct pib_err *err, int rc, const char *name, const char *row, const char *col, const char *what,
-		    const char *value, const char *end)
+/* msi.invalid: "NAME: table Directory, row ROW, column COL: WHAT VALUE END", row and value cleaned.
+ */
+static int row_fail(struct pib_err *err, int rc, const char *name, const char *row, const char *col,
+		    const char *what, const char *value, const char *end)
 {
-	char *r = pib_text_clean(row ? row : "?", false), *v = pib_text_clean(value ? value : "(null)", false);
-	pib_fail(err, rc, PIB_ERR_FAILED, "msi.invalid", "%s: table Directory, row %s, column %s: %s %s%s", name,
-		 r ? r : "?", col, what, v ? v : "?", end);
+	char *r = pib_text_clean(row ? row : "?", false),
+	     *v = pib_text_clean(value ? value : "(null)", false);
+	pib_fail(err, rc, PIB_ERR_FAILED, "msi.invalid",
+		 "%s: table Directory, row %s, column %s: %s %s%s", name, r ? r : "?", col, what,
+		 v ? v : "?", end);
 	free(r);
 	free(v);
 	return rc;
 }
 
 /* One directory's path: its chain of parents walked up (bounded, cycles seen), then joined down. */
-static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const char *name, struct pib_err *err)
+static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const char *name,
+		       struct pib_err *err)
 {
 	struct msi_dir *chain[MSI_DIR_DEPTH_MAX + 1];
 	size_t depth = 0;
@@ -150,17 +161,20 @@ static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const 
 			goto too_deep;
 		for (size_t i = 0; i < depth; i++)
 			if (chain[i] == c)
-				return row_fail(err, -ELOOP, name, d->id, "Directory_Parent", "a cycle of parents (through",
-						c->id, ")");
+				return row_fail(err, -ELOOP, name, d->id, "Directory_Parent",
+						"a cycle of parents (through", c->id, ")");
 		chain[depth++] = c;
 		struct msi_dir *p = dir_find(dirs, n, c->parent);
 		if (!p)
-			return row_fail(err, -ENOENT, name, c->id, "Directory_Parent", "no Directory row", c->parent, "");
+			return row_fail(err, -ENOENT, name, c->id, "Directory_Parent",
+					"no Directory row", c->parent, "");
 		c = p;
 	}
-	/* a root becomes "[ID]": an identifier only, so that no id can pose as a path ("X]Acme/") */
+	/* a root becomes "[ID]": an identifier only, so that no id can pose as a path ("X]Acme/")
+	 */
 	if (!c->path && !is_identifier(c->id))
-		return row_fail(err, -EINVAL, name, c->id, "Directory", "not an identifier:", c->id, "");
+		return row_fail(err, -EINVAL, name, c->id, "Directory", "not an identifier:", c->id,
+				"");
 	if (!c->path && !(c->path = pib_asprintf("[%s]", c->id)))
 		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	while (depth > 0) {
@@ -172,8 +186,9 @@ static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const 
 		if (r < 0) {
 			char *v = pib_text_clean(x->default_dir ? x->default_dir : "(null)", false);
 			pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-				 "%s: table Directory, row %s, column DefaultDir: \"%s\" is not a directory name", name,
-				 x->id, v ? v : "?");
+				 "%s: table Directory, row %s, column DefaultDir: \"%s\" is not a "
+				 "directory name",
+				 name, x->id, v ? v : "?");
 			free(v);
 			return -EINVAL;
 		}
@@ -191,8 +206,9 @@ static int dir_resolve(struct msi_dir *dirs, size_t n, struct msi_dir *d, const 
 	return 0;
 too_deep:;
 	char *k = pib_text_clean(d->id, false);
-	pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid", "%s: table Directory, row %s: nested deeper than %u directories",
-		 name, k ? k : "?", MSI_DIR_DEPTH_MAX);
+	pib_fail(err, -ELOOP, PIB_ERR_FAILED, "msi.invalid",
+		 "%s: table Directory, row %s: nested deeper than %u directories", name,
+		 k ? k : "?", MSI_DIR_DEPTH_MAX);
 	free(k);
 	return -ELOOP;
 }
@@ -216,7 +232,8 @@ const char *msi_service_start_word(int32_t start_type)
 const char *msi_service_account(const char *start_name)
 {
 	if (!start_name || !start_name[0] || !strcasecmp(start_name, "LocalSystem") ||
-	    !strcasecmp(start_name, ".\\LocalSystem") || !strcasecmp(start_name, "NT AUTHORITY\\SYSTEM"))
+	    !strcasecmp(start_name, ".\\LocalSystem") ||
+	    !strcasecmp(start_name, "NT AUTHORITY\\SYSTEM"))
 		return "LocalSystem";
 	return start_name;
 }
@@ -224,19 +241,29 @@ const char *msi_service_account(const char *start_name)
 const char *msi_ca_base_word(int32_t type)
 {
 	switch (type & 0x07) {
-	case 1: return "dll";
-	case 2: return "exe";
+	case 1:
+		return "dll";
+	case 2:
+		return "exe";
 	case 3:
 		switch (type & 0x30) {
-		case 0x10: return "error";
-		case 0x20: return "directory";
-		case 0x30: return "property";
-		default: return "unknown";
+		case 0x10:
+			return "error";
+		case 0x20:
+			return "directory";
+		case 0x30:
+			return "property";
+		default:
+			return "unknown";
 		}
-	case 5: return "jscript";
-	case 6: return "vbscript";
-	case 7: return "install";
-	default: return "unknown";
+	case 5:
+		return "jscript";
+	case 6:
+		return "vbscript";
+	case 7:
+		return "install";
+	default:
+		return "unknown";
 	}
 }
 
@@ -244,10 +271,14 @@ const char *msi_ca_source_word(int32_t type)
 {
 	int base = type & 0x07;
 	switch (type & 0x30) {
-	case 0x00: return base == 7 ? "substorage" : "binary";
-	case 0x10: return base == 3 ? "text" : "file";
-	case 0x20: return (base == 5 || base == 6) ? "text" : base == 7 ? "product" : "directory";
-	default: return "property";
+	case 0x00:
+		return base == 7 ? "substorage" : "binary";
+	case 0x10:
+		return base == 3 ? "text" : "file";
+	case 0x20:
+		return (base == 5 || base == 6) ? "text" : base == 7 ? "product" : "directory";
+	default:
+		return "property";
 	}
 }
 
@@ -264,10 +295,12 @@ bool msi_ca_runs_as_system(int32_t type)
 
 int msi_ca_describe(int32_t type, struct pib_buf *b)
 {
-	static const char *const src[] = {"binary", "file", "directory", "property", "text", "substorage", "product"};
-	static const char *const how[] = {"from the Binary table", "from an installed file",
-					  "with a working directory", "from a property", "in the action's Target",
-					  "from a substorage", "of an advertised product"};
+	static const char *const src[] = {"binary", "file",	  "directory", "property",
+					  "text",   "substorage", "product"};
+	static const char *const how[] = {"from the Binary table",    "from an installed file",
+					  "with a working directory", "from a property",
+					  "in the action's Target",   "from a substorage",
+					  "of an advertised product"};
 	const char *s = msi_ca_source_word(type), *h = "";
 	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
 		if (!strcmp(s, src[i]))
@@ -280,20 +313,22 @@ int msi_ca_describe(int32_t type, struct pib_buf *b)
 		int32_t bit;
 		const char *word;
 	} flags[] = {
-		{MSI_CA_IN_SCRIPT, "deferred"},
-		{MSI_CA_NO_IMPERSONATE, "no impersonation"},
-		{MSI_CA_ASYNC, "async"},
-		{MSI_CA_CONTINUE, "continue on error"},
-		{MSI_CA_64BIT_SCRIPT, "64-bit script"},
-		{MSI_CA_HIDE_TARGET, "hidden target"},
-		{MSI_CA_TS_AWARE, "terminal server aware"},
+	    {MSI_CA_IN_SCRIPT, "deferred"},
+	    {MSI_CA_NO_IMPERSONATE, "no impersonation"},
+	    {MSI_CA_ASYNC, "async"},
+	    {MSI_CA_CONTINUE, "continue on error"},
+	    {MSI_CA_64BIT_SCRIPT, "64-bit script"},
+	    {MSI_CA_HIDE_TARGET, "hidden target"},
+	    {MSI_CA_TS_AWARE, "terminal server aware"},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if ((type & flags[i].bit) && pib_buf_printf(b, ", %s", flags[i].word) < 0)
 			return -ENOMEM;
 	const char *when = NULL;
 	if (type & MSI_CA_IN_SCRIPT)
-		when = (type & MSI_CA_ROLLBACK) ? "rollback" : (type & MSI_CA_COMMIT) ? "commit" : NULL;
+		when = (type & MSI_CA_ROLLBACK) ? "rollback"
+		       : (type & MSI_CA_COMMIT) ? "commit"
+						: NULL;
 	else if ((type & 0x300) == 0x300)
 		when = "once per client and server";
 	else if (type & 0x100)
@@ -320,7 +355,8 @@ static void glib_keep(const gchar *domain, GLogLevelFlags level, const gchar *ms
 	(void)level;
 	(void)data;
 	char *slot = glib_first[0] ? glib_last : glib_first;
-	snprintf(slot, sizeof(glib_first), "%s%s%s", domain ? domain : "", domain ? ": " : "", msg ? msg : "");
+	snprintf(slot, sizeof(glib_first), "%s%s%s", domain ? domain : "", domain ? ": " : "",
+		 msg ? msg : "");
 }
 
 /* What libmsi and libgsf said: the first and the last message, or NULL. */
@@ -328,7 +364,8 @@ static const char *glib_said(void)
 {
 	if (!glib_first[0])
 		return NULL;
-	snprintf(glib_why, sizeof(glib_why), "%s%s%s", glib_first, glib_last[0] ? "; " : "", glib_last);
+	snprintf(glib_why, sizeof(glib_why), "%s%s%s", glib_first, glib_last[0] ? "; " : "",
+		 glib_last);
 	return glib_why;
 }
 
@@ -364,8 +401,11 @@ static int query_rows(struct reader *r, const char *table, const char *cols,
 	free(sql);
 	int rc = 0;
 	if (!q || !libmsi_query_execute(q, NULL, &ge)) {
-		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: table %s: cannot be read (columns %s): %s",
-			      r->name, table, cols, ge && ge->message ? ge->message : glib_said() ? glib_said() : "libmsi gave no reason");
+		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: table %s: cannot be read (columns %s): %s", r->name, table, cols,
+			      ge && ge->message ? ge->message
+			      : glib_said()	? glib_said()
+						: "libmsi gave no reason");
 		goto out;
 	}
 	for (size_t n = 0;; n++) {
@@ -374,14 +414,16 @@ static int query_rows(struct reader *r, const char *table, const char *cols,
 			/* the end of the rows: NULL without an error */
 			if (ge)
 				rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-					      "%s: table %s: row %zu cannot be read: %s", r->name, table, n + 1,
+					      "%s: table %s: row %zu cannot be read: %s", r->name,
+					      table, n + 1,
 					      ge->message ? ge->message : "libmsi gave no reason");
 			break;
 		}
 		if (n == MSI_ROWS_MAX) {
 			g_object_unref(rec);
-			rc = pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid", "%s: table %s: more than %u rows",
-				      r->name, table, MSI_ROWS_MAX);
+			rc = pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: table %s: more than %u rows", r->name, table,
+				      MSI_ROWS_MAX);
 			break;
 		}
 		rc = row(r, rec, ctx);
@@ -399,7 +441,8 @@ out:
 	return rc;
 }
 
-/* Field i of rec as a new string (NULL for a null field, in *ret); -ENOMEM, or -E2BIG when too long. */
+/* Field i of rec as a new string (NULL for a null field, in *ret); -ENOMEM, or -E2BIG when too
+ * long. */
 static int field_str(LibmsiRecord *rec, unsigned i, char **ret)
 {
 	*ret = NULL;
@@ -419,15 +462,16 @@ static int field_str(LibmsiRecord *rec, unsigned i, char **ret)
 
 static int32_t field_int(LibmsiRecord *rec, unsigned i)
 {
-	return libmsi_record_is_null(rec, i) ? MSI_NULL_INT : (int32_t)libmsi_record_get_int(rec, i);
+	return libmsi_record_is_null(rec, i) ? MSI_NULL_INT
+					     : (int32_t)libmsi_record_get_int(rec, i);
 }
 
 /*
  * Reads the string fields of rec named in cols (1-based field i into *out[i-1]); a NULL in
  * a column required (its bit in required) is msi.invalid naming table, row (field 1) and column.
  */
-static int fields(struct reader *r, LibmsiRecord *rec, const char *table, const char *const *names, char ***out,
-		  size_t n, unsigned required)
+static int fields(struct reader *r, LibmsiRecord *rec, const char *table, const char *const *names,
+		  char ***out, size_t n, unsigned required)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!out[i])
@@ -437,9 +481,11 @@ static int fields(struct reader *r, LibmsiRecord *rec, const char *table, const 
 			return oom(r->err);
 		if (rc < 0 || (!*out[i] && (required & (1u << i)))) {
 			char *key = i > 0 && *out[0] ? pib_text_clean(*out[0], false) : NULL;
-			pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: table %s, row %s, column %s: %s",
-				 r->name, table, key ? key : "?", names[i],
-				 rc < 0 ? "longer than 64 KiB" : "empty, where the MSI format requires a value");
+			pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				 "%s: table %s, row %s, column %s: %s", r->name, table,
+				 key ? key : "?", names[i],
+				 rc < 0 ? "longer than 64 KiB"
+					: "empty, where the MSI format requires a value");
 			free(key);
 			return -EINVAL;
 		}
@@ -447,15 +493,15 @@ static int fields(struct reader *r, LibmsiRecord *rec, const char *table, const 
 	return 0;
 }
 
-#define GROW(v, n) \
-	do { \
-		if (((n) & ((n) - 1)) == 0 || (n) == 0) { \
-			size_t cap_ = (n) ? (n) * 2 : 8; \
-			void *nv_ = realloc((v), cap_ * sizeof(*(v))); \
-			if (!nv_) \
-				return oom(r->err); \
-			(v) = nv_; \
-		} \
+#define GROW(v, n)                                                                                 \
+	do {                                                                                       \
+		if (((n) & ((n)-1)) == 0 || (n) == 0) {                                            \
+			size_t cap_ = (n) ? (n)*2 : 8;                                             \
+			void *nv_ = realloc((v), cap_ * sizeof(*(v)));                             \
+			if (!nv_)                                                                  \
+				return oom(r->err);                                                \
+			(v) = nv_;                                                                 \
+		}                                                                                  \
 	} while (0)
 
 static int row_tables(struct reader *r, LibmsiRecord *rec, void *ctx)
@@ -484,7 +530,7 @@ static int row_property(struct reader *r, LibmsiRecord *rec, void *ctx)
 		free(v);
 		return rc;
 	}
-	char **slot = !strcmp(k, "ProductCode")	      ? &t->product_code
+	char **slot = !strcmp(k, "ProductCode")	     ? &t->product_code
 		      : !strcmp(k, "ProductVersion") ? &t->product_version
 		      : !strcmp(k, "ProductName")    ? &t->product_name
 		      : !strcmp(k, "Manufacturer")   ? &t->manufacturer
@@ -514,7 +560,8 @@ static int row_directory(struct reader *r, LibmsiRecord *rec, void *ctx)
 static int row_component(struct reader *r, LibmsiRecord *rec, void *ctx)
 {
 	struct msi_tables *t = ctx;
-	static const char *const names[] = {"Component", "ComponentId", "Directory_", "Attributes", "Condition", "KeyPath"};
+	static const char *const names[] = {"Component",  "ComponentId", "Directory_",
+					    "Attributes", "Condition",	 "KeyPath"};
 	GROW(t->comps, t->n_comps);
 	struct msi_component *c = &t->comps[t->n_comps];
 	memset(c, 0, sizeof(*c));
@@ -527,7 +574,8 @@ static int row_component(struct reader *r, LibmsiRecord *rec, void *ctx)
 static int row_file(struct reader *r, LibmsiRecord *rec, void *ctx)
 {
 	struct msi_tables *t = ctx;
-	static const char *const names[] = {"File", "Component_", "FileName", "FileSize", "Attributes", "Sequence"};
+	static const char *const names[] = {"File",	"Component_", "FileName",
+					    "FileSize", "Attributes", "Sequence"};
 	GROW(t->files, t->n_files);
 	struct msi_file *f = &t->files[t->n_files];
 	memset(f, 0, sizeof(*f));
@@ -544,9 +592,10 @@ static int row_file(struct reader *r, LibmsiRecord *rec, void *ctx)
 			rc = oom(r->err);
 		} else if (rc < 0) {
 			char *k = pib_text_clean(f->key, false), *v = pib_text_clean(fname, false);
-			rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-				      "%s: table File, row %s, column FileName: \"%s\" is not a file name", r->name,
-				      k ? k : "?", v ? v : "?");
+			rc = pib_fail(
+			    r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			    "%s: table File, row %s, column FileName: \"%s\" is not a file name",
+			    r->name, k ? k : "?", v ? v : "?");
 			free(k);
 			free(v);
 		}
@@ -558,12 +607,14 @@ static int row_file(struct reader *r, LibmsiRecord *rec, void *ctx)
 static int row_service(struct reader *r, LibmsiRecord *rec, void *ctx)
 {
 	struct msi_tables *t = ctx;
-	static const char *const names[] = {"ServiceInstall", "Name",	   "DisplayName", "ServiceType",
-					    "StartType",      "ErrorControl", "StartName",   "Arguments", "Component_"};
+	static const char *const names[] = {"ServiceInstall", "Name",	   "DisplayName",
+					    "ServiceType",    "StartType", "ErrorControl",
+					    "StartName",      "Arguments", "Component_"};
 	GROW(t->services, t->n_services);
 	struct msi_service *s = &t->services[t->n_services];
 	memset(s, 0, sizeof(*s));
-	char **out[] = {&s->key, &s->name, &s->display_name, NULL, NULL, NULL, &s->start_name, &s->arguments, &s->component};
+	char **out[] = {&s->key, &s->name,	 &s->display_name, NULL,	 NULL,
+			NULL,	 &s->start_name, &s->arguments,	   &s->component};
 	t->n_services++;
 	s->service_type = field_int(rec, 4);
 	s->start_type = field_int(rec, 5);
@@ -574,7 +625,8 @@ static int row_service(struct reader *r, LibmsiRecord *rec, void *ctx)
 static int row_registry(struct reader *r, LibmsiRecord *rec, void *ctx)
 {
 	struct msi_tables *t = ctx;
-	static const char *const names[] = {"Registry", "Root", "Key", "Name", "Value", "Component_"};
+	static const char *const names[] = {"Registry", "Root",	 "Key",
+					    "Name",	"Value", "Component_"};
 	GROW(t->regs, t->n_regs);
 	struct msi_registry *g = &t->regs[t->n_regs];
 	memset(g, 0, sizeof(*g));
@@ -599,7 +651,8 @@ static int row_action(struct reader *r, LibmsiRecord *rec, void *ctx)
 	if (rc == 0 && a->type == MSI_NULL_INT) {
 		char *k = pib_text_clean(a->action, false);
 		rc = pib_fail(r->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-			      "%s: table CustomAction, row %s, column Type: empty", r->name, k ? k : "?");
+			      "%s: table CustomAction, row %s, column Type: empty", r->name,
+			      k ? k : "?");
 		free(k);
 	}
 	return rc;
@@ -626,7 +679,8 @@ static int row_sequence(struct reader *r, LibmsiRecord *rec, void *ctx)
 	return rc;
 }
 
-/* Joins each row to the row it names: component to directory, file to component, service to component. */
+/* Joins each row to the row it names: component to directory, file to component, service to
+ * component. */
 static int link_rows(struct reader *r, struct msi_tables *t)
 {
 	for (size_t i = 0; i < t->n_comps; i++) {
@@ -637,8 +691,8 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 	missing_comp:;
 		char *k = pib_text_clean(c->id, false), *v = pib_text_clean(c->dir, false);
 		pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
-			 "%s: table Component, row %s, column Directory_: no Directory row %s", r->name, k ? k : "?",
-			 v ? v : "?");
+			 "%s: table Component, row %s, column Directory_: no Directory row %s",
+			 r->name, k ? k : "?", v ? v : "?");
 		free(k);
 		free(v);
 		return -ENOENT;
@@ -649,10 +703,11 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 			if (!strcmp(t->comps[j].id, f->component))
 				f->c = &t->comps[j];
 		if (!f->c) {
-			char *k = pib_text_clean(f->key, false), *v = pib_text_clean(f->component, false);
+			char *k = pib_text_clean(f->key, false),
+			     *v = pib_text_clean(f->component, false);
 			pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
-				 "%s: table File, row %s, column Component_: no Component row %s", r->name, k ? k : "?",
-				 v ? v : "?");
+				 "%s: table File, row %s, column Component_: no Component row %s",
+				 r->name, k ? k : "?", v ? v : "?");
 			free(k);
 			free(v);
 			return -ENOENT;
@@ -666,10 +721,12 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 			if (!strcmp(t->comps[j].id, s->component))
 				s->c = &t->comps[j];
 		if (!s->c) {
-			char *k = pib_text_clean(s->key, false), *v = pib_text_clean(s->component, false);
+			char *k = pib_text_clean(s->key, false),
+			     *v = pib_text_clean(s->component, false);
 			pib_fail(r->err, -ENOENT, PIB_ERR_FAILED, "msi.invalid",
-				 "%s: table ServiceInstall, row %s, column Component_: no Component row %s", r->name,
-				 k ? k : "?", v ? v : "?");
+				 "%s: table ServiceInstall, row %s, column Component_: no "
+				 "Component row %s",
+				 r->name, k ? k : "?", v ? v : "?");
 			free(k);
 			free(v);
 			return -ENOENT;
@@ -685,18 +742,24 @@ static int open_msi(const char *path, const char *name, struct pib_err *err)
 	unsigned char magic[8];
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: cannot open: %s", name,
-				strerror(errno));
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable",
+				"%s: cannot open: %s", name, strerror(errno));
 	int rc = 0;
 	if (fstat(fd, &st) < 0)
-		rc = pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: %s", name, strerror(errno));
+		rc = pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: %s", name,
+			      strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.unreadable", "%s: not a regular file", name);
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.unreadable",
+			      "%s: not a regular file", name);
 	else if ((uint64_t)st.st_size > MSI_FILE_MAX)
-		rc = pib_fail(err, -EFBIG, PIB_ERR_FAILED, "msi.unreadable", "%s: larger than 4 GiB", name);
-	else if (st.st_size < 512 || pib_read_full(fd, magic, sizeof(magic), 0) < 0 || memcmp(magic, ole_magic, 8))
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-			      "%s: not an MSI: no OLE compound file signature (D0 CF 11 E0 A1 B1 1A E1)", name);
+		rc = pib_fail(err, -EFBIG, PIB_ERR_FAILED, "msi.unreadable",
+			      "%s: larger than 4 GiB", name);
+	else if (st.st_size < 512 || pib_read_full(fd, magic, sizeof(magic), 0) < 0 ||
+		 memcmp(magic, ole_magic, 8))
+		rc = pib_fail(
+		    err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+		    "%s: not an MSI: no OLE compound file signature (D0 CF 11 E0 A1 B1 1A E1)",
+		    name);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -705,7 +768,8 @@ static int open_msi(const char *path, const char *name, struct pib_err *err)
 }
 
 /* The tables read with libmsi in this process (the child of msi_tables_read). */
-static int tables_read_here(const char *path, const char *name, struct msi_tables *t, struct pib_err *err)
+static int tables_read_here(const char *path, const char *name, struct msi_tables *t,
+			    struct pib_err *err)
 {
 	struct reader r = {.name = name, .err = err};
 	GError *ge = NULL;
@@ -718,19 +782,24 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 		return fd;
 	glib_first[0] = glib_last[0] = 0;
 	GLogFunc old_log = g_log_set_default_handler(glib_keep, NULL);
-	/* libmsi opens by name: through /proc the file checked above, not whatever path names now */
+	/* libmsi opens by name: through /proc the file checked above, not whatever path names now
+	 */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 ? fdpath : path, LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
+	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 ? fdpath : path,
+				   LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
 	if (!r.db) {
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI, or a damaged one: libmsi cannot open it: %s",
-			      name, ge && ge->message ? ge->message : glib_said() ? glib_said() : "no reason given");
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: not an MSI, or a damaged one: libmsi cannot open it: %s", name,
+			      ge && ge->message ? ge->message
+			      : glib_said()	? glib_said()
+						: "no reason given");
 		goto out;
 	}
 	if ((rc = query_rows(&r, "_Tables", "`Name`", row_tables, NULL)) < 0)
 		goto out;
 	if (!has_table(&r, "Property")) {
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: not an MSI: it has no Property table",
-			      name);
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: not an MSI: it has no Property table", name);
 		goto out;
 	}
 	if ((rc = query_rows(&r, "Property", "`Property`, `Value`", row_property, t)) < 0)
@@ -744,16 +813,20 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 		const char *table, *cols;
 		int (*row)(struct reader *, LibmsiRecord *, void *);
 	} steps[] = {
-		{"Directory", "`Directory`, `Directory_Parent`, `DefaultDir`", row_directory},
-		{"Component", "`Component`, `ComponentId`, `Directory_`, `Attributes`, `Condition`, `KeyPath`", row_component},
-		{"File", "`File`, `Component_`, `FileName`, `FileSize`, `Attributes`, `Sequence`", row_file},
-		{"ServiceInstall",
-		 "`ServiceInstall`, `Name`, `DisplayName`, `ServiceType`, `StartType`, `ErrorControl`, `StartName`, "
-		 "`Arguments`, `Component_`",
-		 row_service},
-		{"Registry", "`Registry`, `Root`, `Key`, `Name`, `Value`, `Component_`", row_registry},
-		{"CustomAction", "`Action`, `Type`, `Source`, `Target`", row_action},
-		{"InstallExecuteSequence", "`Action`, `Condition`, `Sequence`", row_sequence},
+	    {"Directory", "`Directory`, `Directory_Parent`, `DefaultDir`", row_directory},
+	    {"Component",
+	     "`Component`, `ComponentId`, `Directory_`, `Attributes`, `Condition`, `KeyPath`",
+	     row_component},
+	    {"File", "`File`, `Component_`, `FileName`, `FileSize`, `Attributes`, `Sequence`",
+	     row_file},
+	    {"ServiceInstall",
+	     "`ServiceInstall`, `Name`, `DisplayName`, `ServiceType`, `StartType`, `ErrorControl`, "
+	     "`StartName`, "
+	     "`Arguments`, `Component_`",
+	     row_service},
+	    {"Registry", "`Registry`, `Root`, `Key`, `Name`, `Value`, `Component_`", row_registry},
+	    {"CustomAction", "`Action`, `Type`, `Source`, `Target`", row_action},
+	    {"InstallExecuteSequence", "`Action`, `Condition`, `Sequence`", row_sequence},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (has_table(&r, steps[i].table) &&
@@ -797,44 +870,50 @@ static int put_str(struct pib_buf *b, const char *s)
 static int put_tables(struct pib_buf *b, const struct msi_tables *t)
 {
 	int r = 0;
-	r |= put_str(b, t->product_code) | put_str(b, t->product_version) | put_str(b, t->product_name) |
-	     put_str(b, t->manufacturer) | put_str(b, t->upgrade_code);
+	r |= put_str(b, t->product_code) | put_str(b, t->product_version) |
+	     put_str(b, t->product_name) | put_str(b, t->manufacturer) |
+	     put_str(b, t->upgrade_code);
 	r |= put_u32(b, (uint32_t)t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		const struct msi_dir *d = &t->dirs[i];
-		r |= put_str(b, d->id) | put_str(b, d->parent) | put_str(b, d->default_dir) | put_str(b, d->path) |
-		     put_u32(b, d->depth);
+		r |= put_str(b, d->id) | put_str(b, d->parent) | put_str(b, d->default_dir) |
+		     put_str(b, d->path) | put_u32(b, d->depth);
 	}
 	r |= put_u32(b, (uint32_t)t->n_comps);
 	for (size_t i = 0; i < t->n_comps; i++) {
 		const struct msi_component *c = &t->comps[i];
-		r |= put_str(b, c->id) | put_str(b, c->guid) | put_str(b, c->dir) | put_str(b, c->key_path) |
-		     put_str(b, c->condition) | put_u32(b, (uint32_t)c->attributes);
+		r |= put_str(b, c->id) | put_str(b, c->guid) | put_str(b, c->dir) |
+		     put_str(b, c->key_path) | put_str(b, c->condition) |
+		     put_u32(b, (uint32_t)c->attributes);
 	}
 	r |= put_u32(b, (uint32_t)t->n_files);
 	for (size_t i = 0; i < t->n_files; i++) {
 		const struct msi_file *f = &t->files[i];
-		r |= put_str(b, f->key) | put_str(b, f->component) | put_str(b, f->name) | put_str(b, f->path) |
-		     put_u32(b, (uint32_t)f->size) | put_u32(b, (uint32_t)f->attributes) | put_u32(b, (uint32_t)f->sequence);
+		r |= put_str(b, f->key) | put_str(b, f->component) | put_str(b, f->name) |
+		     put_str(b, f->path) | put_u32(b, (uint32_t)f->size) |
+		     put_u32(b, (uint32_t)f->attributes) | put_u32(b, (uint32_t)f->sequence);
 	}
 	r |= put_u32(b, (uint32_t)t->n_services);
 	for (size_t i = 0; i < t->n_services; i++) {
 		const struct msi_service *v = &t->services[i];
-		r |= put_str(b, v->key) | put_str(b, v->name) | put_str(b, v->display_name) | put_str(b, v->start_name) |
-		     put_str(b, v->arguments) | put_str(b, v->component) | put_u32(b, (uint32_t)v->service_type) |
+		r |= put_str(b, v->key) | put_str(b, v->name) | put_str(b, v->display_name) |
+		     put_str(b, v->start_name) | put_str(b, v->arguments) |
+		     put_str(b, v->component) | put_u32(b, (uint32_t)v->service_type) |
 		     put_u32(b, (uint32_t)v->start_type) | put_u32(b, (uint32_t)v->error_control);
 	}
 	r |= put_u32(b, (uint32_t)t->n_regs);
 	for (size_t i = 0; i < t->n_regs; i++) {
 		const struct msi_registry *g = &t->regs[i];
-		r |= put_str(b, g->key) | put_str(b, g->reg_key) | put_str(b, g->name) | put_str(b, g->value) |
-		     put_str(b, g->component) | put_u32(b, (uint32_t)g->root);
+		r |= put_str(b, g->key) | put_str(b, g->reg_key) | put_str(b, g->name) |
+		     put_str(b, g->value) | put_str(b, g->component) |
+		     put_u32(b, (uint32_t)g->root);
 	}
 	r |= put_u32(b, (uint32_t)t->n_actions);
 	for (size_t i = 0; i < t->n_actions; i++) {
 		const struct msi_action *a = &t->actions[i];
-		r |= put_str(b, a->action) | put_str(b, a->source) | put_str(b, a->target) | put_str(b, a->condition) |
-		     put_u32(b, (uint32_t)a->type) | put_u32(b, a->sequenced) | put_u32(b, (uint32_t)a->sequence);
+		r |= put_str(b, a->action) | put_str(b, a->source) | put_str(b, a->target) |
+		     put_str(b, a->condition) | put_u32(b, (uint32_t)a->type) |
+		     put_u32(b, a->sequenced) | put_u32(b, (uint32_t)a->sequence);
 	}
 	return r ? -ENOMEM : 0;
 }
@@ -872,7 +951,8 @@ static char *get_str(struct cursor *c)
 	return s;
 }
 
-/* A count of n elements of size sz each, allocated zeroed (at least 1 for calloc); NULL and bad on nonsense. */
+/* A count of n elements of size sz each, allocated zeroed (at least 1 for calloc); NULL and bad on
+ * nonsense. */
 static void *get_array(struct cursor *c, size_t sz, size_t *n)
 {
 	*n = get_u32(c);
@@ -907,26 +987,31 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 	t->dirs = get_array(c, sizeof(*t->dirs), &t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		struct msi_dir *d = &t->dirs[i];
-		d->id = get_str(c), d->parent = get_str(c), d->default_dir = get_str(c), d->path = get_str(c);
+		d->id = get_str(c), d->parent = get_str(c), d->default_dir = get_str(c),
+		d->path = get_str(c);
 		d->depth = get_u32(c);
 	}
 	t->comps = get_array(c, sizeof(*t->comps), &t->n_comps);
 	for (size_t i = 0; i < t->n_comps; i++) {
 		struct msi_component *m = &t->comps[i];
-		m->id = get_str(c), m->guid = get_str(c), m->dir = get_str(c), m->key_path = get_str(c);
+		m->id = get_str(c), m->guid = get_str(c), m->dir = get_str(c),
+		m->key_path = get_str(c);
 		m->condition = get_str(c);
 		m->attributes = (int32_t)get_u32(c);
 	}
 	t->files = get_array(c, sizeof(*t->files), &t->n_files);
 	for (size_t i = 0; i < t->n_files; i++) {
 		struct msi_file *f = &t->files[i];
-		f->key = get_str(c), f->component = get_str(c), f->name = get_str(c), f->path = get_str(c);
-		f->size = (int32_t)get_u32(c), f->attributes = (int32_t)get_u32(c), f->sequence = (int32_t)get_u32(c);
+		f->key = get_str(c), f->component = get_str(c), f->name = get_str(c),
+		f->path = get_str(c);
+		f->size = (int32_t)get_u32(c), f->attributes = (int32_t)get_u32(c),
+		f->sequence = (int32_t)get_u32(c);
 	}
 	t->services = get_array(c, sizeof(*t->services), &t->n_services);
 	for (size_t i = 0; i < t->n_services; i++) {
 		struct msi_service *v = &t->services[i];
-		v->key = get_str(c), v->name = get_str(c), v->display_name = get_str(c), v->start_name = get_str(c);
+		v->key = get_str(c), v->name = get_str(c), v->display_name = get_str(c),
+		v->start_name = get_str(c);
 		v->arguments = get_str(c), v->component = get_str(c);
 		v->service_type = (int32_t)get_u32(c), v->start_type = (int32_t)get_u32(c);
 		v->error_control = (int32_t)get_u32(c);
@@ -934,15 +1019,18 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 	t->regs = get_array(c, sizeof(*t->regs), &t->n_regs);
 	for (size_t i = 0; i < t->n_regs; i++) {
 		struct msi_registry *g = &t->regs[i];
-		g->key = get_str(c), g->reg_key = get_str(c), g->name = get_str(c), g->value = get_str(c);
+		g->key = get_str(c), g->reg_key = get_str(c), g->name = get_str(c),
+		g->value = get_str(c);
 		g->component = get_str(c);
 		g->root = (int32_t)get_u32(c);
 	}
 	t->actions = get_array(c, sizeof(*t->actions), &t->n_actions);
 	for (size_t i = 0; i < t->n_actions; i++) {
 		struct msi_action *a = &t->actions[i];
-		a->action = get_str(c), a->source = get_str(c), a->target = get_str(c), a->condition = get_str(c);
-		a->type = (int32_t)get_u32(c), a->sequenced = get_u32(c) != 0, a->sequence = (int32_t)get_u32(c);
+		a->action = get_str(c), a->source = get_str(c), a->target = get_str(c),
+		a->condition = get_str(c);
+		a->type = (int32_t)get_u32(c), a->sequenced = get_u32(c) != 0,
+		a->sequence = (int32_t)get_u32(c);
 	}
 	if (c->bad || c->p != c->end)
 		return -EINVAL;
@@ -956,7 +1044,8 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < t->n_services; i++)
-		if (!(t->services[i].c = comp_by_id(t, t->services[i].component)) || !t->services[i].key)
+		if (!(t->services[i].c = comp_by_id(t, t->services[i].component)) ||
+		    !t->services[i].key)
 			return -EINVAL;
 	for (size_t i = 0; i < t->n_dirs; i++)
 		if (!t->dirs[i].id || !t->dirs[i].path)
@@ -978,14 +1067,24 @@ static void child_read(int wfd, const char *path, const char *name)
 	struct pib_err e = {0};
 	struct pib_buf b = {0};
 
+	struct rlimit core = {0, 0};
 	setrlimit(RLIMIT_CPU, &cpu);
+	setrlimit(RLIMIT_CORE, &core); /* a crash leaves no core file behind (in an image, say) */
+	/* a crash ends the child at once: its default action, whatever handler the agent (or a
+	 * sanitizer) installed */
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGFPE, SIG_DFL);
+	signal(SIGILL, SIG_DFL);
+	signal(SIGABRT, SIG_DFL);
 	int r = tables_read_here(path, name, &t, &e);
 	if (r == 0) {
 		r = pib_buf_append(&b, "T", 1) < 0 || put_tables(&b, &t) < 0 ? -ENOMEM : 0;
 		msi_tables_free(&t);
 	} else {
-		r = pib_buf_append(&b, "E", 1) < 0 || put_u32(&b, (uint32_t)e.cls) < 0 || put_u32(&b, (uint32_t)-r) < 0 ||
-			    put_str(&b, e.code) < 0 || put_str(&b, e.msg) < 0
+		r = pib_buf_append(&b, "E", 1) < 0 || put_u32(&b, (uint32_t)e.cls) < 0 ||
+			    put_u32(&b, (uint32_t)-r) < 0 || put_str(&b, e.code) < 0 ||
+			    put_str(&b, e.msg) < 0
 			? -ENOMEM
 			: 0;
 	}
@@ -1002,15 +1101,16 @@ int msi_tables_read(const char *path, const char *name, struct msi_tables *t, st
 
 	memset(t, 0, sizeof(*t));
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.io", "cannot make a pipe: %s", strerror(errno));
+		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.io", "cannot make a pipe: %s",
+				strerror(errno));
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		return pib_fail(err, -e, PIB_ERR_ENV, "agent.io", "cannot start a process to read %s: %s", name,
-				strerror(e));
+		return pib_fail(err, -e, PIB_ERR_ENV, "agent.io",
+				"cannot start a process to read %s: %s", name, strerror(e));
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -1043,23 +1143,28 @@ int msi_tables_read(const char *path, const char *name, struct msi_tables *t, st
 	if (rc < 0) {
 		rc = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	} else if (too_big) {
-		rc = pib_fail(err, -E2BIG, PIB_ERR_FAILED, "msi.invalid", "%s: its tables are larger than %u MiB", name,
-			      MSI_RESULT_MAX >> 20);
+		rc = pib_fail(err, -E2BIG, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: its tables are larger than %u MiB", name, MSI_RESULT_MAX >> 20);
 	} else if (WIFSIGNALED(status)) {
 		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-			      "%s: not an MSI, or a damaged one: reading its tables with libmsi ended with signal %d (%s)%s",
+			      "%s: not an MSI, or a damaged one: reading its tables with libmsi "
+			      "ended with signal %d (%s)%s",
 			      name, WTERMSIG(status), strsignal(WTERMSIG(status)),
-			      WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL ? ", over its time limit" : "");
+			      WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL
+				  ? ", over its time limit"
+				  : "");
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || b.len == 0) {
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-			      "%s: reading its tables with libmsi failed (the reading process exited %d)", name,
-			      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		rc = pib_fail(
+		    err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+		    "%s: reading its tables with libmsi failed (the reading process exited %d)",
+		    name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	} else if (b.data[0] == 'E') {
 		struct cursor c = {b.data + 1, b.data + b.len, false};
 		uint32_t cls = get_u32(&c), e = get_u32(&c);
 		char *code = get_str(&c), *msg = get_str(&c);
 		if (c.bad || !code || !msg || cls > PIB_ERR_ENV || e == 0 || e > 4095)
-			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: reading its tables failed", name);
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: reading its tables failed", name);
 		else
 			rc = pib_fail(err, -(int)e, (enum pib_class)cls, code, "%s", msg);
 		free(code);
@@ -1068,8 +1173,8 @@ int msi_tables_read(const char *path, const char *name, struct msi_tables *t, st
 		struct cursor c = {b.data + 1, b.data + b.len, b.data[0] != 'T'};
 		if (get_tables(&c, t) < 0) {
 			msi_tables_free(t);
-			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid", "%s: the tables read could not be passed on",
-				      name);
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: the tables read could not be passed on", name);
 		}
 	}
 	pib_buf_free(&b);

@@ -10,8 +10,8 @@
 #define SHOWN_MAX 80u /* bytes of a registry value or a custom action's target shown */
 
 static const char *const inside_roots[] = {
-	"[ProgramFilesFolder]", "[ProgramFiles64Folder]", "[CommonFilesFolder]", "[CommonFiles64Folder]",
-	"[CommonAppDataFolder]",
+    "[ProgramFilesFolder]",  "[ProgramFiles64Folder]", "[CommonFilesFolder]",
+    "[CommonFiles64Folder]", "[CommonAppDataFolder]",
 };
 
 bool policy_msi_path_inside(const char *path)
@@ -20,7 +20,8 @@ bool policy_msi_path_inside(const char *path)
 		size_t l = strlen(inside_roots[i]);
 		if (!strncmp(path, inside_roots[i], l)) {
 			const char *slash = strchr(path + l, '/');
-			return slash && slash > path + l; /* a named folder below the root, then more */
+			return slash &&
+			       slash > path + l; /* a named folder below the root, then more */
 		}
 	}
 	return false;
@@ -60,12 +61,14 @@ bool policy_msi_is_run_key(int32_t root, const char *key)
 	if (ci_prefix(&k, "RunOnceEx"))
 		return !*k || *k == '\\';
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
-		if (!strcasecmp(k, runs[i]) || (!strncasecmp(k, runs[i], strlen(runs[i])) && !strcmp(k + strlen(runs[i]), "\\")))
+		if (!strcasecmp(k, runs[i]) || (!strncasecmp(k, runs[i], strlen(runs[i])) &&
+						!strcmp(k + strlen(runs[i]), "\\")))
 			return true;
 	return false;
 }
 
-/* The first SHOWN_MAX bytes of s (cut on a character's start, "..." added), cleaned for the report. NULL on OOM. */
+/* The first SHOWN_MAX bytes of s (cut on a character's start, "..." added), cleaned for the report.
+ * NULL on OOM. */
 static char *shown(const char *s)
 {
 	if (!s)
@@ -114,20 +117,29 @@ static int check_services(const struct msi_tables *t, const char *name, struct p
 		bool system = !strcmp(account, "LocalSystem");
 		const struct msi_file *bin = file_by_key(t, s->c ? s->c->key_path : NULL);
 		char *key = pib_text_clean(s->key, false), *sname = pib_text_clean(s->name, false);
-		char *acc = pib_text_clean(account, false), *binary = bin ? pib_text_clean(bin->path, false) : NULL;
-		char *comp = pib_text_clean(s->component, false), *args = s->arguments ? shown(s->arguments) : NULL;
+		char *acc = pib_text_clean(account, false),
+		     *binary = bin ? pib_text_clean(bin->path, false) : NULL;
+		char *comp = pib_text_clean(s->component, false),
+		     *args = s->arguments ? shown(s->arguments) : NULL;
 		int r = -ENOMEM;
-		if (key && sname && acc && comp && (bin ? !!binary : true) && (s->arguments ? !!args : true))
-			r = policy_add(f, "msi.service", at_boot && system ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
-				       at_boot && system ? "the MSI installs a service that starts by itself as LocalSystem"
-							 : "the MSI installs a Windows service",
-				       name, 0,
-				       "run the service as a least-privileged account (NT AUTHORITY\\LocalService, "
-				       "NetworkService or a virtual account) and start it on demand unless it must run at boot",
-				       "ServiceInstall %s: service %s, start %s (StartType %d), account %s, binary %s%s%s%s",
-				       key, sname, start, (int)s->start_type, acc,
-				       binary ? binary : "unknown (its component has no key file)",
-				       args ? ", arguments \"" : "", args ? args : "", args ? "\"" : "");
+		if (key && sname && acc && comp && (bin ? !!binary : true) &&
+		    (s->arguments ? !!args : true))
+			r = policy_add(
+			    f, "msi.service",
+			    at_boot && system ? POLICY_SEV_HIGH : POLICY_SEV_MEDIUM,
+			    at_boot && system
+				? "the MSI installs a service that starts by itself as LocalSystem"
+				: "the MSI installs a Windows service",
+			    name, 0,
+			    "run the service as a least-privileged account (NT "
+			    "AUTHORITY\\LocalService, "
+			    "NetworkService or a virtual account) and start it on demand unless it "
+			    "must run at boot",
+			    "ServiceInstall %s: service %s, start %s (StartType %d), account %s, "
+			    "binary %s%s%s%s",
+			    key, sname, start, (int)s->start_type, acc,
+			    binary ? binary : "unknown (its component has no key file)",
+			    args ? ", arguments \"" : "", args ? args : "", args ? "\"" : "");
 		free(key);
 		free(sname);
 		free(acc);
@@ -143,12 +155,18 @@ static int check_services(const struct msi_tables *t, const char *name, struct p
 static const char *root_word(int32_t root)
 {
 	switch (root) {
-	case -1: return "HKLM or HKCU (by ALLUSERS)";
-	case 0: return "HKCR";
-	case 1: return "HKCU";
-	case 2: return "HKLM";
-	case 3: return "HKU";
-	default: return "unknown root";
+	case -1:
+		return "HKLM or HKCU (by ALLUSERS)";
+	case 0:
+		return "HKCR";
+	case 1:
+		return "HKCU";
+	case 2:
+		return "HKLM";
+	case 3:
+		return "HKU";
+	default:
+		return "unknown root";
 	}
 }
 
@@ -159,20 +177,26 @@ static int check_run_keys(const struct msi_tables *t, const char *name, struct p
 		const struct msi_registry *g = &t->regs[i];
 		if (!g->value || !policy_msi_is_run_key(g->root, g->reg_key))
 			continue;
-		/* "+", "-" and "*" with no value make or delete the key itself: not a value written */
-		if (g->name && (!strcmp(g->name, "+") || !strcmp(g->name, "-") || !strcmp(g->name, "*")))
+		/* "+", "-" and "*" with no value make or delete the key itself: not a value written
+		 */
+		if (g->name &&
+		    (!strcmp(g->name, "+") || !strcmp(g->name, "-") || !strcmp(g->name, "*")))
 			continue;
 		char *key = pib_text_clean(g->key, false), *rk = shown(g->reg_key);
-		char *vname = g->name ? shown(g->name) : pib_strdup("(default)"), *val = shown(g->value);
+		char *vname = g->name ? shown(g->name) : pib_strdup("(default)"),
+		     *val = shown(g->value);
 		char *comp = pib_text_clean(g->component, false);
 		int r = -ENOMEM;
 		if (key && rk && vname && val && comp)
-			r = policy_add(f, "msi.run_key", POLICY_SEV_MEDIUM,
-				       "the MSI makes a program start at every logon (a Run registry key)", name, 0,
-				       "start the program as a service or a scheduled task the customer can see and turn "
-				       "off, or leave starting it to the customer",
-				       "Registry %s: %s\\%s, value %s = \"%s\" (component %s)", key, root_word(g->root),
-				       rk, vname, val, comp);
+			r = policy_add(
+			    f, "msi.run_key", POLICY_SEV_MEDIUM,
+			    "the MSI makes a program start at every logon (a Run registry key)",
+			    name, 0,
+			    "start the program as a service or a scheduled task the customer can "
+			    "see and turn "
+			    "off, or leave starting it to the customer",
+			    "Registry %s: %s\\%s, value %s = \"%s\" (component %s)", key,
+			    root_word(g->root), rk, vname, val, comp);
 		free(key);
 		free(rk);
 		free(vname);
@@ -184,7 +208,8 @@ static int check_run_keys(const struct msi_tables *t, const char *name, struct p
 	return 0;
 }
 
-/* Where a custom action's code comes from, in words: the installed file's path, the Binary row, ... */
+/* Where a custom action's code comes from, in words: the installed file's path, the Binary row, ...
+ */
 static char *action_source(const struct msi_tables *t, const struct msi_action *a)
 {
 	const char *w = msi_ca_source_word(a->type);
@@ -201,7 +226,8 @@ static char *action_source(const struct msi_tables *t, const struct msi_action *
 	} else if (!strcmp(w, "directory")) {
 		const struct msi_dir *d = dir_by_id(t, a->source);
 		char *p = d && d->path ? pib_text_clean(d->path, false) : NULL;
-		r = p ? pib_asprintf("working directory %s (%s)", src, p) : pib_asprintf("working directory %s", src);
+		r = p ? pib_asprintf("working directory %s (%s)", src, p)
+		      : pib_asprintf("working directory %s", src);
 		free(p);
 	} else if (!strcmp(w, "binary")) {
 		r = pib_asprintf("Binary table row %s", src);
@@ -223,24 +249,34 @@ static int check_actions(const struct msi_tables *t, const char *name, struct po
 			continue;
 		struct pib_buf words = {0};
 		char *act = pib_text_clean(a->action, false), *src = action_source(t, a);
-		char *target = (a->type & MSI_CA_HIDE_TARGET) ? pib_strdup("hidden by the MSI (HideTarget): not shown")
-				: a->target ? shown(a->target) : pib_strdup("(none)");
+		char *target = (a->type & MSI_CA_HIDE_TARGET)
+				   ? pib_strdup("hidden by the MSI (HideTarget): not shown")
+			       : a->target ? shown(a->target)
+					   : pib_strdup("(none)");
 		char *cond = a->condition ? shown(a->condition) : NULL;
-		char *seq = !a->sequenced ? pib_strdup("not in InstallExecuteSequence (another sequence or a DoAction may run it)")
-			    : a->sequence == MSI_NULL_INT
-				? pib_asprintf("in InstallExecuteSequence with no Sequence number, condition %s",
-					       cond ? cond : "none")
-				: pib_asprintf("in InstallExecuteSequence at %d, condition %s", (int)a->sequence,
-					       cond ? cond : "none");
+		char *seq =
+		    !a->sequenced ? pib_strdup("not in InstallExecuteSequence (another sequence or "
+					       "a DoAction may run it)")
+		    : a->sequence == MSI_NULL_INT
+			? pib_asprintf(
+			      "in InstallExecuteSequence with no Sequence number, condition %s",
+			      cond ? cond : "none")
+			: pib_asprintf("in InstallExecuteSequence at %d, condition %s",
+				       (int)a->sequence, cond ? cond : "none");
 		int r = -ENOMEM;
-		if (act && src && target && seq && (a->condition ? !!cond : true) && msi_ca_describe(a->type, &words) == 0)
-			r = policy_add(f, "msi.custom_action_system", POLICY_SEV_HIGH,
-				       "the MSI runs code as LocalSystem (a deferred custom action without impersonation)",
-				       name, 0,
-				       "impersonate the installing user (Impersonate=\"yes\"), or do the work with the MSI's "
-				       "standard tables; if LocalSystem is needed, say what the action does and why",
-				       "CustomAction %s: type %d (%s), source %s, target \"%s\"; %s", act, (int)a->type,
-				       words.data, src, target, seq);
+		if (act && src && target && seq && (a->condition ? !!cond : true) &&
+		    msi_ca_describe(a->type, &words) == 0)
+			r = policy_add(
+			    f, "msi.custom_action_system", POLICY_SEV_HIGH,
+			    "the MSI runs code as LocalSystem (a deferred custom action without "
+			    "impersonation)",
+			    name, 0,
+			    "impersonate the installing user (Impersonate=\"yes\"), or do the work "
+			    "with the MSI's "
+			    "standard tables; if LocalSystem is needed, say what the action does "
+			    "and why",
+			    "CustomAction %s: type %d (%s), source %s, target \"%s\"; %s", act,
+			    (int)a->type, words.data, src, target, seq);
 		pib_buf_free(&words);
 		free(act);
 		free(src);
@@ -264,17 +300,20 @@ static int check_files(const struct msi_tables *t, const char *name, struct poli
 		if (n++ >= POLICY_MSI_OUTSIDE_MAX)
 			continue;
 		char *key = pib_text_clean(fl->key, false), *p = pib_text_clean(fl->path, false);
-		char *comp = pib_text_clean(fl->component, false), *dir = fl->c ? pib_text_clean(fl->c->dir, false) : NULL;
+		char *comp = pib_text_clean(fl->component, false),
+		     *dir = fl->c ? pib_text_clean(fl->c->dir, false) : NULL;
 		int r = -ENOMEM;
 		if (key && p && comp && dir)
-			r = policy_add(f, "msi.file_outside_installdir", POLICY_SEV_MEDIUM,
-				       "the MSI puts a file outside the product's own folders", name, 0,
-				       "install the product's files under a folder of its own in Program Files, Common "
-				       "Files or ProgramData",
-				       "File %s (component %s, directory %s): %s, not below a named folder of "
-				       "[ProgramFilesFolder], [ProgramFiles64Folder], [CommonFilesFolder], "
-				       "[CommonFiles64Folder] or [CommonAppDataFolder]",
-				       key, comp, dir, p);
+			r = policy_add(
+			    f, "msi.file_outside_installdir", POLICY_SEV_MEDIUM,
+			    "the MSI puts a file outside the product's own folders", name, 0,
+			    "install the product's files under a folder of its own in Program "
+			    "Files, Common "
+			    "Files or ProgramData",
+			    "File %s (component %s, directory %s): %s, not below a named folder of "
+			    "[ProgramFilesFolder], [ProgramFiles64Folder], [CommonFilesFolder], "
+			    "[CommonFiles64Folder] or [CommonAppDataFolder]",
+			    key, comp, dir, p);
 		free(key);
 		free(p);
 		free(comp);
@@ -285,8 +324,10 @@ static int check_files(const struct msi_tables *t, const char *name, struct poli
 	if (n > POLICY_MSI_OUTSIDE_MAX &&
 	    policy_add(f, "msi.file_outside_installdir", POLICY_SEV_MEDIUM,
 		       "the MSI puts more files outside the product's own folders", name, 0,
-		       "install the product's files under a folder of its own in Program Files, Common Files or ProgramData",
-		       "%zu more files outside the product's folders, not listed one by one (the first %u are)",
+		       "install the product's files under a folder of its own in Program Files, "
+		       "Common Files or ProgramData",
+		       "%zu more files outside the product's folders, not listed one by one (the "
+		       "first %u are)",
 		       n - POLICY_MSI_OUTSIDE_MAX, POLICY_MSI_OUTSIDE_MAX) < 0)
 		return oom(err);
 	return 0;
@@ -296,8 +337,9 @@ int policy_check_msi_tables(const struct msi_tables *t, const char *name, struct
 			    struct pib_err *err)
 {
 	int r;
-	if ((r = check_services(t, name, f, err)) < 0 || (r = check_run_keys(t, name, f, err)) < 0 ||
-	    (r = check_actions(t, name, f, err)) < 0 || (r = check_files(t, name, f, err)) < 0)
+	if ((r = check_services(t, name, f, err)) < 0 ||
+	    (r = check_run_keys(t, name, f, err)) < 0 || (r = check_actions(t, name, f, err)) < 0 ||
+	    (r = check_files(t, name, f, err)) < 0)
 		return r;
 	return 0;
 }

@@ -10,16 +10,19 @@
 #include "msi_tables.h"
 #include "policy.h"
 
-#define POLICY_MSI_OUTSIDE_MAX 100u /* msi.file_outside_installdir findings of one MSI; the rest counted in one more */
+#define POLICY_MSI_OUTSIDE_MAX                                                                     \
+	100u /* msi.file_outside_installdir findings of one MSI; the rest counted in one more */
 
 /*
  * Reads the MSI at msi_path (msi_tables_read) and adds its findings to f, each with path =
  * msi_path (the name the report shows). Errors: those of msi_tables_read (msi.unreadable,
  * msi.invalid: bad input, PIB_ERR_FAILED), agent.oom.
  */
-int policy_check_msi(const char *msi_path, struct policy_findings *f, struct pib_err *err) PIB_MUST_CHECK;
+int policy_check_msi(const char *msi_path, struct policy_findings *f,
+		     struct pib_err *err) PIB_MUST_CHECK;
 
-/* The checks on tables already read; name is the finding's path (the MSI's bundle member or file). */
+/* The checks on tables already read; name is the finding's path (the MSI's bundle member or file).
+ */
 int policy_check_msi_tables(const struct msi_tables *t, const char *name, struct policy_findings *f,
 			    struct pib_err *err) PIB_MUST_CHECK;
 

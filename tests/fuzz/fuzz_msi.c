@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target of an MSI's tables (libmsi, directory resolution, row links) and the MSI checks: input is the MSI. */
+/* Fuzz target of an MSI's tables (libmsi, directory resolution, row links) and the MSI checks:
+ * input is the MSI. */
 #include "msi_tables.h"
 #include "policy_msi.h"
 
