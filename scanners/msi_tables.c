@@ -107,12 +107,27 @@ char *msi_path_join(const char *dir, const char *name)
 	return pib_asprintf("%s%s%s", dir, l && dir[l - 1] == ']' ? "" : "/", name);
 }
 
+/* Rows are kept sorted by their key, and found by bsearch: a lookup per row, never a scan. */
+static int dir_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct msi_dir *)a)->id, ((const struct msi_dir *)b)->id);
+}
+
+static int comp_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct msi_component *)a)->id, ((const struct msi_component *)b)->id);
+}
+
 static struct msi_dir *dir_find(struct msi_dir *dirs, size_t n, const char *id)
 {
-	for (size_t i = 0; id && i < n; i++)
-		if (!strcmp(dirs[i].id, id))
-			return &dirs[i];
-	return NULL;
+	struct msi_dir key = {.id = (char *)id};
+	return id && n ? bsearch(&key, dirs, n, sizeof(*dirs), dir_cmp) : NULL;
+}
+
+static const struct msi_component *comp_by_id(const struct msi_tables *t, const char *id)
+{
+	struct msi_component key = {.id = (char *)id};
+	return id && t->n_comps ? bsearch(&key, t->comps, t->n_comps, sizeof(*t->comps), comp_cmp) : NULL;
 }
 
 static bool dir_is_root(const struct msi_dir *d)
@@ -215,6 +230,8 @@ too_deep:;
 
 int msi_dirs_resolve(struct msi_dir *dirs, size_t n, const char *name, struct pib_err *err)
 {
+	if (n)
+		qsort(dirs, n, sizeof(*dirs), dir_cmp);
 	for (size_t i = 0; i < n; i++) {
 		int r = dir_resolve(dirs, n, &dirs[i], name, err);
 		if (r < 0)
@@ -699,9 +716,7 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 	}
 	for (size_t i = 0; i < t->n_files; i++) {
 		struct msi_file *f = &t->files[i];
-		for (size_t j = 0; j < t->n_comps && !f->c; j++)
-			if (!strcmp(t->comps[j].id, f->component))
-				f->c = &t->comps[j];
+		f->c = comp_by_id(t, f->component);
 		if (!f->c) {
 			char *k = pib_text_clean(f->key, false),
 			     *v = pib_text_clean(f->component, false);
@@ -717,9 +732,7 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 	}
 	for (size_t i = 0; i < t->n_services; i++) {
 		struct msi_service *s = &t->services[i];
-		for (size_t j = 0; j < t->n_comps && !s->c; j++)
-			if (!strcmp(t->comps[j].id, s->component))
-				s->c = &t->comps[j];
+		s->c = comp_by_id(t, s->component);
 		if (!s->c) {
 			char *k = pib_text_clean(s->key, false),
 			     *v = pib_text_clean(s->component, false);
@@ -834,6 +847,8 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 			goto out;
 	if ((rc = msi_dirs_resolve(t->dirs, t->n_dirs, name, err)) < 0)
 		goto out;
+	if (t->n_comps)
+		qsort(t->comps, t->n_comps, sizeof(*t->comps), comp_cmp);
 	rc = link_rows(&r, t);
 out:
 	if (ge)
@@ -969,13 +984,6 @@ static void *get_array(struct cursor *c, size_t sz, size_t *n)
 	return v;
 }
 
-static const struct msi_component *comp_by_id(const struct msi_tables *t, const char *id)
-{
-	for (size_t i = 0; id && i < t->n_comps; i++)
-		if (!strcmp(t->comps[i].id, id))
-			return &t->comps[i];
-	return NULL;
-}
 
 static int get_tables(struct cursor *c, struct msi_tables *t)
 {
@@ -1034,7 +1042,17 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 	}
 	if (c->bad || c->p != c->end)
 		return -EINVAL;
-	/* the links the child checked, made again between this process's rows */
+	/* the links the child checked, made again between this process's rows (sorted again) */
+	for (size_t i = 0; i < t->n_dirs; i++)
+		if (!t->dirs[i].id)
+			return -EINVAL;
+	for (size_t i = 0; i < t->n_comps; i++)
+		if (!t->comps[i].id)
+			return -EINVAL;
+	if (t->n_dirs)
+		qsort(t->dirs, t->n_dirs, sizeof(*t->dirs), dir_cmp);
+	if (t->n_comps)
+		qsort(t->comps, t->n_comps, sizeof(*t->comps), comp_cmp);
 	for (size_t i = 0; i < t->n_comps; i++)
 		if (!(t->comps[i].d = dir_find(t->dirs, t->n_dirs, t->comps[i].dir)))
 			return -EINVAL;

@@ -100,7 +100,8 @@ int msi_filename_long(const char *file_name, char **ret) PIB_MUST_CHECK;
 /*
  * Resolves every dirs[i].path. A directory named as a standard folder property
  * (ProgramFiles64Folder, SystemFolder, ...) or a root (no parent, or itself) is "[ID]"; any
- * other is its parent's path joined with its target name ("." adds nothing). Errors
+ * other is its parent's path joined with its target name ("." adds nothing); dirs is sorted by id
+ * first (lookups by bsearch). Errors
  * (msi.invalid, naming the row and column, with name as the MSI's name): a parent that is no
  * row, a cycle, deeper than MSI_DIR_DEPTH_MAX, a bad DefaultDir. 0 or a negative errno.
  */
