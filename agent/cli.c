@@ -29,8 +29,9 @@ const struct agent_command agent_commands[] = {
 	 agent_cmd_keygen},
 	{"deliver", CMD_DELIVER, "[--state-dir DIR]", "send the reports still in the spool (exit 5 when some remain)", 0, 0,
 	 agent_cmd_deliver},
-	{"policy", CMD_POLICY, "[--root DIR]",
-	 "audit an image or root against the image policy (read-only): logins, keys, secrets, file modes, end of life", 0, 0,
+	{"policy", CMD_POLICY, "[--root DIR] [PACKAGE.msi...]",
+	 "audit an image or root against the image policy (read-only): logins, keys, secrets, file modes, end of life; "
+	 "or MSI packages by their tables: services, Run keys, custom actions as LocalSystem, files outside their folders", 0, -1,
 	 agent_cmd_policy},
 	{"vulns", CMD_VULNS, "--vulns FILE|DIR [--root DIR]",
 	 "match a root's installed packages against OSV vulnerability records, offline (read-only)", 0, 0,

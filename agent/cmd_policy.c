@@ -8,12 +8,18 @@
  * is no bundle: every finding is the image's, and those at or above the policy's fail_on (--policy,
  * else the built-in default: high) are violations (status findings, exit 1), since the image is
  * what is being judged; the policy's severities, disabled checks and allow-list apply as in validate.
+ *
+ * pib-agent policy [--root DIR] PACKAGE.msi...: each MSI is judged by its tables (services,
+ * Run keys, custom actions as LocalSystem, files outside its folders; policy_msi.c), as the
+ * Windows checks must be until the agent runs on Windows. A package is what a seller brings:
+ * its findings are of origin bundle. The root is walked only when --root is given too.
  */
 #include "cli.h"
 #include "log.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "policy_files.h"
+#include "policy_msi.h"
 #include "policy_step.h"
 #include "report.h"
 
@@ -217,8 +223,13 @@ static void walk_details(struct report *r, const struct policy_walk_stats *s)
 	report_step_detail(r, "walk", j);
 }
 
-/* The findings into policy[] as the policy file says (severities, disabled, allowed), violations counted. */
-static void judge(struct agent_run *run, const struct policy_file *pf, struct policy_findings *f, const bool *shipped)
+/*
+ * The findings into policy[] as the policy file says (severities, disabled, allowed), violations
+ * counted; the first n_bundle findings are the packages' (origin bundle), the rest the root's
+ * (image). shipped (NULL: none) marks the root's findings of files its packages ship unchanged.
+ */
+static void judge(struct agent_run *run, const struct policy_file *pf, struct policy_findings *f, const bool *shipped,
+		  size_t n_bundle)
 {
 	const struct policy_finding *first = NULL;
 	size_t n_violations = 0, n_disabled = 0, n_allowed = 0;
@@ -237,10 +248,10 @@ static void judge(struct agent_run *run, const struct policy_file *pf, struct po
 		enum policy_severity check_sev = v->severity;
 		v->severity = pv.severity;
 		/* distribution content as shipped (mark_shipped): low, whatever the policy's severity */
-		if (shipped[i] && v->severity > POLICY_SEV_LOW)
+		if (shipped && shipped[i] && v->severity > POLICY_SEV_LOW)
 			v->severity = POLICY_SEV_LOW;
 		bool violation = !pv.allowed && v->severity >= pf->fail_on;
-		cJSON *j = agent_policy_finding_json(v, "image", pv.allowed ? "allowed" : violation ? "violation" : "reported");
+		cJSON *j = agent_policy_finding_json(v, i < n_bundle ? "bundle" : "image", pv.allowed ? "allowed" : violation ? "violation" : "reported");
 		if (!j) {
 			cJSON_Delete(arr);
 			arr = NULL;
@@ -271,6 +282,72 @@ static void judge(struct agent_run *run, const struct policy_file *pf, struct po
 			 n_violations, n_violations == 1 ? "" : "s", policy_severity_name(pf->fail_on));
 }
 
+/* An MSI's product and table counts, for the step's msi[]. */
+static cJSON *msi_summary(const char *name, const struct msi_tables *t, size_t n_findings)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return NULL;
+	struct {
+		const char *key, *value;
+	} s[] = {
+		{"path", name},
+		{"product_name", t->product_name},
+		{"product_code", t->product_code},
+		{"product_version", t->product_version},
+		{"manufacturer", t->manufacturer},
+		{"upgrade_code", t->upgrade_code},
+	};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		char *c = s[i].value ? pib_text_clean(s[i].value, false) : NULL;
+		if (c)
+			cJSON_AddStringToObject(j, s[i].key, c);
+		else
+			cJSON_AddNullToObject(j, s[i].key);
+		free(c);
+	}
+	cJSON_AddNumberToObject(j, "directories", (double)t->n_dirs);
+	cJSON_AddNumberToObject(j, "components", (double)t->n_comps);
+	cJSON_AddNumberToObject(j, "files", (double)t->n_files);
+	cJSON_AddNumberToObject(j, "services", (double)t->n_services);
+	cJSON_AddNumberToObject(j, "registry_values", (double)t->n_regs);
+	cJSON_AddNumberToObject(j, "custom_actions", (double)t->n_actions);
+	cJSON_AddNumberToObject(j, "findings", (double)n_findings);
+	return j;
+}
+
+/* Each MSI of the command line judged by its tables; its findings added to f, its summary to msi[]. */
+static int check_packages(struct agent_run *run, const struct agent_opts *o, struct policy_findings *f)
+{
+	cJSON *arr = cJSON_CreateArray();
+	int r = 0;
+
+	for (int i = 0; arr && r == 0 && i < o->n_args; i++) {
+		struct msi_tables t;
+		char *name = pib_text_clean(o->args[i], false);
+		size_t before = f->n;
+		if (!name) {
+			r = pib_fail(&run->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+			break;
+		}
+		r = msi_tables_read(o->args[i], name, &t, &run->err);
+		if (r == 0) {
+			r = policy_check_msi_tables(&t, name, f, &run->err);
+			cJSON *j = msi_summary(name, &t, f->n - before);
+			if (j)
+				cJSON_AddItemToArray(arr, j);
+			agent_log("policy: %s: %s %s, %zu files, %zu services, %zu custom actions: %zu finding%s", name,
+				  t.product_code, t.product_version ? t.product_version : "(no version)", t.n_files,
+				  t.n_services, t.n_actions, f->n - before, f->n - before == 1 ? "" : "s");
+			msi_tables_free(&t);
+		}
+		free(name);
+	}
+	if (arr)
+		report_step_detail(run->report, "msi", arr);
+	return r;
+}
+
 int agent_cmd_policy(const struct agent_opts *o)
 {
 	struct agent_run run = {.opts = o};
@@ -283,6 +360,7 @@ int agent_cmd_policy(const struct agent_opts *o)
 		agent_error("--root %s: not an existing directory given as an absolute path", o->root);
 		return PIB_EXIT_USAGE;
 	}
+	bool walk = o->root || o->n_args == 0; /* with packages, the root only when --root says so */
 	run.root = o->root ? o->root : "/";
 	/* a policy that cannot be used stops the audit before anything is read, like a bad --root */
 	if (agent_load_policy(&run, NULL, &run.err) == false) {
@@ -297,11 +375,16 @@ int agent_cmd_policy(const struct agent_opts *o)
 		return PIB_EXIT_ENV;
 	}
 	report_step_begin(run.report, "policy");
-	report_step_detail(run.report, "root", cJSON_CreateString(run.root));
+	report_step_detail(run.report, "root", walk ? cJSON_CreateString(run.root) : cJSON_CreateNull());
 	double t0 = pib_now_mono();
 	struct policy_walk_opts wo = {.secrets = true, .threads = o->jobs > 0 ? (unsigned)o->jobs : 0};
-	if (policy_check_root(run.root, &f, &run.err) == 0 &&
-	    policy_walk_root(run.root, &wo, &f, &stats, &run.err) == 0) {
+	size_t n_bundle = 0;
+	if (o->n_args > 0 && check_packages(&run, o, &f) == 0)
+		n_bundle = f.n;
+	if (!run.err.set && !walk) {
+		judge(&run, run.policy_file, &f, NULL, n_bundle);
+	} else if (!run.err.set && policy_check_root(run.root, &f, &run.err) == 0 &&
+		   policy_walk_root(run.root, &wo, &f, &stats, &run.err) == 0) {
 		walk_details(run.report, &stats);
 		if (mark_shipped(run.root, &f, &shipped) < 0)
 			pib_fail(&run.err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
@@ -311,7 +394,7 @@ int agent_cmd_policy(const struct agent_opts *o)
 			  (unsigned long long)stats.files, (unsigned long long)stats.secret_files, pib_now_mono() - t0,
 			  f.n, f.n == 1 ? "" : "s", (unsigned long long)stats.errors, stats.errors == 1 ? "y" : "ies");
 		if (!run.err.set)
-			judge(&run, run.policy_file, &f, shipped);
+			judge(&run, run.policy_file, &f, shipped, n_bundle);
 	}
 	if (run.err.set && run.err.cls != PIB_ERR_FINDINGS)
 		agent_error("policy failed: %s: %s", run.err.code, run.err.msg);

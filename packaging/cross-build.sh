@@ -33,7 +33,7 @@ for t in mmdebstrap "$TRIPLET-gcc" "$QEMU" meson ninja pkg-config; do
 done
 
 # The -dev packages of the build (tests/deps.sh, BUILD) for the target architecture.
-PKGS="libc6-dev libarchive-dev libsolv-dev libsolvext-dev libclamav-dev libcurl4-openssl-dev libcjson-dev libssl-dev liblzma-dev"
+PKGS="libc6-dev libarchive-dev libsolv-dev libsolvext-dev libclamav-dev libcurl4-openssl-dev libcjson-dev libssl-dev liblzma-dev libmsi-dev libglib2.0-dev"
 # Same Debian release as this machine, so the sysroot's libraries are the ones Debian
 # ships next to the host's build.
 # shellcheck disable=SC1091
