@@ -568,32 +568,6 @@ static bool is_own(const struct cmp *c, const char *path)
 	return c->n_own && bsearch(&path, c->own, c->n_own, sizeof(char *), cmp_str);
 }
 
-/* The directory at path inside the root ("" for the root), no symlink followed: fd or -errno. */
-static int open_dir(int rootfd, const char *path)
-{
-	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char *copy = strdup(path), *save = NULL;
-
-	if (fd < 0 || !copy) {
-		int e = fd < 0 ? errno : ENOMEM;
-		if (fd >= 0)
-			close(fd);
-		free(copy);
-		return -e;
-	}
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
-		close(fd);
-		if (sub < 0) {
-			free(copy);
-			return -e;
-		}
-		fd = sub;
-	}
-	free(copy);
-	return fd;
-}
 
 /* Makes c->dfd the directory of path; its name in *name. */
 static int parent_of(struct cmp *c, const char *path, const char **name)
@@ -612,7 +586,7 @@ static int parent_of(struct cmp *c, const char *path, const char **name)
 		c->dfd = -ENOMEM;
 		return -ENOMEM;
 	}
-	c->dfd = open_dir(c->rootfd, c->dir);
+	c->dfd = rootdiff_open_dir(c->rootfd, c->dir);
 	return c->dfd;
 }
 
@@ -808,7 +782,7 @@ static int find_added(struct cmp *c)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < sizeof(added_dirs) / sizeof(added_dirs[0]); i++) {
-		int fd = open_dir(c->rootfd, added_dirs[i]);
+		int fd = rootdiff_open_dir(c->rootfd, added_dirs[i]);
 		if (fd == -ENOMEM)
 			return fd;
 		if (fd < 0)

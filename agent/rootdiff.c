@@ -522,8 +522,7 @@ static void walk_tree(struct walker *w, int fd, const char *prefix)
 	}
 }
 
-/* Opens the directory at the path inside the root (no symlink followed); rootfd is borrowed. */
-static int open_inside(int rootfd, const char *path, int *ret)
+int rootdiff_open_dir(int rootfd, const char *path)
 {
 	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char *copy = strdup(path), *save = NULL;
@@ -546,8 +545,7 @@ static int open_inside(int rootfd, const char *path, int *ret)
 		fd = sub;
 	}
 	free(copy);
-	*ret = fd;
-	return 0;
+	return fd;
 }
 
 #ifndef OPEN_TREE_CLONE
@@ -578,7 +576,7 @@ static void walk_beneath(struct walker *w, int rootfd, const char *mp)
 		free(parent);
 		return;
 	}
-	if ((r = open_inside(rootfd, parent, &pfd)) < 0) {
+	if ((r = pfd = rootdiff_open_dir(rootfd, parent)) < 0) {
 		skip(w, "error", "what lies beneath this mount was not scanned: its parent directory cannot be opened", -r);
 		free(parent);
 		return;

@@ -114,5 +114,9 @@ int rootdiff_load(const char *root, const char *file, struct rootdiff **ret) PIB
 
 void rootdiff_free(struct rootdiff *d);
 
+/* The directory at path inside the root ("" or "/" for the root itself; rootfd borrowed), no link
+ * followed on the way, not even in a parent: an fd, or -errno. */
+int rootdiff_open_dir(int rootfd, const char *path);
+
 /* The name of the filesystem open on fd when it holds nothing of an image (see above), else NULL. */
 const char *rootdiff_fs_not_walked(int fd);
