@@ -14,6 +14,7 @@
 #include "pib-config.h"
 
 #define TERM_MAX_SKIPPED 20  /* files not scanned listed in the terminal view; the rest counted */
+#define MAX_VULNS_SHOWN 50   /* vulnerabilities listed (terminal and page); the rest counted */
 #define HTML_MAX_SKIPPED 500 /* ... and on the HTML page */
 
 
@@ -594,6 +595,28 @@ static void term_image_changes(struct term *t, const cJSON *arr)
 	}
 }
 
+/* The vulnerabilities the feed gave (null: no feed given, nothing to show), the bundle's first. */
+static void term_vulns(struct term *t, const cJSON *arr)
+{
+	const cJSON *it;
+	int n = 0;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	term_heading(t, "Vulnerabilities", jlen(arr));
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (n++ == MAX_VULNS_SHOWN) {
+			tl(t, "  and %d more (see vulnerabilities[] in the report)", jlen(arr) - MAX_VULNS_SHOWN);
+			break;
+		}
+		tf(t, "  %-9s %-8s %-6s %s %s %s", or (jstr(it, "status"), "?"), or (jstr(it, "severity"), "unknown"),
+		   or (jstr(it, "origin"), "?"), or (jstr(it, "id"), "?"), or (jstr(it, "package"), "?"),
+		   or (jstr(it, "installed"), "?"));
+		tf(t, ", fixed in %s\n", or (jstr(it, "fixed"), "no known version"));
+	}
+}
+
 static void render_term(struct term *t, const struct loaded *l)
 {
 	const cJSON *pred = l->pred, *scan = jget(pred, "scan"), *it, *err = jget(pred, "error");
@@ -682,6 +705,7 @@ static void render_term(struct term *t, const struct loaded *l)
 	term_heading(t, "Checks", jlen(jget(pred, "checks")));
 	cJSON_ArrayForEach(it, jget(pred, "checks")) term_generic_item(t, it);
 	term_image_changes(t, jget(pred, "image_changes"));
+	term_vulns(t, jget(pred, "vulnerabilities"));
 
 	term_heading(t, "Packages", jlen(jget(pred, "packages")));
 	cJSON_ArrayForEach(it, jget(pred, "packages"))
@@ -953,6 +977,36 @@ static void html_image_changes(struct pib_buf *b, const cJSON *arr)
 	hraw(b, "</table></section>\n");
 }
 
+/* The vulnerabilities the feed gave, one row each (none when no feed was given). */
+static void html_vulns(struct pib_buf *b, const cJSON *arr)
+{
+	static const struct html_cell cells[] = {
+	    {"status", "-", HC_BOLD}, {"severity", "unknown", 0}, {"origin", "-", 0},	{"id", "-", HC_MONO},
+	    {"package", "-", HC_MONO}, {"installed", "-", HC_MONO}, {"fixed", "no known version", HC_MONO}, {NULL, NULL, 0}};
+	const cJSON *it;
+	int n = 0;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	hr(b, "<section id=\"vulnerabilities\"><h2>Vulnerabilities (%d)</h2>", jlen(arr));
+	if (!jlen(arr)) {
+		hraw(b, "<p class=\"none\">No record of the feed names a package of the image or the bundle in an affected version</p></section>\n");
+		return;
+	}
+	hraw(b, "<table><tr><th>status</th><th>severity</th><th>origin</th><th>id</th><th>package</th><th>installed</th>"
+		"<th>fixed in</th></tr>");
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (n++ == MAX_VULNS_SHOWN)
+			break;
+		html_row(b, is_finding(it) ? "<tr class=\"hit\">" : "<tr>", it, cells);
+	}
+	hraw(b, "</table>");
+	if (jlen(arr) > MAX_VULNS_SHOWN)
+		hr(b, "<p>and %d more that the report lists</p>", jlen(arr) - MAX_VULNS_SHOWN);
+	hraw(b, "</section>\n");
+}
+
 /* The page of an SBOM: what it describes, its signature, the transaction's packages. */
 static void render_html_sbom(struct pib_buf *b, const struct loaded *l)
 {
@@ -1112,6 +1166,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
 	html_image_changes(b, jget(pred, "image_changes"));
+	html_vulns(b, jget(pred, "vulnerabilities"));
 
 	/* below the fold: every file not scanned or cut short, since the verdict did not see them */
 	const cJSON *skipped = cJSON_IsObject(scan) ? jget(scan, "skipped") : NULL;

@@ -89,6 +89,12 @@ is "the step: 4 records read" "$(fact 'steps[name=vulns].feed.records')" 4
 is "the step: 3 of Debian:12" "$(fact 'steps[name=vulns].feed.records_for_image')" 3
 is "the step: the image's ecosystem" "$(fact 'steps[name=vulns].ecosystem')" Debian:12
 is "the step: the threshold" "$(fact 'steps[name=vulns].fail_on')" high
+"$PIB_AGENT" show "$REPORT" >"$T/show.txt" 2>&1
+grep -E 'violation +high +bundle DSA-9001-1 libonig5' "$T/show.txt" >/dev/null
+check "show: the bundle's vulnerability in its own section" test $? = 0 -a -n "$(grep '^Vulnerabilities' "$T/show.txt")"
+contains "show: the fixed version" "$(grep DSA-9001-1 "$T/show.txt")" "fixed in $ONIG_VER+deb12u1"
+"$PIB_AGENT" show "$REPORT" --html "$T/show.html" >/dev/null 2>&1
+check "show --html: a vulnerabilities section with the record" grep -q 'id="vulnerabilities".*DSA-9001-1' "$T/show.html"
 is "libonig5 was installed" "$(dpkg_status "$R1" libonig5)" "install ok installed"
 
 # --- 3. the audit command on the root alone: every package is the image's
