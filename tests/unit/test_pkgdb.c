@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the package database reader: the gold root against dpkg-query, Source: versions, states, OSV ecosystems. */
 #include "pkgdb.h"
+#include "proc.h"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -18,25 +19,34 @@ static int line_cmp(const void *a, const void *b)
 /* dpkg-query's view of root's installed packages, one "name version arch source srcversion" a line. */
 static char **dpkg_query(const char *root, size_t *n)
 {
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd),
-		 "dpkg-query --admindir='%s/var/lib/dpkg' -W -f '${db:Status-Abbrev}|${Package} ${Version} "
-		 "${Architecture} ${source:Package} ${source:Version}\\n'",
-		 root);
-	FILE *f = popen(cmd, "r"); /* a test's own fixed command: the root is the test's */
-	char **v = NULL, line[8192];
+	char admindir[4096];
+	snprintf(admindir, sizeof(admindir), "--admindir=%s/var/lib/dpkg", root);
+	char *argv[] = {(char *)"/usr/bin/dpkg-query", admindir, (char *)"-W", (char *)"-f",
+			(char *)"${db:Status-Abbrev}|${Package} ${Version} ${Architecture} ${source:Package} "
+				"${source:Version}\n",
+			NULL};
+	struct pib_spawn_opts so = {.stdin_fd = -1, .merge_output = true, .max_output = 64u << 20};
+	struct pib_spawn_result res = {0};
+	char **v = NULL;
+
 	*n = 0;
-	if (!f)
+	if (pib_spawn(argv, &so, &res) < 0 || res.status != 0 || !res.output.data) {
+		pib_spawn_result_free(&res);
 		return NULL;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		char *bar = strchr(line, '|');
-		if (!bar || strncmp(line, "ii", 2))
-			continue;
-		v = realloc(v, (*n + 1) * sizeof(*v));
-		v[(*n)++] = strdup(bar + 1);
 	}
-	pclose(f);
+	char *cur = res.output.data, *end = cur + res.output.len;
+	while (cur < end) {
+		char *nl = memchr(cur, '\n', (size_t)(end - cur));
+		char *line = strndup(cur, nl ? (size_t)(nl - cur) : (size_t)(end - cur));
+		cur = nl ? nl + 1 : end;
+		char *bar = line ? strchr(line, '|') : NULL;
+		if (bar && !strncmp(line, "ii", 2)) {
+			v = realloc(v, (*n + 1) * sizeof(*v));
+			v[(*n)++] = strdup(bar + 1);
+		}
+		free(line);
+	}
+	pib_spawn_result_free(&res);
 	qsort(v, *n, sizeof(*v), line_cmp);
 	return v;
 }
