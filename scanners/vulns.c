@@ -262,10 +262,9 @@ static void rec_free(struct rec *r)
 	free(r->sev_text);
 }
 
-void vuln_db_free(struct vuln_db *db)
+/* What a database (or a worker's part of one) holds, not the struct itself. */
+static void db_contents_free(struct vuln_db *db)
 {
-	if (!db)
-		return;
 	for (size_t i = 0; i < db->n_recs; i++)
 		rec_free(&db->recs[i]);
 	free(db->recs);
@@ -273,6 +272,13 @@ void vuln_db_free(struct vuln_db *db)
 		aff_free(&db->affs[i]);
 	free(db->affs);
 	pib_strv_free(db->info.ecosystems);
+}
+
+void vuln_db_free(struct vuln_db *db)
+{
+	if (!db)
+		return;
+	db_contents_free(db);
 	vuln_cmp_free(db->cmp);
 	free(db->ecosystem_owned);
 	free(db);
@@ -1035,17 +1041,6 @@ static la_int64_t vz_skip(struct archive *a, void *arg, la_int64_t n)
 	return n;
 }
 
-/* A zip member's name fit for messages: printable ASCII, at most 200 bytes. */
-static void member_for_msg(const char *m, char out[208])
-{
-	size_t n = 0;
-	for (; m[n] && n < 200; n++)
-		out[n] = (m[n] > 0x20 && m[n] < 0x7f) ? m[n] : '?';
-	if (m[n])
-		out[n++] = '~';
-	out[n] = '\0';
-}
-
 static void vw_run_zip(struct vworker *w)
 {
 	struct vsrc *s = w->src;
@@ -1085,7 +1080,7 @@ static void vw_run_zip(struct vworker *w)
 		size_t my = unit++;
 		if (my % w->stride != w->k)
 			continue; /* another worker's: not inflated here */
-		member_for_msg(m, member);
+		jr_printable(m, 200, member);
 		snprintf(name, sizeof(name), "%s:%s", s->path, member);
 		if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)VULN_MAX_FILE_BYTES) {
 			rc = pib_fail(&w->err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", name,
@@ -1266,14 +1261,7 @@ static int load_units(struct vuln_db *db, struct vsrc *s, bool parallel, struct 
 			      s->path, VULN_MAX_TOTAL_BYTES >> 30);
 	}
 	for (size_t i = 0; i < nw; i++) {
-		struct vuln_db *p = &ws[i].part;
-		for (size_t k = 0; k < p->n_recs; k++)
-			rec_free(&p->recs[k]);
-		free(p->recs);
-		for (size_t k = 0; k < p->n_affs; k++)
-			aff_free(&p->affs[k]);
-		free(p->affs);
-		pib_strv_free(p->info.ecosystems);
+		db_contents_free(&ws[i].part);
 		jf_arena_free(&ws[i].arena);
 		free(ws[i].buf);
 		pib_err_clear(&ws[i].err);
