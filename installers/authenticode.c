@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Authenticode signatures of MSI packages: the signature (the MSI's DigitalSignature stream) is
+ * taken out by osslsigncode and read here with OpenSSL: the signer's subject, issuer and
+ * certificate SHA-256, and its chain checked against the target's keys (a key may be the signer's
+ * own certificate or any CA above it). That the signature matches the MSI's contents is then
+ * judged by the exit code of `osslsigncode verify`, offline (no CRL fetch, no timestamp server),
+ * given as trust exactly the self-signed root the chain was seen to reach.
+ */
+#include "authenticode.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#define MAX_SIG_BYTES (1u << 20)      /* an Authenticode PKCS#7: a few KiB, certificates included */
+#define MAX_KEY_BYTES (1u << 20)      /* one key file of the bundle */
+#define MAX_KEY_CERTS 64              /* certificates in one key file */
+#define MAX_NAME_CHARS 1024           /* a subject or issuer as reported */
+#define TOOL_OUTPUT_MAX (64u << 10)   /* osslsigncode's output kept (for the error's detail only) */
+#define EXTRACT_TIMEOUT 120.0
+#define VERIFY_TIMEOUT 600.0          /* osslsigncode hashes every stream: about 1 s per 100 MB */
+#define SCAN_CHUNK (1u << 20)
+#define OLE_DIRENT 128
+
+/*
+ * The environment of osslsigncode: proxies that lead nowhere, so that a version which fetches
+ * CRLs or timestamps by itself (2.9 without -ignore-crl fetches the CRL distribution points the
+ * signature's certificates name) reaches no network even if a flag below is missing.
+ */
+static char *const tool_env[] = {
+	(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LANG=C", (char *)"LC_ALL=C",
+	(char *)"http_proxy=http://127.0.0.1:9", (char *)"https_proxy=http://127.0.0.1:9",
+	(char *)"HTTP_PROXY=http://127.0.0.1:9", (char *)"HTTPS_PROXY=http://127.0.0.1:9",
+	(char *)"all_proxy=http://127.0.0.1:9", (char *)"ALL_PROXY=http://127.0.0.1:9", NULL};
+
+void authenticode_result_free(struct authenticode_result *res)
+{
+	if (!res)
+		return;
+	free(res->subject);
+	free(res->issuer);
+	res->subject = res->issuer = NULL;
+}
+
+/*
+ * Whether the compound file at fd has a root-level-looking directory entry named
+ * "\005DigitalSignature" (a stream). Directory entries are 128 bytes, and the sectors that hold
+ * them start at multiples of 512, so an entry sits at a multiple of 128 in the file: its name in
+ * UTF-16LE, the name's length in bytes (with the NUL) at 64, its type (2: stream) at 66. Stream
+ * data that mimics one only makes an unsigned MSI look signed; osslsigncode then finds no
+ * signature and it is refused.
+ */
+static int find_signature_entry(int fd, bool *ret_found)
+{
+	static const char name[] = "\005DigitalSignature";
+	unsigned char want[OLE_DIRENT / 2 + 4];
+	size_t nl = sizeof(name) - 1;
+	*ret_found = false;
+
+	memset(want, 0, sizeof(want));
+	for (size_t i = 0; i < nl; i++)
+		want[2 * i] = (unsigned char)name[i];
+	/* the NUL after the name is part of it in the entry */
+	size_t wl = 2 * (nl + 1);
+
+	unsigned char *buf = malloc(SCAN_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	off_t off = 0;
+	int r = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf, SCAN_CHUNK, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		/* SCAN_CHUNK is a multiple of 128: entries never straddle two reads */
+		for (size_t e = 0; e + OLE_DIRENT <= (size_t)n; e += OLE_DIRENT) {
+			const unsigned char *d = buf + e;
+			if (memcmp(d, want, wl) == 0 && d[64] == wl && d[65] == 0 && d[66] == 2) {
+				*ret_found = true;
+				free(buf);
+				return 0;
+			}
+		}
+		off += n;
+		if ((size_t)n < SCAN_CHUNK)
+			break;
+	}
+	free(buf);
+	return r;
+}
+
+static char *name_text(const X509_NAME *nm)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	if (!b)
+		return NULL;
+	if (X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253) >= 0) {
+		char *p = NULL;
+		long n = BIO_get_mem_data(b, &p);
+		if (n >= 0) {
+			char *raw = pib_strndup(p ? p : "", (size_t)n > MAX_NAME_CHARS ? MAX_NAME_CHARS : (size_t)n);
+			out = raw ? pib_text_clean(raw, false) : NULL;
+			free(raw);
+		}
+	}
+	BIO_free(b);
+	return out;
+}
+
+/* The certificates of one PEM key file (at least one), or -EINVAL. */
+static int load_key_certs(const char *path, STACK_OF(X509) **ret)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = pib_read_file(path, MAX_KEY_BYTES, &data, &len);
+	if (r < 0)
+		return r;
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *b = BIO_new_mem_buf(data, (int)len);
+	if (!sk || !b) {
+		sk_X509_free(sk);
+		BIO_free(b);
+		free(data);
+		return -ENOMEM;
+	}
+	X509 *x;
+	while (sk_X509_num(sk) < MAX_KEY_CERTS && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			r = -ENOMEM;
+			break;
+		}
+	ERR_clear_error();
+	BIO_free(b);
+	free(data);
+	if (r == 0 && sk_X509_num(sk) == 0)
+		r = -EINVAL;
+	if (r < 0) {
+		sk_X509_pop_free(sk, X509_free);
+		return r;
+	}
+	*ret = sk;
+	return 0;
+}
+
+/*
+ * Verifies signer with trusted as the trust store and untrusted as the other certificates
+ * it may chain through; partial: a trusted certificate ends the chain even when it is not
+ * self-signed. On success *ret_top (when given) is the chain's last certificate (a new reference).
+ */
+static int chain_verify(X509 *signer, STACK_OF(X509) *trusted, STACK_OF(X509) *untrusted, bool partial,
+			X509 **ret_top, int *ret_verr)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok = 0;
+	*ret_verr = X509_V_ERR_UNSPECIFIED;
+	if (!st || !ctx)
+		goto out;
+	for (int i = 0; i < sk_X509_num(trusted); i++)
+		if (!X509_STORE_add_cert(st, sk_X509_value(trusted, i)))
+			goto out;
+	if (partial)
+		X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	if (!X509_STORE_CTX_init(ctx, st, signer, untrusted))
+		goto out;
+	ok = X509_verify_cert(ctx) == 1;
+	*ret_verr = ok ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+	if (ok && ret_top) {
+		STACK_OF(X509) *ch = X509_STORE_CTX_get0_chain(ctx);
+		X509 *top = sk_X509_value(ch, sk_X509_num(ch) - 1);
+		if (top && X509_up_ref(top))
+			*ret_top = top;
+		else
+			ok = 0;
+	}
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return ok ? 0 : -EBADMSG;
+}
+
+/* The osslsigncode to run: $PIB_OSSLSIGNCODE (an absolute path) or the system's. */
+static int find_osslsigncode(char **ret, struct pib_err *err)
+{
+	const char *env = getenv("PIB_OSSLSIGNCODE");
+	if (env && *env) {
+		if (env[0] != '/' || access(env, X_OK) != 0)
+			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "tool.missing",
+					"PIB_OSSLSIGNCODE=%s: not an absolute path of an executable", env);
+		*ret = pib_strdup(env);
+	} else {
+		*ret = pib_find_tool("osslsigncode");
+		if (!*ret)
+			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "tool.missing",
+					"osslsigncode is not installed: it checks the Authenticode signatures of MSI packages (apt-get install osslsigncode)");
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int run_tool(char *const argv[], double timeout, struct pib_spawn_result *res)
+{
+	struct pib_spawn_opts so = {.env = tool_env, .timeout = timeout, .max_output = TOOL_OUTPUT_MAX,
+				    .stdin_fd = -1, .merge_output = true};
+	memset(res, 0, sizeof(*res));
+	return pib_spawn(argv, &so, res);
+}
+
+/* Writes certs as PEM into path (a new file of ours). */
+static int write_pem(const char *path, STACK_OF(X509) *certs)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	BIO *b = BIO_new_fd(fd, BIO_CLOSE);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
+	int r = 0;
+	for (int i = 0; i < sk_X509_num(certs) && r == 0; i++)
+		if (!PEM_write_bio_X509(b, sk_X509_value(certs, i)))
+			r = -EIO;
+	if (BIO_flush(b) != 1)
+		r = -EIO;
+	BIO_free(b);
+	return r;
+}
+
+struct ac_state {
+	const char *path, *label;
+	char *tool, *dir, *sigfile, *cafile, *empty;
+	PKCS7 *p7;
+	X509 *signer;             /* a reference into p7's certificates */
+	STACK_OF(X509) **per_key; /* the certificates of each key (owned) */
+	size_t n_keys;
+	STACK_OF(X509) *untrusted; /* p7's certificates and the keys' (references) */
+	X509 *root;               /* the self-signed end of the chain osslsigncode gets as trust */
+};
+
+static int extract_signature(struct ac_state *s, struct pib_err *err)
+{
+	struct pib_spawn_result sr;
+	char *const argv[] = {s->tool, (char *)"extract-signature", (char *)"-in", (char *)s->path,
+			      (char *)"-out", s->sigfile, NULL};
+	int r = run_tool(argv, EXTRACT_TIMEOUT, &sr);
+	if (r < 0) {
+		pib_spawn_result_free(&sr);
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
+				strerror(-r));
+	}
+	if (sr.status != 0) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: its Authenticode signature cannot be read (osslsigncode extract-signature %s %d)",
+			     s->label, sr.timed_out ? "timed out," : "exited with status", sr.status);
+		pib_err_detail(err, sr.output.data, sr.output.len);
+		pib_spawn_result_free(&sr);
+		return r;
+	}
+	pib_spawn_result_free(&sr);
+
+	char *der = NULL;
+	size_t len = 0;
+	r = pib_read_file(s->sigfile, MAX_SIG_BYTES, &der, &len);
+	if (r < 0)
+		return pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: its Authenticode signature cannot be read (%s)", s->label,
+				r == -EFBIG ? "over 1 MiB" : strerror(-r));
+	const unsigned char *p = (const unsigned char *)der;
+	s->p7 = d2i_PKCS7(NULL, &p, (long)len);
+	free(der);
+	ERR_clear_error();
+	if (!s->p7 || !PKCS7_type_is_signed(s->p7) || !s->p7->d.sign)
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: its Authenticode signature is not a PKCS#7 SignedData", s->label);
+	STACK_OF(PKCS7_SIGNER_INFO) *sis = PKCS7_get_signer_info(s->p7);
+	if (sk_PKCS7_SIGNER_INFO_num(sis) != 1)
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: its Authenticode signature has %d signers (one expected)", s->label,
+				sk_PKCS7_SIGNER_INFO_num(sis));
+	STACK_OF(X509) *signers = PKCS7_get0_signers(s->p7, NULL, 0);
+	ERR_clear_error();
+	if (!signers || sk_X509_num(signers) != 1) {
+		sk_X509_free(signers);
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: its Authenticode signature does not carry its signer's certificate", s->label);
+	}
+	s->signer = sk_X509_value(signers, 0);
+	sk_X509_free(signers);
+	return 0;
+}
+
+static int describe_signer(struct ac_state *s, struct authenticode_result *res)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	res->subject = name_text(X509_get_subject_name(s->signer));
+	res->issuer = name_text(X509_get_issuer_name(s->signer));
+	if (!res->subject || !res->issuer)
+		return -ENOMEM;
+	if (!X509_digest(s->signer, EVP_sha256(), md, &mdlen) || mdlen != 32)
+		return -EIO;
+	pib_hex(md, 32, res->cert_sha256);
+	return 0;
+}
+
+/* The first key (in the target's order) the signer's chain ends at. */
+static int match_key(struct ac_state *s, const struct authenticode_key *keys, size_t n_keys,
+		     struct authenticode_result *res, struct pib_err *err)
+{
+	int r = 0, verr = X509_V_OK;
+	s->per_key = calloc(n_keys ? n_keys : 1, sizeof(*s->per_key));
+	if (!s->per_key || !(s->untrusted = sk_X509_new_null()))
+		return -ENOMEM;
+	s->n_keys = n_keys;
+	STACK_OF(X509) *p7certs = s->p7->d.sign->cert;
+	for (int i = 0; i < sk_X509_num(p7certs) && r == 0; i++)
+		if (!sk_X509_push(s->untrusted, sk_X509_value(p7certs, i)))
+			r = -ENOMEM;
+	for (size_t k = 0; k < n_keys && r == 0; k++) {
+		r = load_key_certs(keys[k].path, &s->per_key[k]);
+		if (r < 0)
+			return pib_fail(err, r, PIB_ERR_FAILED, "bundle.bad_key",
+					"%s: not a PEM certificate (an MSI target's keys are X.509 certificates of the signer or of a CA)%s%s",
+					keys[k].label, r == -EINVAL ? "" : ": ", r == -EINVAL ? "" : strerror(-r));
+		for (int i = 0; i < sk_X509_num(s->per_key[k]) && r == 0; i++)
+			if (!sk_X509_push(s->untrusted, sk_X509_value(s->per_key[k], i)))
+				r = -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n_keys && !res->key; k++)
+		if (chain_verify(s->signer, s->per_key[k], s->untrusted, true, NULL, &verr) == 0)
+			res->key = keys[k].label;
+	if (res->key)
+		return 0;
+	if (n_keys == 0)
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: signed by \"%s\" (certificate SHA-256 %s), but the target lists no keys to check it against",
+				s->label, res->subject, res->cert_sha256);
+	return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			"%s: signed by \"%s\" (issuer \"%s\", certificate SHA-256 %s), whose chain ends at none of the target's keys (%s)",
+			s->label, res->subject, res->issuer, res->cert_sha256, X509_verify_cert_error_string(verr));
+}
+
+/* A code signing certificate: its extended key usage, when it has one, allows code signing. */
+static int check_usage(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
+{
+	uint32_t xku = X509_get_extended_key_usage(s->signer);
+	if (xku != UINT32_MAX && !(xku & XKU_CODE_SIGN))
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: signed by \"%s\", whose certificate is not for code signing (its extended key usage lacks codeSigning)",
+				s->label, res->subject);
+	return 0;
+}
+
+/*
+ * The trust osslsigncode gets: the self-signed root the chain reaches through the signature's
+ * certificates and the keys (osslsigncode, unlike the check above, accepts only a chain that
+ * ends at a self-signed certificate). The keys already decided whom to trust; this root only
+ * lets osslsigncode's chain check pass, so that its exit code judges the contents.
+ */
+static int find_root(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
+{
+	STACK_OF(X509) *selfsigned = sk_X509_new_null();
+	int verr = X509_V_OK, r = 0;
+	if (!selfsigned)
+		return -ENOMEM;
+	for (int i = 0; i < sk_X509_num(s->untrusted) && r == 0; i++) {
+		X509 *x = sk_X509_value(s->untrusted, i);
+		if (X509_self_signed(x, 1) == 1 && !sk_X509_push(selfsigned, x))
+			r = -ENOMEM;
+	}
+	ERR_clear_error();
+	if (r == 0 && chain_verify(s->signer, selfsigned, s->untrusted, false, &s->root, &verr) < 0)
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: signed by \"%s\" (issuer \"%s\"): its contents cannot be checked, as the chain reaches no self-signed root certificate in the signature or among the keys (%s); sign with the whole chain (osslsigncode sign -certs chain.pem) or give the root CA as a key",
+			     s->label, res->subject, res->issuer, X509_verify_cert_error_string(verr));
+	sk_X509_free(selfsigned);
+	if (r < 0)
+		return r;
+	STACK_OF(X509) *one = sk_X509_new_null();
+	if (!one || !sk_X509_push(one, s->root)) {
+		sk_X509_free(one);
+		return -ENOMEM;
+	}
+	r = write_pem(s->cafile, one);
+	sk_X509_free(one);
+	if (r < 0)
+		return pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->cafile, strerror(-r));
+	return 0;
+}
+
+/*
+ * Whether this osslsigncode knows -ignore-crl (2.9 does; without it 2.9 fetches the CRL
+ * distribution points of the certificates): asked with an empty file, which every version
+ * refuses, 2.5 (-ignore-crl unknown) with status 255, 2.9 with 1.
+ */
+static int probe_ignore_crl(struct ac_state *s, bool *ret, struct pib_err *err)
+{
+	int fd = open(s->empty, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->empty, strerror(errno));
+	close(fd);
+	struct pib_spawn_result sr;
+	char *const argv[] = {s->tool, (char *)"verify", (char *)"-ignore-crl", (char *)"-in", s->empty, NULL};
+	int r = run_tool(argv, EXTRACT_TIMEOUT, &sr);
+	if (r < 0) {
+		pib_spawn_result_free(&sr);
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
+				strerror(-r));
+	}
+	*ret = sr.status != 255 && !sr.timed_out;
+	pib_spawn_result_free(&sr);
+	return 0;
+}
+
+static int verify_contents(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
+{
+	bool ignore_crl = false;
+	int r = probe_ignore_crl(s, &ignore_crl, err);
+	if (r < 0)
+		return r;
+	char *argv[16];
+	int n = 0;
+	argv[n++] = s->tool;
+	argv[n++] = (char *)"verify";
+	if (ignore_crl)
+		argv[n++] = (char *)"-ignore-crl";
+	argv[n++] = (char *)"-ignore-timestamp";
+	argv[n++] = (char *)"-CAfile";
+	argv[n++] = s->cafile;
+	argv[n++] = (char *)"-TSA-CAfile";
+	argv[n++] = s->cafile;
+	argv[n++] = (char *)"-in";
+	argv[n++] = (char *)s->path;
+	argv[n] = NULL;
+
+	struct pib_spawn_result sr;
+	r = run_tool(argv, VERIFY_TIMEOUT, &sr);
+	if (r < 0) {
+		pib_spawn_result_free(&sr);
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
+				strerror(-r));
+	}
+	if (sr.status != 0) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: signed by \"%s\", but the signature does not verify over the MSI's contents: it was changed after signing (osslsigncode verify %s %d)",
+			     s->label, res->subject, sr.timed_out ? "timed out," : "exited with status", sr.status);
+		pib_err_detail(err, sr.output.data, sr.output.len);
+	}
+	pib_spawn_result_free(&sr);
+	return r;
+}
+
+static void state_free(struct ac_state *s)
+{
+	if (s->dir)
+		(void)pib_rm_rf(s->dir);
+	free(s->tool);
+	free(s->dir);
+	free(s->sigfile);
+	free(s->cafile);
+	free(s->empty);
+	PKCS7_free(s->p7);
+	for (size_t k = 0; s->per_key && k < s->n_keys; k++)
+		sk_X509_pop_free(s->per_key[k], X509_free);
+	free(s->per_key);
+	sk_X509_free(s->untrusted);
+	X509_free(s->root);
+}
+
+int authenticode_verify_msi(const char *path, const char *label, const struct authenticode_key *keys,
+			    size_t n_keys, bool allow_unsigned, struct authenticode_result *res,
+			    struct pib_err *err)
+{
+	struct ac_state s = {.path = path, .label = label ? label : path};
+	bool found = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "package.signature_invalid", "%s: cannot open it: %s",
+				s.label, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "package.signature_invalid", "%s: not a regular file",
+				s.label);
+	}
+	r = find_signature_entry(fd, &found);
+	close(fd);
+	if (r < 0)
+		return pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid", "%s: cannot read it: %s",
+				s.label, strerror(-r));
+	if (!found) {
+		if (allow_unsigned)
+			return 0;
+		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.unsigned",
+				"%s: the MSI has no Authenticode signature; the target accepts only MSIs signed by one of its keys (osslsigncode sign, signtool sign), unless allow_unsigned is true",
+				s.label);
+	}
+	res->is_signed = true;
+
+	if ((r = find_osslsigncode(&s.tool, err)) < 0)
+		goto out;
+	if ((r = pib_mkdtemp("pib-authenticode", &s.dir)) < 0) {
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "cannot create a temporary directory: %s", strerror(-r));
+		goto out;
+	}
+	s.sigfile = pib_asprintf("%s/signature.p7", s.dir);
+	s.cafile = pib_asprintf("%s/root.pem", s.dir);
+	s.empty = pib_asprintf("%s/empty", s.dir);
+	if (!s.sigfile || !s.cafile || !s.empty) {
+		r = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		goto out;
+	}
+	if ((r = extract_signature(&s, err)) < 0)
+		goto out;
+	if ((r = describe_signer(&s, res)) < 0) {
+		r = pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: its signer's certificate cannot be read", s.label);
+		goto out;
+	}
+	/* whom it is from before what it covers: the keys, then the contents */
+	if ((r = check_usage(&s, res, err)) < 0 || (r = match_key(&s, keys, n_keys, res, err)) < 0)
+		goto out;
+	if ((r = find_root(&s, res, err)) < 0 || (r = verify_contents(&s, res, err)) < 0)
+		goto out;
+	res->verified = true;
+out:
+	if (r < 0 && !err->set)
+		pib_fail(err, r, PIB_ERR_ENV, "agent.oom", "%s: %s", s.label, strerror(-r));
+	state_free(&s);
+	return r;
+}
