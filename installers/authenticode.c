@@ -169,8 +169,8 @@ static int load_key_certs(const char *path, STACK_OF(X509) **ret)
  * it may chain through; partial: a trusted certificate ends the chain even when it is not
  * self-signed. On success *ret_top (when given) is the chain's last certificate (a new reference).
  */
-static int chain_verify(X509 *signer, STACK_OF(X509) *trusted, STACK_OF(X509) *untrusted, bool partial,
-			X509 **ret_top, int *ret_verr)
+static int chain_verify(X509 *signer, STACK_OF(X509) *trusted, const char *trusted_file,
+			STACK_OF(X509) *untrusted, bool partial, X509 **ret_top, int *ret_verr)
 {
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -181,6 +181,8 @@ static int chain_verify(X509 *signer, STACK_OF(X509) *trusted, STACK_OF(X509) *u
 	for (int i = 0; i < sk_X509_num(trusted); i++)
 		if (!X509_STORE_add_cert(st, sk_X509_value(trusted, i)))
 			goto out;
+	if (trusted_file && X509_STORE_load_file(st, trusted_file) != 1)
+		ERR_clear_error(); /* the system's roots are a help, not a need */
 	if (partial)
 		X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
 	if (!X509_STORE_CTX_init(ctx, st, signer, untrusted))
@@ -352,7 +354,7 @@ static int match_key(struct ac_state *s, const struct authenticode_key *keys, si
 	if (r < 0)
 		return r;
 	for (size_t k = 0; k < n_keys && !res->key; k++)
-		if (chain_verify(s->signer, s->per_key[k], s->untrusted, true, NULL, &verr) == 0)
+		if (chain_verify(s->signer, s->per_key[k], NULL, s->untrusted, true, NULL, &verr) == 0)
 			res->key = keys[k].label;
 	if (res->key)
 		return 0;
@@ -376,11 +378,17 @@ static int check_usage(struct ac_state *s, struct authenticode_result *res, stru
 	return 0;
 }
 
+/* The system's CA certificates (Debian and Ubuntu, then the Red Hat family and SUSE). */
+static const char *const system_ca_files[] = {"/etc/ssl/certs/ca-certificates.crt",
+					      "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", NULL};
+
 /*
  * The trust osslsigncode gets: the self-signed root the chain reaches through the signature's
- * certificates and the keys (osslsigncode, unlike the check above, accepts only a chain that
- * ends at a self-signed certificate). The keys already decided whom to trust; this root only
- * lets osslsigncode's chain check pass, so that its exit code judges the contents.
+ * certificates and the keys, or else one of the system's CA certificates (osslsigncode, unlike
+ * the check above, accepts only a chain that ends at a self-signed certificate). The keys
+ * already decided whom to trust; this root only lets osslsigncode's chain check pass, so that
+ * its exit code judges the contents. So a vendor's own certificate works as a key when its chain
+ * ends at a public CA the signature does not carry.
  */
 static int find_root(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
 {
@@ -394,9 +402,13 @@ static int find_root(struct ac_state *s, struct authenticode_result *res, struct
 			r = -ENOMEM;
 	}
 	ERR_clear_error();
-	if (r == 0 && chain_verify(s->signer, selfsigned, s->untrusted, false, &s->root, &verr) < 0)
+	const char *system_roots = NULL;
+	for (int i = 0; system_ca_files[i] && !system_roots; i++)
+		if (access(system_ca_files[i], R_OK) == 0)
+			system_roots = system_ca_files[i];
+	if (r == 0 && chain_verify(s->signer, selfsigned, system_roots, s->untrusted, false, &s->root, &verr) < 0)
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: signed by \"%s\" (issuer \"%s\"): its contents cannot be checked, as the chain reaches no self-signed root certificate in the signature or among the keys (%s); sign with the whole chain (osslsigncode sign -certs chain.pem) or give the root CA as a key",
+			     "%s: signed by \"%s\" (issuer \"%s\"): its contents cannot be checked, as the chain reaches no self-signed root certificate in the signature, among the keys or among the system's CA certificates (%s); sign with the whole chain (osslsigncode sign -certs chain.pem) or give the root CA as a key",
 			     s->label, res->subject, res->issuer, X509_verify_cert_error_string(verr));
 	sk_X509_free(selfsigned);
 	if (r < 0)
