@@ -56,26 +56,29 @@ void authenticode_result_free(struct authenticode_result *res)
 	res->subject = res->issuer = NULL;
 }
 
-/*
- * Whether the compound file at fd has a root-level-looking directory entry named
- * "\005DigitalSignature" (a stream). Directory entries are 128 bytes, and the sectors that hold
- * them start at multiples of 512, so an entry sits at a multiple of 128 in the file: its name in
- * UTF-16LE, the name's length in bytes (with the NUL) at 64, its type (2: stream) at 66. Stream
- * data that mimics one only makes an unsigned MSI look signed; osslsigncode then finds no
- * signature and it is refused.
- */
-static int find_signature_entry(int fd, bool *ret_found)
+/* name (ASCII) as an OLE directory entry's name field: UTF-16LE and its NUL; returns its length */
+static size_t ole_name(const char *name, unsigned char out[OLE_DIRENT / 2])
 {
-	static const char name[] = "\005DigitalSignature";
-	unsigned char want[OLE_DIRENT / 2 + 4];
-	size_t nl = sizeof(name) - 1;
-	*ret_found = false;
-
-	memset(want, 0, sizeof(want));
+	size_t nl = strlen(name);
+	memset(out, 0, OLE_DIRENT / 2);
 	for (size_t i = 0; i < nl; i++)
-		want[2 * i] = (unsigned char)name[i];
-	/* the NUL after the name is part of it in the entry */
-	size_t wl = 2 * (nl + 1);
+		out[2 * i] = (unsigned char)name[i];
+	return 2 * (nl + 1);
+}
+
+/*
+ * Whether the compound file at fd has directory entries named "\005DigitalSignature" and
+ * "\005MsiDigitalSignatureEx" (streams). Directory entries are 128 bytes, and the sectors that
+ * hold them start at multiples of 512, so an entry sits at a multiple of 128 in the file: its
+ * name in UTF-16LE, the name's length in bytes (with the NUL) at 64, its type (2: stream) at 66.
+ * Stream data that mimics one only makes an unsigned MSI look signed; osslsigncode then finds
+ * no signature and it is refused.
+ */
+static int find_signature_entries(int fd, bool *ret_sig, bool *ret_dse)
+{
+	unsigned char sig[OLE_DIRENT / 2], dse[OLE_DIRENT / 2];
+	size_t sl = ole_name("\005DigitalSignature", sig), dl = ole_name("\005MsiDigitalSignatureEx", dse);
+	*ret_sig = *ret_dse = false;
 
 	unsigned char *buf = malloc(SCAN_CHUNK);
 	if (!buf)
@@ -95,11 +98,12 @@ static int find_signature_entry(int fd, bool *ret_found)
 		/* SCAN_CHUNK is a multiple of 128: entries never straddle two reads */
 		for (size_t e = 0; e + OLE_DIRENT <= (size_t)n; e += OLE_DIRENT) {
 			const unsigned char *d = buf + e;
-			if (memcmp(d, want, wl) == 0 && d[64] == wl && d[65] == 0 && d[66] == 2) {
-				*ret_found = true;
-				free(buf);
-				return 0;
-			}
+			if (d[65] != 0 || d[66] != 2)
+				continue;
+			if (d[64] == sl && memcmp(d, sig, sl) == 0)
+				*ret_sig = true;
+			else if (d[64] == dl && memcmp(d, dse, dl) == 0)
+				*ret_dse = true;
 		}
 		off += n;
 		if ((size_t)n < SCAN_CHUNK)
@@ -204,15 +208,18 @@ out:
 	return ok ? 0 : -EBADMSG;
 }
 
-/* The osslsigncode to run: $PIB_OSSLSIGNCODE (an absolute path) or the system's. */
+/* The osslsigncode to run: $PIB_OSSLSIGNCODE or the system's. */
 static int find_osslsigncode(char **ret, struct pib_err *err)
 {
 	const char *env = getenv("PIB_OSSLSIGNCODE");
 	if (env && *env) {
-		if (env[0] != '/' || access(env, X_OK) != 0)
+		/* an absolute path, or a name looked for in the system's directories (never $PATH) */
+		if (env[0] == '/' ? access(env, X_OK) != 0 : strchr(env, '/') || !(*ret = pib_find_tool(env)))
 			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "tool.missing",
-					"PIB_OSSLSIGNCODE=%s: not an absolute path of an executable", env);
-		*ret = pib_strdup(env);
+					"PIB_OSSLSIGNCODE=%s: not an executable (an absolute path, or a name in the system's directories)",
+					env);
+		if (env[0] == '/')
+			*ret = pib_strdup(env);
 	} else {
 		*ret = pib_find_tool("osslsigncode");
 		if (!*ret)
@@ -260,6 +267,8 @@ struct ac_state {
 	size_t n_keys;
 	STACK_OF(X509) *untrusted; /* p7's certificates and the keys' (references) */
 	X509 *root;               /* the self-signed end of the chain osslsigncode gets as trust */
+	bool has_dse;             /* the MSI has a MsiDigitalSignatureEx stream */
+	int root_verr;            /* why no root was found */
 };
 
 static int extract_signature(struct ac_state *s, struct pib_err *err)
@@ -388,7 +397,7 @@ static const char *const system_ca_files[] = {"/etc/ssl/certs/ca-certificates.cr
  * the check above, accepts only a chain that ends at a self-signed certificate). The keys
  * already decided whom to trust; this root only lets osslsigncode's chain check pass, so that
  * its exit code judges the contents. So a vendor's own certificate works as a key when its chain
- * ends at a public CA the signature does not carry.
+ * ends at a public CA the signature does not carry. -ENOENT (and no error) when there is none.
  */
 static int find_root(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
 {
@@ -406,10 +415,10 @@ static int find_root(struct ac_state *s, struct authenticode_result *res, struct
 	for (int i = 0; system_ca_files[i] && !system_roots; i++)
 		if (access(system_ca_files[i], R_OK) == 0)
 			system_roots = system_ca_files[i];
-	if (r == 0 && chain_verify(s->signer, selfsigned, system_roots, s->untrusted, false, &s->root, &verr) < 0)
-		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: signed by \"%s\" (issuer \"%s\"): its contents cannot be checked, as the chain reaches no self-signed root certificate in the signature, among the keys or among the system's CA certificates (%s); sign with the whole chain (osslsigncode sign -certs chain.pem) or give the root CA as a key",
-			     s->label, res->subject, res->issuer, X509_verify_cert_error_string(verr));
+	if (r == 0 && chain_verify(s->signer, selfsigned, system_roots, s->untrusted, false, &s->root, &verr) < 0) {
+		s->root_verr = verr;
+		r = -ENOENT; /* no error: the digests are compared instead (compare_digests) */
+	}
 	sk_X509_free(selfsigned);
 	if (r < 0)
 		return r;
@@ -487,6 +496,226 @@ static int verify_contents(struct ac_state *s, struct authenticode_result *res, 
 	return r;
 }
 
+/* The digest an Authenticode signature signs: SpcIndirectDataContent's DigestInfo. */
+struct spc_digest {
+	int nid;
+	int len;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	const unsigned char *body; /* the SpcIndirectDataContent without its tag and length: what is signed */
+	long body_len;
+};
+
+static int read_spc_digest(PKCS7 *p7, struct spc_digest *d)
+{
+	PKCS7 *c = p7->d.sign->contents;
+	if (!c || !c->d.other || c->d.other->type != V_ASN1_SEQUENCE || !c->d.other->value.sequence)
+		return -EBADMSG;
+	const ASN1_STRING *seq = c->d.other->value.sequence;
+	const unsigned char *p = seq->data, *q = p;
+	long len = seq->length, olen = 0;
+	int tag = 0, cls = 0;
+	int rr = ASN1_get_object(&q, &olen, &tag, &cls, len);
+	if ((rr & 0x80) || rr != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE || q + olen != p + len)
+		return -EBADMSG;
+	d->body = q;
+	d->body_len = olen;
+
+	int r = -EBADMSG;
+	q = p;
+	STACK_OF(ASN1_TYPE) *items = d2i_ASN1_SEQUENCE_ANY(NULL, &q, len);
+	X509_SIG *sig = NULL;
+	if (items && sk_ASN1_TYPE_num(items) == 2) {
+		ASN1_TYPE *di = sk_ASN1_TYPE_value(items, 1);
+		if (di->type == V_ASN1_SEQUENCE && di->value.sequence) {
+			const unsigned char *dp = di->value.sequence->data;
+			sig = d2i_X509_SIG(NULL, &dp, di->value.sequence->length);
+		}
+	}
+	if (sig) {
+		const X509_ALGOR *alg = NULL;
+		const ASN1_OCTET_STRING *dig = NULL;
+		const ASN1_OBJECT *obj = NULL;
+		X509_SIG_get0(sig, &alg, &dig);
+		X509_ALGOR_get0(&obj, NULL, NULL, alg);
+		d->nid = OBJ_obj2nid(obj);
+		if (dig && ASN1_STRING_length(dig) > 0 && ASN1_STRING_length(dig) <= EVP_MAX_MD_SIZE) {
+			d->len = ASN1_STRING_length(dig);
+			memcpy(d->md, ASN1_STRING_get0_data(dig), (size_t)d->len);
+			r = 0;
+		}
+	}
+	X509_SIG_free(sig);
+	sk_ASN1_TYPE_pop_free(items, ASN1_TYPE_free);
+	ERR_clear_error();
+	return r;
+}
+
+/* A throwaway self-signed certificate and its key (files of ours) to sign a copy of the MSI with. */
+static int make_throwaway_signer(const char *keyfile, const char *certfile)
+{
+	EVP_PKEY *pk = EVP_RSA_gen(2048);
+	X509 *x = X509_new();
+	int r = -EIO;
+	if (!pk || !x)
+		goto out;
+	X509_NAME *nm = X509_get_subject_name(x);
+	if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
+	    !X509_set_pubkey(x, pk) ||
+	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"pib-agent digest check", -1, -1, 0) ||
+	    !X509_set_issuer_name(x, nm) || !X509_sign(x, pk, EVP_sha256()))
+		goto out;
+	int fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	BIO *b = BIO_new_fd(fd, BIO_CLOSE);
+	if (!b) {
+		close(fd);
+		goto out;
+	}
+	bool ok = PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL, NULL) && BIO_flush(b) == 1;
+	BIO_free(b);
+	if (!ok)
+		goto out;
+	STACK_OF(X509) *one = sk_X509_new_null();
+	if (one && sk_X509_push(one, x))
+		r = write_pem(certfile, one);
+	sk_X509_free(one);
+out:
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+/* Runs osslsigncode with argv; 0, or the error (what names the step in the message). */
+static int run_step(struct ac_state *s, char *const argv[], const char *what, struct pib_err *err)
+{
+	struct pib_spawn_result sr;
+	int r = run_tool(argv, VERIFY_TIMEOUT, &sr);
+	if (r < 0)
+		r = pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool, strerror(-r));
+	else if (sr.status != 0) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: its contents cannot be checked (osslsigncode %s %s %d)", s->label, what,
+			     sr.timed_out ? "timed out," : "exited with status", sr.status);
+		pib_err_detail(err, sr.output.data, sr.output.len);
+	}
+	pib_spawn_result_free(&sr);
+	return r;
+}
+
+/*
+ * When the chain reaches no self-signed root, osslsigncode verify cannot judge the contents
+ * (its chain check fails first). Then osslsigncode computes the MSI's digest itself by signing
+ * a copy without the signature with a throwaway key; that digest must equal the one the signer
+ * signed, and the signer's signature over it is checked here (OpenSSL's PKCS7_verify, the chain
+ * having been judged by the keys already).
+ */
+static int compare_digests(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
+{
+	struct spc_digest theirs = {0}, ours = {0};
+	char *unsigned_msi = pib_asprintf("%s/unsigned.msi", s->dir), *resigned = pib_asprintf("%s/resigned.msi", s->dir);
+	char *key = pib_asprintf("%s/throwaway.key", s->dir), *cert = pib_asprintf("%s/throwaway.pem", s->dir);
+	char *oursig = pib_asprintf("%s/throwaway.p7", s->dir);
+	PKCS7 *p7 = NULL;
+	BIO *content = NULL;
+	X509_STORE *st = NULL;
+	char *der = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!unsigned_msi || !resigned || !key || !cert || !oursig) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (read_spc_digest(s->p7, &theirs) < 0) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: its Authenticode signature holds no readable digest (SpcIndirectDataContent)", s->label);
+		goto out;
+	}
+	const char *alg = theirs.nid == NID_sha256 ? "sha256" : theirs.nid == NID_sha384 ? "sha384" :
+			  theirs.nid == NID_sha512 ? "sha512" : theirs.nid == NID_sha1 ? "sha1" : NULL;
+	if (!alg) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: its Authenticode digest algorithm (%s) is not one of SHA-1, SHA-256, SHA-384, SHA-512",
+			     s->label, OBJ_nid2sn(theirs.nid) ? OBJ_nid2sn(theirs.nid) : "unknown");
+		goto out;
+	}
+	if ((r = make_throwaway_signer(key, cert)) < 0) {
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: cannot make a throwaway key: %s", s->dir,
+			     strerror(-r));
+		goto out;
+	}
+	char *const rm[] = {s->tool, (char *)"remove-signature", (char *)"-in", (char *)s->path, (char *)"-out",
+			    unsigned_msi, NULL};
+	char *sign[16];
+	int n = 0;
+	sign[n++] = s->tool;
+	sign[n++] = (char *)"sign";
+	sign[n++] = (char *)"-certs";
+	sign[n++] = cert;
+	sign[n++] = (char *)"-key";
+	sign[n++] = key;
+	sign[n++] = (char *)"-h";
+	sign[n++] = (char *)alg;
+	if (s->has_dse) /* the signer's digest covers the MSI's metadata too: so must ours */
+		sign[n++] = (char *)"-add-msi-dse";
+	sign[n++] = (char *)"-in";
+	sign[n++] = unsigned_msi;
+	sign[n++] = (char *)"-out";
+	sign[n++] = resigned;
+	sign[n] = NULL;
+	char *const ex[] = {s->tool, (char *)"extract-signature", (char *)"-in", resigned, (char *)"-out", oursig, NULL};
+	if ((r = run_step(s, rm, "remove-signature", err)) < 0 || (r = run_step(s, sign, "sign", err)) < 0 ||
+	    (r = run_step(s, ex, "extract-signature", err)) < 0)
+		goto out;
+	if ((r = pib_read_file(oursig, MAX_SIG_BYTES, &der, &len)) < 0) {
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.io", "%s: %s", oursig, strerror(-r));
+		goto out;
+	}
+	const unsigned char *p = (const unsigned char *)der;
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	if (!p7 || !PKCS7_type_is_signed(p7) || read_spc_digest(p7, &ours) < 0) {
+		r = pib_fail(err, -EIO, PIB_ERR_ENV, "agent.io", "%s: osslsigncode wrote no readable signature", oursig);
+		goto out;
+	}
+	if (ours.nid != theirs.nid || ours.len != theirs.len || memcmp(ours.md, theirs.md, (size_t)ours.len) != 0) {
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: signed by \"%s\", but the MSI's digest is not the one signed: it was changed after signing",
+			     s->label, res->subject);
+		goto out;
+	}
+	content = BIO_new_mem_buf(theirs.body, (int)theirs.body_len);
+	st = X509_STORE_new();
+	if (!content || !st) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (PKCS7_verify(s->p7, NULL, st, content, NULL, PKCS7_NOVERIFY) != 1) {
+		unsigned long e = ERR_peek_last_error();
+		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+			     "%s: signed by \"%s\", but the signature over the MSI's digest does not verify (%s)",
+			     s->label, res->subject, e ? ERR_reason_error_string(e) : "PKCS7_verify failed");
+		goto out;
+	}
+	r = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_free(st);
+	BIO_free(content);
+	PKCS7_free(p7);
+	free(der);
+	free(unsigned_msi);
+	free(resigned);
+	free(key);
+	free(cert);
+	free(oursig);
+	return r;
+}
+
 static void state_free(struct ac_state *s)
 {
 	if (s->dir)
@@ -523,7 +752,7 @@ int authenticode_verify_msi(const char *path, const char *label, const struct au
 		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "package.signature_invalid", "%s: not a regular file",
 				s.label);
 	}
-	r = find_signature_entry(fd, &found);
+	r = find_signature_entries(fd, &found, &s.has_dse);
 	close(fd);
 	if (r < 0)
 		return pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid", "%s: cannot read it: %s",
@@ -560,7 +789,12 @@ int authenticode_verify_msi(const char *path, const char *label, const struct au
 	/* whom it is from before what it covers: the keys, then the contents */
 	if ((r = check_usage(&s, res, err)) < 0 || (r = match_key(&s, keys, n_keys, res, err)) < 0)
 		goto out;
-	if ((r = find_root(&s, res, err)) < 0 || (r = verify_contents(&s, res, err)) < 0)
+	r = find_root(&s, res, err);
+	if (r == 0)
+		r = verify_contents(&s, res, err);
+	else if (r == -ENOENT)
+		r = compare_digests(&s, res, err);
+	if (r < 0)
 		goto out;
 	res->verified = true;
 out:

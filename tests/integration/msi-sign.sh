@@ -4,9 +4,10 @@
 # MSIs built here with wixl, certificates made here with openssl (a CA, a code signing certificate
 # it issued, an unrelated self-signed one, a TLS server certificate), signed with osslsigncode sign
 # (no timestamp). Accepted with the CA or (chain in the signature) the signer's certificate as key,
-# the signer's subject and certificate SHA-256 as openssl computes them; refused with the other
+# the signer's subject and certificate SHA-256 as openssl computes them; signed with the
+# certificate alone and that certificate as key (no root anywhere: the digests are compared); refused with the other
 # certificate, with no keys, for a server certificate, after one byte of the embedded cabinet was
-# changed, and unsigned unless allow_unsigned. A certificate naming a CRL distribution point on
+# changed (both ways of checking the contents), with a forged signature, and unsigned unless allow_unsigned. A certificate naming a CRL distribution point on
 # 127.0.0.1 is never fetched. PIB_OSSLSIGNCODE picks the osslsigncode binary (default: the system's);
 # run it with Debian 12's 2.5 too.
 . "$(dirname "$0")/lib.sh"
@@ -129,6 +130,14 @@ is "... the key it ended at" "$(field signer-key 'j.get("key")')" signer.pem
 verify chain-ca chain.msi "$P/other.pem" "$P/ca.pem"
 is "signed with the chain, the CA as the second key: accepted, at that key" \
 	"$RC $(field chain-ca 'j.get("key")')" "0 ca.pem"
+# signed with MsiDigitalSignatureEx too (the digest then covers the MSI's metadata)
+"$OSC" sign -add-msi-dse -certs "$P/signer.pem" -key "$P/signer.key" -h sha256 -in acme.msi -out dse.msi >sign.log 2>&1 ||
+	bail_out "osslsigncode sign -add-msi-dse failed: $(cat sign.log)"
+verify dse-ca dse.msi "$P/ca.pem"
+is "signed with MsiDigitalSignatureEx, the CA as key: accepted" "$RC $(field dse-ca 'j["verified"]')" "0 True"
+verify dse-signer dse.msi "$P/signer.pem"
+is "signed with MsiDigitalSignatureEx, the signer's certificate as key (digests compared): accepted" \
+	"$RC $(field dse-signer 'j["verified"]')" "0 True"
 verify self other.msi "$P/other.pem"
 is "a self-signed signer with its own certificate as key: accepted" "$RC $(field self 'j["verified"]')" "0 True"
 is "... its SHA-256" "$(field self 'j["cert_sha256"]')" "$OTHER_SHA"
@@ -147,10 +156,8 @@ verify no-keys leaf.msi
 is "no keys: refused" "$(field no-keys 'j["error"]["code"]')" package.signature_invalid
 contains "... the message says the target lists none" "$(field no-keys 'j["error"]["message"]')" "lists no keys"
 verify leaf-only leaf.msi "$P/signer.pem"
-is "the signer's certificate as key but no root anywhere: refused (osslsigncode cannot check the contents)" \
-	"$(field leaf-only 'j["error"]["code"]')" package.signature_invalid
-contains "... the message says how to sign instead" "$(field leaf-only 'j["error"]["message"]')" \
-	"osslsigncode sign -certs chain.pem"
+is "signed with the signer's certificate alone, that certificate as key (no root anywhere: the digests compared): accepted" \
+	"$RC $(field leaf-only 'j["verified"]') $(field leaf-only 'j.get("key")')" "0 True signer.pem"
 verify tls tls.msi "$P/ca.pem"
 is "a TLS server certificate (no codeSigning usage): refused" "$(field tls 'j["error"]["code"]')" \
 	package.signature_invalid
@@ -191,6 +198,47 @@ is "... still signed by the signer, at the CA, not verified" \
 verify tampered-signer tampered.msi "$P/signer.pem"
 is "one byte changed after signing, the signer as key: refused" "$(field tampered-signer 'j["error"]["code"]')" \
 	package.signature_invalid
+# the same byte changed in the MSI signed with the signer's certificate alone: no root anywhere, so
+# the digest osslsigncode computes for a copy signed with a throwaway key is compared with the signed one
+python3 - leaf.msi tampered-leaf.msi src/payload.bin >tamper.log 2>&1 <<'EOF2' || bail_out "tamper: $(cat tamper.log)"
+import sys
+msi = bytearray(open(sys.argv[1], 'rb').read())
+payload = open(sys.argv[3], 'rb').read()
+at = msi.find(payload[10000:10064])
+assert at >= 512 and msi.find(payload[10000:10064], at + 1) < 0
+msi[at + 20] ^= 0x01
+open(sys.argv[2], 'wb').write(msi)
+EOF2
+verify tampered-leaf tampered-leaf.msi "$P/signer.pem"
+is "one byte changed, signed with the signer's certificate alone, that certificate as key: refused" \
+	"$RC $(field tampered-leaf 'j["error"]["code"]')" "1 package.signature_invalid"
+contains "... the message says the digest is not the one signed" "$(field tampered-leaf 'j["error"]["message"]')" \
+	"digest is not the one signed"
+# a forged signature: the signer's, with the signed digest replaced by the changed MSI's (so the
+# digests agree but the signer's signature over them does not)
+"$OSC" remove-signature -in tampered-leaf.msi -out tl-unsigned.msi >/dev/null 2>&1 || bail_out "remove-signature"
+"$OSC" sign -certs "$P/other.pem" -key "$P/other.key" -h sha256 -in tl-unsigned.msi -out tl-other.msi >/dev/null 2>&1 ||
+	bail_out "sign tl-other.msi"
+"$OSC" extract-signature -in leaf.msi -out leaf.p7 >/dev/null 2>&1 || bail_out "extract-signature leaf.msi"
+"$OSC" extract-signature -in tl-other.msi -out tl-other.p7 >/dev/null 2>&1 || bail_out "extract-signature tl-other.msi"
+python3 - leaf.p7 tl-other.p7 forged.p7 >forge.log 2>&1 <<'EOF2' || bail_out "forge: $(cat forge.log)"
+import sys
+a, c = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+# the first OCTET STRING of 32 bytes is SpcIndirectDataContent's digest (the content precedes the signer info)
+ia, ic = a.find(b'\x04\x20'), c.find(b'\x04\x20')
+assert ia > 0 and ic > 0 and a[ia + 2:ia + 34] != c[ic + 2:ic + 34]
+open(sys.argv[3], 'wb').write(a[:ia + 2] + c[ic + 2:ic + 34] + a[ia + 34:])
+EOF2
+# attach-signature checks what it attached, fails and writes the file all the same
+"$OSC" attach-signature -sigin forged.p7 -in tl-unsigned.msi -out forged.msi >/dev/null 2>&1
+[ -s forged.msi ] || bail_out "attach-signature wrote no forged.msi"
+verify forged forged.msi "$P/signer.pem"
+is "a forged signature (the signed digest swapped for the changed MSI's), the signer as key: refused" \
+	"$RC $(field forged 'j["error"]["code"]')" "1 package.signature_invalid"
+contains "... the message says the signature over the digest does not verify" "$(field forged 'j["error"]["message"]')" \
+	"signature over the MSI's digest does not verify"
+verify forged-ca forged.msi "$P/ca.pem"
+is "the forged signature, the CA as key: refused" "$(field forged-ca 'j["error"]["code"]')" package.signature_invalid
 
 # ---------------------------------------------------------------------------- unsigned
 verify unsigned acme.msi "$P/ca.pem"
