@@ -3,9 +3,11 @@
  * Authenticode signatures of MSI packages: the signature (the MSI's DigitalSignature stream) is
  * taken out by osslsigncode and read here with OpenSSL: the signer's subject, issuer and
  * certificate SHA-256, and its chain checked against the target's keys (a key may be the signer's
- * own certificate or any CA above it). That the signature matches the MSI's contents is then
+ * own certificate or any CA above it). That the signature covers the MSI's contents is then
  * judged by the exit code of `osslsigncode verify`, offline (no CRL fetch, no timestamp server),
- * given as trust exactly the self-signed root the chain was seen to reach.
+ * given as trust only the self-signed root the chain was seen to reach; when there is no such
+ * root anywhere, by comparing the signed digest with the one osslsigncode computes for a copy
+ * signed with a throwaway key, and checking the signer's signature over it here.
  */
 #include "authenticode.h"
 #include "proc.h"
