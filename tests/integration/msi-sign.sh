@@ -240,6 +240,22 @@ contains "... the message says the signature over the digest does not verify" "$
 verify forged-ca forged.msi "$P/ca.pem"
 is "the forged signature, the CA as key: refused" "$(field forged-ca 'j["error"]["code"]')" package.signature_invalid
 
+# the signature stream's bytes themselves broken: its first byte (the PKCS#7's SEQUENCE tag) changed
+python3 - leaf.msi leaf.p7 badsig.msi >badsig.log 2>&1 <<'EOF2' || bail_out "badsig: $(cat badsig.log)"
+import sys
+msi, p7 = bytearray(open(sys.argv[1], 'rb').read()), open(sys.argv[2], 'rb').read()
+at = msi.find(p7[:64])
+assert at >= 512
+msi[at] ^= 0xff
+open(sys.argv[3], 'wb').write(msi)
+EOF2
+verify badsig badsig.msi "$P/ca.pem"
+is "a signature stream that is no PKCS#7: refused, signed but unread" \
+	"$RC $(field badsig 'j["error"]["code"]') $(field badsig 'j["is_signed"]') $(field badsig 'j.get("subject")')" \
+	"1 package.signature_invalid True "
+verify badsig-allowed --allow-unsigned badsig.msi
+is "... also with allow_unsigned" "$(field badsig-allowed 'j["error"]["code"]')" package.signature_invalid
+
 # ---------------------------------------------------------------------------- unsigned
 verify unsigned acme.msi "$P/ca.pem"
 is "unsigned: refused" "$RC $(field unsigned 'j["error"]["code"]') $(field unsigned 'j["is_signed"]')" \
