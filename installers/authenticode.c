@@ -28,26 +28,31 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#define MAX_SIG_BYTES (1u << 20)      /* an Authenticode PKCS#7: a few KiB, certificates included */
-#define MAX_KEY_BYTES (1u << 20)      /* one key file of the bundle */
-#define MAX_KEY_CERTS 64              /* certificates in one key file */
-#define MAX_NAME_CHARS 1024           /* a subject or issuer as reported */
-#define TOOL_OUTPUT_MAX (64u << 10)   /* osslsigncode's output kept (for the error's detail only) */
+#define MAX_SIG_BYTES	(1u << 20)  /* an Authenticode PKCS#7: a few KiB, certificates included */
+#define MAX_KEY_BYTES	(1u << 20)  /* one key file of the bundle */
+#define MAX_KEY_CERTS	64	    /* certificates in one key file */
+#define MAX_NAME_CHARS	1024	    /* a subject or issuer as reported */
+#define TOOL_OUTPUT_MAX (64u << 10) /* osslsigncode's output kept (for the error's detail only) */
 #define EXTRACT_TIMEOUT 120.0
-#define VERIFY_TIMEOUT 600.0          /* osslsigncode hashes every stream: about 1 s per 100 MB */
-#define SCAN_CHUNK (1u << 20)
-#define OLE_DIRENT 128
+#define VERIFY_TIMEOUT	600.0 /* osslsigncode hashes every stream: about 1 s per 100 MB */
+#define SCAN_CHUNK	(1u << 20)
+#define OLE_DIRENT	128
 
 /*
  * The environment of osslsigncode: proxies that lead nowhere, so that a version which fetches
  * CRLs or timestamps by itself (2.9 without -ignore-crl fetches the CRL distribution points the
  * signature's certificates name) reaches no network even if a flag below is missing.
  */
-static char *const tool_env[] = {
-	(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LANG=C", (char *)"LC_ALL=C",
-	(char *)"http_proxy=http://127.0.0.1:9", (char *)"https_proxy=http://127.0.0.1:9",
-	(char *)"HTTP_PROXY=http://127.0.0.1:9", (char *)"HTTPS_PROXY=http://127.0.0.1:9",
-	(char *)"all_proxy=http://127.0.0.1:9", (char *)"ALL_PROXY=http://127.0.0.1:9", NULL};
+static char *const tool_env[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+				 (char *)"LANG=C",
+				 (char *)"LC_ALL=C",
+				 (char *)"http_proxy=http://127.0.0.1:9",
+				 (char *)"https_proxy=http://127.0.0.1:9",
+				 (char *)"HTTP_PROXY=http://127.0.0.1:9",
+				 (char *)"HTTPS_PROXY=http://127.0.0.1:9",
+				 (char *)"all_proxy=http://127.0.0.1:9",
+				 (char *)"ALL_PROXY=http://127.0.0.1:9",
+				 NULL};
 
 void authenticode_result_free(struct authenticode_result *res)
 {
@@ -79,7 +84,8 @@ static size_t ole_name(const char *name, unsigned char out[OLE_DIRENT / 2])
 static int find_signature_entries(int fd, bool *ret_sig, bool *ret_dse)
 {
 	unsigned char sig[OLE_DIRENT / 2], dse[OLE_DIRENT / 2];
-	size_t sl = ole_name("\005DigitalSignature", sig), dl = ole_name("\005MsiDigitalSignatureEx", dse);
+	size_t sl = ole_name("\005DigitalSignature", sig),
+	       dl = ole_name("\005MsiDigitalSignatureEx", dse);
 	*ret_sig = *ret_dse = false;
 
 	unsigned char *buf = malloc(SCAN_CHUNK);
@@ -125,7 +131,8 @@ static char *name_text(const X509_NAME *nm)
 		char *p = NULL;
 		long n = BIO_get_mem_data(b, &p);
 		if (n >= 0) {
-			char *raw = pib_strndup(p ? p : "", (size_t)n > MAX_NAME_CHARS ? MAX_NAME_CHARS : (size_t)n);
+			char *raw = pib_strndup(
+			    p ? p : "", (size_t)n > MAX_NAME_CHARS ? MAX_NAME_CHARS : (size_t)n);
 			out = raw ? pib_text_clean(raw, false) : NULL;
 			free(raw);
 		}
@@ -135,7 +142,7 @@ static char *name_text(const X509_NAME *nm)
 }
 
 /* The certificates of one PEM key file (at least one), or -EINVAL. */
-static int load_key_certs(const char *path, STACK_OF(X509) **ret)
+static int load_key_certs(const char *path, STACK_OF(X509) * *ret)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -175,8 +182,8 @@ static int load_key_certs(const char *path, STACK_OF(X509) **ret)
  * it may chain through; partial: a trusted certificate ends the chain even when it is not
  * self-signed. On success *ret_top (when given) is the chain's last certificate (a new reference).
  */
-static int chain_verify(X509 *signer, STACK_OF(X509) *trusted, const char *trusted_file,
-			STACK_OF(X509) *untrusted, bool partial, X509 **ret_top, int *ret_verr)
+static int chain_verify(X509 *signer, STACK_OF(X509) * trusted, const char *trusted_file,
+			STACK_OF(X509) * untrusted, bool partial, X509 **ret_top, int *ret_verr)
 {
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -215,32 +222,40 @@ static int find_osslsigncode(char **ret, struct pib_err *err)
 {
 	const char *env = getenv("PIB_OSSLSIGNCODE");
 	if (env && *env) {
-		/* an absolute path, or a name looked for in the system's directories (never $PATH) */
-		if (env[0] == '/' ? access(env, X_OK) != 0 : strchr(env, '/') || !(*ret = pib_find_tool(env)))
+		/* an absolute path, or a name looked for in the system's directories (never $PATH)
+		 */
+		if (env[0] == '/' ? access(env, X_OK) != 0
+				  : strchr(env, '/') || !(*ret = pib_find_tool(env)))
 			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "tool.missing",
-					"PIB_OSSLSIGNCODE=%s: not an executable (an absolute path, or a name in the system's directories)",
+					"PIB_OSSLSIGNCODE=%s: not an executable (an absolute path, "
+					"or a name in the system's directories)",
 					env);
 		if (env[0] == '/')
 			*ret = pib_strdup(env);
 	} else {
 		*ret = pib_find_tool("osslsigncode");
 		if (!*ret)
-			return pib_fail(err, -ENOENT, PIB_ERR_ENV, "tool.missing",
-					"osslsigncode is not installed: it checks the Authenticode signatures of MSI packages (apt-get install osslsigncode)");
+			return pib_fail(
+			    err, -ENOENT, PIB_ERR_ENV, "tool.missing",
+			    "osslsigncode is not installed: it checks the Authenticode signatures "
+			    "of MSI packages (apt-get install osslsigncode)");
 	}
 	return *ret ? 0 : -ENOMEM;
 }
 
 static int run_tool(char *const argv[], double timeout, struct pib_spawn_result *res)
 {
-	struct pib_spawn_opts so = {.env = tool_env, .timeout = timeout, .max_output = TOOL_OUTPUT_MAX,
-				    .stdin_fd = -1, .merge_output = true};
+	struct pib_spawn_opts so = {.env = tool_env,
+				    .timeout = timeout,
+				    .max_output = TOOL_OUTPUT_MAX,
+				    .stdin_fd = -1,
+				    .merge_output = true};
 	memset(res, 0, sizeof(*res));
 	return pib_spawn(argv, &so, res);
 }
 
 /* Writes certs as PEM into path (a new file of ours). */
-static int write_pem(const char *path, STACK_OF(X509) *certs)
+static int write_pem(const char *path, STACK_OF(X509) * certs)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -264,30 +279,37 @@ struct ac_state {
 	const char *path, *label;
 	char *tool, *dir, *sigfile, *cafile, *empty;
 	PKCS7 *p7;
-	X509 *signer;             /* a reference into p7's certificates */
-	STACK_OF(X509) **per_key; /* the certificates of each key (owned) */
+	X509 *signer;		   /* a reference into p7's certificates */
+	STACK_OF(X509) * *per_key; /* the certificates of each key (owned) */
 	size_t n_keys;
-	STACK_OF(X509) *untrusted; /* p7's certificates and the keys' (references) */
-	X509 *root;               /* the self-signed end of the chain osslsigncode gets as trust */
-	bool has_dse;             /* the MSI has a MsiDigitalSignatureEx stream */
-	int root_verr;            /* why no root was found */
+	STACK_OF(X509) * untrusted; /* p7's certificates and the keys' (references) */
+	X509 *root;    /* the self-signed end of the chain osslsigncode gets as trust */
+	bool has_dse;  /* the MSI has a MsiDigitalSignatureEx stream */
+	int root_verr; /* why no root was found */
 };
 
 static int extract_signature(struct ac_state *s, struct pib_err *err)
 {
 	struct pib_spawn_result sr;
-	char *const argv[] = {s->tool, (char *)"extract-signature", (char *)"-in", (char *)s->path,
-			      (char *)"-out", s->sigfile, NULL};
+	char *const argv[] = {s->tool,
+			      (char *)"extract-signature",
+			      (char *)"-in",
+			      (char *)s->path,
+			      (char *)"-out",
+			      s->sigfile,
+			      NULL};
 	int r = run_tool(argv, EXTRACT_TIMEOUT, &sr);
 	if (r < 0) {
 		pib_spawn_result_free(&sr);
-		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
-				strerror(-r));
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
+				s->tool, strerror(-r));
 	}
 	if (sr.status != 0) {
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: its Authenticode signature cannot be read (osslsigncode extract-signature %s %d)",
-			     s->label, sr.timed_out ? "timed out," : "exited with status", sr.status);
+			     "%s: its Authenticode signature cannot be read (osslsigncode "
+			     "extract-signature %s %d)",
+			     s->label, sr.timed_out ? "timed out," : "exited with status",
+			     sr.status);
 		pib_err_detail(err, sr.output.data, sr.output.len);
 		pib_spawn_result_free(&sr);
 		return r;
@@ -307,18 +329,21 @@ static int extract_signature(struct ac_state *s, struct pib_err *err)
 	ERR_clear_error();
 	if (!s->p7 || !PKCS7_type_is_signed(s->p7) || !s->p7->d.sign)
 		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-				"%s: its Authenticode signature is not a PKCS#7 SignedData", s->label);
+				"%s: its Authenticode signature is not a PKCS#7 SignedData",
+				s->label);
 	STACK_OF(PKCS7_SIGNER_INFO) *sis = PKCS7_get_signer_info(s->p7);
 	if (sk_PKCS7_SIGNER_INFO_num(sis) != 1)
 		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-				"%s: its Authenticode signature has %d signers (one expected)", s->label,
-				sk_PKCS7_SIGNER_INFO_num(sis));
+				"%s: its Authenticode signature has %d signers (one expected)",
+				s->label, sk_PKCS7_SIGNER_INFO_num(sis));
 	STACK_OF(X509) *signers = PKCS7_get0_signers(s->p7, NULL, 0);
 	ERR_clear_error();
 	if (!signers || sk_X509_num(signers) != 1) {
 		sk_X509_free(signers);
-		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-				"%s: its Authenticode signature does not carry its signer's certificate", s->label);
+		return pib_fail(
+		    err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+		    "%s: its Authenticode signature does not carry its signer's certificate",
+		    s->label);
 	}
 	s->signer = sk_X509_value(signers, 0);
 	sk_X509_free(signers);
@@ -356,8 +381,10 @@ static int match_key(struct ac_state *s, const struct authenticode_key *keys, si
 		r = load_key_certs(keys[k].path, &s->per_key[k]);
 		if (r < 0)
 			return pib_fail(err, r, PIB_ERR_FAILED, "bundle.bad_key",
-					"%s: not a PEM certificate (an MSI target's keys are X.509 certificates of the signer or of a CA)%s%s",
-					keys[k].label, r == -EINVAL ? "" : ": ", r == -EINVAL ? "" : strerror(-r));
+					"%s: not a PEM certificate (an MSI target's keys are X.509 "
+					"certificates of the signer or of a CA)%s%s",
+					keys[k].label, r == -EINVAL ? "" : ": ",
+					r == -EINVAL ? "" : strerror(-r));
 		for (int i = 0; i < sk_X509_num(s->per_key[k]) && r == 0; i++)
 			if (!sk_X509_push(s->untrusted, sk_X509_value(s->per_key[k], i)))
 				r = -ENOMEM;
@@ -365,17 +392,21 @@ static int match_key(struct ac_state *s, const struct authenticode_key *keys, si
 	if (r < 0)
 		return r;
 	for (size_t k = 0; k < n_keys && !res->key; k++)
-		if (chain_verify(s->signer, s->per_key[k], NULL, s->untrusted, true, NULL, &verr) == 0)
+		if (chain_verify(s->signer, s->per_key[k], NULL, s->untrusted, true, NULL, &verr) ==
+		    0)
 			res->key = keys[k].label;
 	if (res->key)
 		return 0;
 	if (n_keys == 0)
 		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-				"%s: signed by \"%s\" (certificate SHA-256 %s), but the target lists no keys to check it against",
+				"%s: signed by \"%s\" (certificate SHA-256 %s), but the target "
+				"lists no keys to check it against",
 				s->label, res->subject, res->cert_sha256);
 	return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			"%s: signed by \"%s\" (issuer \"%s\", certificate SHA-256 %s), whose chain ends at none of the target's keys (%s)",
-			s->label, res->subject, res->issuer, res->cert_sha256, X509_verify_cert_error_string(verr));
+			"%s: signed by \"%s\" (issuer \"%s\", certificate SHA-256 %s), whose chain "
+			"ends at none of the target's keys (%s)",
+			s->label, res->subject, res->issuer, res->cert_sha256,
+			X509_verify_cert_error_string(verr));
 }
 
 /* A code signing certificate: its extended key usage, when it has one, allows code signing. */
@@ -384,14 +415,16 @@ static int check_usage(struct ac_state *s, struct authenticode_result *res, stru
 	uint32_t xku = X509_get_extended_key_usage(s->signer);
 	if (xku != UINT32_MAX && !(xku & XKU_CODE_SIGN))
 		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-				"%s: signed by \"%s\", whose certificate is not for code signing (its extended key usage lacks codeSigning)",
+				"%s: signed by \"%s\", whose certificate is not for code signing "
+				"(its extended key usage lacks codeSigning)",
 				s->label, res->subject);
 	return 0;
 }
 
 /* The system's CA certificates (Debian and Ubuntu, then the Red Hat family and SUSE). */
 static const char *const system_ca_files[] = {"/etc/ssl/certs/ca-certificates.crt",
-					      "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", NULL};
+					      "/etc/pki/tls/certs/ca-bundle.crt",
+					      "/etc/ssl/ca-bundle.pem", NULL};
 
 /*
  * The trust osslsigncode gets: the self-signed root the chain reaches through the signature's
@@ -417,7 +450,8 @@ static int find_root(struct ac_state *s, struct authenticode_result *res, struct
 	for (int i = 0; system_ca_files[i] && !system_roots; i++)
 		if (access(system_ca_files[i], R_OK) == 0)
 			system_roots = system_ca_files[i];
-	if (r == 0 && chain_verify(s->signer, selfsigned, system_roots, s->untrusted, false, &s->root, &verr) < 0) {
+	if (r == 0 && chain_verify(s->signer, selfsigned, system_roots, s->untrusted, false,
+				   &s->root, &verr) < 0) {
 		s->root_verr = verr;
 		r = -ENOENT; /* no error: the digests are compared instead (compare_digests) */
 	}
@@ -432,7 +466,8 @@ static int find_root(struct ac_state *s, struct authenticode_result *res, struct
 	r = write_pem(s->cafile, one);
 	sk_X509_free(one);
 	if (r < 0)
-		return pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->cafile, strerror(-r));
+		return pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->cafile,
+				strerror(-r));
 	return 0;
 }
 
@@ -445,15 +480,17 @@ static int probe_ignore_crl(struct ac_state *s, bool *ret, struct pib_err *err)
 {
 	int fd = open(s->empty, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->empty, strerror(errno));
+		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", s->empty,
+				strerror(errno));
 	close(fd);
 	struct pib_spawn_result sr;
-	char *const argv[] = {s->tool, (char *)"verify", (char *)"-ignore-crl", (char *)"-in", s->empty, NULL};
+	char *const argv[] = {s->tool,	     (char *)"verify", (char *)"-ignore-crl",
+			      (char *)"-in", s->empty,	       NULL};
 	int r = run_tool(argv, EXTRACT_TIMEOUT, &sr);
 	if (r < 0) {
 		pib_spawn_result_free(&sr);
-		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
-				strerror(-r));
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
+				s->tool, strerror(-r));
 	}
 	*ret = sr.status != 255 && !sr.timed_out;
 	pib_spawn_result_free(&sr);
@@ -485,13 +522,16 @@ static int verify_contents(struct ac_state *s, struct authenticode_result *res, 
 	r = run_tool(argv, VERIFY_TIMEOUT, &sr);
 	if (r < 0) {
 		pib_spawn_result_free(&sr);
-		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool,
-				strerror(-r));
+		return pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
+				s->tool, strerror(-r));
 	}
 	if (sr.status != 0) {
-		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: signed by \"%s\", but the signature does not verify over the MSI's contents: it was changed after signing (osslsigncode verify %s %d)",
-			     s->label, res->subject, sr.timed_out ? "timed out," : "exited with status", sr.status);
+		r = pib_fail(
+		    err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
+		    "%s: signed by \"%s\", but the signature does not verify over the MSI's "
+		    "contents: it was changed after signing (osslsigncode verify %s %d)",
+		    s->label, res->subject, sr.timed_out ? "timed out," : "exited with status",
+		    sr.status);
 		pib_err_detail(err, sr.output.data, sr.output.len);
 	}
 	pib_spawn_result_free(&sr);
@@ -503,7 +543,8 @@ struct spc_digest {
 	int nid;
 	int len;
 	unsigned char md[EVP_MAX_MD_SIZE];
-	const unsigned char *body; /* the SpcIndirectDataContent without its tag and length: what is signed */
+	const unsigned char
+	    *body; /* the SpcIndirectDataContent without its tag and length: what is signed */
 	long body_len;
 };
 
@@ -517,7 +558,8 @@ static int read_spc_digest(PKCS7 *p7, struct spc_digest *d)
 	long len = seq->length, olen = 0;
 	int tag = 0, cls = 0;
 	int rr = ASN1_get_object(&q, &olen, &tag, &cls, len);
-	if ((rr & 0x80) || rr != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE || q + olen != p + len)
+	if ((rr & 0x80) || rr != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+	    q + olen != p + len)
 		return -EBADMSG;
 	d->body = q;
 	d->body_len = olen;
@@ -540,7 +582,8 @@ static int read_spc_digest(PKCS7 *p7, struct spc_digest *d)
 		X509_SIG_get0(sig, &alg, &dig);
 		X509_ALGOR_get0(&obj, NULL, NULL, alg);
 		d->nid = OBJ_obj2nid(obj);
-		if (dig && ASN1_STRING_length(dig) > 0 && ASN1_STRING_length(dig) <= EVP_MAX_MD_SIZE) {
+		if (dig && ASN1_STRING_length(dig) > 0 &&
+		    ASN1_STRING_length(dig) <= EVP_MAX_MD_SIZE) {
 			d->len = ASN1_STRING_length(dig);
 			memcpy(d->md, ASN1_STRING_get0_data(dig), (size_t)d->len);
 			r = 0;
@@ -552,7 +595,8 @@ static int read_spc_digest(PKCS7 *p7, struct spc_digest *d)
 	return r;
 }
 
-/* A throwaway self-signed certificate and its key (files of ours) to sign a copy of the MSI with. */
+/* A throwaway self-signed certificate and its key (files of ours) to sign a copy of the MSI with.
+ */
 static int make_throwaway_signer(const char *keyfile, const char *certfile)
 {
 	EVP_PKEY *pk = EVP_RSA_gen(2048);
@@ -562,9 +606,11 @@ static int make_throwaway_signer(const char *keyfile, const char *certfile)
 		goto out;
 	X509_NAME *nm = X509_get_subject_name(x);
 	if (!X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
-	    !X509_set_pubkey(x, pk) ||
-	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"pib-agent digest check", -1, -1, 0) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400) || !X509_set_pubkey(x, pk) ||
+	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+					(const unsigned char *)"pib-agent digest check", -1, -1,
+					0) ||
 	    !X509_set_issuer_name(x, nm) || !X509_sign(x, pk, EVP_sha256()))
 		goto out;
 	int fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -598,11 +644,12 @@ static int run_step(struct ac_state *s, char *const argv[], const char *what, st
 	struct pib_spawn_result sr;
 	int r = run_tool(argv, VERIFY_TIMEOUT, &sr);
 	if (r < 0)
-		r = pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", s->tool, strerror(-r));
+		r = pib_fail(err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
+			     s->tool, strerror(-r));
 	else if (sr.status != 0) {
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: its contents cannot be checked (osslsigncode %s %s %d)", s->label, what,
-			     sr.timed_out ? "timed out," : "exited with status", sr.status);
+			     "%s: its contents cannot be checked (osslsigncode %s %s %d)", s->label,
+			     what, sr.timed_out ? "timed out," : "exited with status", sr.status);
 		pib_err_detail(err, sr.output.data, sr.output.len);
 	}
 	pib_spawn_result_free(&sr);
@@ -619,8 +666,10 @@ static int run_step(struct ac_state *s, char *const argv[], const char *what, st
 static int compare_digests(struct ac_state *s, struct authenticode_result *res, struct pib_err *err)
 {
 	struct spc_digest theirs = {0}, ours = {0};
-	char *unsigned_msi = pib_asprintf("%s/unsigned.msi", s->dir), *resigned = pib_asprintf("%s/resigned.msi", s->dir);
-	char *key = pib_asprintf("%s/throwaway.key", s->dir), *cert = pib_asprintf("%s/throwaway.pem", s->dir);
+	char *unsigned_msi = pib_asprintf("%s/unsigned.msi", s->dir),
+	     *resigned = pib_asprintf("%s/resigned.msi", s->dir);
+	char *key = pib_asprintf("%s/throwaway.key", s->dir),
+	     *cert = pib_asprintf("%s/throwaway.pem", s->dir);
 	char *oursig = pib_asprintf("%s/throwaway.p7", s->dir);
 	PKCS7 *p7 = NULL;
 	BIO *content = NULL;
@@ -635,24 +684,35 @@ static int compare_digests(struct ac_state *s, struct authenticode_result *res, 
 	}
 	if (read_spc_digest(s->p7, &theirs) < 0) {
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: its Authenticode signature holds no readable digest (SpcIndirectDataContent)", s->label);
+			     "%s: its Authenticode signature holds no readable digest "
+			     "(SpcIndirectDataContent)",
+			     s->label);
 		goto out;
 	}
-	const char *alg = theirs.nid == NID_sha256 ? "sha256" : theirs.nid == NID_sha384 ? "sha384" :
-			  theirs.nid == NID_sha512 ? "sha512" : theirs.nid == NID_sha1 ? "sha1" : NULL;
+	const char *alg = theirs.nid == NID_sha256   ? "sha256"
+			  : theirs.nid == NID_sha384 ? "sha384"
+			  : theirs.nid == NID_sha512 ? "sha512"
+			  : theirs.nid == NID_sha1   ? "sha1"
+						     : NULL;
 	if (!alg) {
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: its Authenticode digest algorithm (%s) is not one of SHA-1, SHA-256, SHA-384, SHA-512",
+			     "%s: its Authenticode digest algorithm (%s) is not one of SHA-1, "
+			     "SHA-256, SHA-384, SHA-512",
 			     s->label, OBJ_nid2sn(theirs.nid) ? OBJ_nid2sn(theirs.nid) : "unknown");
 		goto out;
 	}
 	if ((r = make_throwaway_signer(key, cert)) < 0) {
-		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: cannot make a throwaway key: %s", s->dir,
-			     strerror(-r));
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir",
+			     "%s: cannot make a throwaway key: %s", s->dir, strerror(-r));
 		goto out;
 	}
-	char *const rm[] = {s->tool, (char *)"remove-signature", (char *)"-in", (char *)s->path, (char *)"-out",
-			    unsigned_msi, NULL};
+	char *const rm[] = {s->tool,
+			    (char *)"remove-signature",
+			    (char *)"-in",
+			    (char *)s->path,
+			    (char *)"-out",
+			    unsigned_msi,
+			    NULL};
 	char *sign[16];
 	int n = 0;
 	sign[n++] = s->tool;
@@ -670,8 +730,11 @@ static int compare_digests(struct ac_state *s, struct authenticode_result *res, 
 	sign[n++] = (char *)"-out";
 	sign[n++] = resigned;
 	sign[n] = NULL;
-	char *const ex[] = {s->tool, (char *)"extract-signature", (char *)"-in", resigned, (char *)"-out", oursig, NULL};
-	if ((r = run_step(s, rm, "remove-signature", err)) < 0 || (r = run_step(s, sign, "sign", err)) < 0 ||
+	char *const ex[] = {
+	    s->tool, (char *)"extract-signature", (char *)"-in", resigned, (char *)"-out", oursig,
+	    NULL};
+	if ((r = run_step(s, rm, "remove-signature", err)) < 0 ||
+	    (r = run_step(s, sign, "sign", err)) < 0 ||
 	    (r = run_step(s, ex, "extract-signature", err)) < 0)
 		goto out;
 	if ((r = pib_read_file(oursig, MAX_SIG_BYTES, &der, &len)) < 0) {
@@ -681,12 +744,15 @@ static int compare_digests(struct ac_state *s, struct authenticode_result *res, 
 	const unsigned char *p = (const unsigned char *)der;
 	p7 = d2i_PKCS7(NULL, &p, (long)len);
 	if (!p7 || !PKCS7_type_is_signed(p7) || read_spc_digest(p7, &ours) < 0) {
-		r = pib_fail(err, -EIO, PIB_ERR_ENV, "agent.io", "%s: osslsigncode wrote no readable signature", oursig);
+		r = pib_fail(err, -EIO, PIB_ERR_ENV, "agent.io",
+			     "%s: osslsigncode wrote no readable signature", oursig);
 		goto out;
 	}
-	if (ours.nid != theirs.nid || ours.len != theirs.len || memcmp(ours.md, theirs.md, (size_t)ours.len) != 0) {
+	if (ours.nid != theirs.nid || ours.len != theirs.len ||
+	    memcmp(ours.md, theirs.md, (size_t)ours.len) != 0) {
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: signed by \"%s\", but the MSI's digest is not the one signed: it was changed after signing",
+			     "%s: signed by \"%s\", but the MSI's digest is not the one signed: it "
+			     "was changed after signing",
 			     s->label, res->subject);
 		goto out;
 	}
@@ -699,8 +765,10 @@ static int compare_digests(struct ac_state *s, struct authenticode_result *res, 
 	if (PKCS7_verify(s->p7, NULL, st, content, NULL, PKCS7_NOVERIFY) != 1) {
 		unsigned long e = ERR_peek_last_error();
 		r = pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.signature_invalid",
-			     "%s: signed by \"%s\", but the signature over the MSI's digest does not verify (%s)",
-			     s->label, res->subject, e ? ERR_reason_error_string(e) : "PKCS7_verify failed");
+			     "%s: signed by \"%s\", but the signature over the MSI's digest does "
+			     "not verify (%s)",
+			     s->label, res->subject,
+			     e ? ERR_reason_error_string(e) : "PKCS7_verify failed");
 		goto out;
 	}
 	r = 0;
@@ -735,9 +803,9 @@ static void state_free(struct ac_state *s)
 	X509_free(s->root);
 }
 
-int authenticode_verify_msi(const char *path, const char *label, const struct authenticode_key *keys,
-			    size_t n_keys, bool allow_unsigned, struct authenticode_result *res,
-			    struct pib_err *err)
+int authenticode_verify_msi(const char *path, const char *label,
+			    const struct authenticode_key *keys, size_t n_keys, bool allow_unsigned,
+			    struct authenticode_result *res, struct pib_err *err)
 {
 	struct ac_state s = {.path = path, .label = label ? label : path};
 	bool found = false;
@@ -746,24 +814,26 @@ int authenticode_verify_msi(const char *path, const char *label, const struct au
 	memset(res, 0, sizeof(*res));
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return pib_fail(err, -errno, PIB_ERR_FAILED, "package.signature_invalid", "%s: cannot open it: %s",
-				s.label, strerror(errno));
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: cannot open it: %s", s.label, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "package.signature_invalid", "%s: not a regular file",
-				s.label);
+		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: not a regular file", s.label);
 	}
 	r = find_signature_entries(fd, &found, &s.has_dse);
 	close(fd);
 	if (r < 0)
-		return pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid", "%s: cannot read it: %s",
-				s.label, strerror(-r));
+		return pib_fail(err, r, PIB_ERR_FAILED, "package.signature_invalid",
+				"%s: cannot read it: %s", s.label, strerror(-r));
 	if (!found) {
 		if (allow_unsigned)
 			return 0;
 		return pib_fail(err, -EBADMSG, PIB_ERR_FAILED, "package.unsigned",
-				"%s: the MSI has no Authenticode signature; the target accepts only MSIs signed by one of its keys (osslsigncode sign, signtool sign), unless allow_unsigned is true",
+				"%s: the MSI has no Authenticode signature; the target accepts "
+				"only MSIs signed by one of its keys (osslsigncode sign, signtool "
+				"sign), unless allow_unsigned is true",
 				s.label);
 	}
 	res->is_signed = true;
@@ -771,7 +841,8 @@ int authenticode_verify_msi(const char *path, const char *label, const struct au
 	if ((r = find_osslsigncode(&s.tool, err)) < 0)
 		goto out;
 	if ((r = pib_mkdtemp("pib-authenticode", &s.dir)) < 0) {
-		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir", "cannot create a temporary directory: %s", strerror(-r));
+		r = pib_fail(err, r, PIB_ERR_ENV, "agent.tmpdir",
+			     "cannot create a temporary directory: %s", strerror(-r));
 		goto out;
 	}
 	s.sigfile = pib_asprintf("%s/signature.p7", s.dir);

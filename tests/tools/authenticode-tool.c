@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Test driver of installers/authenticode.c: one MSI checked against key files, the outcome as one JSON line. */
+/* Test driver of installers/authenticode.c: one MSI checked against key files, the outcome as one
+ * JSON line. */
 #include "authenticode.h"
 
 #include <cjson/cJSON.h>
@@ -27,7 +28,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		keys[i].path = argv[a + (int)i];
 		const char *slash = strrchr(keys[i].path, '/');
-		keys[i].label = slash ? slash + 1 : keys[i].path; /* reports name the key by its file name */
+		keys[i].label =
+		    slash ? slash + 1 : keys[i].path; /* reports name the key by its file name */
 	}
 	struct authenticode_result res;
 	struct pib_err err = {0};
