@@ -609,6 +609,7 @@ struct msi_read {
 	char **failed_why;
 	size_t n_failed;
 	uint64_t cab_bytes; /* of all cabinets, bounded by the MSI's size */
+	unsigned char *cab_buf; /* what libarchive reads the cabinet from (r->block holds members) */
 	struct pib_err *cab_err;
 };
 
@@ -644,9 +645,9 @@ static bool msi_member_name_ok(const char *name)
 static la_ssize_t cab_read(struct archive *a, void *ctx, const void **buf)
 {
 	struct msi_read *m = ctx;
-	ssize_t n = msi_cabinets_read(m->cabs, m->r->block, BLOCK, m->cab_err);
+	ssize_t n = msi_cabinets_read(m->cabs, m->cab_buf, BLOCK, m->cab_err);
 
-	*buf = m->r->block;
+	*buf = m->cab_buf;
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", m->cab_err->msg[0] ? m->cab_err->msg : "cannot read the cabinet");
 		return ARCHIVE_FATAL;
@@ -828,7 +829,8 @@ static int read_msi(struct reader *r, int fd)
 		goto oom;
 	m.by_key = calloc(m.t.n_files ? m.t.n_files : 1, sizeof(*m.by_key));
 	m.seen = calloc(m.t.n_files ? m.t.n_files : 1, sizeof(*m.seen));
-	if (!m.by_key || !m.seen)
+	m.cab_buf = malloc(BLOCK);
+	if (!m.by_key || !m.seen || !m.cab_buf)
 		goto oom;
 	for (size_t i = 0; i < m.t.n_files; i++)
 		m.by_key[i] = &m.t.files[i];
@@ -895,6 +897,7 @@ out:
 	free(m.failed_why);
 	free(m.by_key);
 	free(m.seen);
+	free(m.cab_buf);
 	msi_media_free(m.media, m.n_media);
 	msi_tables_free(&m.t);
 	return rc;
