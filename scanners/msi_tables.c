@@ -816,7 +816,7 @@ static int tables_read_here(const char *path, int fd_in, const char *name, struc
 	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 || !path ? fdpath : path,
 				   LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
 	if (!r.db) {
-		rc = pib_fail(err, -ENOMSG, PIB_ERR_FAILED, "msi.invalid",
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
 			      "%s: not an MSI, or a damaged one: libmsi cannot open it: %s", name,
 			      ge && ge->message ? ge->message
 			      : glib_said()	? glib_said()
@@ -826,7 +826,7 @@ static int tables_read_here(const char *path, int fd_in, const char *name, struc
 	if ((rc = query_rows(&r, "_Tables", "`Name`", row_tables, NULL)) < 0)
 		goto out;
 	if (!has_table(&r, "Property")) {
-		rc = pib_fail(err, -ENOMSG, PIB_ERR_FAILED, "msi.invalid",
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
 			      "%s: not an MSI: it has no Property table", name);
 		goto out;
 	}

@@ -809,17 +809,46 @@ static int msi_unseen(struct msi_read *m, const struct msi_file *f)
 		       "File %s: not in its embedded cabinet %s: not scanned", f->key, cab + 1);
 }
 
+/*
+ * Whether the OLE compound file on fd is an installer database by the CLSID of its root storage
+ * entry: an MSI's is {000C1084-0000-0000-C000-000000000046}, a Word document's another. 1 yes,
+ * 0 no, -EBADMSG when the header or the root entry cannot be read (cut short, nonsense).
+ */
+static int ole_is_msi(int fd, uint64_t size)
+{
+	static const unsigned char msi_clsid[16] = {0x84, 0x10, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+						    0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+	unsigned char h[0x34], entry[0x60];
+
+	if (pib_read_full(fd, h, sizeof(h), 0) < 0)
+		return -EBADMSG;
+	unsigned shift = (unsigned)h[0x1e] | (unsigned)h[0x1f] << 8;
+	uint32_t dir = (uint32_t)h[0x30] | (uint32_t)h[0x31] << 8 | (uint32_t)h[0x32] << 16 |
+		       (uint32_t)h[0x33] << 24;
+	if (shift != 9 && shift != 12)
+		return -EBADMSG;
+	uint64_t off = ((uint64_t)dir + 1) << shift;
+	if (dir >= 0xfffffffa || off + sizeof(entry) > size || pib_read_full(fd, entry, sizeof(entry), (off_t)off) < 0)
+		return -EBADMSG;
+	return entry[0x42] == 5 && !memcmp(entry + 0x50, msi_clsid, sizeof(msi_clsid)); /* type 5: root */
+}
+
 static int read_msi(struct reader *r, int fd)
 {
 	struct msi_read m = {.r = r};
 	struct pib_err e = {0};
-	int rc = msi_cabinets_open(fd, r->label, &m.t, &m.media, &m.n_media, &m.cabs, &e);
+	int rc = ole_is_msi(fd, r->pkg_size);
 
+	if (rc == -EBADMSG)
+		return unreadable(r, "an OLE compound file whose header or root entry cannot be read", NULL);
+	if (rc == 0)
+		return pib_fail(r->err, -ENOMSG, PIB_ERR_FAILED, "scan.package_unreadable",
+				"%s: an OLE compound file that is not an MSI (the CLSID of its root is "
+				"not an installer database's)", r->label);
+	rc = msi_cabinets_open(fd, r->label, &m.t, &m.media, &m.n_media, &m.cabs, &e);
 	if (rc < 0) {
 		if (!strcmp(e.code, "agent.oom"))
 			rc = pib_fail(r->err, rc, PIB_ERR_ENV, "agent.oom", "out of memory");
-		else if (rc == -ENOMSG)
-			pib_fail(r->err, rc, PIB_ERR_FAILED, "scan.package_unreadable", "%s", e.msg);
 		else
 			rc = unreadable(r, "libmsi cannot read it", e.msg);
 		pib_err_clear(&e);
