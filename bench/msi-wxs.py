@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Writes WiX XML for wixl packing the regular files of SRC (up to MB megabytes, files of at most
 MAX_MB each, names wixl and Windows accept) under [ProgramFiles64Folder]PibBench, one component per
-folder, one embedded cabinet. Sources are symlinks in OUT/src (relative Source paths).
+folder, one embedded cabinet; hard links of one file packed once. Sources are symlinks in OUT/src (relative Source paths).
 Usage: msi-wxs.py SRC OUT MB [MAX_MB]; prints "FILES BYTES"."""
 import os
 import re
@@ -15,6 +15,7 @@ ok = re.compile(r'^[A-Za-z0-9._+-]{1,200}$')
 budget = mb * 1000 * 1000
 files = []
 total = 0
+inodes = set()  # a file with several hard links is packed once: an MSI rarely holds one file twice
 for root, dirs, names in os.walk(src):
     dirs.sort()
     rel = os.path.relpath(root, src)
@@ -28,8 +29,10 @@ for root, dirs, names in os.walk(src):
         size = os.path.getsize(p)
         if size == 0 or size > max_mb * 1000 * 1000 or total + size > budget:
             continue
-        if not os.access(p, os.R_OK):
+        st = os.stat(p)
+        if not os.access(p, os.R_OK) or (st.st_dev, st.st_ino) in inodes:
             continue
+        inodes.add((st.st_dev, st.st_ino))
         files.append((rel, n, p))
         total += size
 os.makedirs(os.path.join(out, 'src'), exist_ok=True)
