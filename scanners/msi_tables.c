@@ -1314,6 +1314,9 @@ static int row_media(struct reader *r, LibmsiRecord *rec, void *ctx)
 {
 	struct media_rows *m = ctx;
 	static const char *const names[] = {"DiskId", "LastSequence", "Cabinet"};
+	if (m->n >= MSI_MEDIA_MAX)
+		return pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid",
+				"%s: table Media: more than %u rows", r->name, MSI_MEDIA_MAX);
 	GROW(m->v, m->n);
 	struct msi_media *x = &m->v[m->n];
 	memset(x, 0, sizeof(*x));
@@ -1649,6 +1652,8 @@ int msi_cabinets_open(int fd, const char *name, struct msi_tables *t, struct msi
 		goto fail;
 	cu = (struct cursor){body.data, body.data + body.len, tag != 'M'};
 	media = get_array(&cu, sizeof(*media), &n_media);
+	if (n_media > MSI_MEDIA_MAX)
+		cu.bad = true;
 	for (size_t i = 0; i < n_media; i++) {
 		media[i].disk_id = (int32_t)get_u32(&cu);
 		media[i].last_sequence = (int32_t)get_u32(&cu);

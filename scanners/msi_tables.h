@@ -153,6 +153,7 @@ struct msi_media {
 };
 
 #define MSI_CHUNK_MAX (1u << 20) /* bytes of a cabinet the reading child sends at once */
+#define MSI_MEDIA_MAX 1024u      /* Media rows read at most (a disk or cabinet each); more is msi.invalid */
 
 struct msi_cabinets;
 
