@@ -27,6 +27,7 @@
 #define BLOCK (256u << 10)
 #define XZ_MEM_THREADS (96ull << 20) /* more than this and liblzma decodes in one thread */
 #define XZ_MEM_STOP (1ull << 30)      /* a stream needing more than this is refused */
+#define MSI_MEM_MAX (4ull << 20)      /* an MSI's members up to this size are handed over in memory */
 
 enum payload_format payload_sniff(const void *head, size_t n)
 {
@@ -759,12 +760,18 @@ static int msi_cabinet(struct msi_read *m, const char *cab)
 			rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 		} else {
 			const char *why = cab_err.set ? cab_err.msg : archive_error_string(a);
-			m->failed[m->n_failed] = strdup(cab);
-			m->failed_why[m->n_failed] = strdup(why ? why : "libarchive gave no reason");
-			m->n_failed++;
-			rc = msi_gap(r, cab, "msi.cabinet_unreadable",
-				     "embedded cabinet %s cannot be read to its end with libarchive's CAB reader: %s", cab,
-				     why ? why : "no reason given");
+			char *fc = strdup(cab), *fw = strdup(why ? why : "libarchive gave no reason");
+			if (!fc || !fw) {
+				free(fc);
+				free(fw);
+				rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+			} else {
+				m->failed[m->n_failed] = fc;
+				m->failed_why[m->n_failed++] = fw;
+				rc = msi_gap(r, cab, "msi.cabinet_unreadable",
+					     "embedded cabinet %s cannot be read to its end with libarchive's CAB reader: %s",
+					     cab, fw);
+			}
 		}
 		/* the child failed or sent nonsense: that is no cabinet's fault but the MSI's */
 		if (rc == 0 && cab_err.set && !strcmp(cab_err.code, "msi.invalid") && strstr(cab_err.msg, "reading"))
@@ -845,6 +852,10 @@ static int read_msi(struct reader *r, int fd)
 		return pib_fail(r->err, -ENOMSG, PIB_ERR_FAILED, "scan.package_unreadable",
 				"%s: an OLE compound file that is not an MSI (the CLSID of its root is "
 				"not an installer database's)", r->label);
+	/* members beyond MSI_MEM_MAX through a temporary file: with the child's pipe and the CAB
+	 * reader's window the MSI path holds more than a .deb's (peak RSS within clamscan's) */
+	if (r->mem_max > MSI_MEM_MAX)
+		r->mem_max = MSI_MEM_MAX;
 	rc = msi_cabinets_open(fd, r->label, &m.t, &m.media, &m.n_media, &m.cabs, &e);
 	if (rc < 0) {
 		if (!strcmp(e.code, "agent.oom"))

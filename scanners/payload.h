@@ -56,7 +56,8 @@ struct payload_opts {
  * An MSI is read with libmsi in a child process (msi_cabinets_open): each "#" cabinet of its
  * Media table is streamed from the _Streams table into libarchive's CAB reader, and each
  * cabinet member, a File table key, is handed over named by the File's install path
- * ("[ProgramFiles64Folder]Acme/bin/acme.exe") with m->cabinet set. Listed through o->gap, never
+ * ("[ProgramFiles64Folder]Acme/bin/acme.exe") with m->cabinet set; members over 4 MiB (or
+ * o->mem_max when smaller) come in a temporary file. Listed through o->gap, never
  * passed over: a File row in no cabinet read (code msi.not_in_cabinet), an external cabinet
  * (msi.external_cabinet), a cabinet or member that cannot be read or decompressed
  * (msi.cabinet_unreadable), a member no File row names (msi.not_in_tables) and a member name
