@@ -13,6 +13,8 @@ struct seen {
 	char names[MAX_SEEN][160];
 	char cabinets[MAX_SEEN][80];
 	char data[MAX_SEEN][80];
+	uint64_t sizes[MAX_SEEN];
+	bool in_fd[MAX_SEEN], fd_ok[MAX_SEEN];
 	int n;
 	char gaps[MAX_SEEN][300];
 	int n_gaps;
@@ -29,6 +31,12 @@ static int sink(void *ctx, struct payload_member *m)
 		snprintf(s->package, sizeof(s->package), "%s", m->package ? m->package : "(none)");
 		if (m->data)
 			snprintf(s->data[s->n], sizeof(s->data[0]), "%.*s", (int)m->size, (const char *)m->data);
+		s->sizes[s->n] = m->size;
+		s->in_fd[s->n] = m->fd >= 0;
+		if (m->fd >= 0) {
+			char c = 0;
+			s->fd_ok[s->n] = pread(m->fd, &c, 1, (off_t)m->size - 1) == 1 && c == 'z';
+		}
 		s->n++;
 	}
 	free(m->name);
@@ -194,6 +202,25 @@ int main(void)
 	   "readme.txt under its install path");
 	ok(!strcmp(s.package, "Acme Unit"), "the package is the ProductName");
 	ok(s.n_gaps == 0, "nothing listed (%d)", s.n_gaps);
+
+	/* 1b. a member over 4 MiB comes in a temporary file, whole */
+	size_t big_len = (5u << 20) + 3;
+	char *big = malloc(big_len);
+	char *emb2 = fx_path(dir, "big.msi");
+	if (big)
+		memset(big, 'z', big_len);
+	ok(big && pib_write_file(tool, big, big_len, 0644) == 0 &&
+		   wixl(dir, "big", "<Media Id=\"1\" Cabinet=\"acme.cab\" EmbedCab=\"yes\"/>\n") == 0,
+	   "wixl builds big.msi, tool.exe of 5 MiB");
+	ok(read_msi(emb2, dir, &s, &err) == 0 && s.n == 2, "big.msi is read: 2 members");
+	i = find(&s, "[ProgramFiles64Folder]Acme/bin/tool.exe");
+	ok(i >= 0 && s.in_fd[i] && s.sizes[i] == big_len && s.fd_ok[i],
+	   "the 5 MiB member comes in a temporary file, whole");
+	i = find(&s, "[ProgramFiles64Folder]Acme/readme.txt");
+	ok(i >= 0 && !s.in_fd[i], "the small one in memory");
+	free(big);
+	free(emb2);
+	ok(pib_write_file(tool, "MZ tool bytes", 13, 0644) == 0, "tool.exe small again");
 
 	/* 2. an external cabinet: listed, and each of its files */
 	ok(wixl(dir, "ext", "<Media Id=\"1\" Cabinet=\"acme.cab\" EmbedCab=\"no\"/>\n") == 0, "wixl builds ext.msi");
