@@ -748,31 +748,40 @@ static int link_rows(struct reader *r, struct msi_tables *t)
 	return 0;
 }
 
-/* Opens path as a regular OLE compound file; returns the fd (checked) or an error. */
-static int open_msi(const char *path, const char *name, struct pib_err *err)
+/* Checks that fd is a regular OLE compound file (within MSI_FILE_MAX); 0 or an error. */
+static int check_msi_fd(int fd, const char *name, struct pib_err *err)
 {
 	struct stat st;
 	unsigned char magic[8];
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable",
-				"%s: cannot open: %s", name, strerror(errno));
-	int rc = 0;
+
 	if (fstat(fd, &st) < 0)
-		rc = pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: %s", name,
-			      strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.unreadable",
-			      "%s: not a regular file", name);
-	else if ((uint64_t)st.st_size > MSI_FILE_MAX)
-		rc = pib_fail(err, -EFBIG, PIB_ERR_FAILED, "msi.unreadable",
-			      "%s: larger than 4 GiB", name);
-	else if (st.st_size < 512 || pib_read_full(fd, magic, sizeof(magic), 0) < 0 ||
-		 memcmp(magic, ole_magic, 8))
-		rc = pib_fail(
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable", "%s: %s", name,
+				strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.unreadable",
+				"%s: not a regular file", name);
+	if ((uint64_t)st.st_size > MSI_FILE_MAX)
+		return pib_fail(err, -EFBIG, PIB_ERR_FAILED, "msi.unreadable",
+				"%s: larger than 4 GiB", name);
+	if (st.st_size < 512 || pib_read_full(fd, magic, sizeof(magic), 0) < 0 ||
+	    memcmp(magic, ole_magic, 8))
+		return pib_fail(
 		    err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
 		    "%s: not an MSI: no OLE compound file signature (D0 CF 11 E0 A1 B1 1A E1)",
 		    name);
+	return 0;
+}
+
+/* Opens path (fd_in < 0) or a duplicate of fd_in as a regular OLE compound file; the fd or an
+ * error. */
+static int open_msi(const char *path, int fd_in, const char *name, struct pib_err *err)
+{
+	int fd = fd_in >= 0 ? fcntl(fd_in, F_DUPFD_CLOEXEC, 3)
+			    : open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pib_fail(err, -errno, PIB_ERR_FAILED, "msi.unreadable",
+				"%s: cannot open: %s", name, strerror(errno));
+	int rc = check_msi_fd(fd, name, err);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -780,9 +789,15 @@ static int open_msi(const char *path, const char *name, struct pib_err *err)
 	return fd;
 }
 
-/* The tables read with libmsi in this process (the child of msi_tables_read). */
-static int tables_read_here(const char *path, const char *name, struct msi_tables *t,
-			    struct pib_err *err)
+/* What the reading child does once the tables are read, with the database still open. */
+typedef int (*tables_then_fn)(struct reader *r, struct msi_tables *t, void *ctx);
+
+/*
+ * The tables read with libmsi in this process (the child of msi_tables_read): of the file at
+ * path, or of fd_in when it is >= 0. then (optional) runs on success before the database closes.
+ */
+static int tables_read_here(const char *path, int fd_in, const char *name, struct msi_tables *t,
+			    struct pib_err *err, tables_then_fn then, void *then_ctx)
 {
 	struct reader r = {.name = name, .err = err};
 	GError *ge = NULL;
@@ -790,7 +805,7 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	int fd = open_msi(path, name, err);
+	int fd = open_msi(path, fd_in, name, err);
 	if (fd < 0)
 		return fd;
 	glib_first[0] = glib_last[0] = 0;
@@ -798,7 +813,7 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 	/* libmsi opens by name: through /proc the file checked above, not whatever path names now
 	 */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 ? fdpath : path,
+	r.db = libmsi_database_new(access(fdpath, R_OK) == 0 || !path ? fdpath : path,
 				   LIBMSI_DB_FLAGS_READONLY, NULL, &ge);
 	if (!r.db) {
 		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
@@ -850,6 +865,8 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 	if (t->n_comps)
 		qsort(t->comps, t->n_comps, sizeof(*t->comps), comp_cmp);
 	rc = link_rows(&r, t);
+	if (rc == 0 && then)
+		rc = then(&r, t, then_ctx);
 out:
 	if (ge)
 		g_error_free(ge);
@@ -1095,7 +1112,7 @@ static void child_read(int wfd, const char *path, const char *name)
 	signal(SIGFPE, SIG_DFL);
 	signal(SIGILL, SIG_DFL);
 	signal(SIGABRT, SIG_DFL);
-	int r = tables_read_here(path, name, &t, &e);
+	int r = tables_read_here(path, -1, name, &t, &e, NULL, NULL);
 	if (r == 0) {
 		r = pib_buf_append(&b, "T", 1) < 0 || put_tables(&b, &t) < 0 ? -ENOMEM : 0;
 		msi_tables_free(&t);
@@ -1254,4 +1271,522 @@ void msi_tables_free(struct msi_tables *t)
 	}
 	free(t->actions);
 	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the embedded cabinets, streamed by the reading child ---- */
+
+/*
+ * The child sends frames: a tag byte, a u32 length, that many bytes. 'T' the tables, 'M' the
+ * Media rows, then for each "#" cabinet 'C' and its stream name, 'D' chunks of its bytes and 'F'
+ * at its end, or 'X' name and reason when it cannot be read (also after some 'D'); 'Z' at the
+ * end; 'E' an error (the last frame). The parent reads them as it needs the bytes: the child
+ * waits on the pipe, so a cabinet is never held whole by either process.
+ */
+#define CAB_CHUNK MSI_CHUNK_MAX
+#define PIPE_BYTES (1 << 20)
+
+void msi_media_free(struct msi_media *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		free(m[i].cabinet);
+	free(m);
+}
+
+static int frame_write(int fd, char tag, const void *data, size_t len)
+{
+	unsigned char h[5];
+	uint32_t l = (uint32_t)len;
+
+	h[0] = (unsigned char)tag;
+	memcpy(h + 1, &l, sizeof(l));
+	int r = pib_write_all(fd, h, sizeof(h));
+	if (r == 0 && len)
+		r = pib_write_all(fd, data, len);
+	return r;
+}
+
+struct media_rows {
+	struct msi_media *v;
+	size_t n;
+};
+
+static int row_media(struct reader *r, LibmsiRecord *rec, void *ctx)
+{
+	struct media_rows *m = ctx;
+	static const char *const names[] = {"DiskId", "LastSequence", "Cabinet"};
+	if (m->n >= MSI_MEDIA_MAX)
+		return pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid",
+				"%s: table Media: more than %u rows", r->name, MSI_MEDIA_MAX);
+	GROW(m->v, m->n);
+	struct msi_media *x = &m->v[m->n];
+	memset(x, 0, sizeof(*x));
+	char **out[] = {NULL, NULL, &x->cabinet};
+	m->n++;
+	x->disk_id = field_int(rec, 1);
+	x->last_sequence = field_int(rec, 2);
+	return fields(r, rec, "Media", names, out, 3, 0u);
+}
+
+struct cab_child {
+	int wfd;
+	unsigned char *chunk;
+};
+
+/* Sends one "#" cabinet: 'C', its bytes, 'F'; or 'X' with the reason. < 0 when the pipe fails. */
+static int send_cabinet(struct reader *r, struct cab_child *cc, const char *stream)
+{
+	GError *ge = NULL;
+	LibmsiQuery *q = NULL;
+	LibmsiRecord *par = NULL, *rec = NULL;
+	GInputStream *in = NULL;
+	struct pib_buf b = {0};
+	const char *why = NULL;
+	int rc = 0;
+	uint64_t sent = 0;
+
+	par = libmsi_record_new(1);
+	q = libmsi_query_new(r->db, "SELECT `Data` FROM `_Streams` WHERE `Name` = ?", &ge);
+	if (!par || !q || !libmsi_record_set_string(par, 1, stream) ||
+	    !libmsi_query_execute(q, par, &ge)) {
+		why = "libmsi cannot query the _Streams table";
+		goto fail;
+	}
+	rec = libmsi_query_fetch(q, &ge);
+	if (!rec) {
+		why = "no such stream in the _Streams table";
+		goto fail;
+	}
+	in = libmsi_record_get_stream(rec, 1);
+	if (!in) {
+		why = "libmsi cannot open the stream";
+		goto fail;
+	}
+	if (put_str(&b, stream) < 0 || frame_write(cc->wfd, 'C', b.data, b.len) < 0) {
+		rc = -EPIPE;
+		goto out;
+	}
+	for (;;) {
+		gssize n = g_input_stream_read(in, cc->chunk, CAB_CHUNK, NULL, &ge);
+		if (n < 0) {
+			why = "reading the stream failed";
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		sent += (uint64_t)n;
+		if (sent > MSI_FILE_MAX) {
+			why = "the stream is larger than an MSI may be";
+			goto fail;
+		}
+		if (frame_write(cc->wfd, 'D', cc->chunk, (size_t)n) < 0) {
+			rc = -EPIPE;
+			goto out;
+		}
+	}
+	if (frame_write(cc->wfd, 'F', NULL, 0) < 0)
+		rc = -EPIPE;
+	goto out;
+fail:
+	b.len = 0;
+	char reason[700];
+	snprintf(reason, sizeof(reason), "%s%s%s", why, ge && ge->message ? ": " : "",
+		 ge && ge->message ? ge->message : "");
+	if (put_str(&b, stream) < 0 || put_str(&b, reason) < 0 ||
+	    frame_write(cc->wfd, 'X', b.data, b.len) < 0)
+		rc = -EPIPE;
+out:
+	if (ge)
+		g_error_free(ge);
+	if (in)
+		g_object_unref(in);
+	if (rec)
+		g_object_unref(rec);
+	if (q) {
+		libmsi_query_close(q, NULL);
+		g_object_unref(q);
+	}
+	if (par)
+		g_object_unref(par);
+	pib_buf_free(&b);
+	return rc;
+}
+
+/* The child's work once the tables are read: 'T', 'M', the cabinets, 'Z'. */
+static int cab_then(struct reader *r, struct msi_tables *t, void *ctx)
+{
+	struct cab_child *cc = ctx;
+	struct media_rows m = {0};
+	struct pib_buf b = {0};
+	int rc = 0;
+
+	if (has_table(r, "Media") &&
+	    (rc = query_rows(r, "Media", "`DiskId`, `LastSequence`, `Cabinet`", row_media, &m)) < 0)
+		goto out;
+	if (put_tables(&b, t) < 0 || b.len > MSI_RESULT_MAX) {
+		rc = pib_fail(r->err, -E2BIG, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: its tables are larger than %u MiB", r->name, MSI_RESULT_MAX >> 20);
+		goto out;
+	}
+	if (frame_write(cc->wfd, 'T', b.data, b.len) < 0)
+		_exit(3);
+	b.len = 0;
+	int bad = put_u32(&b, (uint32_t)m.n);
+	for (size_t i = 0; i < m.n; i++)
+		bad |= put_u32(&b, (uint32_t)m.v[i].disk_id) |
+		       put_u32(&b, (uint32_t)m.v[i].last_sequence) | put_str(&b, m.v[i].cabinet);
+	if (bad || frame_write(cc->wfd, 'M', b.data, b.len) < 0)
+		_exit(3);
+	for (size_t i = 0; i < m.n; i++) {
+		const char *cab = m.v[i].cabinet;
+		bool again = false;
+		if (!cab || cab[0] != '#' || !cab[1])
+			continue;
+		for (size_t k = 0; k < i && !again; k++)
+			again = m.v[k].cabinet && !strcmp(m.v[k].cabinet, cab);
+		if (!again && send_cabinet(r, cc, cab + 1) < 0)
+			_exit(3);
+	}
+	if (frame_write(cc->wfd, 'Z', NULL, 0) < 0)
+		_exit(3);
+out:
+	pib_buf_free(&b);
+	msi_media_free(m.v, m.n);
+	return rc;
+}
+
+static void cab_child_run(int wfd, int fd, const char *name)
+{
+	struct rlimit cpu = {MSI_CPU_SECONDS, MSI_CPU_SECONDS + 5}, core = {0, 0};
+	struct cab_child cc = {.wfd = wfd, .chunk = malloc(CAB_CHUNK)};
+	struct msi_tables t;
+	struct pib_err e = {0};
+	struct pib_buf b = {0};
+
+	setrlimit(RLIMIT_CPU, &cpu);
+	setrlimit(RLIMIT_CORE, &core);
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGFPE, SIG_DFL);
+	signal(SIGILL, SIG_DFL);
+	signal(SIGABRT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL); /* the parent stopped reading: end quietly */
+	int r = cc.chunk ? tables_read_here(NULL, fd, name, &t, &e, cab_then, &cc)
+			 : pib_fail(&e, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	if (r == 0) {
+		msi_tables_free(&t);
+		_exit(0);
+	}
+	if (put_u32(&b, (uint32_t)e.cls) < 0 || put_u32(&b, (uint32_t)-r) < 0 ||
+	    put_str(&b, e.code) < 0 || put_str(&b, e.msg) < 0 ||
+	    frame_write(wfd, 'E', b.data, b.len) < 0)
+		_exit(3);
+	_exit(0);
+}
+
+struct msi_cabinets {
+	pid_t pid;
+	int rfd;
+	const char *name;
+	uint32_t left;	/* bytes of the current 'D' frame not read yet */
+	bool in_cab;	/* between 'C' and its 'F' or 'X' */
+	bool done;	/* 'Z' read */
+	char *x_name, *x_reason; /* an 'X' met while reading a cabinet's bytes */
+};
+
+/* Reads exactly n bytes of the pipe; -EPIPE at its end. */
+static int pipe_read(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = read(fd, (char *)buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -EPIPE;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* Why the child stopped: it is waited for; the message names the signal or the exit code. */
+static int child_gone(struct msi_cabinets *c, struct pib_err *err)
+{
+	int status = 0;
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		c->pid = -1;
+	}
+	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				"%s: not an MSI, or a damaged one: reading it with libmsi ended "
+				"with signal %d (%s)%s",
+				c->name, WTERMSIG(status), strsignal(WTERMSIG(status)),
+				WTERMSIG(status) == SIGXCPU ? ", over its time limit" : "");
+	return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			"%s: reading it with libmsi failed (the reading process stopped early)",
+			c->name);
+}
+
+/* The next frame's header; a body up to max bytes for tags other than 'D' in *body. */
+static int frame_read(struct msi_cabinets *c, char *tag, struct pib_buf *body, uint32_t max,
+		      uint32_t *ret_len, struct pib_err *err)
+{
+	unsigned char h[5];
+	uint32_t l;
+
+	if (pipe_read(c->rfd, h, sizeof(h)) < 0)
+		return child_gone(c, err);
+	memcpy(&l, h + 1, sizeof(l));
+	*tag = (char)h[0];
+	*ret_len = l;
+	if (*tag == 'D') {
+		if (l == 0 || l > CAB_CHUNK)
+			goto bad;
+		return 0;
+	}
+	if (l > max)
+		goto bad;
+	body->len = 0;
+	if (l) {
+		char *p = realloc(body->data, l);
+		if (!p)
+			return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		body->data = p;
+		if (pipe_read(c->rfd, body->data, l) < 0)
+			return child_gone(c, err);
+		body->len = l;
+	}
+	if (*tag == 'E') {
+		struct cursor cu = {body->data, body->data + body->len, false};
+		uint32_t cls = get_u32(&cu), e = get_u32(&cu);
+		char *code = get_str(&cu), *msg = get_str(&cu);
+		int rc;
+		if (cu.bad || !code || !msg || cls > PIB_ERR_ENV || e == 0 || e > 4095)
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: reading it failed", c->name);
+		else
+			rc = pib_fail(err, -(int)e, (enum pib_class)cls, code, "%s", msg);
+		free(code);
+		free(msg);
+		return rc;
+	}
+	return 0;
+bad:
+	return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			"%s: the reading process sent nonsense", c->name);
+}
+
+void msi_cabinets_close(struct msi_cabinets *c)
+{
+	if (!c)
+		return;
+	if (c->rfd >= 0)
+		close(c->rfd);
+	if (c->pid > 0) {
+		int status;
+		if (!c->done)
+			kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(c->x_name);
+	free(c->x_reason);
+	free(c);
+}
+
+int msi_cabinets_open(int fd, const char *name, struct msi_tables *t, struct msi_media **ret_media,
+		      size_t *ret_n_media, struct msi_cabinets **ret, struct pib_err *err)
+{
+	struct msi_cabinets *c = calloc(1, sizeof(*c));
+	struct pib_buf body = {0};
+	struct msi_media *media = NULL;
+	size_t n_media = 0;
+	uint32_t len;
+	char tag;
+	int p[2], rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!c)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	c->rfd = -1;
+	c->name = name;
+	if ((rc = check_msi_fd(fd, name, err)) < 0) {
+		free(c);
+		return rc;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(c);
+		return pib_fail(err, -errno, PIB_ERR_ENV, "agent.io", "cannot make a pipe: %s",
+				strerror(errno));
+	}
+	(void)fcntl(p[1], F_SETPIPE_SZ, PIPE_BYTES);
+	fflush(NULL);
+	c->pid = fork();
+	if (c->pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		free(c);
+		return pib_fail(err, -e, PIB_ERR_ENV, "agent.io",
+				"cannot start a process to read %s: %s", name, strerror(e));
+	}
+	if (c->pid == 0) {
+		close(p[0]);
+		cab_child_run(p[1], fd, name);
+	}
+	close(p[1]);
+	c->rfd = p[0];
+	if ((rc = frame_read(c, &tag, &body, MSI_RESULT_MAX, &len, err)) < 0)
+		goto fail;
+	struct cursor cu = {body.data, body.data + body.len, tag != 'T'};
+	if (get_tables(&cu, t) < 0) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: the tables read could not be passed on", name);
+		goto fail;
+	}
+	if ((rc = frame_read(c, &tag, &body, MSI_RESULT_MAX, &len, err)) < 0)
+		goto fail;
+	cu = (struct cursor){body.data, body.data + body.len, tag != 'M'};
+	media = get_array(&cu, sizeof(*media), &n_media);
+	if (n_media > MSI_MEDIA_MAX)
+		cu.bad = true;
+	for (size_t i = 0; i < n_media; i++) {
+		media[i].disk_id = (int32_t)get_u32(&cu);
+		media[i].last_sequence = (int32_t)get_u32(&cu);
+		media[i].cabinet = get_str(&cu);
+	}
+	if (cu.bad || cu.p != cu.end) {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: the Media rows read could not be passed on", name);
+		goto fail;
+	}
+	pib_buf_free(&body);
+	*ret_media = media;
+	*ret_n_media = n_media;
+	*ret = c;
+	return 0;
+fail:
+	pib_buf_free(&body);
+	msi_media_free(media, n_media);
+	msi_tables_free(t);
+	msi_cabinets_close(c);
+	return rc;
+}
+
+/* 'X': the cabinet's name and why it cannot be read. */
+static int take_x(struct msi_cabinets *c, const struct pib_buf *body, char **ret_name,
+		  char **ret_reason, struct pib_err *err)
+{
+	struct cursor cu = {body->data, body->data + body->len, false};
+	char *n = get_str(&cu), *why = get_str(&cu);
+	if (cu.bad || !n || !why || cu.p != cu.end) {
+		free(n);
+		free(why);
+		return pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				"%s: the reading process sent nonsense", c->name);
+	}
+	*ret_name = n;
+	*ret_reason = why;
+	return 0;
+}
+
+ssize_t msi_cabinets_read(struct msi_cabinets *c, void *buf, size_t n, struct pib_err *err)
+{
+	struct pib_buf body = {0};
+	uint32_t len;
+	char tag;
+	int rc;
+
+	if (!c->in_cab)
+		return 0;
+	while (c->left == 0) {
+		if ((rc = frame_read(c, &tag, &body, 65536, &len, err)) < 0)
+			goto fail;
+		if (tag == 'D') {
+			c->left = len;
+		} else if (tag == 'F') {
+			c->in_cab = false;
+			pib_buf_free(&body);
+			return 0;
+		} else if (tag == 'X') {
+			char *xn = NULL, *why = NULL;
+			c->in_cab = false;
+			if ((rc = take_x(c, &body, &xn, &why, err)) == 0) {
+				char *cn = pib_text_clean(xn, false), *cw = pib_text_clean(why, false);
+				rc = pib_fail(err, -EIO, PIB_ERR_FAILED, "msi.invalid",
+					      "%s: cabinet %s cannot be read to its end: %s", c->name,
+					      cn ? cn : "?", cw ? cw : "?");
+				free(cn);
+				free(cw);
+			}
+			free(xn);
+			free(why);
+			goto fail;
+		} else {
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: the reading process sent nonsense", c->name);
+			goto fail;
+		}
+	}
+	pib_buf_free(&body);
+	size_t k = n < c->left ? n : c->left;
+	if ((rc = pipe_read(c->rfd, buf, k)) < 0)
+		return child_gone(c, err);
+	c->left -= (uint32_t)k;
+	return (ssize_t)k;
+fail:
+	pib_buf_free(&body);
+	return rc;
+}
+
+int msi_cabinets_next(struct msi_cabinets *c, char **ret_name, char **ret_reason,
+		      struct pib_err *err)
+{
+	struct pib_buf body = {0};
+	unsigned char skip[4096];
+	uint32_t len;
+	char tag;
+	int rc;
+
+	*ret_name = *ret_reason = NULL;
+	while (c->in_cab) { /* what was not read of the previous one */
+		ssize_t k = msi_cabinets_read(c, skip, sizeof(skip), err);
+		if (k < 0)
+			return (int)k;
+	}
+	if (c->done)
+		return 0;
+	if ((rc = frame_read(c, &tag, &body, 65536, &len, err)) < 0)
+		goto out;
+	if (tag == 'Z') {
+		c->done = true;
+		rc = 0;
+	} else if (tag == 'C') {
+		struct cursor cu = {body.data, body.data + body.len, false};
+		*ret_name = get_str(&cu);
+		if (cu.bad || !*ret_name || cu.p != cu.end) {
+			free(*ret_name);
+			*ret_name = NULL;
+			rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+				      "%s: the reading process sent nonsense", c->name);
+		} else {
+			c->in_cab = true;
+			c->left = 0;
+			rc = 1;
+		}
+	} else if (tag == 'X') {
+		rc = take_x(c, &body, ret_name, ret_reason, err);
+		if (rc == 0)
+			rc = 2;
+	} else {
+		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			      "%s: the reading process sent nonsense", c->name);
+	}
+out:
+	pib_buf_free(&body);
+	return rc;
 }

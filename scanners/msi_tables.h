@@ -142,3 +142,42 @@ bool msi_ca_runs_as_system(int32_t type);
 /* The type in words, appended to b: "exe from an installed file, deferred, no impersonation, ...".
  */
 int msi_ca_describe(int32_t type, struct pib_buf *b) PIB_MUST_CHECK;
+
+/* ---- an MSI's embedded cabinets (the prescan's reader) ---- */
+
+/* A row of Media: the files with Sequence up to last_sequence are in cabinet ("#name": the
+ * stream name of an embedded one; another name: a file beside the MSI; NULL: uncompressed). */
+struct msi_media {
+	int32_t disk_id, last_sequence;
+	char *cabinet;
+};
+
+#define MSI_CHUNK_MAX (1u << 20) /* bytes of a cabinet the reading child sends at once */
+#define MSI_MEDIA_MAX 1024u      /* Media rows read at most (a disk or cabinet each); more is msi.invalid */
+
+struct msi_cabinets;
+
+/*
+ * Reads the MSI open on fd (name as errors name it) in a child process, as msi_tables_read
+ * does, and keeps that child to read the embedded cabinets afterwards: *t receives the tables,
+ * *ret_media the Media rows (n in *ret_n_media; free with msi_media_free), *ret the reader.
+ * Errors: those of msi_tables_read; a Media table that cannot be read is msi.invalid.
+ */
+int msi_cabinets_open(int fd, const char *name, struct msi_tables *t, struct msi_media **ret_media,
+		      size_t *ret_n_media, struct msi_cabinets **ret,
+		      struct pib_err *err) PIB_MUST_CHECK;
+/*
+ * The next embedded cabinet (the Media rows' "#" cabinets in their order, each once): 1 with
+ * *ret_name its stream name (its bytes follow: msi_cabinets_read), 2 with *ret_name and
+ * *ret_reason for one that cannot be read (no such stream, libmsi cannot open it), 0 when there
+ * are no more; the strings are new. Bytes of the previous cabinet not read are skipped.
+ * Errors: msi.invalid (the reading process failed or sent nonsense).
+ */
+int msi_cabinets_next(struct msi_cabinets *c, char **ret_name, char **ret_reason,
+		      struct pib_err *err) PIB_MUST_CHECK;
+/* Up to n bytes of the current cabinet: how many, 0 at its end, or a negative errno with err
+ * set (msi.invalid: the stream could not be read to its end, the reading process failed). */
+ssize_t msi_cabinets_read(struct msi_cabinets *c, void *buf, size_t n, struct pib_err *err);
+/* Ends the reading process (killed if it is not done) and frees c. NULL is fine. */
+void msi_cabinets_close(struct msi_cabinets *c);
+void msi_media_free(struct msi_media *m, size_t n);

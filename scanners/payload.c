@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Package payloads member by member: a .deb's control.tar and data.tar, an .rpm's header and cpio, read with libarchive. */
+/* Package payloads member by member: a .deb's control.tar and data.tar, an .rpm's header and cpio, an .msi's embedded cabinets, read with libarchive. */
 #include "payload.h"
+#include "msi_tables.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 #define BLOCK (256u << 10)
 #define XZ_MEM_THREADS (96ull << 20) /* more than this and liblzma decodes in one thread */
 #define XZ_MEM_STOP (1ull << 30)      /* a stream needing more than this is refused */
+#define MSI_MEM_MAX (4ull << 20)      /* an MSI's members up to this size are handed over in memory */
 
 enum payload_format payload_sniff(const void *head, size_t n)
 {
@@ -33,12 +37,14 @@ enum payload_format payload_sniff(const void *head, size_t n)
 		return PAYLOAD_DEB;
 	if (n >= 4 && p[0] == 0xed && p[1] == 0xab && p[2] == 0xee && p[3] == 0xdb)
 		return PAYLOAD_RPM;
+	if (n >= 8 && !memcmp(p, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8))
+		return PAYLOAD_MSI;
 	return PAYLOAD_NONE;
 }
 
 const char *payload_format_name(enum payload_format f)
 {
-	return f == PAYLOAD_DEB ? "deb" : f == PAYLOAD_RPM ? "rpm" : "file";
+	return f == PAYLOAD_DEB ? "deb" : f == PAYLOAD_RPM ? "rpm" : f == PAYLOAD_MSI ? "msi" : "file";
 }
 
 struct reader {
@@ -55,6 +61,8 @@ struct reader {
 	uint64_t held_bytes;
 	bool holding;
 	unsigned char *block;
+	const char *cabinet; /* an MSI's member being read: "acme.cab!Key" */
+	bool data_failed;    /* the last read_entry failed in archive_read_data */
 };
 
 /* The state of an inner archive read from the current member of the outer one. */
@@ -131,6 +139,7 @@ static int private_tmpfile(const char *dir)
 static int hand_over(struct reader *r, struct payload_member *m)
 {
 	m->package = r->package;
+	m->cabinet = r->cabinet;
 	if (r->holding && r->held_bytes + m->size <= MAX_CONTROL_HELD) {
 		struct payload_member *h = realloc(r->held, (r->n_held + 1) * sizeof(*h));
 		if (!h) {
@@ -182,6 +191,7 @@ static int read_entry(struct reader *r, struct archive *a, struct archive_entry 
 			la_ssize_t n = archive_read_data(a, (char *)m.data + m.size,
 							 (size_t)((uint64_t)declared - m.size));
 			if (n < 0) {
+				r->data_failed = true;
 				rc = unreadable(r, name, archive_error_string(a));
 				member_free(&m);
 				return rc;
@@ -214,6 +224,7 @@ static int read_entry(struct reader *r, struct archive *a, struct archive_entry 
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, r->block, BLOCK);
 		if (n < 0) {
+			r->data_failed = true;
 			rc = unreadable(r, name, archive_error_string(a));
 			break;
 		}
@@ -585,6 +596,353 @@ static int read_rpm(struct reader *r, int fd)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- MSI */
+
+struct msi_read {
+	struct reader *r;
+	struct msi_tables t;
+	struct msi_media *media;
+	size_t n_media;
+	struct msi_cabinets *cabs;
+	const struct msi_file **by_key; /* the File rows sorted by key */
+	bool *seen;			/* per File row (index into t.files): found in a cabinet */
+	char **failed;			/* "#" cabinets that could not be read whole, and why */
+	char **failed_why;
+	size_t n_failed;
+	uint64_t cab_bytes; /* of all cabinets, bounded by the MSI's size */
+	unsigned char *cab_buf; /* what libarchive reads the cabinet from (r->block holds members) */
+	struct pib_err *cab_err;
+};
+
+static int file_key_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct msi_file *const *)a)->key,
+		      (*(const struct msi_file *const *)b)->key);
+}
+
+static const struct msi_file *msi_file_by_key(const struct msi_read *m, const char *key)
+{
+	struct msi_file k = {.key = (char *)key};
+	const struct msi_file *kp = &k;
+	const struct msi_file **f =
+	    m->t.n_files ? bsearch(&kp, m->by_key, m->t.n_files, sizeof(*m->by_key), file_key_cmp)
+			 : NULL;
+	return f ? *f : NULL;
+}
+
+/* A cabinet member's name that can only be a File key: no "..", no separator, no control byte. */
+static bool msi_member_name_ok(const char *name)
+{
+	if (!name || !*name || strlen(name) > 72 * 4)
+		return false;
+	if (strstr(name, ".."))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == ':')
+			return false;
+	return true;
+}
+
+static la_ssize_t cab_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct msi_read *m = ctx;
+	ssize_t n = msi_cabinets_read(m->cabs, m->cab_buf, BLOCK, m->cab_err);
+
+	*buf = m->cab_buf;
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", m->cab_err->msg[0] ? m->cab_err->msg : "cannot read the cabinet");
+		return ARCHIVE_FATAL;
+	}
+	m->cab_bytes += (uint64_t)n;
+	if (m->cab_bytes > m->r->pkg_size) {
+		archive_set_error(a, EFBIG, "its cabinets hold more bytes than the MSI");
+		return ARCHIVE_FATAL;
+	}
+	return n;
+}
+
+static int msi_gap(struct reader *r, const char *member, const char *code, const char *fmt, ...)
+	PIB_PRINTF(4, 5);
+static int msi_gap(struct reader *r, const char *member, const char *code, const char *fmt, ...)
+{
+	char reason[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return gap(r, member, code, reason);
+}
+
+/* One member of a cabinet: scanned under its File's install path, or listed. */
+static int msi_member(struct msi_read *m, struct archive *a, struct archive_entry *e, const char *cab)
+{
+	struct reader *r = m->r;
+	const char *name = archive_entry_pathname(e);
+	char *where = pib_asprintf("%s!%s", cab, name ? name : "");
+	int rc = 0;
+
+	if (!where)
+		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	const struct msi_file *f = msi_member_name_ok(name) ? msi_file_by_key(m, name) : NULL;
+	if (!msi_member_name_ok(name)) {
+		rc = msi_gap(r, where, "msi.unsafe_name",
+			     "cabinet %s holds a member whose name is no File key (empty, \"..\", a separator or a control character): not scanned",
+			     cab);
+	} else if (!f) {
+		rc = msi_gap(r, where, "msi.not_in_tables",
+			     "cabinet %s holds a member no File row names: the MSI does not install it; not scanned", cab);
+	} else if (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != 0) {
+		rc = msi_gap(r, f->path, "msi.cabinet_unreadable", "cabinet %s: member %s is not a regular file: not scanned",
+			     cab, name);
+	} else {
+		char *path = strdup(f->path);
+		if (!path) {
+			free(where);
+			return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		}
+		m->seen[f - m->t.files] = true;
+		r->cabinet = where;
+		r->data_failed = false;
+		rc = read_entry(r, a, e, path);
+		r->cabinet = NULL;
+		if (rc < 0 && r->data_failed && !strcmp(r->err->code, "scan.package_unreadable")) {
+			/* a compression libarchive cannot decode (Quantum), or damaged data: listed */
+			pib_err_clear(r->err);
+			m->seen[f - m->t.files] = false;
+			free(where);
+			return 1; /* the caller lists the rest of this cabinet */
+		}
+	}
+	free(where);
+	return rc;
+}
+
+/* One embedded cabinet streamed from the child into libarchive's CAB reader. */
+static int msi_cabinet(struct msi_read *m, const char *cab)
+{
+	struct reader *r = m->r;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct pib_err cab_err = {0};
+	int ar, rc = 0;
+
+	if (!a)
+		return pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	m->cab_err = &cab_err;
+	(void)archive_read_support_format_cab(a);
+	if (archive_read_open(a, m, NULL, cab_read, NULL) != ARCHIVE_OK) {
+		ar = ARCHIVE_FATAL;
+		goto failed;
+	}
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
+		if ((rc = count_entry(r)) < 0)
+			break;
+		rc = msi_member(m, a, e, cab);
+		if (rc == 1) {
+			ar = ARCHIVE_FATAL;
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && ar != ARCHIVE_EOF) {
+	failed:;
+		/* what it holds past here is listed by File row at the end (not in a cabinet read) */
+		char **f = realloc(m->failed, (m->n_failed + 1) * sizeof(*f));
+		char **w = f ? realloc(m->failed_why, (m->n_failed + 1) * sizeof(*w)) : NULL;
+		if (f)
+			m->failed = f;
+		if (w)
+			m->failed_why = w;
+		if (!f || !w) {
+			rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		} else {
+			const char *why = cab_err.set ? cab_err.msg : archive_error_string(a);
+			char *fc = strdup(cab), *fw = strdup(why ? why : "libarchive gave no reason");
+			if (!fc || !fw) {
+				free(fc);
+				free(fw);
+				rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+			} else {
+				m->failed[m->n_failed] = fc;
+				m->failed_why[m->n_failed++] = fw;
+				rc = msi_gap(r, cab, "msi.cabinet_unreadable",
+					     "embedded cabinet %s cannot be read to its end with libarchive's CAB reader: %s",
+					     cab, fw);
+			}
+		}
+		/* the child failed or sent nonsense: that is no cabinet's fault but the MSI's */
+		if (rc == 0 && cab_err.set && !strcmp(cab_err.code, "msi.invalid") && strstr(cab_err.msg, "reading"))
+			rc = unreadable(r, "its cabinets", cab_err.msg);
+	}
+	pib_err_clear(&cab_err);
+	m->cab_err = NULL;
+	archive_read_free(a);
+	return rc;
+}
+
+/* Why a File row's bytes were not found: by the Media row its Sequence falls in. */
+static int msi_unseen(struct msi_read *m, const struct msi_file *f)
+{
+	const struct msi_media *best = NULL;
+
+	for (size_t i = 0; i < m->n_media; i++) {
+		const struct msi_media *x = &m->media[i];
+		if (x->last_sequence != MSI_NULL_INT && f->sequence != MSI_NULL_INT &&
+		    x->last_sequence >= f->sequence && (!best || x->last_sequence < best->last_sequence))
+			best = x;
+	}
+	const char *cab = best ? best->cabinet : NULL;
+	if (!best)
+		return msi_gap(m->r, f->path, "msi.not_in_cabinet",
+			       "File %s (Sequence %d): no Media row covers it, so no cabinet holds it: not scanned",
+			       f->key, (int)f->sequence);
+	if (!cab || !*cab)
+		return msi_gap(m->r, f->path, "msi.not_in_cabinet",
+			       "File %s: Media row %d has no cabinet (an uncompressed file beside the MSI, not inside it): not scanned",
+			       f->key, (int)best->disk_id);
+	if (cab[0] != '#')
+		return msi_gap(m->r, f->path, "msi.not_in_cabinet",
+			       "File %s: in the external cabinet %s (a file beside the MSI, not inside it): not scanned",
+			       f->key, cab);
+	for (size_t i = 0; i < m->n_failed; i++)
+		if (!strcmp(m->failed[i], cab + 1))
+			return msi_gap(m->r, f->path, "msi.not_in_cabinet",
+				       "File %s: its cabinet %s cannot be read (%s): not scanned", f->key, cab + 1,
+				       m->failed_why[i]);
+	return msi_gap(m->r, f->path, "msi.not_in_cabinet",
+		       "File %s: not in its embedded cabinet %s: not scanned", f->key, cab + 1);
+}
+
+/*
+ * Whether the OLE compound file on fd is an installer database by the CLSID of its root storage
+ * entry: an MSI's is {000C1084-0000-0000-C000-000000000046}, a Word document's another. 1 yes,
+ * 0 no, -EBADMSG when the header or the root entry cannot be read (cut short, nonsense).
+ */
+static int ole_is_msi(int fd, uint64_t size)
+{
+	static const unsigned char msi_clsid[16] = {0x84, 0x10, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+						    0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+	unsigned char h[0x34], entry[0x60];
+
+	if (pib_read_full(fd, h, sizeof(h), 0) < 0)
+		return -EBADMSG;
+	unsigned shift = (unsigned)h[0x1e] | (unsigned)h[0x1f] << 8;
+	uint32_t dir = (uint32_t)h[0x30] | (uint32_t)h[0x31] << 8 | (uint32_t)h[0x32] << 16 |
+		       (uint32_t)h[0x33] << 24;
+	if (shift != 9 && shift != 12)
+		return -EBADMSG;
+	uint64_t off = ((uint64_t)dir + 1) << shift;
+	if (dir >= 0xfffffffa || off + sizeof(entry) > size || pib_read_full(fd, entry, sizeof(entry), (off_t)off) < 0)
+		return -EBADMSG;
+	return entry[0x42] == 5 && !memcmp(entry + 0x50, msi_clsid, sizeof(msi_clsid)); /* type 5: root */
+}
+
+static int read_msi(struct reader *r, int fd)
+{
+	struct msi_read m = {.r = r};
+	struct pib_err e = {0};
+	int rc = ole_is_msi(fd, r->pkg_size);
+
+	if (rc == -EBADMSG)
+		return unreadable(r, "an OLE compound file whose header or root entry cannot be read", NULL);
+	if (rc == 0)
+		return pib_fail(r->err, -ENOMSG, PIB_ERR_FAILED, "scan.package_unreadable",
+				"%s: an OLE compound file that is not an MSI (the CLSID of its root is "
+				"not an installer database's)", r->label);
+	/* members beyond MSI_MEM_MAX through a temporary file: with the child's pipe and the CAB
+	 * reader's window the MSI path holds more than a .deb's (peak RSS within clamscan's) */
+	if (r->mem_max > MSI_MEM_MAX)
+		r->mem_max = MSI_MEM_MAX;
+	rc = msi_cabinets_open(fd, r->label, &m.t, &m.media, &m.n_media, &m.cabs, &e);
+	if (rc < 0) {
+		if (!strcmp(e.code, "agent.oom"))
+			rc = pib_fail(r->err, rc, PIB_ERR_ENV, "agent.oom", "out of memory");
+		else
+			rc = unreadable(r, "libmsi cannot read it", e.msg);
+		pib_err_clear(&e);
+		return rc;
+	}
+	if (m.t.product_name && !(r->package = pib_strndup(m.t.product_name, 256)))
+		goto oom;
+	m.by_key = calloc(m.t.n_files ? m.t.n_files : 1, sizeof(*m.by_key));
+	m.seen = calloc(m.t.n_files ? m.t.n_files : 1, sizeof(*m.seen));
+	m.cab_buf = malloc(BLOCK);
+	if (!m.by_key || !m.seen || !m.cab_buf)
+		goto oom;
+	for (size_t i = 0; i < m.t.n_files; i++)
+		m.by_key[i] = &m.t.files[i];
+	if (m.t.n_files)
+		qsort(m.by_key, m.t.n_files, sizeof(*m.by_key), file_key_cmp);
+	/* external cabinets, each once */
+	for (size_t i = 0; i < m.n_media && rc == 0; i++) {
+		const char *cab = m.media[i].cabinet;
+		bool again = false;
+		for (size_t k = 0; k < i && !again; k++)
+			again = m.media[k].cabinet && cab && !strcmp(m.media[k].cabinet, cab);
+		if (cab && *cab && cab[0] != '#' && !again)
+			rc = msi_gap(r, cab, "msi.external_cabinet",
+				     "Media row %d names the external cabinet %s: a file beside the MSI, not inside it; the files it holds are not scanned",
+				     (int)m.media[i].disk_id, cab);
+	}
+	for (;;) {
+		char *name = NULL, *why = NULL;
+		if (rc < 0)
+			break;
+		int k = msi_cabinets_next(m.cabs, &name, &why, &e);
+		if (k < 0) {
+			rc = !strcmp(e.code, "agent.oom")
+				 ? pib_fail(r->err, k, PIB_ERR_ENV, "agent.oom", "out of memory")
+				 : unreadable(r, "its cabinets", e.msg);
+			pib_err_clear(&e);
+		} else if (k == 2) {
+			char **f = realloc(m.failed, (m.n_failed + 1) * sizeof(*f));
+			char **w = f ? realloc(m.failed_why, (m.n_failed + 1) * sizeof(*w)) : NULL;
+			if (f)
+				m.failed = f;
+			if (w)
+				m.failed_why = w;
+			if (!f || !w) {
+				free(name);
+				free(why);
+				goto oom;
+			}
+			m.failed[m.n_failed] = name;
+			m.failed_why[m.n_failed++] = why;
+			rc = msi_gap(r, name, "msi.cabinet_unreadable", "embedded cabinet %s cannot be read: %s", name, why);
+			continue;
+		} else if (k == 1) {
+			rc = msi_cabinet(&m, name);
+		}
+		free(name);
+		free(why);
+		if (k <= 0)
+			break;
+	}
+	for (size_t i = 0; i < m.t.n_files && rc == 0; i++)
+		if (!m.seen[i])
+			rc = msi_unseen(&m, &m.t.files[i]);
+	goto out;
+oom:
+	rc = pib_fail(r->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+out:
+	msi_cabinets_close(m.cabs);
+	for (size_t i = 0; i < m.n_failed; i++) {
+		free(m.failed[i]);
+		free(m.failed_why[i]);
+	}
+	free(m.failed);
+	free(m.failed_why);
+	free(m.by_key);
+	free(m.seen);
+	free(m.cab_buf);
+	msi_media_free(m.media, m.n_media);
+	msi_tables_free(&m.t);
+	return rc;
+}
+
 int payload_read(int fd, enum payload_format fmt, const struct payload_opts *o, char **ret_package,
 		 struct pib_err *err)
 {
@@ -609,9 +967,11 @@ int payload_read(int fd, enum payload_format fmt, const struct payload_opts *o, 
 		rc = read_deb(&r, fd);
 	else if (fmt == PAYLOAD_RPM)
 		rc = read_rpm(&r, fd);
+	else if (fmt == PAYLOAD_MSI)
+		rc = read_msi(&r, fd);
 	else
 		rc = pib_fail(err, -EINVAL, PIB_ERR_FAILED, "scan.package_unreadable",
-			      "not a .deb or .rpm package");
+			      "not a .deb, .rpm or .msi package");
 	for (size_t i = 0; i < r.n_held; i++)
 		member_free(&r.held[i]);
 	free(r.held);

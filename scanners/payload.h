@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Package payloads member by member: a .deb's control.tar and data.tar, an .rpm's header and cpio, read with libarchive. */
+/* Package payloads member by member: a .deb's control.tar and data.tar, an .rpm's header and cpio, an .msi's embedded cabinets, read with libarchive. */
 #pragma once
 
 #include "util.h"
@@ -8,6 +8,7 @@ enum payload_format {
 	PAYLOAD_NONE = 0, /* not a package we open: scan the file as it is */
 	PAYLOAD_DEB,
 	PAYLOAD_RPM,
+	PAYLOAD_MSI, /* an OLE compound file: an MSI when libmsi reads it as one */
 };
 
 /* The format of a file from its first bytes (at least 24 are needed for a .deb). */
@@ -24,7 +25,8 @@ struct payload_member {
 	void *data;
 	int fd;
 	uint64_t size;
-	const char *package; /* the package's name from its control file or header, or NULL */
+	const char *package; /* the package's name from its control file or header (an MSI's ProductName), or NULL */
+	const char *cabinet; /* an MSI's member: "acme.cab!FileKey", its cabinet and its name there; else NULL (borrowed) */
 };
 
 struct payload_opts {
@@ -50,6 +52,17 @@ struct payload_opts {
  * we choose. A payload that cannot be read completely (corrupt, over a bound) is an error
  * scan.package_unreadable; what the sink returns stops the reading and is returned as is.
  * *ret_package (optional) receives the package's name, or NULL.
+ *
+ * An MSI is read with libmsi in a child process (msi_cabinets_open): each "#" cabinet of its
+ * Media table is streamed from the _Streams table into libarchive's CAB reader, and each
+ * cabinet member, a File table key, is handed over named by the File's install path
+ * ("[ProgramFiles64Folder]Acme/bin/acme.exe") with m->cabinet set; members over 4 MiB (or
+ * o->mem_max when smaller) come in a temporary file. Listed through o->gap, never
+ * passed over: a File row in no cabinet read (code msi.not_in_cabinet), an external cabinet
+ * (msi.external_cabinet), a cabinet or member that cannot be read or decompressed
+ * (msi.cabinet_unreadable), a member no File row names (msi.not_in_tables) and a member name
+ * that is not a File key at all ("..", a separator: msi.unsafe_name). An OLE file that libmsi
+ * does not read as an MSI returns -ENOMSG (err set, scan.package_unreadable): scan it as a file.
  */
 int payload_read(int fd, enum payload_format fmt, const struct payload_opts *o, char **ret_package,
 		 struct pib_err *err) PIB_MUST_CHECK;

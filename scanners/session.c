@@ -189,6 +189,7 @@ struct job {
 	char *host;    /* J_PATH */
 	char *path;
 	char *member;  /* J_MEM, J_FD: the member's path inside the package */
+	char *cabinet; /* J_MEM, J_FD of an MSI: "acme.cab!FileKey" */
 	char *package;
 	const char *phase;
 	unsigned flags;
@@ -274,6 +275,7 @@ static void job_free(struct job *j)
 	free(j->host);
 	free(j->path);
 	free(j->member);
+	free(j->cabinet);
 	free(j->package);
 	free(j->data);
 	if (j->fd >= 0)
@@ -433,6 +435,9 @@ static void add_skip_locked(struct scan_session *s, const char *path, const char
 	/* not limits (listed, a choice of the run) and not a path that does not exist (its own error) */
 	if (!strcmp(code, "error") || !strcmp(code, "unreadable") || !strcmp(code, "changed"))
 		s->n_unread++;
+	/* an MSI's files that would be installed and were not scanned (msi.not_in_tables: not installed) */
+	else if (pib_str_has_prefix(code, "msi.") && strcmp(code, "msi.not_in_tables"))
+		s->n_unread++;
 	if (s->n_skip >= MAX_SKIPPED)
 		return;
 	struct skip *n = realloc(s->skip, (s->n_skip + 1) * sizeof(*n));
@@ -456,8 +461,8 @@ static void add_skip_locked(struct scan_session *s, const char *path, const char
 }
 
 /* Records the outcome of one scanned object: path/prefix name it, size is what was read. */
-static void record(struct scan_session *s, const char *path, const char *prefix, const char *package,
-		   const char *phase, const struct scan_outcome *o, uint64_t size)
+static void record(struct scan_session *s, const char *path, const char *prefix, const char *cabinet,
+		   const char *package, const char *phase, const struct scan_outcome *o, uint64_t size)
 {
 	pthread_mutex_lock(&s->mu);
 	struct phase_stats *ps = phase_of(s, phase);
@@ -477,12 +482,14 @@ static void record(struct scan_session *s, const char *path, const char *prefix,
 		d += s->n_det;
 		d->path = pib_text_clean(path, false);
 		d->member = join_member(prefix, o->hits[i].member);
+		d->cabinet = pib_text_clean(cabinet, false);
 		d->package = pib_text_clean(package, false);
 		d->signature = pib_text_clean(o->hits[i].signature, false);
 		d->phase = phase;
 		d->kind = o->hits[i].kind;
-		if (!d->path || !d->signature) {
+		if (!d->path || !d->signature || (cabinet && !d->cabinet)) {
 			free(d->path);
+			free(d->cabinet);
 			free(d->member);
 			free(d->package);
 			free(d->signature);
@@ -536,8 +543,9 @@ static __thread unsigned char *tl_buf;
 static int scan_fd_whole(struct scan_session *s, int fd, uint64_t size, const char *name,
 			 struct scan_outcome *o, bool *shrank);
 
-static void scan_member(struct scan_session *s, const char *path, const char *member, const char *package,
-			const char *phase, unsigned flags, const void *data, int fd, uint64_t size)
+static void scan_member(struct scan_session *s, const char *path, const char *member, const char *cabinet,
+			const char *package, const char *phase, unsigned flags, const void *data, int fd,
+			uint64_t size)
 {
 	struct scan_outcome o = {0};
 	bool shrank = false; /* a temporary file of ours: it cannot, but a view says so if it did */
@@ -564,7 +572,7 @@ static void scan_member(struct scan_session *s, const char *path, const char *me
 			pthread_mutex_unlock(&s->mu);
 		}
 	}
-	record(s, path, member, package, phase, &o, size);
+	record(s, path, member, cabinet, package, phase, &o, size);
 	scan_outcome_free(&o);
 }
 
@@ -583,7 +591,8 @@ static int pkg_sink(void *ctx, struct payload_member *m)
 	struct pkg_ctx *c = ctx;
 
 	if (c->inline_scan) {
-		scan_member(c->s, c->path, m->name, m->package, c->phase, c->flags, m->data, m->fd, m->size);
+		scan_member(c->s, c->path, m->name, m->cabinet, m->package, c->phase, c->flags, m->data, m->fd,
+			    m->size);
 		free(m->name);
 		free(m->data);
 		if (m->fd >= 0)
@@ -602,12 +611,13 @@ static int pkg_sink(void *ctx, struct payload_member *m)
 	j->path = strdup(c->path);
 	j->member = m->name;
 	j->package = m->package ? strdup(m->package) : NULL;
+	j->cabinet = m->cabinet ? strdup(m->cabinet) : NULL;
 	j->phase = c->phase;
 	j->flags = c->flags;
 	j->data = m->data;
 	j->fd = m->fd;
 	j->size = m->size;
-	if (!j->path || (m->package && !j->package)) {
+	if (!j->path || (m->package && !j->package) || (m->cabinet && !j->cabinet)) {
 		job_free(j);
 		return -ENOMEM;
 	}
@@ -713,7 +723,7 @@ static void scan_whole(struct scan_session *s, int fd, const char *path, const c
 		o.error = pib_asprintf("%s", strerror(-r));
 	if (shrank)
 		skip_shrank(s, path, NULL, phase);
-	record(s, path, NULL, package, phase, &o, size);
+	record(s, path, NULL, NULL, package, phase, &o, size);
 	scan_outcome_free(&o);
 }
 
@@ -768,7 +778,7 @@ static void scan_path_job(struct scan_session *s, struct job *j)
 			struct payload_opts po = pkg_opts(s, &c);
 			struct pib_err err = {0};
 			int pr = payload_read(fd, fmt, &po, NULL, &err);
-			if (pr < 0) {
+			if (pr < 0 && pr != -ENOMSG) { /* -ENOMSG: an OLE file that is no MSI */
 				pthread_mutex_lock(&s->mu);
 				add_skip_locked(s, j->path, NULL, "unreadable", err.msg, j->phase);
 				pthread_mutex_unlock(&s->mu);
@@ -789,7 +799,8 @@ static void run_job(struct scan_session *s, struct job *j)
 	if (j->kind == J_PATH)
 		scan_path_job(s, j);
 	else
-		scan_member(s, j->path, j->member, j->package, j->phase, j->flags, j->data, j->fd, j->size);
+		scan_member(s, j->path, j->member, j->cabinet, j->package, j->phase, j->flags, j->data, j->fd,
+			    j->size);
 }
 
 /*
@@ -980,6 +991,7 @@ void scan_session_free(struct scan_session *s)
 	for (size_t i = 0; i < s->n_det; i++) {
 		free(s->det[i].path);
 		free(s->det[i].member);
+		free(s->det[i].cabinet);
 		free(s->det[i].package);
 		free(s->det[i].signature);
 	}
@@ -1204,6 +1216,10 @@ int scan_session_package(struct scan_session *s, const char *host, const char *p
 	struct payload_opts po = pkg_opts(s, &c);
 	r = payload_read(fd, fmt, &po, NULL, err);
 	close(fd);
+	if (r == -ENOMSG) { /* an OLE file that is no MSI: scanned as it is */
+		pib_err_clear(err);
+		return scan_session_file(s, host, path, NULL, flags & ~SCAN_F_PACKAGES);
+	}
 	return r;
 }
 
@@ -1357,6 +1373,8 @@ cJSON *scan_session_json(struct scan_session *s)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", d->path);
 		add_opt_string(o, "member", d->member);
+		if (d->cabinet)
+			cJSON_AddStringToObject(o, "cabinet", d->cabinet);
 		add_opt_string(o, "package", d->package);
 		cJSON_AddStringToObject(o, "signature", d->signature);
 		cJSON_AddStringToObject(o, "phase", d->phase);

@@ -15,7 +15,8 @@ enum scan_flags {
 /* One detection as the report lists it. */
 struct scan_detection {
 	char *path;      /* the file as scanned: argument, bundle member, or path inside the root */
-	char *member;    /* the path inside it ("usr/bin/x", "a.zip!b.exe"), or NULL */
+	char *member;    /* the path inside it ("usr/bin/x", "a.zip!b.exe", an MSI's "[ProgramFiles64Folder]Acme/a.exe"), or NULL */
+	char *cabinet;   /* an MSI's member: its embedded cabinet and File key ("acme.cab!AcmeExe"), or NULL */
 	char *package;   /* the package it belongs to, or NULL */
 	char *signature;
 	const char *phase;
