@@ -850,6 +850,18 @@ static int tables_read_here(const char *path, const char *name, struct msi_table
 	if (t->n_comps)
 		qsort(t->comps, t->n_comps, sizeof(*t->comps), comp_cmp);
 	rc = link_rows(&r, t);
+	if (rc == 0) {
+		/* the platform it is built for: Template "x64;1033" (absent or unreadable: NULL) */
+		GError *se = NULL;
+		LibmsiSummaryInfo *si = libmsi_summary_info_new(r.db, 0, &se);
+		const gchar *tp = si ? libmsi_summary_info_get_string(si, LIBMSI_PROPERTY_TEMPLATE, NULL) : NULL;
+		if (tp && strlen(tp) <= 255 && !(t->template_ = pib_strdup(tp)))
+			rc = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		if (si)
+			g_object_unref(si);
+		if (se)
+			g_error_free(se);
+	}
 out:
 	if (ge)
 		g_error_free(ge);
@@ -887,7 +899,7 @@ static int put_tables(struct pib_buf *b, const struct msi_tables *t)
 	int r = 0;
 	r |= put_str(b, t->product_code) | put_str(b, t->product_version) |
 	     put_str(b, t->product_name) | put_str(b, t->manufacturer) |
-	     put_str(b, t->upgrade_code);
+	     put_str(b, t->upgrade_code) | put_str(b, t->template_);
 	r |= put_u32(b, (uint32_t)t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		const struct msi_dir *d = &t->dirs[i];
@@ -992,6 +1004,7 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 	t->product_name = get_str(c);
 	t->manufacturer = get_str(c);
 	t->upgrade_code = get_str(c);
+	t->template_ = get_str(c);
 	t->dirs = get_array(c, sizeof(*t->dirs), &t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		struct msi_dir *d = &t->dirs[i];
@@ -1206,6 +1219,7 @@ void msi_tables_free(struct msi_tables *t)
 	free(t->product_name);
 	free(t->manufacturer);
 	free(t->upgrade_code);
+	free(t->template_);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		free(t->dirs[i].id);
 		free(t->dirs[i].parent);
