@@ -447,10 +447,11 @@ bool agent_step_resolve(struct agent_run *run)
 	return !agent_step_end(run);
 }
 
+static bool install_in(struct agent_run *run);
+
 bool agent_step_install(struct agent_run *run)
 {
 	struct inst_ctx *c = &run->ictx;
-	const struct agent_opts *o = run->opts;
 
 	const char *why_not = run->inst->cannot_install ? run->inst->cannot_install(c) : NULL;
 	if (why_not) { /* msi on Linux without Wine: nothing installed, the run incomplete */
@@ -458,6 +459,17 @@ bool agent_step_install(struct agent_run *run)
 		report_step_skip(run->report, "install", why_not, true);
 		return true;
 	}
+	const char *root = run->root;
+	bool ok = install_in(run);
+	run->root = root; /* what follows (run's cleanup) is of the image, not of the install's place */
+	return ok;
+}
+
+static bool install_in(struct agent_run *run)
+{
+	struct inst_ctx *c = &run->ictx;
+	const struct agent_opts *o = run->opts;
+
 	if (run->inst->prepare) {
 		/* msi: the place of the install (Wine's prefix) is made first, then snapshot as the root */
 		report_step_begin(run->report, "install");
@@ -466,8 +478,11 @@ bool agent_step_install(struct agent_run *run)
 			(void)agent_step_end(run);
 			return false;
 		}
-		if (c->install_root)
+		if (c->install_root) {
 			run->root = c->install_root;
+			/* a new prefix each time: a snapshot saved by an earlier attempt is of another */
+			run->snapshot_file = NULL;
+		}
 		agent_scan_before_install(run);
 		agent_policy_before(run);
 	} else {

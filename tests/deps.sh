@@ -11,7 +11,7 @@ RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl"
 TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-jsonschema debsig-verify
  debsigs gnupg chromium time procps binutils util-linux createrepo-c dnf db5.3-util busybox-static
  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross lintian rpmlint systemd man-db curl wget python3-yaml
- python3-apt wixl msitools gcab"
+ python3-apt wixl msitools gcab wine64 osslsigncode"
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
 example) PKGS="$BUILD $RUNTIME python3" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh
