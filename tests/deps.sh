@@ -14,8 +14,9 @@ TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-
  python3-apt wixl msitools gcab wine64 osslsigncode"
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
-example) PKGS="$BUILD $RUNTIME python3" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh
-rpm-example) PKGS="$BUILD $RUNTIME rpm busybox-static" ;; # validate-rpm-example.sh: a test rpm root (rpmbuild, rpm) with busybox as /bin/sh
+example) PKGS="$BUILD $RUNTIME python3 wixl" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh; wixl: the example's MSI
+msi-example) PKGS="$BUILD $RUNTIME wixl wine64" ;; # validate-msi-example.sh: the MSI built with wixl, installed through Wine
+rpm-example) PKGS="$BUILD $RUNTIME rpm busybox-static wixl" ;; # validate-rpm-example.sh: a test rpm root (rpmbuild, rpm) with busybox as /bin/sh
 *) PKGS="$BUILD $RUNTIME $TESTS" ;;
 esac
 missing=""
