@@ -831,6 +831,13 @@ static int install_one(struct inst_ctx *c, size_t i)
 			      (ml.install_rv == -1 || ml.install_rv == 1);
 		bool code_ok = code == 0 || code == 3010 || code == 1641;
 		c->exit_code = code >= 0 ? code : res.status;
+		if (code >= 0)
+			(void)pib_buf_printf(&c->log, "%s: msiexec's result %d (%s; %s %d)\n", p->member, code,
+					     code_name(code), ml.engine >= 0 ? "from its log, exit status" : "Wine's exit status",
+					     res.status);
+		else
+			(void)pib_buf_printf(&c->log, "%s: msiexec's result unknown (Wine's exit status %d: the low 8 bits of %s)\n",
+					     p->member, res.status, alts.data ? alts.data : "no documented result");
 		if (code == 1618 && attempt < MSI_BUSY_TRIES) {
 			/* another install runs: again, after 5, 10, 20 s */
 			(void)pib_buf_printf(&c->log, "(1618: another installation is in progress; trying again in %d s)\n",

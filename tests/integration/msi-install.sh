@@ -86,22 +86,45 @@ head -c 6000 good.msi >trunc.msi
 cp /usr/share/clamav-testfiles/clam.ole.doc word.msi 2>/dev/null || bail_out "clamav-testfiles' clam.ole.doc is missing"
 cp good.msi ghost.msi && msibuild ghost.msi -q "UPDATE \`File\` SET \`Component_\`='Ghost' WHERE \`File\`='Readme'" ||
 	bail_out "msibuild ghost.msi failed"
+# a second product that asks for a reboot (ScheduleReboot: msiexec's result 3010, 194 through Wine)
+wix "Acme Reboot" 33 AcmeCheck "NOT Installed AND ACME_RUN_CHECK" | sed 's/Name="Acme">/Name="AcmeReboot">/' >reboot.wxs
+wixl -a x64 -o reboot.msi reboot.wxs >"$T/wixl.reboot.out" 2>&1 || bail_out "wixl reboot.wxs failed: $(cat "$T/wixl.reboot.out")"
+msibuild reboot.msi -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('ScheduleReboot', '', 6650)" ||
+	bail_out "msibuild reboot.msi failed"
+# the clean one signed (Authenticode, osslsigncode) by a code signing certificate made here
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >cs.cnf
+openssl req -new -newkey rsa:2048 -nodes -keyout signer.key -out signer.csr -subj "/CN=Acme Code Signing/O=Acme Corp" >/dev/null 2>&1 &&
+	openssl x509 -req -in signer.csr -signkey signer.key -days 30 -extfile cs.cnf -out signer.pem >/dev/null 2>&1 ||
+	bail_out "openssl: the signing certificate"
+SIGNER_SHA=$(openssl x509 -in signer.pem -outform DER | sha256sum | cut -d' ' -f1)
+osslsigncode sign -certs signer.pem -key signer.key -h sha256 -n "Acme Agent" -in good.msi -out signed.msi >"$T/sign.out" 2>&1 ||
+	bail_out "osslsigncode sign failed: $(cat "$T/sign.out")"
 
-# bundle NAME MSI [PROPERTIES-JSON]: $T/NAME.tar.gz with one msi target for Windows Server.
+# bundle NAME MSI [PROPERTIES-JSON [AUTH-JSON [MSI2]]]: $T/NAME.tar.gz with one msi target for
+# Windows Server; AUTH-JSON (default "allow_unsigned": true) may name keys/signer.pem, which is
+# then a member; MSI2 is a second package of the target.
 bundle() {
-	local props=${3:-}
+	local props=${3:-} auth=${4:-} second=
 	[ -n "$props" ] || props='{"ACME_MODE": "fast mode"}'
+	[ -n "$auth" ] || auth='"allow_unsigned": true'
+	[ -z "${5:-}" ] || second=", {\"file\": \"msi/second.msi\", \"_src\": \"$W/$5\"}"
 	cat >"$T/$1.json" <<EOF
 {"schema": "pib-agent/bundle/v1", "product": {"name": "acme", "version": "1.2.3", "seller": "Acme"},
  "targets": [{"name": "windows", "os": [{"id": "windows", "versions": ["2016", "2019", "2022", "2025"]}],
-   "arch": ["x86_64"], "installer": "msi", "allow_unsigned": true,
+   "arch": ["x86_64"], "installer": "msi", $auth,
    "properties": $props,
-   "packages": [{"file": "msi/acme.msi", "_src": "$W/$2"}]}]}
+   "packages": [{"file": "msi/acme.msi", "_src": "$W/$2"}$second]}]}
 EOF
-	mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json"
+	if grep -q 'keys/signer.pem' <<<"$auth"; then
+		mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json" --file "keys/signer.pem=$W/signer.pem"
+	else
+		mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json"
+	fi
 }
 bundle good good.msi
 bundle fail fail.msi
+bundle two good.msi "" "" reboot.msi
+bundle signed signed.msi "" '"keys": ["keys/signer.pem"]'
 
 # 1. inspection
 validate --os windows:2022 --no-scan --dry-run "$T/good.tar.gz"
@@ -133,6 +156,15 @@ is "inspect: its type in words" "$(rep packages.msi.custom_actions.type_words)" 
 is "inspect: the unsigned MSI accepted (allow_unsigned) is said" "$(rep 'steps[name=verify].unsigned_accepted')" msi/acme.msi
 is "inspect: install skipped (dry run)" "$(rep 'steps[name=install].status')" skipped
 
+
+# 1b. signed: verified against the target's key, the signer's subject and certificate reported
+validate --os windows:2022 --no-scan --dry-run "$T/signed.tar.gz"
+is "signed: exit 0" "$RC" 0
+is "signed: verify ok" "$(rep 'steps[name=verify].status')" ok
+is "signed: signed by the certificate's SHA-256" "$(rep 'steps[name=verify].signatures.signed_by')" "$SIGNER_SHA"
+is "signed: its certificate_sha256" "$(rep 'steps[name=verify].signatures.certificate_sha256')" "$SIGNER_SHA"
+contains "signed: its subject" "$(rep 'steps[name=verify].signatures.subject')" "CN=Acme Code Signing"
+is "signed: nothing accepted unsigned" "$(rep 'steps[name=verify].unsigned_accepted')" ""
 diag "inspection done at ${SECONDS} s"
 # 2. bad input: failed (exit 2), nothing installed (no install step ran)
 # bad NAME DESC CODE TEXT: the bundle NAME refused with CODE and a message holding TEXT.
@@ -184,24 +216,28 @@ if [ ! -x /usr/lib/wine/wine64 ] && ! command -v wine64 >/dev/null; then
 	done_testing
 fi
 t0=$(date +%s.%N)
-validate --os windows:2022 --no-scan "$T/good.tar.gz"
+validate --os windows:2022 --no-scan "$T/two.tar.gz"
 t1=$(date +%s.%N)
 diag "the clean install took $(echo "$t1 - $t0" | bc 2>/dev/null || echo "?") s"
 is "wine: exit 0" "$RC" 0
 is "wine: succeeded" "$(rep status)" succeeded
 is "wine: install ok" "$(rep 'steps[name=install].status')" ok
 is "wine: msiexec (Wine)" "$(rep 'steps[name=install].tool')" "msiexec (Wine)"
-is "wine: its real result 0, no reboot" "$(rep 'steps[name=install].exit_code') $(rep 'steps[name=install].reboot_required')" "0 false"
+contains "wine: the first MSI's result 0" "$(rep 'steps[name=install].output')" "msi/acme.msi: msiexec's result 0 (ERROR_SUCCESS"
+contains "wine: the second's 3010, from Wine's 194" "$(rep 'steps[name=install].output')" \
+	"msi/second.msi: msiexec's result 3010 (ERROR_SUCCESS_REBOOT_REQUIRED; Wine's exit status 194)"
+is "wine: a reboot is required (3010), recorded" "$(rep 'steps[name=install].exit_code') $(rep 'steps[name=install].reboot_required')" "3010 true"
 contains "wine: wineboot ran first" "$(rep 'steps[name=install].output')" "wineboot -i"
 contains "wine: the property given to msiexec" "$(rep 'steps[name=install].output')" "/l*v P:\\pkg1-1.log ACME_MODE=fast mode"
-is "wine: the files found under drive_c" "$(rep packages.files | sort | tr '\n' '|')" \
+is "wine: the files found under drive_c" "$(rep 'packages[name=Acme Agent].files' | sort | tr '\n' '|')" \
 	"/drive_c/Program Files/Acme/bin/acme-helper.dll|/drive_c/Program Files/Acme/bin/acme.exe|/drive_c/Program Files/Acme/etc/acme.conf|/drive_c/Program Files/Acme/etc/doc/readme.txt|"
-is "wine: postscan ok, the package's files scanned" \
-	"$(rep 'steps[name=postscan].status') $(rep 'steps[name=postscan].files_from_packages')" "ok 4"
+is "wine: the second product's files" "$(rep 'packages[name=Acme Reboot].files' | grep -c '^/drive_c/Program Files/AcmeReboot/')" 4
+is "wine: postscan ok, the packages' files scanned" \
+	"$(rep 'steps[name=postscan].status') $(rep 'steps[name=postscan].files_from_packages')" "ok 8"
 check "wine: postscan saw what else changed in the prefix (its registry)" \
 	test "$(rep 'steps[name=postscan].files_changed_outside_packages')" -ge 1
-is "wine: the policy step judged the MSI's tables" "$(rep 'policy.id') $(rep 'policy.path') $(rep 'policy.origin')" \
-	"msi.service msi/acme.msi bundle"
+is "wine: the policy step judged the MSIs' tables" "$(rep 'policy.id' | tr '\n' ' ')/$(rep 'policy.path' | tr '\n' ' ')/$(rep 'policy.origin' | sort -u)" \
+	"msi.service msi.service /msi/acme.msi msi/second.msi /bundle"
 prefix=$(rep 'steps[name=install].prefix')
 check "wine: the prefix was under the agent's TMPDIR" grep -q "^$T/agent-tmp/pib-wine" <<<"$prefix"
 check_not "wine: the prefix is removed after the run" test -e "$prefix"
