@@ -11,6 +11,7 @@
  * directory properties say, found under the prefix.
  */
 #include "installer.h"
+#include "msi.h"
 #include "authenticode.h"
 #include "msi_tables.h"
 #include "proc.h"
@@ -600,7 +601,7 @@ static const struct {
 	{3010, "ERROR_SUCCESS_REBOOT_REQUIRED"}, {3011, "ERROR_SUCCESS_RESTART_REQUIRED"},
 };
 
-static const char *code_name(int code)
+const char *msi_code_name(int code)
 {
 	for (size_t i = 0; i < sizeof(msi_codes) / sizeof(msi_codes[0]); i++)
 		if (msi_codes[i].code == code)
@@ -612,7 +613,7 @@ static const char *code_name(int code)
  * The documented result whose low 8 bits are status (Wine's exit status), or -1 when none is,
  * -2 when several are (their codes in *alts).
  */
-static int code_from_status(int status, struct pib_buf *alts)
+int msi_code_from_status(int status, struct pib_buf *alts)
 {
 	int found = -1, n = 0;
 	for (size_t i = 0; i < sizeof(msi_codes) / sizeof(msi_codes[0]); i++)
@@ -623,19 +624,8 @@ static int code_from_status(int status, struct pib_buf *alts)
 	return n > 1 ? -2 : found;
 }
 
-/* What msiexec's verbose log says. */
-struct msi_log {
-	char *text; /* the log as ASCII text (UTF-16 narrowed), NUL-terminated, or NULL */
-	size_t len;
-	int engine;	   /* "MainEngineThread is returning N" or "... error status: N." (Windows), or -1 */
-	int install_rv;	   /* the last "Action ended ...: INSTALL. Return value N.", or -1 */
-	bool said_ok;	   /* "Installation completed successfully" / "operation completed successfully" */
-	bool said_failed;  /* "Installation failed" / "Installation operation failed" */
-	size_t fail_line;  /* the line where the failing action ended (1-based), or 0 */
-	char *fail_action; /* its name, or NULL */
-};
 
-static void msi_log_free(struct msi_log *l)
+void msi_log_free(struct msi_log *l)
 {
 	free(l->text);
 	free(l->fail_action);
@@ -717,8 +707,16 @@ static void parse_log(struct msi_log *l)
 	l->fail_action = fail_action;
 }
 
+int msi_log_read(const char *path, struct msi_log *l)
+{
+	int r = read_log(path, l);
+	if (r == 0)
+		parse_log(l);
+	return r;
+}
+
 /* The log's lines around the failed action (or its last lines), for the error's detail. */
-static char *log_excerpt(const struct msi_log *l)
+char *msi_log_excerpt(const struct msi_log *l)
 {
 	size_t total = 0;
 	for (const char *s = l->text; s && *s; s++)
@@ -820,20 +818,18 @@ static int install_one(struct inst_ctx *c, size_t i)
 		}
 		struct msi_log ml;
 		struct pib_buf alts = {0};
-		bool have_log = read_log(log, &ml) == 0;
-		if (have_log)
-			parse_log(&ml);
-		else
+		bool have_log = msi_log_read(log, &ml) == 0;
+		if (!have_log)
 			ml.engine = ml.install_rv = -1;
 		/* the real result: the log's (Windows), else the documented code with these low 8 bits (Wine) */
-		int code = ml.engine >= 0 ? ml.engine : code_from_status(res.status, &alts);
+		int code = ml.engine >= 0 ? ml.engine : msi_code_from_status(res.status, &alts);
 		bool log_ok = have_log && (ml.said_ok || ml.install_rv == 1) && !ml.said_failed &&
 			      (ml.install_rv == -1 || ml.install_rv == 1);
 		bool code_ok = code == 0 || code == 3010 || code == 1641;
 		c->exit_code = code >= 0 ? code : res.status;
 		if (code >= 0)
 			(void)pib_buf_printf(&c->log, "%s: msiexec's result %d (%s; %s %d)\n", p->member, code,
-					     code_name(code), ml.engine >= 0 ? "from its log, exit status" : "Wine's exit status",
+					     msi_code_name(code), ml.engine >= 0 ? "from its log, exit status" : "Wine's exit status",
 					     res.status);
 		else
 			(void)pib_buf_printf(&c->log, "%s: msiexec's result unknown (Wine's exit status %d: the low 8 bits of %s)\n",
@@ -854,10 +850,10 @@ static int install_one(struct inst_ctx *c, size_t i)
 			if (code != 0)
 				c->reboot_required = true;
 		} else {
-			char *ex = have_log ? log_excerpt(&ml) : NULL;
+			char *ex = have_log ? msi_log_excerpt(&ml) : NULL;
 			char codes[160];
 			if (code >= 0)
-				snprintf(codes, sizeof(codes), "%d (%s)", code, code_name(code));
+				snprintf(codes, sizeof(codes), "%d (%s)", code, msi_code_name(code));
 			else
 				snprintf(codes, sizeof(codes), "unknown: exit status %d is the low 8 bits of %s", res.status,
 					 alts.data ? alts.data : "no documented result");
@@ -1006,7 +1002,7 @@ static int msi_files_installed(struct inst_ctx *c)
 				logpath = pv->logs[k];
 			free(want);
 		}
-		bool have_log = logpath && read_log(logpath, &ml) == 0;
+		bool have_log = logpath && msi_log_read(logpath, &ml) == 0;
 		pib_strv_free(p->files);
 		if (!(p->files = calloc(1, sizeof(char *)))) {
 			msi_log_free(&ml);
