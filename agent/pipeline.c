@@ -109,18 +109,22 @@ static void record_signatures(struct agent_run *run)
 				cJSON_AddStringToObject(o, "certificate_sha256", c->sigs[i].cert_sha256);
 			cJSON_AddItemToArray(sigs, o);
 		} else if (c->sigs[i].subject || c->sigs[i].cert_sha256) {
-			/* msi: signed, its chain ending at none of the keys, accepted by allow_unsigned */
+			/* msi: signed, refused, or its chain ending at none of the keys and accepted by
+			 * allow_unsigned: its signer is reported either way */
 			cJSON *o = cJSON_CreateObject();
 			char *subj = c->sigs[i].subject ? pib_text_clean(c->sigs[i].subject, false) : NULL;
 			cJSON_AddStringToObject(o, "package", c->sigs[i].member);
 			cJSON_AddNullToObject(o, "signed_by");
 			cJSON_AddStringToObject(o, "subject", subj ? subj : "");
 			cJSON_AddStringToObject(o, "certificate_sha256", c->sigs[i].cert_sha256 ? c->sigs[i].cert_sha256 : "");
+			cJSON_AddBoolToObject(o, "accepted", !c->sigs[i].refused);
 			cJSON_AddItemToArray(sigs, o);
 			free(subj);
-			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
-			agent_warn("%s: its signature is not by one of the target's keys, accepted (allow_unsigned)",
-				   c->sigs[i].member);
+			if (!c->sigs[i].refused) {
+				cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
+				agent_warn("%s: its signature is not by one of the target's keys, accepted (allow_unsigned)",
+					   c->sigs[i].member);
+			}
 		} else {
 			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
 			agent_warn("%s: not signed, accepted (allow_unsigned)", c->sigs[i].member);

@@ -33,6 +33,7 @@ struct inst_sig {
 	char *signer; /* fingerprint of the key whose signature verified; NULL: unsigned, accepted (allow_unsigned) */
 	char *subject;     /* msi: the signer certificate's subject, or NULL */
 	char *cert_sha256; /* msi: the signer certificate's SHA-256, or NULL */
+	bool refused;      /* msi: the package was refused (its signer is still reported) */
 };
 
 struct inst_ctx {

@@ -182,7 +182,7 @@ static int check_properties(struct inst_ctx *c)
 	return 0;
 }
 
-static int add_sig(struct inst_ctx *c, const char *member, const struct authenticode_result *ar)
+static int add_sig(struct inst_ctx *c, const char *member, const struct authenticode_result *ar, bool refused)
 {
 	struct inst_sig *n = realloc(c->sigs, (c->n_sigs + 1) * sizeof(*n));
 	if (!n)
@@ -191,8 +191,9 @@ static int add_sig(struct inst_ctx *c, const char *member, const struct authenti
 	struct inst_sig *s = &n[c->n_sigs++];
 	memset(s, 0, sizeof(*s));
 	s->member = pib_strdup(member);
+	s->refused = refused;
 	/* the signer is named by its certificate's SHA-256: unique, where a subject is not */
-	if (ar->is_signed && ar->verified && ar->cert_sha256[0])
+	if (!refused && ar->is_signed && ar->verified && ar->cert_sha256[0])
 		s->signer = pib_strdup(ar->cert_sha256);
 	if (ar->subject)
 		s->subject = pib_strdup(ar->subject);
@@ -235,7 +236,7 @@ static int msi_verify(struct inst_ctx *c)
 		}
 		r = authenticode_verify_msi(m->path, file, keys, n_keys, t->allow_unsigned, &ar, c->err);
 		/* the signer is reported either way: accepted, or refused */
-		if (add_sig(c, file, &ar) < 0 && r == 0)
+		if ((r == 0 || ar.subject || ar.cert_sha256[0]) && add_sig(c, file, &ar, r < 0) < 0 && r == 0)
 			r = oom(c);
 		authenticode_result_free(&ar);
 	}

@@ -96,13 +96,15 @@ printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n
 openssl req -new -newkey rsa:2048 -nodes -keyout signer.key -out signer.csr -subj "/CN=Acme Code Signing/O=Acme Corp" >/dev/null 2>&1 &&
 	openssl x509 -req -in signer.csr -signkey signer.key -days 30 -extfile cs.cnf -out signer.pem >/dev/null 2>&1 ||
 	bail_out "openssl: the signing certificate"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -subj "/CN=Someone Else" -days 30 >/dev/null 2>&1 ||
+	bail_out "openssl: the other certificate"
 SIGNER_SHA=$(openssl x509 -in signer.pem -outform DER | sha256sum | cut -d' ' -f1)
 osslsigncode sign -certs signer.pem -key signer.key -h sha256 -n "Acme Agent" -in good.msi -out signed.msi >"$T/sign.out" 2>&1 ||
 	bail_out "osslsigncode sign failed: $(cat "$T/sign.out")"
 
 # bundle NAME MSI [PROPERTIES-JSON [AUTH-JSON [MSI2]]]: $T/NAME.tar.gz with one msi target for
-# Windows Server; AUTH-JSON (default "allow_unsigned": true) may name keys/signer.pem, which is
-# then a member; MSI2 is a second package of the target.
+# Windows Server; AUTH-JSON (default "allow_unsigned": true) may name keys/NAME.pem (then the
+# member of $W/NAME.pem); MSI2 is a second package of the target.
 bundle() {
 	local props=${3:-} auth=${4:-} second=
 	[ -n "$props" ] || props='{"ACME_MODE": "fast mode"}'
@@ -115,16 +117,17 @@ bundle() {
    "properties": $props,
    "packages": [{"file": "msi/acme.msi", "_src": "$W/$2"}$second]}]}
 EOF
-	if grep -q 'keys/signer.pem' <<<"$auth"; then
-		mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json" --file "keys/signer.pem=$W/signer.pem"
-	else
-		mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json"
-	fi
+	local key extra=()
+	for key in $(grep -o 'keys/[a-z]*\.pem' <<<"$auth"); do
+		extra+=(--file "$key=$W/${key#keys/}")
+	done
+	mkbundle "$T/$1.tar.gz" --manifest "$T/$1.json" "${extra[@]}"
 }
 bundle good good.msi
 bundle fail fail.msi
 bundle two good.msi "" "" reboot.msi
 bundle signed signed.msi "" '"keys": ["keys/signer.pem"]'
+bundle wrongkey signed.msi "" '"keys": ["keys/other.pem"]'
 
 # 1. inspection
 validate --os windows:2022 --no-scan --dry-run "$T/good.tar.gz"
@@ -157,7 +160,8 @@ is "inspect: the unsigned MSI accepted (allow_unsigned) is said" "$(rep 'steps[n
 is "inspect: install skipped (dry run)" "$(rep 'steps[name=install].status')" skipped
 
 
-# 1b. signed: verified against the target's key, the signer's subject and certificate reported
+# 1b. signed: verified against the target's key, the signer's subject and certificate reported;
+# with another certificate as the key: refused, the signer reported all the same
 validate --os windows:2022 --no-scan --dry-run "$T/signed.tar.gz"
 is "signed: exit 0" "$RC" 0
 is "signed: verify ok" "$(rep 'steps[name=verify].status')" ok
@@ -165,6 +169,12 @@ is "signed: signed by the certificate's SHA-256" "$(rep 'steps[name=verify].sign
 is "signed: its certificate_sha256" "$(rep 'steps[name=verify].signatures.certificate_sha256')" "$SIGNER_SHA"
 contains "signed: its subject" "$(rep 'steps[name=verify].signatures.subject')" "CN=Acme Code Signing"
 is "signed: nothing accepted unsigned" "$(rep 'steps[name=verify].unsigned_accepted')" ""
+validate --os windows:2022 --no-scan --dry-run "$T/wrongkey.tar.gz"
+is "signed by another key: exit 2, package.signature_invalid" "$RC $(rep error.code)" "2 package.signature_invalid"
+is "signed by another key: its signer still reported, not accepted" \
+	"$(rep 'steps[name=verify].signatures.certificate_sha256') $(rep 'steps[name=verify].signatures.accepted')" "$SIGNER_SHA false"
+contains "signed by another key: its subject" "$(rep 'steps[name=verify].signatures.subject')" "CN=Acme Code Signing"
+is "signed by another key: nothing resolved or installed" "$(rep 'steps[name=resolve].status')$(rep 'steps[name=install].status')" ""
 diag "inspection done at ${SECONDS} s"
 # 2. bad input: failed (exit 2), nothing installed (no install step ran)
 # bad NAME DESC CODE TEXT: the bundle NAME refused with CODE and a message holding TEXT.
