@@ -26,13 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSI_LIST_MAX	     1000u	 /* entries of each list of the report's msi object */
-#define MSI_TEXT_MAX	     512u	 /* bytes of a registry value or custom action target shown */
-#define MSI_PROPERTY_MAX     4096u	 /* bytes of a property value */
+#define MSI_LIST_MAX	     1000u /* entries of each list of the report's msi object */
+#define MSI_TEXT_MAX	     512u  /* bytes of a registry value or custom action target shown */
+#define MSI_PROPERTY_MAX     4096u /* bytes of a property value */
 #define MSI_LOG_MAX	     (32u << 20) /* bytes of msiexec's log read (the end when longer) */
 #define MSI_WINEBOOT_TIMEOUT 300.0	 /* seconds for wineboot -i */
-#define MSI_BUSY_TRIES	     4		 /* msiexec runs at most while another install runs (1618) */
-#define MSI_EXCERPT_BEFORE   15u	 /* log lines shown before the failed action's end */
+#define MSI_BUSY_TRIES	     4	 /* msiexec runs at most while another install runs (1618) */
+#define MSI_EXCERPT_BEFORE   15u /* log lines shown before the failed action's end */
 #define MSI_EXCERPT_AFTER    5u
 
 static const char *const msi_families[] = {"windows", NULL};
@@ -82,7 +82,9 @@ static int find_wine(struct msi_priv *pv)
 		if (!strcmp(env, "none"))
 			pv->no_wine = pib_strdup("PIB_WINE=none: Wine is not used");
 		else if (!executable(env))
-			pv->no_wine = pib_asprintf("PIB_WINE=%s: not an executable file (an absolute path is needed)", env);
+			pv->no_wine = pib_asprintf(
+			    "PIB_WINE=%s: not an executable file (an absolute path is needed)",
+			    env);
 		else
 			pv->wine = pib_strdup(env);
 		return pv->wine || pv->no_wine ? 0 : -ENOMEM;
@@ -90,7 +92,8 @@ static int find_wine(struct msi_priv *pv)
 	char *copy = pib_strdup(path ? path : "");
 	if (!copy)
 		return -ENOMEM;
-	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d && !pv->wine; d = strtok_r(NULL, ":", &save)) {
+	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d && !pv->wine;
+	     d = strtok_r(NULL, ":", &save)) {
 		char *p = d[0] == '/' ? pib_asprintf("%s/wine64", d) : NULL;
 		if (p && executable(p))
 			pv->wine = p;
@@ -101,9 +104,10 @@ static int find_wine(struct msi_priv *pv)
 	if (!pv->wine && executable("/usr/lib/wine/wine64"))
 		pv->wine = pib_strdup("/usr/lib/wine/wine64");
 	if (!pv->wine)
-		pv->no_wine = pib_strdup("Wine is not installed (no wine64 on PATH nor /usr/lib/wine/wine64; "
-					 "Debian: apt-get install wine64): an msi target installs on Linux only "
-					 "through Wine's msiexec");
+		pv->no_wine = pib_strdup(
+		    "Wine is not installed (no wine64 on PATH nor /usr/lib/wine/wine64; "
+		    "Debian: apt-get install wine64): an msi target installs on Linux only "
+		    "through Wine's msiexec");
 	return pv->wine || pv->no_wine ? 0 : -ENOMEM;
 }
 
@@ -160,29 +164,39 @@ static int check_properties(struct inst_ctx *c)
 
 	for (size_t i = 0; i < t->n_properties; i++) {
 		const char *n = t->properties[i].name, *v = t->properties[i].value;
-		bool name_ok = n && *n && ((n[0] >= 'A' && n[0] <= 'Z') || n[0] == '_') && strlen(n) <= 72 &&
+		bool name_ok = n && *n && ((n[0] >= 'A' && n[0] <= 'Z') || n[0] == '_') &&
+			       strlen(n) <= 72 &&
 			       pib_str_all_in(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
 		if (!name_ok)
 			return pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "msi.property_invalid",
-					"manifest.json: targets[%zu].properties.%s: not a public property name (upper-case letters, digits, '_' and '.', starting with a letter or '_', at most 72): msiexec passes only public properties to the install",
+					"manifest.json: targets[%zu].properties.%s: not a public "
+					"property name (upper-case letters, digits, '_' and '.', "
+					"starting with a letter or '_', at most 72): msiexec "
+					"passes only public properties to the install",
 					ti, n ? n : "");
 		if (!v || strlen(v) > MSI_PROPERTY_MAX)
 			return pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "msi.property_invalid",
-					"manifest.json: targets[%zu].properties.%s: the value is longer than %u bytes",
+					"manifest.json: targets[%zu].properties.%s: the value is "
+					"longer than %u bytes",
 					ti, n, MSI_PROPERTY_MAX);
 		for (const unsigned char *s = (const unsigned char *)v; *s; s++)
 			if (*s == '"' || *s < 0x20 || *s == 0x7f)
-				return pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "msi.property_invalid",
-						"manifest.json: targets[%zu].properties.%s: the value holds %s at byte %zu: msiexec takes it as %s=\"value\", where %s",
-						ti, n, *s == '"' ? "a double quote (\")" : "a control character",
-						(size_t)((const char *)s - v), n,
-						*s == '"' ? "a quote would end the value and let the rest be read as more options"
-							  : "a control character has no place");
+				return pib_fail(
+				    c->err, -EINVAL, PIB_ERR_FAILED, "msi.property_invalid",
+				    "manifest.json: targets[%zu].properties.%s: the value holds %s "
+				    "at byte %zu: msiexec takes it as %s=\"value\", where %s",
+				    ti, n,
+				    *s == '"' ? "a double quote (\")" : "a control character",
+				    (size_t)((const char *)s - v), n,
+				    *s == '"' ? "a quote would end the value and let the rest be "
+						"read as more options"
+					      : "a control character has no place");
 	}
 	return 0;
 }
 
-static int add_sig(struct inst_ctx *c, const char *member, const struct authenticode_result *ar, bool refused)
+static int add_sig(struct inst_ctx *c, const char *member, const struct authenticode_result *ar,
+		   bool refused)
 {
 	struct inst_sig *n = realloc(c->sigs, (c->n_sigs + 1) * sizeof(*n));
 	if (!n)
@@ -216,7 +230,8 @@ static int msi_verify(struct inst_ctx *c)
 		if (!m) {
 			free(keys);
 			return pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member",
-					"%s: not in the bundle (a key of target \"%s\")", t->keys[k], t->name);
+					"%s: not in the bundle (a key of target \"%s\")",
+					t->keys[k], t->name);
 		}
 		struct authenticode_key *nk = realloc(keys, (n_keys + 1) * sizeof(*nk));
 		if (!nk) {
@@ -231,12 +246,15 @@ static int msi_verify(struct inst_ctx *c)
 		const struct bundle_member *m = bundle_find(c->bundle, file);
 		struct authenticode_result ar = {0};
 		if (!m) {
-			r = pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member", "%s: not in the bundle", file);
+			r = pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member",
+				     "%s: not in the bundle", file);
 			break;
 		}
-		r = authenticode_verify_msi(m->path, file, keys, n_keys, t->allow_unsigned, &ar, c->err);
+		r = authenticode_verify_msi(m->path, file, keys, n_keys, t->allow_unsigned, &ar,
+					    c->err);
 		/* the signer is reported either way: accepted, or refused */
-		if ((r == 0 || ar.subject || ar.cert_sha256[0]) && add_sig(c, file, &ar, r < 0) < 0 && r == 0)
+		if ((r == 0 || ar.subject || ar.cert_sha256[0]) &&
+		    add_sig(c, file, &ar, r < 0) < 0 && r == 0)
 			r = oom(c);
 		authenticode_result_free(&ar);
 	}
@@ -254,7 +272,7 @@ static const char *template_arch(const char *tp)
 	size_t n = strcspn(tp, ";");
 	static const struct {
 		const char *platform, *arch;
-	} map[] = {{"x64", "x86_64"}, {"AMD64", "x86_64"}, {"Intel", "i686"}, {"", "i686"},
+	} map[] = {{"x64", "x86_64"},	 {"AMD64", "x86_64"}, {"Intel", "i686"}, {"", "i686"},
 		   {"Arm64", "aarch64"}, {"Intel64", "ia64"}, {"Arm", "arm"}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strlen(map[i].platform) == n && !strncasecmp(tp, map[i].platform, n))
@@ -325,15 +343,18 @@ static cJSON *tables_json(const struct msi_tables *t)
 		cJSON *f = cJSON_CreateObject();
 		cJSON_AddItemToObject(f, "path", str_or_null(t->files[i].path, 1024));
 		cJSON_AddItemToObject(f, "component", str_or_null(t->files[i].component, 256));
-		cJSON_AddNumberToObject(f, "size", t->files[i].size == MSI_NULL_INT ? 0 : t->files[i].size);
+		cJSON_AddNumberToObject(f, "size",
+					t->files[i].size == MSI_NULL_INT ? 0 : t->files[i].size);
 		cJSON_AddItemToArray(a, f);
 	}
 	a = list_add(o, "services", t->n_services);
 	for (size_t i = 0; a && i < t->n_services && i < MSI_LIST_MAX; i++) {
 		cJSON *s = cJSON_CreateObject();
 		cJSON_AddItemToObject(s, "name", str_or_null(t->services[i].name, 256));
-		cJSON_AddItemToObject(s, "account", str_or_null(msi_service_account(t->services[i].start_name), 256));
-		cJSON_AddStringToObject(s, "start", msi_service_start_word(t->services[i].start_type));
+		cJSON_AddItemToObject(
+		    s, "account", str_or_null(msi_service_account(t->services[i].start_name), 256));
+		cJSON_AddStringToObject(s, "start",
+					msi_service_start_word(t->services[i].start_type));
 		cJSON_AddItemToArray(a, s);
 	}
 	a = list_add(o, "registry", t->n_regs);
@@ -359,7 +380,8 @@ static cJSON *tables_json(const struct msi_tables *t)
 		pib_buf_free(&w);
 		cJSON_AddItemToObject(j, "source", str_or_null(ca->source, 256));
 		if (ca->type & MSI_CA_HIDE_TARGET)
-			cJSON_AddStringToObject(j, "target", "hidden by the MSI (HideTarget): not shown");
+			cJSON_AddStringToObject(j, "target",
+						"hidden by the MSI (HideTarget): not shown");
 		else
 			cJSON_AddItemToObject(j, "target", str_or_null(ca->target, MSI_TEXT_MAX));
 		cJSON_AddBoolToObject(j, "sequenced", ca->sequenced);
@@ -384,29 +406,39 @@ static int msi_resolve(struct inst_ctx *c)
 		const struct bundle_member *m = bundle_find(c->bundle, file);
 		struct msi_tables *tb = &pv->tables[i];
 		if (!m)
-			return pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member", "%s: not in the bundle", file);
-		/* in a child process: a crash of libmsi on a damaged MSI is msi.invalid, not the agent's */
+			return pib_fail(c->err, -ENOENT, PIB_ERR_FAILED, "bundle.missing_member",
+					"%s: not in the bundle", file);
+		/* in a child process: a crash of libmsi on a damaged MSI is msi.invalid, not the
+		 * agent's */
 		if ((r = msi_tables_read(m->path, file, tb, c->err)) < 0)
 			break;
 		pv->n_tables = i + 1;
-		if (!tb->product_name || !*tb->product_name || !tb->product_version || !*tb->product_version) {
-			r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
-				     "%s: table Property: no %s row (the product's name and version are what the report and the image's package list name it by)",
-				     file, !tb->product_name || !*tb->product_name ? "ProductName" : "ProductVersion");
+		if (!tb->product_name || !*tb->product_name || !tb->product_version ||
+		    !*tb->product_version) {
+			r = pib_fail(
+			    c->err, -EINVAL, PIB_ERR_FAILED, "msi.invalid",
+			    "%s: table Property: no %s row (the product's name and version are "
+			    "what the report and the image's package list name it by)",
+			    file,
+			    !tb->product_name || !*tb->product_name ? "ProductName"
+								    : "ProductVersion");
 			break;
 		}
 		const char *arch = template_arch(tb->template_);
 		if (arch && strcmp(arch, c->os->arch) &&
 		    !(!strcmp(c->os->arch, "x86_64") && !strcmp(arch, "i686"))) {
 			r = pib_fail(c->err, -EINVAL, PIB_ERR_FAILED, "package.wrong_arch",
-				     "%s: built for %s (summary information Template \"%s\"), which this %s system cannot run",
+				     "%s: built for %s (summary information Template \"%s\"), "
+				     "which this %s system cannot run",
 				     file, arch, tb->template_, c->os->arch);
 			break;
 		}
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(pv->tables[k].product_code, tb->product_code)) {
-				r = pib_fail(c->err, -EEXIST, PIB_ERR_FAILED, "bundle.duplicate_package",
-					     "%s and %s: both are the product %s: a target lists each MSI once",
+				r = pib_fail(c->err, -EEXIST, PIB_ERR_FAILED,
+					     "bundle.duplicate_package",
+					     "%s and %s: both are the product %s: a target lists "
+					     "each MSI once",
 					     t->packages[k].file, file, tb->product_code);
 				break;
 			}
@@ -422,7 +454,8 @@ static int msi_resolve(struct inst_ctx *c)
 		p->repo = pib_strdup("bundle");
 		memcpy(p->sha256, m->sha256, sizeof(p->sha256));
 		p->detail = tables_json(tb);
-		if (!p->name || !p->version || !p->arch || !p->member || !p->path || !p->repo || !p->detail)
+		if (!p->name || !p->version || !p->arch || !p->member || !p->path || !p->repo ||
+		    !p->detail)
 			r = oom(c);
 	}
 	return r;
@@ -435,7 +468,8 @@ static int wine_env(struct msi_priv *pv)
 	const char *vars[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "WINEDEBUG=-all",
 			      /* no Mono or Gecko download prompt: .NET and HTML engines stay off */
 			      "WINEDLLOVERRIDES=mscoree,mshtml=", NULL};
-	char *home = pib_asprintf("HOME=%s/home", pv->tmp), *pfx = pib_asprintf("WINEPREFIX=%s", pv->prefix);
+	char *home = pib_asprintf("HOME=%s/home", pv->tmp),
+	     *pfx = pib_asprintf("WINEPREFIX=%s", pv->prefix);
 	int r = home && pfx ? 0 : -ENOMEM;
 
 	for (int i = 0; vars[i] && r == 0; i++)
@@ -469,10 +503,11 @@ static int msi_prepare(struct inst_ctx *c)
 	int r;
 
 	if (!pv || !pv->wine)
-		return pib_fail(c->err, -ENOENT, PIB_ERR_ENV, "tool.missing", "%s", msi_cannot_install(c));
+		return pib_fail(c->err, -ENOENT, PIB_ERR_ENV, "tool.missing", "%s",
+				msi_cannot_install(c));
 	if ((r = pib_mkdtemp("pib-wine", &pv->tmp)) < 0)
-		return pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "a private folder for the Wine prefix: %s",
-				strerror(-r));
+		return pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir",
+				"a private folder for the Wine prefix: %s", strerror(-r));
 	char *home = pib_asprintf("%s/home", pv->tmp);
 	pv->prefix = pib_asprintf("%s/prefix", pv->tmp);
 	pv->io = pib_asprintf("%s/io", pv->tmp);
@@ -483,18 +518,23 @@ static int msi_prepare(struct inst_ctx *c)
 	if (mkdir(home, 0700) < 0 || mkdir(pv->io, 0700) < 0) {
 		r = -errno;
 		free(home);
-		return pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", pv->tmp, strerror(-r));
+		return pib_fail(c->err, r, PIB_ERR_ENV, "agent.tmpdir", "%s: %s", pv->tmp,
+				strerror(-r));
 	}
 	free(home);
 	c->tool = pib_strdup("msiexec (Wine)");
-	c->tool_why = pib_asprintf("an msi target on Linux installs through Wine's msiexec (%s) into a throwaway prefix made for this run and removed after it",
+	c->tool_why = pib_asprintf("an msi target on Linux installs through Wine's msiexec (%s) "
+				   "into a throwaway prefix made for this run and removed after it",
 				   pv->wine);
-	/* the prefix made and booted now, so that the snapshot before the install holds Wine's own files */
+	/* the prefix made and booted now, so that the snapshot before the install holds Wine's own
+	 * files */
 	char *argv[] = {pv->wine, (char *)"wineboot", (char *)"-i", NULL};
-	struct pib_spawn_opts so = {.env = pv->env, .cwd = pv->tmp, .timeout = MSI_WINEBOOT_TIMEOUT, .stdin_fd = -1};
+	struct pib_spawn_opts so = {
+	    .env = pv->env, .cwd = pv->tmp, .timeout = MSI_WINEBOOT_TIMEOUT, .stdin_fd = -1};
 	double t0 = pib_now_mono();
 	if ((r = pib_spawn(argv, &so, &res)) < 0)
-		return pib_fail(c->err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", pv->wine, strerror(-r));
+		return pib_fail(c->err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s",
+				pv->wine, strerror(-r));
 	inst_log_command(c, argv, &res.output);
 	(void)pib_buf_printf(&c->log, "(wineboot took %.1f s)\n", pib_now_mono() - t0);
 	char *drive_c = pib_asprintf("%s/drive_c", pv->prefix);
@@ -504,11 +544,13 @@ static int msi_prepare(struct inst_ctx *c)
 	if (res.status != 0 || !booted) {
 		if (res.timed_out)
 			r = pib_fail(c->err, -ETIMEDOUT, PIB_ERR_ENV, "install.wine_failed",
-				     "wine64 wineboot -i took longer than %.0f s: the Wine prefix could not be made",
+				     "wine64 wineboot -i took longer than %.0f s: the Wine prefix "
+				     "could not be made",
 				     MSI_WINEBOOT_TIMEOUT);
 		else
 			r = pib_fail(c->err, -EIO, PIB_ERR_ENV, "install.wine_failed",
-				     "wine64 wineboot -i exited with status %d%s: the Wine prefix could not be made",
+				     "wine64 wineboot -i exited with status %d%s: the Wine prefix "
+				     "could not be made",
 				     res.status, booted ? "" : " and made no drive_c");
 		pib_err_detail(c->err, res.output.data, res.output.len);
 		pib_spawn_result_free(&res);
@@ -521,7 +563,8 @@ static int msi_prepare(struct inst_ctx *c)
 	 * reaches the host's files; P: is the folder of the MSIs and logs. (Wine is no sandbox: a
 	 * custom action's native code could still reach the host. See README.)
 	 */
-	char *z = pib_asprintf("%s/dosdevices/z:", pv->prefix), *p = pib_asprintf("%s/dosdevices/p:", pv->prefix);
+	char *z = pib_asprintf("%s/dosdevices/z:", pv->prefix),
+	     *p = pib_asprintf("%s/dosdevices/p:", pv->prefix);
 	if (!z || !p) {
 		free(z);
 		free(p);
@@ -531,8 +574,8 @@ static int msi_prepare(struct inst_ctx *c)
 		r = -errno;
 		free(z);
 		free(p);
-		return pib_fail(c->err, r, PIB_ERR_ENV, "install.wine_failed", "%s: cannot set the prefix's drives: %s",
-				pv->prefix, strerror(-r));
+		return pib_fail(c->err, r, PIB_ERR_ENV, "install.wine_failed",
+				"%s: cannot set the prefix's drives: %s", pv->prefix, strerror(-r));
 	}
 	free(z);
 	free(p);
@@ -570,36 +613,69 @@ static int stage_msi(const char *from, const char *to)
 	return r;
 }
 
-/* msiexec's and Windows Installer's documented results (learn.microsoft.com: MsiExec.exe error messages). */
+/* msiexec's and Windows Installer's documented results (learn.microsoft.com: MsiExec.exe error
+ * messages). */
 static const struct {
 	int code;
 	const char *name;
 } msi_codes[] = {
-	{0, "ERROR_SUCCESS"}, {13, "ERROR_INVALID_DATA"}, {87, "ERROR_INVALID_PARAMETER"},
-	{120, "ERROR_CALL_NOT_IMPLEMENTED"}, {1259, "ERROR_APPHELP_BLOCK"},
-	{1601, "ERROR_INSTALL_SERVICE_FAILURE"}, {1602, "ERROR_INSTALL_USEREXIT"},
-	{1603, "ERROR_INSTALL_FAILURE"}, {1604, "ERROR_INSTALL_SUSPEND"}, {1605, "ERROR_UNKNOWN_PRODUCT"},
-	{1606, "ERROR_UNKNOWN_FEATURE"}, {1607, "ERROR_UNKNOWN_COMPONENT"}, {1608, "ERROR_UNKNOWN_PROPERTY"},
-	{1609, "ERROR_INVALID_HANDLE_STATE"}, {1610, "ERROR_BAD_CONFIGURATION"}, {1611, "ERROR_INDEX_ABSENT"},
-	{1612, "ERROR_INSTALL_SOURCE_ABSENT"}, {1613, "ERROR_INSTALL_PACKAGE_VERSION"},
-	{1614, "ERROR_PRODUCT_UNINSTALLED"}, {1615, "ERROR_BAD_QUERY_SYNTAX"}, {1616, "ERROR_INVALID_FIELD"},
-	{1618, "ERROR_INSTALL_ALREADY_RUNNING"}, {1619, "ERROR_INSTALL_PACKAGE_OPEN_FAILED"},
-	{1620, "ERROR_INSTALL_PACKAGE_INVALID"}, {1621, "ERROR_INSTALL_UI_FAILURE"},
-	{1622, "ERROR_INSTALL_LOG_FAILURE"}, {1623, "ERROR_INSTALL_LANGUAGE_UNSUPPORTED"},
-	{1624, "ERROR_INSTALL_TRANSFORM_FAILURE"}, {1625, "ERROR_INSTALL_PACKAGE_REJECTED"},
-	{1626, "ERROR_FUNCTION_NOT_CALLED"}, {1627, "ERROR_FUNCTION_FAILED"}, {1628, "ERROR_INVALID_TABLE"},
-	{1629, "ERROR_DATATYPE_MISMATCH"}, {1630, "ERROR_UNSUPPORTED_TYPE"}, {1631, "ERROR_CREATE_FAILED"},
-	{1632, "ERROR_INSTALL_TEMP_UNWRITABLE"}, {1633, "ERROR_INSTALL_PLATFORM_UNSUPPORTED"},
-	{1634, "ERROR_INSTALL_NOTUSED"}, {1635, "ERROR_PATCH_PACKAGE_OPEN_FAILED"},
-	{1636, "ERROR_PATCH_PACKAGE_INVALID"}, {1637, "ERROR_PATCH_PACKAGE_UNSUPPORTED"},
-	{1638, "ERROR_PRODUCT_VERSION"}, {1639, "ERROR_INVALID_COMMAND_LINE"},
-	{1640, "ERROR_INSTALL_REMOTE_DISALLOWED"}, {1641, "ERROR_SUCCESS_REBOOT_INITIATED"},
-	{1642, "ERROR_PATCH_TARGET_NOT_FOUND"}, {1643, "ERROR_PATCH_PACKAGE_REJECTED"},
-	{1644, "ERROR_INSTALL_TRANSFORM_REJECTED"}, {1645, "ERROR_INSTALL_REMOTE_PROHIBITED"},
-	{1646, "ERROR_PATCH_REMOVAL_UNSUPPORTED"}, {1647, "ERROR_UNKNOWN_PATCH"},
-	{1648, "ERROR_PATCH_NO_SEQUENCE"}, {1649, "ERROR_PATCH_REMOVAL_DISALLOWED"},
-	{1650, "ERROR_INVALID_PATCH_XML"}, {1651, "ERROR_PATCH_MANAGED_ADVERTISED_PRODUCT"},
-	{3010, "ERROR_SUCCESS_REBOOT_REQUIRED"}, {3011, "ERROR_SUCCESS_RESTART_REQUIRED"},
+    {0, "ERROR_SUCCESS"},
+    {13, "ERROR_INVALID_DATA"},
+    {87, "ERROR_INVALID_PARAMETER"},
+    {120, "ERROR_CALL_NOT_IMPLEMENTED"},
+    {1259, "ERROR_APPHELP_BLOCK"},
+    {1601, "ERROR_INSTALL_SERVICE_FAILURE"},
+    {1602, "ERROR_INSTALL_USEREXIT"},
+    {1603, "ERROR_INSTALL_FAILURE"},
+    {1604, "ERROR_INSTALL_SUSPEND"},
+    {1605, "ERROR_UNKNOWN_PRODUCT"},
+    {1606, "ERROR_UNKNOWN_FEATURE"},
+    {1607, "ERROR_UNKNOWN_COMPONENT"},
+    {1608, "ERROR_UNKNOWN_PROPERTY"},
+    {1609, "ERROR_INVALID_HANDLE_STATE"},
+    {1610, "ERROR_BAD_CONFIGURATION"},
+    {1611, "ERROR_INDEX_ABSENT"},
+    {1612, "ERROR_INSTALL_SOURCE_ABSENT"},
+    {1613, "ERROR_INSTALL_PACKAGE_VERSION"},
+    {1614, "ERROR_PRODUCT_UNINSTALLED"},
+    {1615, "ERROR_BAD_QUERY_SYNTAX"},
+    {1616, "ERROR_INVALID_FIELD"},
+    {1618, "ERROR_INSTALL_ALREADY_RUNNING"},
+    {1619, "ERROR_INSTALL_PACKAGE_OPEN_FAILED"},
+    {1620, "ERROR_INSTALL_PACKAGE_INVALID"},
+    {1621, "ERROR_INSTALL_UI_FAILURE"},
+    {1622, "ERROR_INSTALL_LOG_FAILURE"},
+    {1623, "ERROR_INSTALL_LANGUAGE_UNSUPPORTED"},
+    {1624, "ERROR_INSTALL_TRANSFORM_FAILURE"},
+    {1625, "ERROR_INSTALL_PACKAGE_REJECTED"},
+    {1626, "ERROR_FUNCTION_NOT_CALLED"},
+    {1627, "ERROR_FUNCTION_FAILED"},
+    {1628, "ERROR_INVALID_TABLE"},
+    {1629, "ERROR_DATATYPE_MISMATCH"},
+    {1630, "ERROR_UNSUPPORTED_TYPE"},
+    {1631, "ERROR_CREATE_FAILED"},
+    {1632, "ERROR_INSTALL_TEMP_UNWRITABLE"},
+    {1633, "ERROR_INSTALL_PLATFORM_UNSUPPORTED"},
+    {1634, "ERROR_INSTALL_NOTUSED"},
+    {1635, "ERROR_PATCH_PACKAGE_OPEN_FAILED"},
+    {1636, "ERROR_PATCH_PACKAGE_INVALID"},
+    {1637, "ERROR_PATCH_PACKAGE_UNSUPPORTED"},
+    {1638, "ERROR_PRODUCT_VERSION"},
+    {1639, "ERROR_INVALID_COMMAND_LINE"},
+    {1640, "ERROR_INSTALL_REMOTE_DISALLOWED"},
+    {1641, "ERROR_SUCCESS_REBOOT_INITIATED"},
+    {1642, "ERROR_PATCH_TARGET_NOT_FOUND"},
+    {1643, "ERROR_PATCH_PACKAGE_REJECTED"},
+    {1644, "ERROR_INSTALL_TRANSFORM_REJECTED"},
+    {1645, "ERROR_INSTALL_REMOTE_PROHIBITED"},
+    {1646, "ERROR_PATCH_REMOVAL_UNSUPPORTED"},
+    {1647, "ERROR_UNKNOWN_PATCH"},
+    {1648, "ERROR_PATCH_NO_SEQUENCE"},
+    {1649, "ERROR_PATCH_REMOVAL_DISALLOWED"},
+    {1650, "ERROR_INVALID_PATCH_XML"},
+    {1651, "ERROR_PATCH_MANAGED_ADVERTISED_PRODUCT"},
+    {3010, "ERROR_SUCCESS_REBOOT_REQUIRED"},
+    {3011, "ERROR_SUCCESS_RESTART_REQUIRED"},
 };
 
 const char *msi_code_name(int code)
@@ -620,11 +696,11 @@ int msi_code_from_status(int status, struct pib_buf *alts)
 	for (size_t i = 0; i < sizeof(msi_codes) / sizeof(msi_codes[0]); i++)
 		if ((msi_codes[i].code & 0xff) == status) {
 			found = msi_codes[i].code;
-			(void)pib_buf_printf(alts, "%s%d (%s)", n++ ? " or " : "", found, msi_codes[i].name);
+			(void)pib_buf_printf(alts, "%s%d (%s)", n++ ? " or " : "", found,
+					     msi_codes[i].name);
 		}
 	return n > 1 ? -2 : found;
 }
-
 
 void msi_log_free(struct msi_log *l)
 {
@@ -656,12 +732,15 @@ static int read_log(const char *path, struct msi_log *l)
 		return raw ? r : -ENOMEM;
 	}
 	close(fd);
-	/* Windows writes it in UTF-16LE (a BOM first), Wine in ASCII: narrowed to ASCII, others '?' */
+	/* Windows writes it in UTF-16LE (a BOM first), Wine in ASCII: narrowed to ASCII, others '?'
+	 */
 	bool wide = n >= 2 && raw[0] == 0xff && raw[1] == 0xfe;
 	size_t k = 0;
 	for (size_t i = wide ? 2 : 0; i < n; i += wide ? 2 : 1) {
 		unsigned ch = raw[i] | (wide && i + 1 < n ? raw[i + 1] << 8 : 0);
-		raw[k++] = ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ? (unsigned char)ch : ch == '\r' ? '\n' : '?';
+		raw[k++] = ch == '\n' || ch == '\t' || (ch >= 0x20 && ch < 0x7f) ? (unsigned char)ch
+			   : ch == '\r'						 ? '\n'
+										 : '?';
 	}
 	raw[k] = '\0';
 	l->text = (char *)raw;
@@ -684,7 +763,8 @@ static void parse_log(struct msi_log *l)
 			l->engine = atoi(m + strlen("MainEngineThread is returning "));
 		else if ((m = strstr(s, "Installation success or error status: ")))
 			l->engine = atoi(m + strlen("Installation success or error status: "));
-		if (strstr(s, "Installation completed successfully") || strstr(s, "Installation operation completed successfully"))
+		if (strstr(s, "Installation completed successfully") ||
+		    strstr(s, "Installation operation completed successfully"))
 			l->said_ok = true;
 		if (strstr(s, "Installation failed") || strstr(s, "Installation operation failed"))
 			l->said_failed = true;
@@ -692,7 +772,8 @@ static void parse_log(struct msi_log *l)
 		if (!strncmp(s, "Action ended ", 13) && (m = strstr(s, ". Return value "))) {
 			int rv = atoi(m + strlen(". Return value "));
 			const char *nm = strstr(s + 13, ": ");
-			bool install = nm && (size_t)(m - (nm + 2)) == 7 && !strncmp(nm + 2, "INSTALL", 7);
+			bool install =
+			    nm && (size_t)(m - (nm + 2)) == 7 && !strncmp(nm + 2, "INSTALL", 7);
 			if (install)
 				l->install_rv = rv;
 			/* Windows: 3 is a failed action; Wine writes 0 for one */
@@ -724,7 +805,8 @@ char *msi_log_excerpt(const struct msi_log *l)
 		total += *s == '\n';
 	total++;
 	size_t at = l->fail_line ? l->fail_line : total;
-	size_t from = at > MSI_EXCERPT_BEFORE ? at - MSI_EXCERPT_BEFORE : 1, to = at + MSI_EXCERPT_AFTER;
+	size_t from = at > MSI_EXCERPT_BEFORE ? at - MSI_EXCERPT_BEFORE : 1,
+	       to = at + MSI_EXCERPT_AFTER;
 	struct pib_buf b = {0};
 	size_t line = 1;
 	for (const char *s = l->text; s && *s && line <= to;) {
@@ -732,7 +814,8 @@ char *msi_log_excerpt(const struct msi_log *l)
 		size_t len = e ? (size_t)(e - s) : strlen(s);
 		/* Windows Installer's own property dump is long and says nothing of the failure */
 		if (line >= from && strncmp(s, "Property(", 9))
-			(void)pib_buf_printf(&b, "%.*s%s\n", (int)(len > 300 ? 300 : len), s, len > 300 ? "..." : "");
+			(void)pib_buf_printf(&b, "%.*s%s\n", (int)(len > 300 ? 300 : len), s,
+					     len > 300 ? "..." : "");
 		line++;
 		s = e ? e + 1 : s + len;
 	}
@@ -760,14 +843,16 @@ static int install_one(struct inst_ctx *c, size_t i)
 	int r = staged && win_pkg ? 0 : -ENOMEM;
 
 	if (r == 0 && (r = stage_msi(p->path, staged)) < 0) {
-		r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.io", "%s: cannot put it where Wine's msiexec reads it: %s",
-			     p->member, strerror(-r));
+		r = pib_fail(c->err, r, PIB_ERR_ENV, "agent.io",
+			     "%s: cannot put it where Wine's msiexec reads it: %s", p->member,
+			     strerror(-r));
 		goto out;
 	}
 	for (int attempt = 1; r == 0 && attempt <= MSI_BUSY_TRIES; attempt++) {
 		char *log = pib_asprintf("%s/pkg%zu-%d.log", pv->io, i + 1, attempt);
 		char *win_log = pib_asprintf("P:\\pkg%zu-%d.log", i + 1, attempt);
-		const char *fixed[] = {pv->wine, "msiexec", "/i", win_pkg, "/qn", "/norestart", "/l*v", win_log, NULL};
+		const char *fixed[] = {pv->wine,     "msiexec", "/i",	 win_pkg, "/qn",
+				       "/norestart", "/l*v",	win_log, NULL};
 		pib_strv_free(argv);
 		argv = NULL;
 		for (int k = 0; fixed[k] && r == 0 && log && win_log; k++)
@@ -777,7 +862,8 @@ static int install_one(struct inst_ctx *c, size_t i)
 		 * reads ("NAME=value with spaces"), as NAME="value" would be on Windows.
 		 */
 		for (size_t k = 0; k < t->n_properties && r == 0 && log && win_log; k++) {
-			char *a = pib_asprintf("%s=%s", t->properties[k].name, t->properties[k].value);
+			char *a =
+			    pib_asprintf("%s=%s", t->properties[k].name, t->properties[k].value);
 			r = a ? pib_strv_push(&argv, a) : -ENOMEM;
 			free(a);
 		}
@@ -788,13 +874,15 @@ static int install_one(struct inst_ctx *c, size_t i)
 			break;
 		}
 		char *cwd = pib_asprintf("%s/drive_c", pv->prefix);
-		struct pib_spawn_opts so = {.env = pv->env, .cwd = cwd, .timeout = c->install_timeout, .stdin_fd = -1};
+		struct pib_spawn_opts so = {
+		    .env = pv->env, .cwd = cwd, .timeout = c->install_timeout, .stdin_fd = -1};
 		struct pib_spawn_result res = {0};
 		c->tool_ran = true;
 		r = pib_spawn(argv, &so, &res);
 		free(cwd);
 		if (r < 0) {
-			r = pib_fail(c->err, r, PIB_ERR_ENV, "tool.missing", "%s: cannot start it: %s", pv->wine, strerror(-r));
+			r = pib_fail(c->err, r, PIB_ERR_ENV, "tool.missing",
+				     "%s: cannot start it: %s", pv->wine, strerror(-r));
 			free(log);
 			free(win_log);
 			break;
@@ -811,7 +899,8 @@ static int install_one(struct inst_ctx *c, size_t i)
 			r = pib_fail(c->err, res.interrupted ? -EINTR : -ETIMEDOUT, PIB_ERR_FAILED,
 				     res.interrupted ? "install.interrupted" : "install.timeout",
 				     "%s: msiexec %s", p->member,
-				     res.interrupted ? "was stopped: the agent was interrupted" : "took longer than the install timeout");
+				     res.interrupted ? "was stopped: the agent was interrupted"
+						     : "took longer than the install timeout");
 			free(log);
 			free(win_log);
 			pib_spawn_result_free(&res);
@@ -822,23 +911,31 @@ static int install_one(struct inst_ctx *c, size_t i)
 		bool have_log = msi_log_read(log, &ml) == 0;
 		if (!have_log)
 			ml.engine = ml.install_rv = -1;
-		/* the real result: the log's (Windows), else the documented code with these low 8 bits (Wine) */
+		/* the real result: the log's (Windows), else the documented code with these low 8
+		 * bits (Wine) */
 		int code = ml.engine >= 0 ? ml.engine : msi_code_from_status(res.status, &alts);
 		bool log_ok = have_log && (ml.said_ok || ml.install_rv == 1) && !ml.said_failed &&
 			      (ml.install_rv == -1 || ml.install_rv == 1);
 		bool code_ok = code == 0 || code == 3010 || code == 1641;
 		c->exit_code = code >= 0 ? code : res.status;
 		if (code >= 0)
-			(void)pib_buf_printf(&c->log, "%s: msiexec's result %d (%s; %s %d)\n", p->member, code,
-					     msi_code_name(code), ml.engine >= 0 ? "from its log, exit status" : "Wine's exit status",
+			(void)pib_buf_printf(&c->log, "%s: msiexec's result %d (%s; %s %d)\n",
+					     p->member, code, msi_code_name(code),
+					     ml.engine >= 0 ? "from its log, exit status"
+							    : "Wine's exit status",
 					     res.status);
 		else
-			(void)pib_buf_printf(&c->log, "%s: msiexec's result unknown (Wine's exit status %d: the low 8 bits of %s)\n",
-					     p->member, res.status, alts.data ? alts.data : "no documented result");
+			(void)pib_buf_printf(&c->log,
+					     "%s: msiexec's result unknown (Wine's exit status %d: "
+					     "the low 8 bits of %s)\n",
+					     p->member, res.status,
+					     alts.data ? alts.data : "no documented result");
 		if (code == 1618 && attempt < MSI_BUSY_TRIES) {
 			/* another install runs: again, after 5, 10, 20 s */
-			(void)pib_buf_printf(&c->log, "(1618: another installation is in progress; trying again in %d s)\n",
-					     5 << (attempt - 1));
+			(void)pib_buf_printf(
+			    &c->log,
+			    "(1618: another installation is in progress; trying again in %d s)\n",
+			    5 << (attempt - 1));
 			msi_log_free(&ml);
 			pib_buf_free(&alts);
 			pib_spawn_result_free(&res);
@@ -854,24 +951,35 @@ static int install_one(struct inst_ctx *c, size_t i)
 			char *ex = have_log ? msi_log_excerpt(&ml) : NULL;
 			char codes[160];
 			if (code >= 0)
-				snprintf(codes, sizeof(codes), "%d (%s)", code, msi_code_name(code));
+				snprintf(codes, sizeof(codes), "%d (%s)", code,
+					 msi_code_name(code));
 			else
-				snprintf(codes, sizeof(codes), "unknown: exit status %d is the low 8 bits of %s", res.status,
+				snprintf(codes, sizeof(codes),
+					 "unknown: exit status %d is the low 8 bits of %s",
+					 res.status,
 					 alts.data ? alts.data : "no documented result");
 			if (code == 1618)
 				r = pib_fail(c->err, -EBUSY, PIB_ERR_FAILED, "install.lock_timeout",
-					     "%s: another installation was in progress each of %d times (msiexec 1618, ERROR_INSTALL_ALREADY_RUNNING)",
+					     "%s: another installation was in progress each of %d "
+					     "times (msiexec 1618, ERROR_INSTALL_ALREADY_RUNNING)",
 					     p->member, MSI_BUSY_TRIES);
 			else if (code_ok)
 				r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.failed",
-					     "%s: msiexec's result is %s, but its log %s: not taken for a success",
+					     "%s: msiexec's result is %s, but its log %s: not "
+					     "taken for a success",
 					     p->member, codes,
-					     !have_log ? "cannot be read" : "does not say that the installation succeeded");
+					     !have_log
+						 ? "cannot be read"
+						 : "does not say that the installation succeeded");
 			else
 				r = pib_fail(c->err, -EIO, PIB_ERR_FAILED, "install.failed",
-					     "%s: msiexec failed: result %s%s%s%s (Wine's exit status %d, the low 8 bits); the lines of its log around the failure are in the detail",
-					     p->member, codes, ml.fail_action ? ", at action \"" : "",
-					     ml.fail_action ? ml.fail_action : "", ml.fail_action ? "\"" : "", res.status);
+					     "%s: msiexec failed: result %s%s%s%s (Wine's exit "
+					     "status %d, the low 8 bits); the lines of its log "
+					     "around the failure are in the detail",
+					     p->member, codes,
+					     ml.fail_action ? ", at action \"" : "",
+					     ml.fail_action ? ml.fail_action : "",
+					     ml.fail_action ? "\"" : "", res.status);
 			if (ex)
 				pib_err_detail(c->err, ex, strlen(ex));
 			free(ex);
@@ -896,15 +1004,17 @@ static int msi_install(struct inst_ctx *c)
 	int r = 0;
 
 	if (!pv || !pv->prefix)
-		return pib_fail(c->err, -EINVAL, PIB_ERR_ENV, "install.wine_failed", "no Wine prefix was made");
+		return pib_fail(c->err, -EINVAL, PIB_ERR_ENV, "install.wine_failed",
+				"no Wine prefix was made");
 	for (size_t i = 0; i < c->n_pkgs && r == 0; i++)
 		r = install_one(c, i);
 	/* nothing of the prefix runs on: services an MSI started end with it */
 	wine_stop(c);
 	if (r < 0 && c->tool_ran) {
 		for (size_t i = 0; i < c->n_pkgs; i++) {
-			char *u = pib_asprintf("%s %s %s: %s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
-					       i < pib_strv_len(pv->logs) ? "msiexec ran" : "not installed");
+			char *u = pib_asprintf(
+			    "%s %s %s: %s", c->pkgs[i].name, c->pkgs[i].version, c->pkgs[i].arch,
+			    i < pib_strv_len(pv->logs) ? "msiexec ran" : "not installed");
 			if (!u || pib_strv_push(&c->unfinished, u) < 0) {
 				free(u);
 				break;
@@ -931,8 +1041,8 @@ static char *win_to_prefix(const char *w)
 		size_t n = strcspn(s, "\\");
 		if (!n)
 			break;
-		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.') || memchr(s, '/', n) ||
-		    pib_buf_printf(&b, "/%.*s", (int)n, s) < 0) {
+		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.') ||
+		    memchr(s, '/', n) || pib_buf_printf(&b, "/%.*s", (int)n, s) < 0) {
 			pib_buf_free(&b);
 			return NULL;
 		}
@@ -946,7 +1056,8 @@ static char *log_property(const struct msi_log *l, const char *id)
 {
 	char *key = pib_asprintf("\nProperty(S): %s = ", id), *val = NULL;
 	const char *last = NULL;
-	for (const char *s = key && l->text ? strstr(l->text, key) : NULL; s; s = strstr(s + 1, key))
+	for (const char *s = key && l->text ? strstr(l->text, key) : NULL; s;
+	     s = strstr(s + 1, key))
 		last = s;
 	if (last) {
 		last += strlen(key);
@@ -962,16 +1073,17 @@ static char *folder_fallback(const char *table_path)
 	static const struct {
 		const char *folder, *dir;
 	} map[] = {
-		{"[ProgramFiles64Folder]", "/drive_c/Program Files"},
-		{"[ProgramFilesFolder]", "/drive_c/Program Files (x86)"},
-		{"[CommonFiles64Folder]", "/drive_c/Program Files/Common Files"},
-		{"[CommonFilesFolder]", "/drive_c/Program Files (x86)/Common Files"},
-		{"[System64Folder]", "/drive_c/windows/system32"},
-		{"[SystemFolder]", "/drive_c/windows/syswow64"}, /* a 64-bit prefix's 32-bit system folder */
-		{"[WindowsFolder]", "/drive_c/windows"},
-		{"[CommonAppDataFolder]", "/drive_c/ProgramData"},
-		{"[WindowsVolume]", "/drive_c"},
-		{"[TARGETDIR]", "/drive_c"},
+	    {"[ProgramFiles64Folder]", "/drive_c/Program Files"},
+	    {"[ProgramFilesFolder]", "/drive_c/Program Files (x86)"},
+	    {"[CommonFiles64Folder]", "/drive_c/Program Files/Common Files"},
+	    {"[CommonFilesFolder]", "/drive_c/Program Files (x86)/Common Files"},
+	    {"[System64Folder]", "/drive_c/windows/system32"},
+	    {"[SystemFolder]",
+	     "/drive_c/windows/syswow64"}, /* a 64-bit prefix's 32-bit system folder */
+	    {"[WindowsFolder]", "/drive_c/windows"},
+	    {"[CommonAppDataFolder]", "/drive_c/ProgramData"},
+	    {"[WindowsVolume]", "/drive_c"},
+	    {"[TARGETDIR]", "/drive_c"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		size_t l = strlen(map[i].folder);
@@ -995,7 +1107,8 @@ static int msi_files_installed(struct inst_ctx *c)
 		struct inst_pkg *p = &c->pkgs[i];
 		const struct msi_tables *t = &pv->tables[i];
 		struct msi_log ml = {0};
-		/* the log of its last msiexec run: Windows Installer writes every directory's path there */
+		/* the log of its last msiexec run: Windows Installer writes every directory's path
+		 * there */
 		const char *logpath = NULL;
 		for (size_t k = 0; pv->logs && pv->logs[k]; k++) {
 			char *want = pib_asprintf("%s/pkg%zu-", pv->io, i + 1);
@@ -1011,16 +1124,19 @@ static int msi_files_installed(struct inst_ctx *c)
 		}
 		for (size_t k = 0; k < t->n_files; k++) {
 			const struct msi_file *f = &t->files[k];
-			char *dirval = have_log && f->c && f->c->dir ? log_property(&ml, f->c->dir) : NULL;
+			char *dirval =
+			    have_log && f->c && f->c->dir ? log_property(&ml, f->c->dir) : NULL;
 			char *dir = win_to_prefix(dirval), *path = NULL, *host = NULL;
 			if (dir)
 				path = pib_asprintf("%s/%s", dir, f->name);
 			else if (f->path)
 				path = folder_fallback(f->path);
 			struct stat st;
-			/* listed when it is there: a file of a component not installed (a condition) is not */
-			if (path && pib_path_in_root(pv->prefix, path, false, &host) == 0 && lstat(host, &st) == 0 &&
-			    S_ISREG(st.st_mode) && pib_strv_push(&p->files, path) < 0) {
+			/* listed when it is there: a file of a component not installed (a
+			 * condition) is not */
+			if (path && pib_path_in_root(pv->prefix, path, false, &host) == 0 &&
+			    lstat(host, &st) == 0 && S_ISREG(st.st_mode) &&
+			    pib_strv_push(&p->files, path) < 0) {
 				free(dirval);
 				free(dir);
 				free(path);
@@ -1065,14 +1181,14 @@ static void msi_cleanup(struct inst_ctx *c)
 }
 
 const struct installer inst_msi = {
-	.name = "msi",
-	.families = msi_families,
-	.probe = msi_probe,
-	.verify = msi_verify,
-	.resolve = msi_resolve,
-	.install = msi_install,
-	.files_installed = msi_files_installed,
-	.cleanup = msi_cleanup,
-	.cannot_install = msi_cannot_install,
-	.prepare = msi_prepare,
+    .name = "msi",
+    .families = msi_families,
+    .probe = msi_probe,
+    .verify = msi_verify,
+    .resolve = msi_resolve,
+    .install = msi_install,
+    .files_installed = msi_files_installed,
+    .cleanup = msi_cleanup,
+    .cannot_install = msi_cannot_install,
+    .prepare = msi_prepare,
 };

@@ -11,12 +11,15 @@
 struct msi_log {
 	char *text; /* the log as ASCII text (UTF-16 narrowed, others '?'), NUL-terminated */
 	size_t len;
-	int engine;	   /* "MainEngineThread is returning N" or "... error status: N." (Windows), or -1 */
-	int install_rv;	   /* the last "Action ended ...: INSTALL. Return value N." (1 success), or -1 */
-	bool said_ok;	   /* "Installation completed successfully" / "operation completed successfully" */
-	bool said_failed;  /* "Installation failed" / "Installation operation failed" */
-	size_t fail_line;  /* the line (1-based) where the first failed action ended (Windows' Return
-			    * value 3, Wine's 0), or 0 */
+	int engine; /* "MainEngineThread is returning N" or "... error status: N." (Windows), or -1
+		     */
+	int install_rv; /* the last "Action ended ...: INSTALL. Return value N." (1 success), or -1
+			 */
+	bool said_ok; /* "Installation completed successfully" / "operation completed successfully"
+		       */
+	bool said_failed; /* "Installation failed" / "Installation operation failed" */
+	size_t fail_line; /* the line (1-based) where the first failed action ended (Windows' Return
+			   * value 3, Wine's 0), or 0 */
 	char *fail_action; /* its name, or NULL */
 };
 

@@ -31,8 +31,9 @@ static void test_codes(void)
 	ok(code(67) == 1603, "67 is 1603 (fatal error)");
 	ok(code(200) == -1, "200 is no documented result");
 	struct pib_buf alts = {0};
-	ok(msi_code_from_status(87, &alts) == -2 && alts.data && strstr(alts.data, "87 (ERROR_INVALID_PARAMETER)") &&
-		   strstr(alts.data, "1623 (ERROR_INSTALL_LANGUAGE_UNSUPPORTED)"),
+	ok(msi_code_from_status(87, &alts) == -2 && alts.data &&
+	       strstr(alts.data, "87 (ERROR_INVALID_PARAMETER)") &&
+	       strstr(alts.data, "1623 (ERROR_INSTALL_LANGUAGE_UNSUPPORTED)"),
 	   "87 is ambiguous: 87 or 1623, both named");
 	pib_buf_free(&alts);
 	ok(!strcmp(msi_code_name(3010), "ERROR_SUCCESS_REBOOT_REQUIRED"), "3010's name");
@@ -56,22 +57,27 @@ static char *write_log(const char *text, bool wide)
 
 static void test_windows_log(void)
 {
-	const char *text = "=== Verbose logging started: 12/2/2026  10:00:00 ===\r\n"
-			   "Action start 10:00:01: InstallFiles.\r\n"
-			   "Property(S): SECRET = do not show\r\n"
-			   "CustomAction AcmeSetup returned actual error code 1 (note this may not be 100% accurate)\r\n"
-			   "Action ended 10:00:02: AcmeSetup. Return value 3.\r\n"
-			   "Action ended 10:00:02: INSTALL. Return value 3.\r\n"
-			   "MSI (s) (7C:50) [10:00:02:123]: Product: Acme -- Installation failed.\r\n"
-			   "MSI (s) (7C:50) [10:00:02:124]: MainEngineThread is returning 1603\r\n";
+	const char *text =
+	    "=== Verbose logging started: 12/2/2026  10:00:00 ===\r\n"
+	    "Action start 10:00:01: InstallFiles.\r\n"
+	    "Property(S): SECRET = do not show\r\n"
+	    "CustomAction AcmeSetup returned actual error code 1 (note this may not be 100% "
+	    "accurate)\r\n"
+	    "Action ended 10:00:02: AcmeSetup. Return value 3.\r\n"
+	    "Action ended 10:00:02: INSTALL. Return value 3.\r\n"
+	    "MSI (s) (7C:50) [10:00:02:123]: Product: Acme -- Installation failed.\r\n"
+	    "MSI (s) (7C:50) [10:00:02:124]: MainEngineThread is returning 1603\r\n";
 	char *p = write_log(text, true);
 	struct msi_log l;
 	ok(msi_log_read(p, &l) == 0, "a UTF-16LE log is read");
 	ok(l.engine == 1603, "Windows: the result from MainEngineThread (1603)");
-	ok(l.install_rv == 3 && l.said_failed && !l.said_ok, "Windows: INSTALL ended with 3, installation failed");
-	ok(l.fail_action && !strcmp(l.fail_action, "AcmeSetup"), "Windows: the failed action is named");
+	ok(l.install_rv == 3 && l.said_failed && !l.said_ok,
+	   "Windows: INSTALL ended with 3, installation failed");
+	ok(l.fail_action && !strcmp(l.fail_action, "AcmeSetup"),
+	   "Windows: the failed action is named");
 	char *ex = msi_log_excerpt(&l);
-	ok(ex && strstr(ex, "returned actual error code 1") && strstr(ex, "AcmeSetup. Return value 3."),
+	ok(ex && strstr(ex, "returned actual error code 1") &&
+	       strstr(ex, "AcmeSetup. Return value 3."),
 	   "the excerpt holds the lines around the failure");
 	ok(ex && !strstr(ex, "do not show"), "the excerpt leaves the property dump out");
 	free(ex);
@@ -92,7 +98,8 @@ static void test_wine_logs(void)
 	ok(msi_log_read(p, &l) == 0, "an ASCII log is read");
 	ok(l.engine == -1, "Wine: no MainEngineThread line");
 	ok(l.install_rv == 0, "Wine: INSTALL ended with 0 (failed)");
-	ok(l.fail_action && !strcmp(l.fail_action, "AcmeFail") && l.fail_line == 4, "Wine: the failed action and its line");
+	ok(l.fail_action && !strcmp(l.fail_action, "AcmeFail") && l.fail_line == 4,
+	   "Wine: the failed action and its line");
 	msi_log_free(&l);
 	unlink(p);
 	free(p);
