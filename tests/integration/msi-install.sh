@@ -202,6 +202,10 @@ bad ctl "a property value with a control character" msi.property_invalid \
 bundle digit good.msi '{"1ACME": "x"}'
 bad digit "a property name that is not public" msi.property_invalid \
 	'targets[0].properties.1ACME: not a public property name'
+sed 's/"2016", "2019", "2022", "2025"/"2022", "10"/' "$T/good.json" >"$T/winver.json" || bail_out "sed winver.json"
+mkbundle "$T/winver.tar.gz" --manifest "$T/winver.json"
+bad winver "a Windows version that is no Windows Server's" manifest.invalid \
+	'manifest.json: targets[0].os[0].versions[1]: "10" is not a Windows Server version (2016, 2019, 2022, 2025)'
 
 diag "bad input done at ${SECONDS} s"
 # 3. without Wine: PIB_WINE=none (and a PATH without wine64) or a PIB_WINE that is no file
