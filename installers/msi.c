@@ -492,8 +492,17 @@ static void wine_stop(struct inst_ctx *c)
 	char *argv[] = {pv->wineserver, (char *)"-k", NULL};
 	struct pib_spawn_opts so = {.env = pv->env, .timeout = 30, .stdin_fd = -1};
 	struct pib_spawn_result res = {0};
+	/*
+	 * Also after SIGTERM: the prefix's processes (wineserver, services an MSI started) live in
+	 * a session of their own, which the install's process group kill does not reach; a second
+	 * signal during these 30 s stops this too.
+	 */
+	sig_atomic_t interrupted = pib_interrupted;
+	pib_interrupted = 0;
 	if (pib_spawn(argv, &so, &res) == 0)
 		pib_spawn_result_free(&res);
+	if (!pib_interrupted)
+		pib_interrupted = interrupted;
 }
 
 static int msi_prepare(struct inst_ctx *c)
