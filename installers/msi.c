@@ -551,7 +551,10 @@ static int msi_prepare(struct inst_ctx *c)
 	bool booted = drive_c && stat(drive_c, &st) == 0 && S_ISDIR(st.st_mode);
 	free(drive_c);
 	if (res.status != 0 || !booted) {
-		if (res.timed_out)
+		if (res.interrupted)
+			r = pib_fail(c->err, -EINTR, PIB_ERR_FAILED, "install.interrupted",
+				     "the agent was interrupted while wineboot made the Wine prefix: nothing was installed");
+		else if (res.timed_out)
 			r = pib_fail(c->err, -ETIMEDOUT, PIB_ERR_ENV, "install.wine_failed",
 				     "wine64 wineboot -i took longer than %.0f s: the Wine prefix "
 				     "could not be made",
