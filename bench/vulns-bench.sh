@@ -27,53 +27,90 @@ done
 work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$py" "$here/bench/vulns-gen.py" "$work/root" "$work/feed" "$n_pkgs" "$n_recs"
-feed=$work/feed
-if [ "${BENCH_FEED_FORM:-dir}" = array ]; then
-	"$py" -c 'import json, os, sys
+# the forms a feed comes in: osv.dev's all.zip as downloaded (deflate), the folder it unpacks to,
+# and one JSON array of all records; BENCH_FEED_FORMS chooses (default: all three)
+forms=${BENCH_FEED_FORMS:-zip dir array}
+for form in $forms; do
+	case $form in
+	dir) ;;
+	zip) "$py" -c 'import os, sys, zipfile
 d = sys.argv[1]
-json.dump([json.load(open(os.path.join(d, n))) for n in sorted(os.listdir(d))], open(sys.argv[2], "w"))' "$feed" "$work/feed.json"
-	rm -rf "$feed"
-	feed=$work/feed.json
-fi
-echo "feed: $(du -sh --apparent-size "$feed" | cut -f1) ($(du -sh "$feed" | cut -f1) on disk)"
-
-agent_cmd=("$agent" vulns --root "$work/root" --vulns "$feed" --vulns-max-age 0 --report "$work/report.json")
-python_cmd=("$py" "$here/bench/vulns-match.py" "$work/root" "$feed" Debian:12)
-# one warm-up of each: both read the feed from the page cache afterwards
-"${agent_cmd[@]}" >/dev/null 2>&1 || true
-"${python_cmd[@]}" >/dev/null
-
-cpu() { awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$work/time.txt"; }
-for i in $(seq 1 "$runs"); do
-	echo "round $i:"
-	measure agent "${agent_cmd[@]}"
-	cpu >>"$work/agent.cpu"
-	measure python "${python_cmd[@]}"
-	cpu >>"$work/python.cpu"
+with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
+    for n in sorted(os.listdir(d)): z.write(os.path.join(d, n), n)' "$work/feed" "$work/all.zip" ;;
+	array) "$py" -c 'import json, os, sys
+d = sys.argv[1]
+json.dump([json.load(open(os.path.join(d, n))) for n in sorted(os.listdir(d))], open(sys.argv[2], "w"))' "$work/feed" "$work/feed.json" ;;
+	*) echo "BENCH_FEED_FORMS: unknown form $form (zip, dir, array)" >&2; exit 4 ;;
+	esac
+done
+feed_of() { case $1 in dir) echo "$work/feed" ;; zip) echo "$work/all.zip" ;; array) echo "$work/feed.json" ;; esac; }
+for form in $forms; do
+	echo "feed as $form: $(du -sh --apparent-size "$(feed_of "$form")" | cut -f1) ($(du -sh "$(feed_of "$form")" | cut -f1) on disk)"
 done
 
-# the same hits: the agent's vulnerabilities[] against the script's lines
-"$py" - "$work/report.json" >"$work/agent.hits" <<'PY'
+cpu() { awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$work/time.txt"; }
+# the vulns step's own times: the feed read (the agent's log), matched and judged (match_ms)
+read_ms() { sed -n 's/.*, read in \([0-9.]*\) s.*/\1/p' "$work/agent.err" | awk '{ printf "%d", $1 * 1000 }'; }
+match_ms() {
+	"$py" -c 'import base64, json, sys
+env = json.load(open(sys.argv[1]))
+pred = json.loads(base64.b64decode(env["payload"]))["predicate"]
+print(next(s for s in pred["steps"] if s["name"] == "vulns")["match_ms"])' "$work/report.json"
+}
+summary=""
+for form in $forms; do
+	feed=$(feed_of "$form")
+	agent_cmd=("$agent" vulns --root "$work/root" --vulns "$feed" --vulns-max-age 0 --report "$work/report.json")
+	python_cmd=("$py" "$here/bench/vulns-match.py" "$work/root" "$feed" Debian:12)
+	rm -f "$work/agent.runs" "$work/python.runs" "$work/agent.cpu" "$work/python.cpu" "$work/step.ms"
+	# one warm-up of each: both read the feed from the page cache afterwards
+	"${agent_cmd[@]}" >/dev/null 2>&1 || true
+	"${python_cmd[@]}" >/dev/null
+	echo
+	echo "== feed as $form"
+	for i in $(seq 1 "$runs"); do
+		echo "round $i:"
+		measure agent "${agent_cmd[@]}"
+		cpu >>"$work/agent.cpu"
+		echo "$(read_ms) $(match_ms)" >>"$work/step.ms"
+		measure python "${python_cmd[@]}"
+		cpu >>"$work/python.cpu"
+	done
+	a_wall=$(cut -d' ' -f1 "$work/agent.runs" | median)
+	p_wall=$(cut -d' ' -f1 "$work/python.runs" | median)
+	a_cpu=$(median <"$work/agent.cpu")
+	p_cpu=$(median <"$work/python.cpu")
+	a_read=$(cut -d' ' -f1 "$work/step.ms" | median)
+	a_match=$(cut -d' ' -f2 "$work/step.ms" | median)
+	line=$(awk -v f="$form" -v a="$a_wall" -v p="$p_wall" -v ac="$a_cpu" -v pc="$p_cpu" -v r="$a_read" -v m="$a_match" \
+		'BEGIN { printf "  %-6s agent wall %5.2f s (CPU %5.2f s; feed read %4d ms, match+judge %4d ms)   python wall %5.2f s (CPU %5.2f s)   ratio: wall %.3f, CPU %.3f, the step alone %.3f", f, a, ac, r, m, p, pc, a / p, ac / pc, (r + m) / 1000 / p }')
+	echo "$line"
+	summary="$summary$line
+"
+	cp "$work/python.out" "$work/python.$form.out"
+	cp "$work/report.json" "$work/report.$form.json"
+done
+
+# the same hits in every form: the agent's vulnerabilities[] against the script's lines
+status=0
+for form in $forms; do
+	"$py" - "$work/report.$form.json" >"$work/agent.hits" <<'PY'
 import base64, json, sys
 env = json.load(open(sys.argv[1]))
 pred = json.loads(base64.b64decode(env["payload"]))["predicate"]
 for v in sorted((v["id"], v["package"], v["arch"]) for v in pred["vulnerabilities"] or []):
     print(" ".join(v))
 PY
-sort "$work/python.out" >"$work/python.hits"
-a_wall=$(cut -d' ' -f1 "$work/agent.runs" | median)
-p_wall=$(cut -d' ' -f1 "$work/python.runs" | median)
-a_cpu=$(median <"$work/agent.cpu")
-p_cpu=$(median <"$work/python.cpu")
+	sort "$work/python.$form.out" >"$work/python.hits"
+	if cmp -s "$work/agent.hits" "$work/python.hits"; then
+		echo "  $form: same hits: yes ($(wc -l <"$work/agent.hits") hits)"
+	else
+		echo "  $form: same hits: NO (agent $(wc -l <"$work/agent.hits"), python $(wc -l <"$work/python.hits")); diff:"
+		diff "$work/agent.hits" "$work/python.hits" | head -n 20
+		status=1
+	fi
+done
 echo
-echo "$n_recs records, $n_pkgs packages, $runs rounds (medians):"
-printf '  agent   wall %6.2f s  CPU %6.2f s\n  python  wall %6.2f s  CPU %6.2f s\n' "$a_wall" "$a_cpu" "$p_wall" "$p_cpu"
-awk -v a="$a_wall" -v p="$p_wall" -v ac="$a_cpu" -v pc="$p_cpu" \
-	'BEGIN { printf "  ratio agent/python: wall %.3f, CPU %.3f (target: wall <= 0.1)\n", a / p, ac / pc }'
-if cmp -s "$work/agent.hits" "$work/python.hits"; then
-	echo "  same hits: yes ($(wc -l <"$work/agent.hits") hits)"
-else
-	echo "  same hits: NO (agent $(wc -l <"$work/agent.hits"), python $(wc -l <"$work/python.hits")); diff:"
-	diff "$work/agent.hits" "$work/python.hits" | head -n 20
-	exit 1
-fi
+echo "$n_recs records, $n_pkgs packages, $runs rounds (medians); target (issue 14): wall <= 0.1 x python's"
+printf '%s' "$summary"
+exit $status

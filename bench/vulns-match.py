@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import zipfile
 
 import apt_pkg
 
@@ -36,6 +37,15 @@ def installed(root):
 
 
 def records(feed):
+    if not os.path.isdir(feed) and zipfile.is_zipfile(feed):  # osv.dev's all.zip
+        with zipfile.ZipFile(feed) as z:
+            for m in z.infolist():
+                base = m.filename.rsplit("/", 1)[-1]
+                if m.is_dir() or base.startswith(".") or not base.endswith(".json"):
+                    continue
+                doc = json.loads(z.read(m))
+                yield from (doc if isinstance(doc, list) else [doc])
+        return
     files = [os.path.join(feed, n) for n in sorted(os.listdir(feed)) if n.endswith(".json")] \
         if os.path.isdir(feed) else [feed]
     for path in files:

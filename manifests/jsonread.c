@@ -89,11 +89,10 @@ int jr_parse(const struct jr *p, const char *text, size_t len, unsigned max, boo
 	return 0;
 }
 
-/* A key name fit for a message: printable ASCII, at most 64 bytes, else "?". */
-static void key_for_msg(const char *k, char out[80])
+void jr_printable(const char *k, size_t max, char *out)
 {
 	size_t n = 0;
-	for (; k[n] && n < 64; n++)
+	for (; k[n] && n < max; n++)
 		out[n] = (k[n] > 0x20 && k[n] < 0x7f) ? k[n] : '?';
 	if (k[n])
 		out[n++] = '~';
@@ -115,7 +114,7 @@ int jr_check_keys(const struct jr *p, const char *path, const cJSON *obj, const 
 			if (!strcmp(it->string, allowed[i]))
 				known = true;
 		if (p->clean_keys)
-			key_for_msg(it->string, k);
+			jr_printable(it->string, 64, k);
 		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", p->clean_keys ? k : it->string);
 		if (!known)
 			return jr_bad(p, sub, "unknown key");

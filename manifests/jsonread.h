@@ -27,6 +27,12 @@ struct jr {
 int jr_bad(const struct jr *p, const char *path, const char *fmt, ...) PIB_PRINTF(3, 4);
 int jr_vbad(const struct jr *p, const char *path, const char *fmt, va_list ap) PIB_PRINTF(3, 0);
 
+/*
+ * A name (a key, a zip member) fit for a message: printable ASCII, bytes outside it as '?', at
+ * most max bytes then '~'; out holds max + 2 bytes.
+ */
+void jr_printable(const char *k, size_t max, char *out);
+
 /* "a string", "an object"...: what a message says j is ("nothing" for NULL). */
 const char *jr_type_name(const cJSON *j);
 

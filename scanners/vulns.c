@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Offline vulnerability matching: OSV records from a file or a folder, matched against packages by the OS's own version rules. */
 #include "vulns.h"
+#include "jsonfast.h"
 #include "jsonread.h"
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -200,6 +206,7 @@ struct rec {
 	enum vuln_severity sev; /* of the record: database_specific, severity[] */
 	const char *sev_from;
 	char *sev_text;
+	size_t unit;            /* the file (or zip member) it came from, in feed order */
 };
 
 struct aff {
@@ -211,6 +218,7 @@ struct aff {
 	enum vuln_severity sev; /* of the entry: urgency, database_specific, severity[] */
 	const char *sev_from;
 	char *sev_text;
+	bool sorted;            /* its ranges' events are in version order */
 };
 
 struct vuln_db {
@@ -224,6 +232,7 @@ struct vuln_db {
 	size_t n_affs, cap_affs;
 	struct vuln_feed_info info;
 	uint64_t total_bytes;
+	size_t unit;             /* the unit being read */
 };
 
 static void range_free(struct range *r)
@@ -253,10 +262,9 @@ static void rec_free(struct rec *r)
 	free(r->sev_text);
 }
 
-void vuln_db_free(struct vuln_db *db)
+/* What a database (or a worker's part of one) holds, not the struct itself. */
+static void db_contents_free(struct vuln_db *db)
 {
-	if (!db)
-		return;
 	for (size_t i = 0; i < db->n_recs; i++)
 		rec_free(&db->recs[i]);
 	free(db->recs);
@@ -264,6 +272,13 @@ void vuln_db_free(struct vuln_db *db)
 		aff_free(&db->affs[i]);
 	free(db->affs);
 	pib_strv_free(db->info.ecosystems);
+}
+
+void vuln_db_free(struct vuln_db *db)
+{
+	if (!db)
+		return;
+	db_contents_free(db);
 	vuln_cmp_free(db->cmp);
 	free(db->ecosystem_owned);
 	free(db);
@@ -393,12 +408,56 @@ static int get_strv(struct rd *r, const cJSON *obj, const char *key, bool keep, 
 }
 
 /* "2024-05-01T12:00:00Z" (fractions and offsets allowed, as RFC 3339 writes them) to a time. */
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (no time zone, no libc lock). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);                   /* [0, 399] */
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;       /* [0, 146096] */
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n decimal digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * An RFC 3339 time ("2024-05-01T12:00:00Z", fractions and offsets allowed) as seconds since the
+ * epoch, by arithmetic: strptime and timegm consult the time zone file under a lock, per call.
+ */
 static int parse_time(const char *s, time_t *ret)
 {
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y = digits(s, 4);
+	if (y < 0 || s[4] != '-')
 		return -EINVAL;
+	int mo = digits(s + 5, 2);
+	if (mo < 1 || mo > 12 || s[7] != '-')
+		return -EINVAL;
+	int d = digits(s + 8, 2);
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) || (s[10] != 'T' && s[10] != 't'))
+		return -EINVAL;
+	int h = digits(s + 11, 2);
+	if (h < 0 || h > 23 || s[13] != ':')
+		return -EINVAL;
+	int mi = digits(s + 14, 2);
+	if (mi < 0 || mi > 59 || s[16] != ':')
+		return -EINVAL;
+	int sec = digits(s + 17, 2);
+	if (sec < 0 || sec > 60) /* 60: a leap second */
+		return -EINVAL;
+	const char *p = s + 19;
 	if (*p == '.') {
 		p++;
 		if (!isdigit((unsigned char)*p))
@@ -409,9 +468,11 @@ static int parse_time(const char *s, time_t *ret)
 	long off = 0;
 	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-		   p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2) >= 0 && p[3] == ':' && digits(p + 4, 2) >= 0) {
+		int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+		if (oh > 23 || om > 59)
+			return -EINVAL;
+		off = oh * 3600L + om * 60L;
 		if (*p == '-')
 			off = -off;
 		p += 6;
@@ -420,7 +481,7 @@ static int parse_time(const char *s, time_t *ret)
 	}
 	if (*p)
 		return -EINVAL;
-	*ret = timegm(&tm) - off;
+	*ret = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600L + mi * 60L + sec - off);
 	return 0;
 }
 
@@ -675,9 +736,7 @@ static int read_affected(struct rd *r, const cJSON *j, size_t rec_idx, bool *ret
 		*ret_mine = false;
 		return rc;
 	}
-	for (size_t k = 0; k < a.n_ranges; k++)
-		qsort_r(a.ranges[k].ev, a.ranges[k].n, sizeof(struct ev), ev_cmp, db->cmp);
-	a.name = strdup(name);
+	a.name = strdup(name); /* its events are sorted when a package first meets it (vuln_match) */
 	a.ecosystem = strdup(eco);
 	if (!a.name || !a.ecosystem || (db->n_affs == db->cap_affs &&
 					 !(db->affs = reallocarray(db->affs, (db->cap_affs = db->cap_affs * 2 + 64),
@@ -751,6 +810,7 @@ static int read_record(struct rd *r, const cJSON *j)
 		return rc;
 	}
 	db->info.records_mine++;
+	rec.unit = db->unit;
 	rec.id = strdup(id);
 	rec.modified = strdup(modified);
 	rec.summary = summary ? pib_strndup(summary, 1024) : NULL;
@@ -765,46 +825,83 @@ static int read_record(struct rd *r, const cJSON *j)
 	return 0;
 }
 
-/* Reads and parses one file (on any thread): *ret_doc (owned) and the file's length. */
-static int parse_file(const char *path, cJSON **ret_doc, size_t *ret_len, struct pib_err *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc = pib_read_file(path, VULN_MAX_FILE_BYTES, &text, &len);
+/*
+ * The feed's units: the *.json files of a folder (in name order), one file, or the *.json members
+ * of a zip (osv.dev's all.zip, in the zip's order). Workers read and check them in parallel, each
+ * into its own part of the database, parsing with the arena parser (jsonfast.h) and falling back
+ * to cJSON for anything unusual; the parts are then merged in unit order, and the first error in
+ * unit order is the one reported: the same records, checks and error as one by one.
+ */
+enum vsrc_kind { VSRC_FILE, VSRC_DIR, VSRC_ZIP };
 
-	*ret_doc = NULL;
-	*ret_len = 0;
-	if (rc == -EFBIG)
-		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", path,
-				VULN_MAX_FILE_BYTES >> 20);
-	if (rc < 0)
-		return pib_fail(err, rc, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(-rc));
-	struct jr jr = {PIB_ERR_USAGE, "vulns.invalid", path, err, false};
-	cJSON *doc = NULL;
-	rc = jr_parse(&jr, text, len, VULN_MAX_FILE_BYTES, true, &doc);
-	free(text);
-	if (rc < 0) {
-		cJSON_Delete(doc);
-		return rc;
-	}
-	*ret_doc = doc;
-	*ret_len = len;
+#define VULN_MAX_THREADS 8
+
+struct vsrc {
+	enum vsrc_kind kind;
+	const char *path;   /* as given: messages name it */
+	int fd;             /* the folder (VSRC_DIR) or the zip (VSRC_ZIP) */
+	off_t size;         /* VSRC_ZIP: the zip's size */
+	char **names;       /* VSRC_DIR: sorted names */
+	bool *plain;        /* VSRC_DIR: readdir said a regular file (no fstat needed) */
+	size_t n;           /* VSRC_DIR: units */
+	size_t first_err;   /* the lowest unit with an error so far (atomic; SIZE_MAX: none) */
+};
+
+struct vworker {
+	struct vsrc *src;
+	size_t k, stride;   /* this worker's units: k, k + stride, ... */
+	struct vuln_db part;
+	struct jf_arena arena;
+	char *buf;          /* the unit's bytes */
+	size_t cap;
+	size_t err_unit;    /* the unit of its error (SIZE_MAX: none) */
+	struct pib_err err;
+	int rc;
+	char zbuf[64 << 10]; /* VSRC_ZIP: what the zip reader reads into */
+	off_t zoff;
+};
+
+/* Makes room for want more bytes after len in w->buf. */
+static int vw_reserve(struct vworker *w, size_t len, size_t want)
+{
+	if (w->cap - len > want)
+		return 0;
+	size_t cap = w->cap ? w->cap : (256u << 10);
+	while (cap - len <= want)
+		cap *= 2;
+	char *b = realloc(w->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	w->buf = b;
+	w->cap = cap;
 	return 0;
 }
 
-/* The records of one parsed file, checked and kept in order (the loading thread); doc is freed. */
-static int take_file(struct vuln_db *db, const char *path, cJSON *doc, size_t len, struct pib_err *err)
+/* The records of one unit's text (name: how messages name it), checked and kept in order. */
+static int take_unit(struct vworker *w, size_t unit, const char *name, const char *text, size_t len)
 {
-	struct rd r = {.jr = {PIB_ERR_USAGE, "vulns.invalid", path, err}, .db = db};
-	int rc = 0;
+	struct vuln_db *db = &w->part;
+	struct pib_err *err = &w->err;
+	struct rd r = {.jr = {PIB_ERR_USAGE, "vulns.invalid", name, err}, .db = db};
+	cJSON *doc = NULL;
+	bool heap = false;
+	int rc;
 
+	db->unit = unit;
 	db->info.files++;
 	db->total_bytes += len;
-	if (db->total_bytes > VULN_MAX_TOTAL_BYTES) {
-		cJSON_Delete(doc);
+	if (db->total_bytes > VULN_MAX_TOTAL_BYTES)
 		return pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: the feed is larger than %llu GiB in all",
-				path, VULN_MAX_TOTAL_BYTES >> 30);
+				name, VULN_MAX_TOTAL_BYTES >> 30);
+	jf_arena_reset(&w->arena);
+	rc = jf_parse(&w->arena, text, len, &doc);
+	if (rc == 0) { /* outside the fast parser's subset: cJSON's parse, its exact error */
+		heap = true;
+		rc = jr_parse(&r.jr, text, len, VULN_MAX_FILE_BYTES, true, &doc);
 	}
+	if (rc < 0)
+		goto out;
+	rc = 0;
 	if (cJSON_IsArray(doc)) {
 		const cJSON *it;
 		long i = 0;
@@ -819,131 +916,227 @@ static int take_file(struct vuln_db *db, const char *path, cJSON *doc, size_t le
 	} else {
 		rc = read_record(&r, doc);
 	}
-	cJSON_Delete(doc);
-	if (rc == -ENOMEM)
-		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", path);
+out:
+	if (heap)
+		cJSON_Delete(doc);
+	if (rc == -ENOMEM && !err->set)
+		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", name);
 	return rc;
 }
 
-static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
+/* A file's bytes into w->buf: at most VULN_MAX_FILE_BYTES. stat_it: check it is a regular file. */
+static int read_unit_file(struct vworker *w, int dirfd, const char *file, const char *name, bool stat_it,
+			  size_t *ret_len)
 {
-	cJSON *doc = NULL;
+	int fd = openat(dirfd, file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (stat_it ? 0 : O_NOFOLLOW));
+	struct stat st;
 	size_t len = 0;
-	int rc = parse_file(path, &doc, &len, err);
-	return rc < 0 ? rc : take_file(db, path, doc, len, err);
-}
-
-/*
- * A folder's files read and parsed by worker threads (the parse is most of the work), taken in
- * name order by the calling thread: the same records, checks and first error as one by one.
- * Workers run at most `window` files ahead of the taker, so at most that many parsed files wait.
- */
-struct pslot {
-	cJSON *doc;
-	size_t len;
-	int rc;
-	bool done;
-	struct pib_err err;
-};
-
-struct pload {
-	char *const *names;
-	size_t n, next, taken, window;
-	struct pslot *slots;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-};
-
-static void *pload_worker(void *arg)
-{
-	struct pload *pl = arg;
-
-	pthread_mutex_lock(&pl->mu);
-	for (;;) {
-		while (!pl->stop && pl->next < pl->n && pl->next >= pl->taken + pl->window)
-			pthread_cond_wait(&pl->cv, &pl->mu);
-		if (pl->stop || pl->next >= pl->n)
-			break;
-		size_t i = pl->next++;
-		pthread_mutex_unlock(&pl->mu);
-		struct pib_err e = {0};
-		cJSON *doc = NULL;
-		size_t len = 0;
-		int rc = parse_file(pl->names[i], &doc, &len, &e);
-		pthread_mutex_lock(&pl->mu);
-		struct pslot *s = &pl->slots[i % pl->window];
-		s->doc = doc;
-		s->len = len;
-		s->rc = rc;
-		s->err = e;
-		s->done = true;
-		pthread_cond_broadcast(&pl->cv);
-	}
-	pthread_mutex_unlock(&pl->mu);
-	return NULL;
-}
-
-#define VULN_MAX_THREADS 8
-
-static int load_parallel(struct vuln_db *db, char *const *names, size_t n, struct pib_err *err)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cpus < 1 ? 1 : cpus > VULN_MAX_THREADS ? VULN_MAX_THREADS : (size_t)cpus;
-	pthread_t th[VULN_MAX_THREADS];
-	struct pload pl = {.names = names, .n = n, .window = want * 4};
-	size_t started = 0;
 	int rc = 0;
 
-	if (want < 2 || n < 64 || !(pl.slots = calloc(pl.window, sizeof(*pl.slots)))) {
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = load_file(db, names[i], err);
-		return rc;
+	if (fd < 0)
+		return pib_fail(&w->err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", name, strerror(errno));
+	if (stat_it && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		rc = pib_fail(&w->err, -EINVAL, PIB_ERR_USAGE, "vulns.unreadable", "%s: not a regular file", name);
+		goto out;
 	}
-	pthread_mutex_init(&pl.mu, NULL);
-	pthread_cond_init(&pl.cv, NULL);
-	for (size_t t = 0; t < want; t++)
-		if (pthread_create(&th[started], NULL, pload_worker, &pl) == 0)
-			started++;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct pslot *s = &pl.slots[i % pl.window];
-		if (!started) { /* no thread could start: this one does the work */
-			rc = load_file(db, names[i], err);
+	for (;;) {
+		if (vw_reserve(w, len, 64u << 10) < 0) {
+			rc = pib_fail(&w->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", name);
+			goto out;
+		}
+		size_t want = w->cap - len - 1;
+		ssize_t n = read(fd, w->buf + len, want);
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0) {
+			rc = pib_fail(&w->err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", name, strerror(errno));
+			goto out;
 		}
-		pthread_mutex_lock(&pl.mu);
-		while (!s->done)
-			pthread_cond_wait(&pl.cv, &pl.mu);
-		pthread_mutex_unlock(&pl.mu);
-		if (s->rc < 0) {
-			rc = s->rc;
-			if (!err->set)
-				*err = s->err; /* the message (and detail) move over */
-			else
-				pib_err_clear(&s->err);
-		} else {
-			rc = take_file(db, names[i], s->doc, s->len, err);
+		len += (size_t)n;
+		if (len > VULN_MAX_FILE_BYTES) {
+			rc = pib_fail(&w->err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", name,
+				      VULN_MAX_FILE_BYTES >> 20);
+			goto out;
 		}
-		pthread_mutex_lock(&pl.mu);
-		memset(s, 0, sizeof(*s));
-		pl.taken = i + 1;
-		pthread_cond_broadcast(&pl.cv);
-		pthread_mutex_unlock(&pl.mu);
+		/* a regular file's read is short only at its end: no second read to learn it */
+		if (n == 0 || (size_t)n < want)
+			break;
 	}
-	pthread_mutex_lock(&pl.mu);
-	pl.stop = true;
-	pthread_cond_broadcast(&pl.cv);
-	pthread_mutex_unlock(&pl.mu);
-	for (size_t t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
-	for (size_t k = 0; k < pl.window; k++) { /* parsed after an error: not taken */
-		cJSON_Delete(pl.slots[k].doc);
-		pib_err_clear(&pl.slots[k].err);
-	}
-	free(pl.slots);
-	pthread_cond_destroy(&pl.cv);
-	pthread_mutex_destroy(&pl.mu);
+	*ret_len = len;
+out:
+	close(fd);
 	return rc;
+}
+
+static bool vw_skip(struct vworker *w, size_t unit)
+{
+	return unit > __atomic_load_n(&w->src->first_err, __ATOMIC_RELAXED);
+}
+
+static void vw_failed(struct vworker *w, size_t unit, int rc)
+{
+	size_t cur = __atomic_load_n(&w->src->first_err, __ATOMIC_RELAXED);
+	w->rc = rc;
+	w->err_unit = unit;
+	while (unit < cur && !__atomic_compare_exchange_n(&w->src->first_err, &cur, unit, false, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+}
+
+static void vw_run_dir(struct vworker *w)
+{
+	struct vsrc *s = w->src;
+
+	for (size_t i = w->k; i < s->n && !vw_skip(w, i); i += w->stride) {
+		char *name = pib_asprintf("%s/%s", s->path, s->names[i]);
+		size_t len = 0;
+		int rc = name ? read_unit_file(w, s->fd, s->names[i], name, !s->plain[i], &len)
+			      : pib_fail(&w->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		if (rc == 0)
+			rc = take_unit(w, i, name, w->buf, len);
+		free(name);
+		if (rc < 0) {
+			vw_failed(w, i, rc);
+			return;
+		}
+	}
+}
+
+/* The zip reader's input: the zip's fd, read with pread at the worker's own offset. */
+static la_ssize_t vz_read(struct archive *a, void *arg, const void **buf)
+{
+	struct vworker *w = arg;
+	for (;;) {
+		ssize_t n = pread(w->src->fd, w->zbuf, sizeof(w->zbuf), w->zoff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "%s", strerror(errno));
+			return -1;
+		}
+		w->zoff += n;
+		*buf = w->zbuf;
+		return n;
+	}
+}
+
+static la_int64_t vz_seek(struct archive *a, void *arg, la_int64_t off, int whence)
+{
+	struct vworker *w = arg;
+	la_int64_t to = whence == SEEK_SET ? off : whence == SEEK_CUR ? w->zoff + off : w->src->size + off;
+	(void)a;
+	if (to < 0 || to > w->src->size)
+		return ARCHIVE_FATAL;
+	w->zoff = to;
+	return to;
+}
+
+static la_int64_t vz_skip(struct archive *a, void *arg, la_int64_t n)
+{
+	struct vworker *w = arg;
+	(void)a;
+	if (n > w->src->size - w->zoff)
+		n = w->src->size - w->zoff;
+	w->zoff += n;
+	return n;
+}
+
+static void vw_run_zip(struct vworker *w)
+{
+	struct vsrc *s = w->src;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t unit = 0;
+	int rc = 0, r;
+	char name[1024], member[208];
+
+	if (!a) {
+		vw_failed(w, 0, pib_fail(&w->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory"));
+		return;
+	}
+	archive_read_support_format_zip_seekable(a);
+	archive_read_set_callback_data(a, w);
+	archive_read_set_read_callback(a, vz_read);
+	archive_read_set_seek_callback(a, vz_seek);
+	archive_read_set_skip_callback(a, vz_skip);
+	if (archive_read_open1(a) != ARCHIVE_OK) {
+		rc = pib_fail(&w->err, -EINVAL, PIB_ERR_USAGE, "vulns.invalid", "%s: not a readable zip: %s", s->path,
+			      archive_error_string(a) ? archive_error_string(a) : "unknown error");
+		goto out;
+	}
+	while (rc == 0 && !vw_skip(w, unit)) {
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			rc = pib_fail(&w->err, -EINVAL, PIB_ERR_USAGE, "vulns.invalid", "%s: after %zu members: %s", s->path,
+				      unit, archive_error_string(a) ? archive_error_string(a) : "unknown error");
+			break;
+		}
+		const char *m = archive_entry_pathname(e), *base = m ? strrchr(m, '/') : NULL;
+		base = base ? base + 1 : m;
+		if (!m || archive_entry_filetype(e) != AE_IFREG || base[0] == '.' || !pib_str_has_suffix(base, ".json"))
+			continue;
+		size_t my = unit++;
+		if (my % w->stride != w->k)
+			continue; /* another worker's: not inflated here */
+		jr_printable(m, 200, member);
+		snprintf(name, sizeof(name), "%s:%s", s->path, member);
+		if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)VULN_MAX_FILE_BYTES) {
+			rc = pib_fail(&w->err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", name,
+				      VULN_MAX_FILE_BYTES >> 20);
+			vw_failed(w, my, rc);
+			break;
+		}
+		size_t len = 0;
+		for (;;) {
+			if (vw_reserve(w, len, 64u << 10) < 0) {
+				rc = pib_fail(&w->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", name);
+				break;
+			}
+			la_ssize_t n = archive_read_data(a, w->buf + len, w->cap - len - 1);
+			if (n < 0) {
+				rc = pib_fail(&w->err, -EINVAL, PIB_ERR_USAGE, "vulns.invalid", "%s: %s", name,
+					      archive_error_string(a) ? archive_error_string(a) : "cannot be read");
+				break;
+			}
+			if (n == 0)
+				break;
+			len += (size_t)n;
+			if (len > VULN_MAX_FILE_BYTES) {
+				rc = pib_fail(&w->err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: larger than %u MiB", name,
+					      VULN_MAX_FILE_BYTES >> 20);
+				break;
+			}
+		}
+		if (rc == 0)
+			rc = take_unit(w, my, name, w->buf, len);
+		if (rc < 0)
+			vw_failed(w, my, rc);
+	}
+out:
+	if (rc < 0 && w->rc == 0)
+		vw_failed(w, unit, rc);
+	archive_read_free(a);
+}
+
+static void *vw_main(void *arg)
+{
+	struct vworker *w = arg;
+
+	if (w->src->kind == VSRC_ZIP) {
+		vw_run_zip(w);
+	} else if (w->src->kind == VSRC_DIR) {
+		vw_run_dir(w);
+	} else {
+		size_t len = 0;
+		int rc = read_unit_file(w, AT_FDCWD, w->src->path, w->src->path, true, &len);
+		if (rc == 0)
+			rc = take_unit(w, 0, w->src->path, w->buf, len);
+		if (rc < 0)
+			vw_failed(w, 0, rc);
+	}
+	return NULL;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -951,44 +1144,211 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int eco_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Moves the parts' records and entries into db, records in unit order (a k-way merge). */
+static int merge_parts(struct vuln_db *db, struct vworker *ws, size_t nw)
+{
+	size_t total = 0, naffs = 0;
+	size_t *map[VULN_MAX_THREADS] = {0}, at[VULN_MAX_THREADS] = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < nw; i++) {
+		total += ws[i].part.n_recs;
+		naffs += ws[i].part.n_affs;
+	}
+	db->recs = calloc(total + 1, sizeof(*db->recs));
+	db->affs = calloc(naffs + 1, sizeof(*db->affs));
+	if (!db->recs || !db->affs)
+		return -ENOMEM;
+	db->cap_recs = total + 1;
+	db->cap_affs = naffs + 1;
+	for (size_t i = 0; i < nw; i++)
+		if (!(map[i] = calloc(ws[i].part.n_recs + 1, sizeof(size_t))))
+			rc = -ENOMEM;
+	for (size_t o = 0; rc == 0 && o < total; o++) {
+		size_t best = nw;
+		for (size_t i = 0; i < nw; i++)
+			if (at[i] < ws[i].part.n_recs &&
+			    (best == nw || ws[i].part.recs[at[i]].unit < ws[best].part.recs[at[best]].unit))
+				best = i;
+		map[best][at[best]] = o;
+		db->recs[db->n_recs++] = ws[best].part.recs[at[best]++];
+	}
+	if (rc == 0)
+		for (size_t i = 0; i < nw; i++)
+			ws[i].part.n_recs = 0; /* moved */
+	for (size_t i = 0; rc == 0 && i < nw; i++) {
+		struct vuln_db *p = &ws[i].part;
+		for (size_t a = 0; a < p->n_affs; a++) {
+			p->affs[a].rec = map[i][p->affs[a].rec];
+			db->affs[db->n_affs++] = p->affs[a];
+		}
+		p->n_affs = 0; /* moved */
+		db->info.files += p->info.files;
+		db->info.records += p->info.records;
+		db->info.withdrawn += p->info.withdrawn;
+		db->info.records_mine += p->info.records_mine;
+		db->info.ranges_ignored += p->info.ranges_ignored;
+		db->total_bytes += p->total_bytes;
+		if (p->info.newest_modified > db->info.newest_modified) {
+			db->info.newest_modified = p->info.newest_modified;
+			memcpy(db->info.newest_modified_text, p->info.newest_modified_text,
+			       sizeof(db->info.newest_modified_text));
+		}
+		db->info.ecosystems_cut |= p->info.ecosystems_cut;
+		for (size_t e = 0; rc == 0 && p->info.ecosystems && p->info.ecosystems[e]; e++)
+			rc = add_ecosystem(db, p->info.ecosystems[e]);
+	}
+	for (size_t i = 0; i < nw; i++)
+		free(map[i]);
+	size_t ne = pib_strv_len(db->info.ecosystems);
+	if (ne > 1)
+		qsort(db->info.ecosystems, ne, sizeof(char *), eco_cmp);
+	return rc;
+}
+
+/* Reads the units of s on up to VULN_MAX_THREADS workers (one when parallel is false). */
+static int load_units(struct vuln_db *db, struct vsrc *s, bool parallel, struct pib_err *err)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nw = !parallel || cpus < 2 ? 1 : cpus > VULN_MAX_THREADS ? VULN_MAX_THREADS : (size_t)cpus;
+	struct vworker *ws = calloc(nw, sizeof(*ws));
+	pthread_t th[VULN_MAX_THREADS];
+	bool started[VULN_MAX_THREADS] = {0};
+	int rc = 0;
+
+	if (!ws)
+		return pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+	s->first_err = SIZE_MAX;
+	for (size_t i = 0; i < nw; i++) {
+		ws[i].src = s;
+		ws[i].k = i;
+		ws[i].stride = nw;
+		ws[i].err_unit = SIZE_MAX;
+		ws[i].part.family = db->family;
+		ws[i].part.ecosystem = db->ecosystem;
+	}
+	/* the calling thread is worker 0; a worker whose thread cannot start runs here too */
+	for (size_t i = 1; i < nw; i++)
+		started[i] = pthread_create(&th[i], NULL, vw_main, &ws[i]) == 0;
+	vw_main(&ws[0]);
+	for (size_t i = 1; i < nw; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			vw_main(&ws[i]);
+	}
+	/* the first error in unit order, as one by one would have met it */
+	size_t first = nw;
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i].rc < 0 && (first == nw || ws[i].err_unit < ws[first].err_unit))
+			first = i;
+	if (first < nw) {
+		rc = ws[first].rc;
+		*err = ws[first].err;
+		ws[first].err = (struct pib_err){0};
+	} else if ((rc = merge_parts(db, ws, nw)) < 0) {
+		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", s->path);
+	} else if (db->info.records > VULN_MAX_RECORDS) {
+		rc = pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: more than %u records in the feed",
+			      s->path, VULN_MAX_RECORDS);
+	} else if (db->total_bytes > VULN_MAX_TOTAL_BYTES) {
+		rc = pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: the feed is larger than %llu GiB in all",
+			      s->path, VULN_MAX_TOTAL_BYTES >> 30);
+	}
+	for (size_t i = 0; i < nw; i++) {
+		db_contents_free(&ws[i].part);
+		jf_arena_free(&ws[i].arena);
+		free(ws[i].buf);
+		pib_err_clear(&ws[i].err);
+	}
+	free(ws);
+	return rc;
+}
+
+#define VULN_PARALLEL_MIN 64 /* units below which one thread reads (threads cost more than they give) */
+
 static int load_dir(struct vuln_db *db, const char *path, struct pib_err *err)
 {
-	DIR *d = opendir(path);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	struct vsrc s = {.kind = VSRC_DIR, .path = path, .fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+	DIR *d = s.fd < 0 ? NULL : fdopendir(dup(s.fd));
+	size_t cap = 0;
 	int rc = 0;
 	struct dirent *de;
 
-	if (!d)
-		return pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
+	if (!d) {
+		rc = pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
+		if (s.fd >= 0)
+			close(s.fd);
+		return rc;
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !pib_str_has_suffix(de->d_name, ".json"))
 			continue;
-		if (n >= VULN_MAX_FILES) {
+		if (s.n >= VULN_MAX_FILES) {
 			rc = pib_fail(err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: more than %u *.json files", path,
 				      VULN_MAX_FILES);
 			break;
 		}
-		if (n == cap && !(names = reallocarray(names, (cap = cap * 2 + 256), sizeof(*names)))) {
+		if (s.n == cap && !(s.names = reallocarray(s.names, (cap = cap * 2 + 256), sizeof(*s.names)))) {
 			rc = -ENOMEM;
 			break;
 		}
-		if (!(names[n] = pib_asprintf("%s/%s", path, de->d_name))) {
+		/* the type rides after the name's NUL: sorted with it */
+		size_t l = strlen(de->d_name);
+		if (!(s.names[s.n] = malloc(l + 2))) {
 			rc = -ENOMEM;
 			break;
 		}
-		n++;
+		memcpy(s.names[s.n], de->d_name, l + 1);
+		s.names[s.n][l + 1] = de->d_type == DT_REG;
+		s.n++;
 	}
 	closedir(d);
-	if (rc == 0 && n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	if (rc == 0 && s.n) {
+		qsort(s.names, s.n, sizeof(*s.names), name_cmp);
+		if (!(s.plain = calloc(s.n, sizeof(bool))))
+			rc = -ENOMEM;
+		for (size_t i = 0; rc == 0 && i < s.n; i++)
+			s.plain[i] = s.names[i][strlen(s.names[i]) + 1];
+	}
 	if (rc == 0)
-		rc = load_parallel(db, names, n, err);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	if (rc == -ENOMEM)
+		rc = load_units(db, &s, s.n >= VULN_PARALLEL_MIN, err);
+	for (size_t i = 0; i < s.n; i++)
+		free(s.names[i]);
+	free(s.names);
+	free(s.plain);
+	close(s.fd);
+	if (rc == -ENOMEM && !err->set)
 		rc = pib_fail(err, rc, PIB_ERR_ENV, "agent.oom", "out of memory reading %s", path);
+	return rc;
+}
+
+/* One file: a zip (osv.dev's all.zip) by its first bytes, else a record or an array of them. */
+static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
+{
+	struct vsrc s = {.kind = VSRC_FILE, .path = path, .fd = -1};
+	unsigned char head[4];
+	struct stat st;
+	int rc;
+
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && head[0] == 'P' &&
+	    head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6))) {
+		s.kind = VSRC_ZIP;
+		s.fd = fd;
+		s.size = st.st_size;
+		rc = load_units(db, &s, st.st_size > (1 << 20), err);
+	} else {
+		rc = load_units(db, &s, false, err);
+	}
+	close(fd);
 	return rc;
 }
 
@@ -1115,7 +1475,12 @@ int vuln_match(struct vuln_db *db, const struct vuln_pkg *pkgs, size_t n, struct
 		}
 		size_t last_rec = (size_t)-1;
 		for (size_t a = lo; a < db->n_affs && !strcmp(db->affs[a].name, key); a++) {
-			const struct aff *af = &db->affs[a];
+			struct aff *af = &db->affs[a];
+			if (!af->sorted) {
+				for (size_t r = 0; r < af->n_ranges; r++)
+					qsort_r(af->ranges[r].ev, af->ranges[r].n, sizeof(struct ev), ev_cmp, db->cmp);
+				af->sorted = true;
+			}
 			const char *fixed = NULL, *why = NULL;
 			if (af->rec == last_rec)
 				continue; /* one hit per record and package */

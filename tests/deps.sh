@@ -7,11 +7,11 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 BUILD="meson ninja-build pkg-config gcc libc6-dev libarchive-dev libsolv-dev libsolvext-dev libclamav-dev
  libcurl4-openssl-dev libcjson-dev libssl-dev liblzma-dev libmsi-dev libglib2.0-dev"
-RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl"
+RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl osslsigncode"
 TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-jsonschema debsig-verify
  debsigs gnupg chromium time procps binutils util-linux createrepo-c dnf db5.3-util busybox-static
  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross lintian rpmlint systemd man-db curl wget python3-yaml
- python3-apt wixl msitools gcab wine64 osslsigncode"
+ python3-apt wixl msitools gcab osslsigncode wine64"
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
 example) PKGS="$BUILD $RUNTIME python3 wixl" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh; wixl: the example's MSI

@@ -6,6 +6,7 @@
 # image's dpkg is an image hit (status unchanged); a malformed record stops the run before
 # anything is installed (exit 3, file and JSON pointer named); an old feed, or one of another
 # release only, is said plainly and makes the run incomplete; no feed: vulnerabilities null.
+# osv.dev's all.zip is read as it is downloaded, with the same hits as the unpacked folder.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -165,5 +166,48 @@ is "dry run: libonig5's source read from the .deb" "$(fact 'vulnerabilities[id=D
 is "dry run: findings (over incomplete)" "$(fact status)" findings
 contains "dry run: said that nothing was installed" "$(fact 'steps[name=vulns].transaction_not_installed')" "would install"
 is "dry run: libonig5 not installed" "$(dpkg_status "$R3" libonig5)" ""
+
+# --- 9. osv.dev's own form, all.zip: the same hits as the folder; a zip that cannot be read and a
+# malformed member are bad input naming the zip and the member. A folder of 200 files (read on
+# several threads) with two broken ones: the first in name order is the one named.
+ZIPF=$T/all.zip
+(cd "$F" && python3 -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for n in sys.argv[2:]: z.write(n)
+z = zipfile.ZipFile(sys.argv[1], "a"); z.writestr("README.md", "not a record"); z.writestr("sub/.hidden.json", "{"); z.close()' \
+	"$ZIPF" DSA-9001-1.json DEBIAN-CVE-2026-9002.json DEBIAN-CVE-2026-9003.json DEBIAN-CVE-2026-9004.json)
+agent_run vulns --root "$R1" --vulns "$F"
+sort <<<"$(rep vulnerabilities.id)" >"$T/dir.ids"
+agent_run vulns --root "$R1" --vulns "$ZIPF"
+is "all.zip: exit 1 (the same hit at high)" "$RC" 1
+sort <<<"$(rep vulnerabilities.id)" >"$T/zip.ids"
+check "all.zip: the same vulnerabilities as the folder" cmp -s "$T/dir.ids" "$T/zip.ids"
+is "all.zip: 4 records in 4 members (README.md and a hidden file not read)" \
+	"$(rep 'steps[name=vulns].feed.records')/$(rep 'steps[name=vulns].feed.files')" 4/4
+head -c 300 "$ZIPF" >"$T/cut.zip"
+agent_run vulns --root "$R1" --vulns "$T/cut.zip"
+is "a cut zip: exit 3" "$RC" 3
+is "a cut zip: vulns.invalid" "$(rep error.code)" vulns.invalid
+contains "a cut zip: the zip named" "$(rep error.message)" "$T/cut.zip"
+(cd "$BAD" && python3 -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for n in sys.argv[2:]: z.write(n)' "$T/bad.zip" DSA-9001-1.json zz-broken.json)
+agent_run vulns --root "$R1" --vulns "$T/bad.zip"
+is "a malformed member: exit 3" "$RC" 3
+contains "a malformed member: the zip and the member named, with the field" "$(rep error.message)" \
+	"$T/bad.zip:zz-broken.json: /affected/0/ranges/0/events/1/fixed: expected a string"
+MANY=$T/many
+mkdir -p "$MANY"
+for i in $(seq -w 1 200); do
+	record "DEBIAN-CVE-2026-1$i" Debian:12 "pkg$i" "1.0-1" low "$NOW" >"$MANY/r$i.json"
+done
+echo '{"id": "X", "modified": "'"$NOW"'", "affected": 5}' >"$MANY/r150.json"
+echo '{"id": "Y", "modified": "yesterday"}' >"$MANY/r077.json"
+agent_run vulns --root "$R1" --vulns "$MANY"
+is "200 files, two broken: exit 3" "$RC" 3
+contains "200 files, two broken: the first in name order is named" "$(rep error.message)" "$MANY/r077.json: /modified"
+rm "$MANY/r077.json" "$MANY/r150.json"
+agent_run vulns --root "$R1" --vulns "$MANY" --vulns-fail-on critical
+is "198 good files: all records read" "$(rep 'steps[name=vulns].feed.records')" 198
 
 done_testing
