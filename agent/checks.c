@@ -182,6 +182,12 @@ void agent_step_checks(struct agent_run *run)
 
 	if (!t || t->n_checks == 0)
 		return;
+	if (run->target && !strcmp(run->target->installer, "msi")) {
+		report_step_skip(run->report, "checks",
+				 "not supported yet: the checks of an msi target run on the installed Windows image, and a Wine prefix is not one",
+				 true);
+		return;
+	}
 	if (!run->installed) {
 		report_step_skip(run->report, "checks",
 				 "nothing was installed (no --root, or --dry-run): the checks run on the installed image",

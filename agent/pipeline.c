@@ -100,7 +100,31 @@ static void record_signatures(struct agent_run *run)
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "package", c->sigs[i].member);
 			cJSON_AddStringToObject(o, "signed_by", c->sigs[i].signer);
+			if (c->sigs[i].subject) { /* msi: the signer certificate, named both ways */
+				char *subj = pib_text_clean(c->sigs[i].subject, false);
+				cJSON_AddStringToObject(o, "subject", subj ? subj : "");
+				free(subj);
+			}
+			if (c->sigs[i].cert_sha256)
+				cJSON_AddStringToObject(o, "certificate_sha256", c->sigs[i].cert_sha256);
 			cJSON_AddItemToArray(sigs, o);
+		} else if (c->sigs[i].subject || c->sigs[i].cert_sha256) {
+			/* msi: signed, refused, or its chain ending at none of the keys and accepted by
+			 * allow_unsigned: its signer is reported either way */
+			cJSON *o = cJSON_CreateObject();
+			char *subj = c->sigs[i].subject ? pib_text_clean(c->sigs[i].subject, false) : NULL;
+			cJSON_AddStringToObject(o, "package", c->sigs[i].member);
+			cJSON_AddNullToObject(o, "signed_by");
+			cJSON_AddStringToObject(o, "subject", subj ? subj : "");
+			cJSON_AddStringToObject(o, "certificate_sha256", c->sigs[i].cert_sha256 ? c->sigs[i].cert_sha256 : "");
+			cJSON_AddBoolToObject(o, "accepted", !c->sigs[i].refused);
+			cJSON_AddItemToArray(sigs, o);
+			free(subj);
+			if (!c->sigs[i].refused) {
+				cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
+				agent_warn("%s: its signature is not by one of the target's keys, accepted (allow_unsigned)",
+					   c->sigs[i].member);
+			}
 		} else {
 			cJSON_AddItemToArray(uns, cJSON_CreateString(c->sigs[i].member));
 			agent_warn("%s: not signed, accepted (allow_unsigned)", c->sigs[i].member);
@@ -147,6 +171,8 @@ static cJSON *packages_json(const struct inst_ctx *c, bool with_files)
 				cJSON_AddItemToArray(rl, o);
 			}
 		}
+		if (p->detail) /* msi: the MSI's tables */
+			cJSON_AddItemToObject(j, "msi", cJSON_Duplicate(p->detail, true));
 		if (with_files) {
 			cJSON *f = cJSON_AddArrayToObject(j, "files");
 			for (size_t k = 0; p->files && p->files[k]; k++)
@@ -328,6 +354,12 @@ static void record_install(struct agent_run *run)
 	if (c->tool_why)
 		report_step_detail(run->report, "path", cJSON_CreateString(c->tool_why));
 	report_step_detail(run->report, "contained", cJSON_CreateBool(c->contained));
+	if (c->install_root) { /* msi: Wine's throwaway prefix, its msiexec's real result */
+		report_step_detail(run->report, "prefix", cJSON_CreateString(c->install_root));
+		if (c->tool_ran)
+			report_step_detail(run->report, "exit_code", cJSON_CreateNumber(c->exit_code));
+		report_step_detail(run->report, "reboot_required", cJSON_CreateBool(c->reboot_required));
+	}
 	if (c->unfinished && c->unfinished[0]) {
 		cJSON *u = cJSON_CreateArray();
 		for (size_t i = 0; c->unfinished[i]; i++)
@@ -419,14 +451,49 @@ bool agent_step_resolve(struct agent_run *run)
 	return !agent_step_end(run);
 }
 
+static bool install_in(struct agent_run *run);
+
 bool agent_step_install(struct agent_run *run)
+{
+	struct inst_ctx *c = &run->ictx;
+
+	const char *why_not = run->inst->cannot_install ? run->inst->cannot_install(c) : NULL;
+	if (why_not) { /* msi on Linux without Wine: nothing installed, the run incomplete */
+		agent_warn("install skipped: %s", why_not);
+		report_step_skip(run->report, "install", why_not, true);
+		return true;
+	}
+	const char *root = run->root;
+	bool ok = install_in(run);
+	run->root = root; /* what follows (run's cleanup) is of the image, not of the install's place */
+	return ok;
+}
+
+static bool install_in(struct agent_run *run)
 {
 	struct inst_ctx *c = &run->ictx;
 	const struct agent_opts *o = run->opts;
 
-	agent_scan_before_install(run);
-	agent_policy_before(run);
-	report_step_begin(run->report, "install");
+	if (run->inst->prepare) {
+		/* msi: the place of the install (Wine's prefix) is made first, then snapshot as the root */
+		report_step_begin(run->report, "install");
+		if (run->inst->prepare(c) < 0) {
+			record_install(run);
+			(void)agent_step_end(run);
+			return false;
+		}
+		if (c->install_root) {
+			run->root = c->install_root;
+			/* a new prefix each time: a snapshot saved by an earlier attempt is of another */
+			run->snapshot_file = NULL;
+		}
+		agent_scan_before_install(run);
+		agent_policy_before(run);
+	} else {
+		agent_scan_before_install(run);
+		agent_policy_before(run);
+		report_step_begin(run->report, "install");
+	}
 	(void)run->inst->install(c);
 	record_install(run);
 	if (run->inst->files_installed)
@@ -497,6 +564,13 @@ int agent_cmd_validate(const struct agent_opts *o)
 		goto finish; /* nothing is done with a key that cannot sign the result */
 	if (!agent_step_open(&run, o->args[0]) || !agent_vulns_load(&run, NULL, 0, false))
 		goto finish;
+	if (run.inst && run.inst->prepare) {
+		/* msi: the install goes into a throwaway Wine prefix, never the running system or --root */
+		if (o->root)
+			agent_warn("--root %s is not used by an msi target: its MSIs install into a throwaway Wine prefix",
+				   o->root);
+		run.may_install = true;
+	}
 	agent_ictx_init(&run, 3600);
 	if (!agent_step_verify(&run) || !agent_step_prescan(&run) || !agent_step_resolve(&run))
 		goto finish;

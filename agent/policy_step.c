@@ -14,6 +14,7 @@
 #include "policy_step.h"
 #include "policy.h"
 #include "policy_files.h"
+#include "policy_msi.h"
 #include "policyfile.h"
 #include "policy_secrets.h"
 #include "report.h"
@@ -100,6 +101,33 @@ static int keys_load(const char *file, char ***ret)
 	return 0;
 }
 
+/* An msi target: its Windows checks are judged from the MSIs' tables, not from a root. */
+static bool is_msi(const struct agent_run *run)
+{
+	return run->target && !strcmp(run->target->installer, "msi");
+}
+
+/* The Windows checks (policy_msi.c) on each MSI of the target, read in a child process. */
+static int check_msis(struct agent_run *run, struct policy_findings *f)
+{
+	const struct mf_target *t = run->target;
+
+	for (size_t i = 0; i < t->n_packages; i++) {
+		const struct bundle_member *m = bundle_find(run->bundle, t->packages[i].file);
+		struct msi_tables tb;
+		int r;
+		if (!m)
+			continue; /* verify refused it already */
+		if ((r = msi_tables_read(m->path, t->packages[i].file, &tb, &run->err)) < 0)
+			return r;
+		r = policy_check_msi_tables(&tb, t->packages[i].file, f, &run->err);
+		msi_tables_free(&tb);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 void agent_policy_before(struct agent_run *run)
 {
 	struct policy_findings f = {0};
@@ -113,6 +141,12 @@ void agent_policy_before(struct agent_run *run)
 	}
 	agent_policy_free(run);
 	run->policy = p;
+	if (is_msi(run)) { /* the MSIs' own checks: nothing of a root to compare with */
+		p->before = calloc(1, sizeof(*p->before));
+		p->before_known = p->before != NULL;
+		free(file);
+		return;
+	}
 	/* a rerun after a kill during the install: the image as it was before the first attempt */
 	if (file && keys_load(file, &p->before) == 0) {
 		p->before_known = true;
@@ -271,13 +305,24 @@ bool agent_step_policy(struct agent_run *run)
 	char today[11];
 
 	report_step_begin(run->report, "policy");
-	if (policy_check_root(run->root, &f, &run->err) < 0) {
-		policy_findings_free(&f);
-		return !agent_step_end(run);
+	size_t n_image_checks = 0;
+	if (is_msi(run)) {
+		/* a Wine prefix is no Linux root: each MSI judged by its tables, every finding the bundle's */
+		report_step_detail(run->report, "checked",
+				   cJSON_CreateString("the Windows checks of each MSI's tables (services, Run keys, custom actions as LocalSystem, files outside the product's folders)"));
+		if (check_msis(run, &f) < 0) {
+			policy_findings_free(&f);
+			return !agent_step_end(run);
+		}
+	} else {
+		if (policy_check_root(run->root, &f, &run->err) < 0) {
+			policy_findings_free(&f);
+			return !agent_step_end(run);
+		}
+		n_image_checks = f.n;
+		judge_changes(run, &f);
+		agent_image_changes(run, &f); /* hardening.*: bundle findings too */
 	}
-	size_t n_image_checks = f.n;
-	judge_changes(run, &f);
-	agent_image_changes(run, &f); /* hardening.*: bundle findings too */
 	bool known = p && p->before_known;
 	cJSON *arr = cJSON_CreateArray();
 	policy_today(today);

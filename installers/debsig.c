@@ -371,6 +371,7 @@ static int ds_record(struct inst_ctx *c, const char *member, const char *signer)
 	if (!n)
 		return pib_fail(c->err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
 	c->sigs = n;
+	memset(&n[c->n_sigs], 0, sizeof(*n)); /* the fields other backends fill too */
 	n[c->n_sigs].member = pib_strdup(member);
 	n[c->n_sigs].signer = signer ? pib_strdup(signer) : NULL;
 	if (!n[c->n_sigs].member || (signer && !n[c->n_sigs].signer)) {

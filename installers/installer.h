@@ -23,12 +23,17 @@ struct inst_pkg {
 	char **files;     /* NULL-terminated paths inside the root, filled after install */
 	struct inst_replaced *replaced; /* the image's packages it upgrades or takes files from */
 	size_t n_replaced;
+	struct cJSON *detail; /* the backend's own account of it for the report (msi: `msi`, its
+			       * tables), or NULL; owned */
 };
 
 /* The signature verdict of one package of the target, from verify. */
 struct inst_sig {
 	char *member; /* bundle member */
 	char *signer; /* fingerprint of the key whose signature verified; NULL: unsigned, accepted (allow_unsigned) */
+	char *subject;     /* msi: the signer certificate's subject, or NULL */
+	char *cert_sha256; /* msi: the signer certificate's SHA-256, or NULL */
+	bool refused;      /* msi: the package was refused (its signer is still reported) */
 };
 
 struct inst_ctx {
@@ -53,6 +58,10 @@ struct inst_ctx {
 	char **unfinished;           /* after a failed install: "name version arch: status" each */
 	struct inst_sig *sigs;       /* verify: each checked package's signature verdict */
 	size_t n_sigs;
+	const char *install_root;    /* prepare: where the install goes instead of root (msi: the
+				      * throwaway Wine prefix), or NULL; owned by the backend */
+	bool reboot_required;        /* the install succeeded and asked for a reboot (msi: 3010, 1641) */
+	int exit_code;               /* the install tool's real result when known (msi), else 0 */
 	void *priv;                  /* backend state */
 };
 
@@ -70,6 +79,17 @@ struct installer {
 	/* Fills pkgs[].files from the package database of the root. */
 	int (*files_installed)(struct inst_ctx *c);
 	void (*cleanup)(struct inst_ctx *c);
+	/*
+	 * Optional. NULL when the install can run here, else why it cannot (msi: no Wine on Linux):
+	 * the install step is then skipped with that reason and the run is incomplete.
+	 */
+	const char *(*cannot_install)(struct inst_ctx *c);
+	/*
+	 * Optional, inside the install step before the snapshot of what the install changes: makes
+	 * the place the install goes (msi: a throwaway Wine prefix, booted) and sets
+	 * c->install_root, which the rest of the run (snapshot, postscan) uses as its root.
+	 */
+	int (*prepare)(struct inst_ctx *c);
 };
 
 /* The registry: every backend built in. */

@@ -2,16 +2,19 @@
 /* The installer registry and the choice of a manifest target for an OS. */
 #include "installer.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const struct installer inst_deb;
 extern const struct installer inst_rpm;
+extern const struct installer inst_msi;
 
 static const struct installer *const installers[] = {
 	&inst_deb,
 	&inst_rpm,
+	&inst_msi,
 	NULL,
 };
 
@@ -111,6 +114,7 @@ void inst_ctx_free(struct inst_ctx *c)
 			free(p->replaced[k].arch);
 		}
 		free(p->replaced);
+		cJSON_Delete(p->detail);
 	}
 	free(c->pkgs);
 	c->pkgs = NULL;
@@ -122,6 +126,8 @@ void inst_ctx_free(struct inst_ctx *c)
 	for (size_t i = 0; i < c->n_sigs; i++) {
 		free(c->sigs[i].member);
 		free(c->sigs[i].signer);
+		free(c->sigs[i].subject);
+		free(c->sigs[i].cert_sha256);
 	}
 	free(c->sigs);
 	c->sigs = NULL;

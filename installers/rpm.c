@@ -223,6 +223,7 @@ static int add_sig(struct inst_ctx *c, const char *member, const char *signer)
 	if (!n)
 		return -ENOMEM;
 	c->sigs = n;
+	memset(&n[c->n_sigs], 0, sizeof(*n)); /* the fields other backends fill too */
 	n[c->n_sigs].member = pib_strdup(member);
 	n[c->n_sigs].signer = signer ? pib_strdup(signer) : NULL;
 	c->n_sigs++;

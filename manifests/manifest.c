@@ -210,6 +210,16 @@ static int parse_target(struct jr *p, int ti, const cJSON *jt, struct mf_target 
 			return r;
 		if ((r = parse_version_list(p, f, o->versions)) < 0)
 			return r;
+		/* Windows images are Windows Server's: an exact version is one of its releases */
+		for (int k = 0; !strcmp(o->id, "windows") && o->versions[k]; k++) {
+			const char *v = o->versions[k];
+			if (strpbrk(v, "<>=!~,") || !strcmp(v, "2016") || !strcmp(v, "2019") ||
+			    !strcmp(v, "2022") || !strcmp(v, "2025"))
+				continue;
+			char vpath[600];
+			snprintf(vpath, sizeof(vpath), "%s[%d]", f, k);
+			return jr_bad(p, vpath, "\"%s\" is not a Windows Server version (2016, 2019, 2022, 2025)", v);
+		}
 	}
 
 	snprintf(sub, sizeof(sub), "%s.arch", path);

@@ -865,6 +865,18 @@ static int tables_read_here(const char *path, int fd_in, const char *name, struc
 	if (t->n_comps)
 		qsort(t->comps, t->n_comps, sizeof(*t->comps), comp_cmp);
 	rc = link_rows(&r, t);
+	if (rc == 0) {
+		/* the platform it is built for: Template "x64;1033" (absent or unreadable: NULL) */
+		GError *se = NULL;
+		LibmsiSummaryInfo *si = libmsi_summary_info_new(r.db, 0, &se);
+		const gchar *tp = si ? libmsi_summary_info_get_string(si, LIBMSI_PROPERTY_TEMPLATE, NULL) : NULL;
+		if (tp && strlen(tp) <= 255 && !(t->template_ = pib_strdup(tp)))
+			rc = pib_fail(err, -ENOMEM, PIB_ERR_ENV, "agent.oom", "out of memory");
+		if (si)
+			g_object_unref(si);
+		if (se)
+			g_error_free(se);
+	}
 	if (rc == 0 && then)
 		rc = then(&r, t, then_ctx);
 out:
@@ -904,7 +916,7 @@ static int put_tables(struct pib_buf *b, const struct msi_tables *t)
 	int r = 0;
 	r |= put_str(b, t->product_code) | put_str(b, t->product_version) |
 	     put_str(b, t->product_name) | put_str(b, t->manufacturer) |
-	     put_str(b, t->upgrade_code);
+	     put_str(b, t->upgrade_code) | put_str(b, t->template_);
 	r |= put_u32(b, (uint32_t)t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		const struct msi_dir *d = &t->dirs[i];
@@ -1009,6 +1021,7 @@ static int get_tables(struct cursor *c, struct msi_tables *t)
 	t->product_name = get_str(c);
 	t->manufacturer = get_str(c);
 	t->upgrade_code = get_str(c);
+	t->template_ = get_str(c);
 	t->dirs = get_array(c, sizeof(*t->dirs), &t->n_dirs);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		struct msi_dir *d = &t->dirs[i];
@@ -1223,6 +1236,7 @@ void msi_tables_free(struct msi_tables *t)
 	free(t->product_name);
 	free(t->manufacturer);
 	free(t->upgrade_code);
+	free(t->template_);
 	for (size_t i = 0; i < t->n_dirs; i++) {
 		free(t->dirs[i].id);
 		free(t->dirs[i].parent);

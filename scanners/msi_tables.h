@@ -60,6 +60,7 @@ struct msi_action {
 struct msi_tables {
 	char *product_code, *product_version, *product_name, *manufacturer,
 	    *upgrade_code; /* NULL when absent */
+	char *template_; /* the summary information's Template ("x64;1033"), NULL when absent */
 	struct msi_dir *dirs;
 	size_t n_dirs;
 	struct msi_component *comps;

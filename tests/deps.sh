@@ -11,11 +11,12 @@ RUNTIME="dpkg apt mmdebstrap clamav clamav-testfiles openssl osslsigncode"
 TESTS="dpkg-dev rpm zstd zip unzip lz4 python3 python3-securesystemslib python3-jsonschema debsig-verify
  debsigs gnupg chromium time procps binutils util-linux createrepo-c dnf db5.3-util busybox-static
  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross lintian rpmlint systemd man-db curl wget python3-yaml
- python3-apt wixl msitools gcab osslsigncode"
+ python3-apt wixl msitools gcab osslsigncode wine64"
 case "${1:-all}" in
 build) PKGS="$BUILD" ;;
-example) PKGS="$BUILD $RUNTIME python3" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh
-rpm-example) PKGS="$BUILD $RUNTIME rpm busybox-static" ;; # validate-rpm-example.sh: a test rpm root (rpmbuild, rpm) with busybox as /bin/sh
+example) PKGS="$BUILD $RUNTIME python3 wixl" ;; # python3: the local orchestrator and IMDS stand-in of run-example.sh; wixl: the example's MSI
+msi-example) PKGS="$BUILD $RUNTIME wixl wine64" ;; # validate-msi-example.sh: the MSI built with wixl, installed through Wine
+rpm-example) PKGS="$BUILD $RUNTIME rpm busybox-static wixl" ;; # validate-rpm-example.sh: a test rpm root (rpmbuild, rpm) with busybox as /bin/sh
 *) PKGS="$BUILD $RUNTIME $TESTS" ;;
 esac
 missing=""

@@ -1,0 +1,2 @@
+@echo off
+echo jq-suite example (mode %JQSUITE_MODE%)
