@@ -19,7 +19,7 @@ const struct agent_command agent_commands[] = {
 	 "the build pipeline: the job, fetch, verify, prescan, resolve, pre-install report, install, scans, final report, cleanup", 0, 0,
 	 agent_cmd_run},
 	{"scan", CMD_SCAN, "PATH...",
-	 "scan files, directories and .deb/.rpm packages (by their payloads) with ClamAV and report", 1, -1,
+	 "scan files, directories and .deb/.rpm/.msi packages (by their payloads) with ClamAV and report", 1, -1,
 	 agent_cmd_scan},
 	{"verify", CMD_VERIFY, "REPORT --pubkey FILE", "check a report's signature: exit 0 valid, 1 invalid or tampered, 4 unreadable key",
 	 1, 1, agent_cmd_verify},
