@@ -8,7 +8,8 @@
 # of 20 files with one infected (only that one named); an external cabinet (listed in
 # scan.skipped, each of its files too: incomplete); a cabinet made with gcab whose member is named
 # "..\EicarFile", injected with msibuild (listed as msi.unsafe_name, never used as a name); a
-# Word document (an OLE file that is no MSI: scanned as a file, not listed as unreadable).
+# Word document (an OLE file that is no MSI: scanned as a file, not listed as unreadable). The
+# EICAR MSI as an msi target's package: validate stops at the prescan, nothing installed.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -67,6 +68,24 @@ is "EICAR: the package is the ProductName" "$(rep 'scan.detections.package')" "A
 is "EICAR: both files scanned" "$(rep 'scan.files_scanned')" "2"
 is "EICAR: nothing skipped" "$(rep 'scan.skipped.code')" ""
 contains "EICAR: stderr names the install path" "$(cat "$T/agent.err")" "eicar.msi![ProgramFiles64Folder]Acme/bin/eicar.com: Test.EICAR.NDB.UNOFFICIAL FOUND"
+
+# 1b. the same MSI as an msi target's package: validate --os windows:2022 stops at the prescan,
+# the detection under its install path and the bundle member, and nothing is installed (no
+# resolve, no install step, no Wine prefix)
+cat >"$T/eicar-bundle.json" <<EOF
+{"schema": "pib-agent/bundle/v1", "product": {"name": "acme", "version": "1.0", "seller": "Acme"},
+ "targets": [{"name": "windows", "os": [{"id": "windows", "versions": ["2022"]}], "arch": ["x86_64"],
+   "installer": "msi", "allow_unsigned": true, "packages": [{"file": "msi/eicar.msi", "_src": "$W/eicar.msi"}]}]}
+EOF
+mkbundle "$T/eicar-bundle.tar.gz" --manifest "$T/eicar-bundle.json"
+validate "$T/eicar-bundle.tar.gz" --os windows:2022 --no-scan
+is "msi target with EICAR: exit 1 (findings)" "$RC" 1
+facts status 'scan.detections.path' 'scan.detections.member' 'scan.detections.phase' 'steps.name'
+is "msi target with EICAR: status findings" "$(fact status)" findings
+is "msi target with EICAR: the detection names the bundle member" "$(fact 'scan.detections.path')" msi/eicar.msi
+is "msi target with EICAR: at its install path" "$(fact 'scan.detections.member')" "[ProgramFiles64Folder]Acme/bin/eicar.com"
+is "msi target with EICAR: found by the prescan" "$(fact 'scan.detections.phase')" prescan
+check_not "msi target with EICAR: no resolve and no install step" grep -qxE 'resolve|install' <<<"$(fact steps.name)"
 
 # 2. a cabinet of 20 files, one infected: only that one is named
 files=''
