@@ -300,20 +300,8 @@ static cJSON *str_or_null(const char *s, size_t max)
 
 static const char *reg_root_word(int32_t root)
 {
-	switch (root) {
-	case -1:
-		return "HKMU"; /* HKLM for a per-machine install, HKCU per user (ALLUSERS) */
-	case 0:
-		return "HKCR";
-	case 1:
-		return "HKCU";
-	case 2:
-		return "HKLM";
-	case 3:
-		return "HKU";
-	default:
-		return "unknown";
-	}
+	const char *w = msi_registry_root_word(root); /* HKMU: HKLM per machine, HKCU per user (ALLUSERS) */
+	return w ? w : "unknown";
 }
 
 /* A list of the report, cut at MSI_LIST_MAX entries: NAME[] and NAME_total. */

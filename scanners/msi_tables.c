@@ -240,6 +240,24 @@ int msi_dirs_resolve(struct msi_dir *dirs, size_t n, const char *name, struct pi
 	return 0;
 }
 
+const char *msi_registry_root_word(int32_t root)
+{
+	switch (root) {
+	case -1:
+		return "HKMU";
+	case 0:
+		return "HKCR";
+	case 1:
+		return "HKCU";
+	case 2:
+		return "HKLM";
+	case 3:
+		return "HKU";
+	default:
+		return NULL;
+	}
+}
+
 const char *msi_service_start_word(int32_t start_type)
 {
 	static const char *const w[] = {"boot", "system", "auto", "demand", "disabled"};

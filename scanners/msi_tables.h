@@ -114,6 +114,10 @@ bool msi_is_system_folder(const char *id);
  * OOM. */
 char *msi_path_join(const char *dir, const char *name);
 
+/* A Registry row's Root in the usual short form: HKMU (-1: HKLM or HKCU by ALLUSERS), HKCR, HKCU,
+ * HKLM, HKU; NULL for any other value. */
+const char *msi_registry_root_word(int32_t root);
+
 /* ServiceInstall.StartType in a word: boot, system, auto, demand, disabled, or "unknown". */
 const char *msi_service_start_word(int32_t start_type);
 /* The account a service runs as: "LocalSystem" when StartName is NULL, empty, LocalSystem or

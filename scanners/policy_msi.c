@@ -154,20 +154,8 @@ static int check_services(const struct msi_tables *t, const char *name, struct p
 
 static const char *root_word(int32_t root)
 {
-	switch (root) {
-	case -1:
-		return "HKLM or HKCU (by ALLUSERS)";
-	case 0:
-		return "HKCR";
-	case 1:
-		return "HKCU";
-	case 2:
-		return "HKLM";
-	case 3:
-		return "HKU";
-	default:
-		return "unknown root";
-	}
+	const char *w = msi_registry_root_word(root);
+	return root == -1 ? "HKLM or HKCU (by ALLUSERS)" : w ? w : "unknown root";
 }
 
 static int check_run_keys(const struct msi_tables *t, const char *name, struct policy_findings *f,
