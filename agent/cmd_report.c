@@ -406,6 +406,16 @@ static void tlabel(struct term *t, const char *label, const char *value)
 	traw(t, "\n");
 }
 
+/* The "signature" line of the terminal view, coloured by its state (valid, not checked, bad). */
+static void tsig(struct term *t, const struct loaded *l, char *buf, size_t size)
+{
+	tcolor(t, l->state == SIG_VALID	      ? "\033[32m"
+		  : l->state == SIG_UNCHECKED ? "\033[33m"
+					      : "\033[1;31m");
+	tlabel(t, "signature", sig_line(l, buf, size));
+	tcolor(t, "\033[0m");
+}
+
 static void term_heading(struct term *t, const char *title, int n)
 {
 	traw(t, "\n");
@@ -470,11 +480,7 @@ static void render_term_sbom(struct term *t, const struct loaded *l)
 	tcolor(t, "\033[0m");
 	tx(t, what);
 	traw(t, "\n");
-	tcolor(t, l->state == SIG_VALID	      ? "\033[32m"
-		  : l->state == SIG_UNCHECKED ? "\033[33m"
-					      : "\033[1;31m");
-	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
-	tcolor(t, "\033[0m");
+	tsig(t, l, buf, sizeof(buf));
 	tlabel(t, "made", made);
 	tlabel(t, "packages", counts);
 	cJSON_ArrayForEach(it, jget(bom, "components")) txn += prop_of(it, "pib:origin") && !strcmp(prop_of(it, "pib:origin"), "bundle");
@@ -637,11 +643,7 @@ static void render_term(struct term *t, const struct loaded *l)
 	if (jstr(jget(jget(pred, "bundle"), "product"), "seller"))
 		tf(t, " by %s", jstr(jget(jget(pred, "bundle"), "product"), "seller"));
 	traw(t, "\n");
-	tcolor(t, l->state == SIG_VALID	      ? "\033[32m"
-		  : l->state == SIG_UNCHECKED ? "\033[33m"
-					      : "\033[1;31m");
-	tlabel(t, "signature", sig_line(l, buf, sizeof(buf)));
-	tcolor(t, "\033[0m");
+	tsig(t, l, buf, sizeof(buf));
 	tlabel(t, "target", target_of(pred, buf, sizeof(buf)));
 	tlabel(t, "build", or (jstr(pred, "build_id"), "(none: a local run)"));
 	snprintf(buf, sizeof(buf), "%s, by %s %s (%s)", or (jstr(pred, "phase"), "?"),

@@ -1077,6 +1077,12 @@ static void vw_run_zip(struct vworker *w)
 		base = base ? base + 1 : m;
 		if (!m || archive_entry_filetype(e) != AE_IFREG || base[0] == '.' || !pib_str_has_suffix(base, ".json"))
 			continue;
+		if (unit >= VULN_MAX_FILES) {
+			rc = pib_fail(&w->err, -EFBIG, PIB_ERR_USAGE, "vulns.invalid", "%s: more than %u *.json members",
+				      s->path, VULN_MAX_FILES);
+			vw_failed(w, unit, rc);
+			break;
+		}
 		size_t my = unit++;
 		if (my % w->stride != w->k)
 			continue; /* another worker's: not inflated here */
