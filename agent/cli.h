@@ -41,6 +41,7 @@ enum agent_cmd_flag {
 	CMD_POLICY = 1 << 7,
 	CMD_VULNS = 1 << 8,
 	CMD_SBOM = 1 << 9,
+	CMD_VULNS_INDEX = 1 << 10,
 };
 
 struct agent_command {
@@ -89,6 +90,7 @@ int agent_cmd_show(const struct agent_opts *o);
 int agent_cmd_deliver(const struct agent_opts *o); /* cmd_deliver.c */
 int agent_cmd_policy(const struct agent_opts *o);  /* cmd_policy.c */
 int agent_cmd_vulns(const struct agent_opts *o);   /* vulns_step.c */
+int agent_cmd_vulns_index(const struct agent_opts *o); /* vulns_step.c */
 int agent_cmd_sbom(const struct agent_opts *o);    /* cmd_sbom.c */
 /* show's terminal view (with colours) and HTML page of a report's text, appended to term and html
  * (either may be NULL); verified when pub is given. Returns 0 or show's exit code. For the fuzzer. */

@@ -305,6 +305,14 @@ static bool feed_details(struct agent_run *run, const struct agent_vulns *v, cha
 	}
 	if (in->ecosystems_cut)
 		cJSON_AddBoolToObject(f, "ecosystems_cut", true);
+	if (in->index_source) {
+		/* read from an index: what it was made from, and when (its records' own dates are below) */
+		cJSON *ix = cJSON_AddObjectToObject(f, "index");
+		char *t = pib_text_clean(in->index_source, false);
+		cJSON_AddStringToObject(ix, "made_from", t ? t : "");
+		free(t);
+		cJSON_AddStringToObject(ix, "made", in->index_built);
+	}
 	if (in->newest_modified)
 		cJSON_AddStringToObject(f, "newest_modified", in->newest_modified_text);
 	else
@@ -470,4 +478,27 @@ finish:
 	code = agent_finish_run(&run);
 	agent_run_free(&run);
 	return code;
+}
+
+int agent_cmd_vulns_index(const struct agent_opts *o)
+{
+	struct vuln_index_stats st;
+	struct pib_err err = {0};
+
+	if (!o->vulns || !o->out) {
+		agent_error("vulns-index: --vulns FILE|DIR (the OSV feed) and --out FILE (the index) are both required");
+		return PIB_EXIT_USAGE;
+	}
+	double t0 = pib_now_mono();
+	if (vuln_index_write(o->vulns, o->out, &st, &err) < 0) {
+		agent_error("vulns-index: %s: %s", err.code, err.msg);
+		int code = err.cls == PIB_ERR_USAGE ? PIB_EXIT_USAGE : PIB_EXIT_ENV;
+		pib_err_clear(&err);
+		return code;
+	}
+	agent_log("vulns-index: %s: %zu records in %zu file%s checked, %zu kept (not withdrawn, with a package), %zu "
+		  "affected entries, %zu distinct strings: %s, %llu bytes, in %.2f s",
+		  o->vulns, st.records, st.files, st.files == 1 ? "" : "s", st.records_kept, st.entries, st.strings, o->out,
+		  (unsigned long long)st.bytes, pib_now_mono() - t0);
+	return PIB_EXIT_OK;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Offline vulnerability matching: OSV records from a file or a folder, matched against packages by the OS's own version rules. */
 #include "vulns.h"
+#include "vulns_priv.h"
 #include "jsonfast.h"
 #include "jsonread.h"
 
@@ -188,53 +189,6 @@ void vuln_cmp_free(struct vuln_cmp *c)
 
 /* ---- the feed ---- */
 
-enum ev_kind { EV_INTRODUCED, EV_FIXED, EV_LAST_AFFECTED, EV_LIMIT };
-
-struct ev {
-	enum ev_kind kind;
-	char *v; /* "0" for introduced: all versions */
-};
-
-struct range {
-	struct ev *ev;
-	size_t n;
-};
-
-struct rec {
-	char *id, *summary, *modified;
-	char **aliases;
-	enum vuln_severity sev; /* of the record: database_specific, severity[] */
-	const char *sev_from;
-	char *sev_text;
-	size_t unit;            /* the file (or zip member) it came from, in feed order */
-};
-
-struct aff {
-	size_t rec;        /* index into db->recs */
-	char *name, *ecosystem;
-	char **versions;
-	struct range *ranges;
-	size_t n_ranges;
-	enum vuln_severity sev; /* of the entry: urgency, database_specific, severity[] */
-	const char *sev_from;
-	char *sev_text;
-	bool sorted;            /* its ranges' events are in version order */
-};
-
-struct vuln_db {
-	enum pkgdb_family family;
-	struct vuln_cmp *cmp;
-	const char *ecosystem;
-	char *ecosystem_owned;
-	struct rec *recs;
-	size_t n_recs, cap_recs;
-	struct aff *affs;
-	size_t n_affs, cap_affs;
-	struct vuln_feed_info info;
-	uint64_t total_bytes;
-	size_t unit;             /* the unit being read */
-};
-
 static void range_free(struct range *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -265,11 +219,20 @@ static void rec_free(struct rec *r)
 /* What a database (or a worker's part of one) holds, not the struct itself. */
 static void db_contents_free(struct vuln_db *db)
 {
-	for (size_t i = 0; i < db->n_recs; i++)
-		rec_free(&db->recs[i]);
+	if (db->blob) {
+		/* read from an index: the strings are the index's, the arrays four blocks */
+		free(db->blob);
+		free(db->ix_ranges);
+		free(db->ix_evs);
+		free(db->ix_ptrs);
+		free(db->info.index_source);
+	} else {
+		for (size_t i = 0; i < db->n_recs; i++)
+			rec_free(&db->recs[i]);
+		for (size_t i = 0; i < db->n_affs; i++)
+			aff_free(&db->affs[i]);
+	}
 	free(db->recs);
-	for (size_t i = 0; i < db->n_affs; i++)
-		aff_free(&db->affs[i]);
 	free(db->affs);
 	pib_strv_free(db->info.ecosystems);
 }
@@ -707,7 +670,7 @@ static int read_affected(struct rd *r, const cJSON *j, size_t rec_idx, bool *ret
 		if ((rc = add_ecosystem(db, eco)) < 0)
 			return rc;
 	}
-	bool mine = eco && db->ecosystem && pkgdb_osv_ecosystem_matches(db->ecosystem, eco);
+	bool mine = eco && (db->keep_all || (db->ecosystem && pkgdb_osv_ecosystem_matches(db->ecosystem, eco)));
 	struct aff a = {.rec = rec_idx};
 	if ((rc = get_arr(r, j, "ranges", &ranges)) < 0 || (rc = get_strv(r, j, "versions", mine, &a.versions)) < 0)
 		return rc;
@@ -723,10 +686,12 @@ static int read_affected(struct rd *r, const cJSON *j, size_t rec_idx, bool *ret
 		r->ptr[m] = 0;
 		if (rc < 0)
 			break;
-		if (kept)
+		if (kept) {
 			a.n_ranges++;
-		else if (mine)
+		} else if (mine) {
 			db->info.ranges_ignored++;
+			a.ignored++;
+		}
 	}
 	r->ptr[n] = 0;
 	if (rc == 0)
@@ -1237,6 +1202,7 @@ static int load_units(struct vuln_db *db, struct vsrc *s, bool parallel, struct 
 		ws[i].err_unit = SIZE_MAX;
 		ws[i].part.family = db->family;
 		ws[i].part.ecosystem = db->ecosystem;
+		ws[i].part.keep_all = db->keep_all;
 	}
 	/* the calling thread is worker 0; a worker whose thread cannot start runs here too */
 	for (size_t i = 1; i < nw; i++)
@@ -1338,15 +1304,22 @@ static int load_dir(struct vuln_db *db, const char *path, struct pib_err *err)
 static int load_file(struct vuln_db *db, const char *path, struct pib_err *err)
 {
 	struct vsrc s = {.kind = VSRC_FILE, .path = path, .fd = -1};
-	unsigned char head[4];
+	unsigned char head[16];
 	struct stat st;
 	int rc;
 
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && head[0] == 'P' &&
-	    head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6))) {
+	bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	ssize_t got = reg ? pread(fd, head, sizeof(head), 0) : -1;
+	if (got > 0 && vuln_index_magic(head, (size_t)got)) {
+		/* an index made by pib-agent vulns-index: never when the entries of all ecosystems are asked for */
+		rc = db->keep_all ? pib_fail(err, -EINVAL, PIB_ERR_USAGE, "vulns.invalid",
+					     "%s: already an index (give the OSV feed it was made from)", path)
+				  : vuln_index_load(db, fd, path, err);
+	} else if (got >= 4 && head[0] == 'P' && head[1] == 'K' &&
+		   ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6))) {
 		s.kind = VSRC_ZIP;
 		s.fd = fd;
 		s.size = st.st_size;
@@ -1365,8 +1338,8 @@ static int aff_cmp(const void *a, const void *b)
 	return c ? c : (x->rec > y->rec) - (x->rec < y->rec);
 }
 
-int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family family, struct vuln_db **ret,
-		 struct pib_err *err)
+static int load_db(const char *path, const char *ecosystem, enum pkgdb_family family, bool keep_all,
+		   struct vuln_db **ret, struct pib_err *err)
 {
 	struct vuln_db *db = calloc(1, sizeof(*db));
 	struct stat st;
@@ -1379,6 +1352,7 @@ int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family fami
 	}
 	db->family = family;
 	db->ecosystem = db->ecosystem_owned;
+	db->keep_all = keep_all;
 	if (stat(path, &st) < 0)
 		rc = pib_fail(err, -errno, PIB_ERR_USAGE, "vulns.unreadable", "%s: %s", path, strerror(errno));
 	else if (S_ISDIR(st.st_mode))
@@ -1391,10 +1365,21 @@ int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family fami
 		vuln_db_free(db);
 		return rc;
 	}
-	if (db->n_affs)
+	if (db->n_affs && !db->blob) /* an index's are in order already (checked) */
 		qsort(db->affs, db->n_affs, sizeof(*db->affs), aff_cmp);
 	*ret = db;
 	return 0;
+}
+
+int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family family, struct vuln_db **ret,
+		 struct pib_err *err)
+{
+	return load_db(path, ecosystem, family, false, ret, err);
+}
+
+int vuln_db_load_all(const char *path, struct vuln_db **ret, struct pib_err *err)
+{
+	return load_db(path, NULL, PKGDB_DEB, true, ret, err);
 }
 
 /* ---- matching ---- */

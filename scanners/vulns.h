@@ -5,6 +5,7 @@
 #include "pkgdb.h"
 #include "util.h"
 
+#include <stdint.h>
 #include <time.h>
 
 /* Severities, lowest first; VULN_SEV_UNKNOWN when a record gives none that can be read. */
@@ -61,6 +62,8 @@ struct vuln_feed_info {
 	char newest_modified_text[40];
 	char **ecosystems;        /* the distinct ecosystems named (at most 64 kept), NULL-terminated */
 	bool ecosystems_cut;      /* more than 64 */
+	char *index_source;       /* read from an index (vulns-index): the feed it was made from; else NULL */
+	char index_built[40];     /* and when it was made (RFC 3339, UTC) */
 };
 
 /*
@@ -75,6 +78,21 @@ struct vuln_feed_info {
 int vuln_db_load(const char *path, const char *ecosystem, enum pkgdb_family family, struct vuln_db **ret,
 		 struct pib_err *err) PIB_MUST_CHECK;
 const struct vuln_feed_info *vuln_db_info(const struct vuln_db *db);
+
+/*
+ * The index of a feed (pib-agent vulns-index): the records and affected entries of every
+ * ecosystem, already checked, in a compact binary form (strings once each, entries in name
+ * order) that vuln_db_load reads instead of the feed, giving the same database: made once per
+ * feed off the instance, as vulnerability scanners ship their databases. Reads feed as
+ * vuln_db_load does (the same errors) and writes out atomically (mode 0644). An index read back
+ * is checked again field by field: a damaged or hostile one is vulns.invalid naming the field.
+ */
+struct vuln_index_stats {
+	size_t files, records, records_kept, entries, strings;
+	uint64_t bytes;
+};
+int vuln_index_write(const char *feed, const char *out, struct vuln_index_stats *st, struct pib_err *err)
+	PIB_MUST_CHECK;
 void vuln_db_free(struct vuln_db *db);
 
 /* A package to match: the names and versions are borrowed. */

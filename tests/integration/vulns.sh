@@ -210,4 +210,72 @@ rm "$MANY/r077.json" "$MANY/r150.json"
 agent_run vulns --root "$R1" --vulns "$MANY" --vulns-fail-on critical
 is "198 good files: all records read" "$(rep 'steps[name=vulns].feed.records')" 198
 
+# --- 10. an index (pib-agent vulns-index): made once from the feed, read instead of it, with the
+# same vulnerabilities, feed facts and status; what it was made from is said in the step. A feed
+# that cannot be read makes no index (the same error); a cut, foreign or damaged index is bad
+# input naming the field; an index is not indexed again.
+vulns_json() { # the report's vulnerabilities[], whole, as one canonical JSON text
+	"$PYTHON" -c 'import base64, json, sys
+env = json.load(open(sys.argv[1]))
+print(json.dumps(json.loads(base64.b64decode(env["payload"]))["predicate"]["vulnerabilities"], sort_keys=True))' "$REPORT"
+}
+IX=$T/feed.pibvx
+"$PIB_AGENT" vulns-index --vulns "$F" --out "$IX" 2>"$T/ix.err"
+is "vulns-index: exit 0" "$?" 0
+is "vulns-index: the index begins with its magic" "$(head -c 8 "$IX")" PIBVULNX
+contains "vulns-index: says what it kept" "$(cat "$T/ix.err")" "4 records in 4 files checked, 4 kept"
+agent_run vulns --root "$R1" --vulns "$F"
+vulns_json >"$T/dir.vulns"
+FEED_FACTS="records files withdrawn records_for_image newest_modified ecosystems"
+for k in $FEED_FACTS; do rep "steps[name=vulns].feed.$k"; done >"$T/dir.feed"
+agent_run vulns --root "$R1" --vulns "$IX"
+is "index: exit 1 (the same hit at high)" "$RC" 1
+vulns_json >"$T/ix.vulns"
+check "index: vulnerabilities[] the same as the folder's, field by field" cmp -s "$T/dir.vulns" "$T/ix.vulns"
+check "index: has the bundle's hit" grep -q DSA-9001-1 "$T/ix.vulns"
+for k in $FEED_FACTS; do rep "steps[name=vulns].feed.$k"; done >"$T/ix.feed"
+check "index: the feed's facts the same (records, files, withdrawn, for the image, newest, ecosystems)" \
+	cmp -s "$T/dir.feed" "$T/ix.feed"
+is "index: the step says what it was made from" "$(rep 'steps[name=vulns].feed.index.made_from')" "$F"
+check "index: and when" grep -Eq '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T' <<<"$(rep 'steps[name=vulns].feed.index.made')"
+R3=$T/root3
+copy_root "$R3"
+validate "$B" --root "$R3" --no-scan --vulns "$IX"
+is "index in validate: exit 1 (the bundle's hit, after the install)" "$RC" 1
+is "index in validate: vulns.found" "$(rep error.code)" vulns.found
+is "index in validate: libonig5 installed" "$(dpkg_status "$R3" libonig5)" "install ok installed"
+"$PIB_AGENT" vulns-index --vulns "$OLDF" --out "$T/old.pibvx" 2>/dev/null
+agent_run vulns --root "$R2" --vulns "$T/old.pibvx"
+check "an old feed's index: incomplete, said plainly" grep -q "days old" <<<"$(rep 'steps[name=vulns].incomplete')"
+rm -f "$T/bad.pibvx"
+"$PIB_AGENT" vulns-index --vulns "$BAD" --out "$T/bad.pibvx" 2>"$T/ix.err"
+is "vulns-index of a malformed feed: exit 3" "$?" 3
+contains "vulns-index of a malformed feed: the file and field named" "$(cat "$T/ix.err")" \
+	"$BAD/zz-broken.json: /affected/0/ranges/0/events/1/fixed: expected a string"
+check_not "vulns-index of a malformed feed: no index written" test -e "$T/bad.pibvx"
+"$PIB_AGENT" vulns-index --vulns "$IX" --out "$T/again.pibvx" 2>"$T/ix.err"
+is "an index indexed again: exit 3" "$?" 3
+contains "an index indexed again: refused" "$(cat "$T/ix.err")" "already an index"
+"$PIB_AGENT" vulns-index --vulns "$F" 2>"$T/ix.err"
+is "vulns-index without --out: exit 3" "$?" 3
+head -c $(($(stat -c %s "$IX") - 16)) "$IX" >"$T/cut.pibvx"
+agent_run vulns --root "$R1" --vulns "$T/cut.pibvx"
+is "a cut index: exit 3" "$RC" 3
+is "a cut index: vulns.invalid" "$(rep error.code)" vulns.invalid
+contains "a cut index: the index and the field named" "$(rep error.message)" "$T/cut.pibvx: not a usable index"
+contains "a cut index: the size field" "$(rep error.message)" "header.file_size"
+# damaged: the affected entries' record numbers pointed past the records (offsets read from the header)
+"$PYTHON" - "$IX" "$T/damaged.pibvx" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n_recs, n_affs = struct.unpack_from("<II", b, 84)
+off_affs = struct.unpack_from("<Q", b, 128)[0]
+for i in range(n_affs):
+    struct.pack_into("<I", b, off_affs + 48 * i, n_recs + 7)
+open(sys.argv[2], "wb").write(b)
+PY
+agent_run vulns --root "$R1" --vulns "$T/damaged.pibvx"
+is "a damaged index: exit 3" "$RC" 3
+contains "a damaged index: the entry and field named" "$(rep error.message)" "affs[0]: its record is out of bounds"
+
 done_testing
