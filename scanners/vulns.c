@@ -689,8 +689,7 @@ static int read_affected(struct rd *r, const cJSON *j, size_t rec_idx, bool *ret
 		if (kept) {
 			a.n_ranges++;
 		} else if (mine) {
-			db->info.ranges_ignored++;
-			a.ignored++;
+			a.ignored++; /* counted in the feed's facts when its record is kept */
 		}
 	}
 	r->ptr[n] = 0;
@@ -775,6 +774,8 @@ static int read_record(struct rd *r, const cJSON *j)
 		return rc;
 	}
 	db->info.records_mine++;
+	for (size_t k = first_aff; k < db->n_affs; k++)
+		db->info.ranges_ignored += db->affs[k].ignored;
 	rec.unit = db->unit;
 	rec.id = strdup(id);
 	rec.modified = strdup(modified);

@@ -18,10 +18,11 @@ for opt in $(printf '%s\n' "$help" | grep -oE '^  --[a-z-]+' | sed 's/^ *//'); d
 	grep -q -- "$manopt" "$src/packaging/pib-agent.1"
 	check $? "the man page documents $opt"
 done
-for cmd in $(printf '%s\n' "$help" | sed -n '/^Commands:/,/^$/p' | grep -oE '^  [a-z]+' | sed 's/^ *//'); do
-	grep -q -- "| \`$cmd" "$src/README.md"
+for cmd in $(printf '%s\n' "$help" | sed -n '/^Commands:/,/^$/p' | grep -oE '^  [a-z][a-z-]*' | sed 's/^ *//'); do
+	grep -q -- "| \`$cmd " "$src/README.md"
 	check $? "README's command table has $cmd"
-	grep -q -- "^\.BI\? $cmd\|^\.B $cmd\|^\.BI $cmd" "$src/packaging/pib-agent.1"
+	mancmd=$(printf '%s' "$cmd" | sed 's/-/\\\\-/g')
+	grep -q -- "^\.BI\? $mancmd \|^\.B $mancmd\$\|^\.BI $mancmd " "$src/packaging/pib-agent.1"
 	check $? "the man page has the command $cmd"
 	"$agent" "$cmd" --help >/dev/null
 	check $? "pib-agent $cmd --help exits 0"

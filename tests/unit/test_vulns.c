@@ -3,6 +3,8 @@
 #include "tap.h"
 #include "vulns.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -190,6 +192,186 @@ static void check_bad(const char *dir, const char *text, const char *want_in_msg
 	unlink(p);
 }
 
+
+/* ---- the index: the same database as the feed, and no damaged index ever read past its bytes ---- */
+
+static uint64_t ix_rng = 0x9e3779b97f4a7c15ull;
+static unsigned ix_rnd(unsigned n)
+{
+	ix_rng ^= ix_rng << 13;
+	ix_rng ^= ix_rng >> 7;
+	ix_rng ^= ix_rng << 17;
+	return (unsigned)(ix_rng % n);
+}
+
+/* A feed of n varied records: four ecosystems, every event kind, GIT ranges, versions lists, withdrawn ones, each severity source. */
+static char *varied_feed(unsigned n)
+{
+	static const char *const ecos[] = {"Debian:12", "Debian:11", "AlmaLinux:9", "Debian:12:extra"};
+	static const char *const sev[] = {
+		"\"ecosystem_specific\":{\"urgency\":\"high\"}", "\"database_specific\":{\"severity\":\"Moderate\"}",
+		"\"severity\":[{\"type\":\"CVSS_V3\",\"score\":\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"}]", ""};
+	struct pib_buf b = {0};
+	(void)pib_buf_append(&b, "[", 1);
+	for (unsigned i = 0; i < n; i++) {
+		const char *eco = ecos[ix_rnd(4)];
+		unsigned name = ix_rnd(12), lo = ix_rnd(5), hi = lo + 1 + ix_rnd(5), s = ix_rnd(4);
+		(void)pib_buf_printf(&b,
+				     "%s{\"id\":\"IX-%u\",\"modified\":\"2026-%02u-%02uT01:02:03Z\",%s\"summary\":\"record %u\","
+				     "\"aliases\":[\"CVE-2026-%u\",\"GHSA-%u\"],%s%s\"affected\":[",
+				     i ? "," : "", i, 1 + ix_rnd(11), 1 + ix_rnd(28), ix_rnd(9) == 0 ? "\"withdrawn\":\"2026-11-01T00:00:00Z\"," : "",
+				     i, i, i, sev[s], *sev[s] ? "," : "");
+		unsigned naff = 1 + ix_rnd(3);
+		for (unsigned a = 0; a < naff; a++) {
+			(void)pib_buf_printf(&b,
+					     "%s{\"package\":{\"ecosystem\":\"%s\",\"name\":\"p%u\"},%s\"ranges\":["
+					     "{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"%s\"},{\"%s\":\"%u.%u-1\"}%s]}%s]",
+					     a ? "," : "", a ? ecos[ix_rnd(4)] : eco, a ? ix_rnd(12) : name,
+					     ix_rnd(3) ? "" : "\"versions\":[\"1.0-1\",\"2:1.0-1\",\"3.0~rc1-1\"],",
+					     ix_rnd(3) ? "0" : "1.0-1", ix_rnd(4) ? "fixed" : "last_affected", hi, ix_rnd(10),
+					     ix_rnd(5) ? "" : ",{\"limit\":\"9.0-1\"}",
+					     ix_rnd(4) ? "" : ",{\"type\":\"GIT\",\"repo\":\"r\",\"events\":[{\"introduced\":\"0\"}]}");
+			(void)pib_buf_printf(&b, "%s}", a == 0 && ix_rnd(2) ? ",\"ecosystem_specific\":{\"urgency\":\"low\"}" : "");
+		}
+		(void)pib_buf_append(&b, "]}", 2);
+	}
+	(void)pib_buf_append(&b, "]", 1);
+	return b.data;
+}
+
+static bool same_hits(const struct vuln_hits *x, const struct vuln_hits *y)
+{
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct vuln_hit *a = &x->v[i], *b = &y->v[i];
+		if (strcmp(a->id, b->id) || a->pkg != b->pkg || strcmp(a->ecosystem, b->ecosystem) ||
+		    strcmp(a->record_name, b->record_name) || a->severity != b->severity || strcmp(a->why, b->why) ||
+		    strcmp(a->modified, b->modified) || (!a->fixed != !b->fixed) || (a->fixed && strcmp(a->fixed, b->fixed)) ||
+		    (!a->severity_from != !b->severity_from) || (a->severity_from && strcmp(a->severity_from, b->severity_from)) ||
+		    (!a->severity_text != !b->severity_text) || (a->severity_text && strcmp(a->severity_text, b->severity_text)) ||
+		    (!a->summary != !b->summary) || (a->summary && strcmp(a->summary, b->summary)))
+			return false;
+		size_t k = 0;
+		for (; a->aliases[k] && b->aliases[k]; k++)
+			if (strcmp(a->aliases[k], b->aliases[k]))
+				return false;
+		if (a->aliases[k] || b->aliases[k])
+			return false;
+	}
+	return true;
+}
+
+static void check_index(const char *dir)
+{
+	char feed[4096], ix[4096], bad[4096];
+	snprintf(feed, sizeof(feed), "%s/varied.json", dir);
+	snprintf(ix, sizeof(ix), "%s/varied.pibvx", dir);
+	snprintf(bad, sizeof(bad), "%s/damaged.pibvx", dir);
+	char *text = varied_feed(400);
+	write_file(feed, text);
+	free(text);
+	struct vuln_index_stats st;
+	struct pib_err e = {0};
+	ok(vuln_index_write(feed, ix, &st, &e) == 0 && st.records == 400 && st.entries > 400,
+	   "index: 400 varied records written (%zu kept, %zu entries, %llu bytes) %s", st.records_kept, st.entries,
+	   (unsigned long long)st.bytes, e.msg);
+	pib_err_clear(&e);
+	struct vuln_pkg pk[24];
+	char names[24][8];
+	static const char *const vers[] = {"1.0-1", "2:1.0-1", "3.0~rc1-1", "5.5-1", "0.1-1", "9.9-1"};
+	for (int i = 0; i < 24; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%d", i % 12);
+		pk[i] = (struct vuln_pkg){names[i], vers[i % 6], "amd64", names[i], vers[(i / 2) % 6], i % 3 == 0};
+	}
+	static const struct {
+		const char *eco;
+		enum pkgdb_family fam;
+	} asks[] = {{"Debian:12", PKGDB_DEB}, {"AlmaLinux:9", PKGDB_RPM}, {"Ubuntu:22.04", PKGDB_DEB}};
+	for (size_t a = 0; a < 3; a++) {
+		struct vuln_db *d1 = NULL, *d2 = NULL;
+		struct vuln_hits h1 = {0}, h2 = {0};
+		int r1 = vuln_db_load(feed, asks[a].eco, asks[a].fam, &d1, &e);
+		int r2 = vuln_db_load(ix, asks[a].eco, asks[a].fam, &d2, &e);
+		bool same = r1 == 0 && r2 == 0 && vuln_match(d1, pk, 24, &h1) == 0 && vuln_match(d2, pk, 24, &h2) == 0 &&
+			    same_hits(&h1, &h2);
+		const struct vuln_feed_info *i1 = d1 ? vuln_db_info(d1) : NULL, *i2 = d2 ? vuln_db_info(d2) : NULL;
+		same = same && i1->files == i2->files && i1->records == i2->records && i1->withdrawn == i2->withdrawn &&
+		       i1->records_mine == i2->records_mine && i1->ranges_ignored == i2->ranges_ignored &&
+		       i1->newest_modified == i2->newest_modified &&
+		       !strcmp(i1->newest_modified_text, i2->newest_modified_text) && !i1->index_source &&
+		       i2->index_source && !strcmp(i2->index_source, feed);
+		for (size_t k = 0; same && i1->ecosystems[k]; k++)
+			same = i2->ecosystems[k] && !strcmp(i1->ecosystems[k], i2->ecosystems[k]);
+		ok(same, "index read for %s: the same hits (%zu) and feed facts (%zu of its records, %zu ranges ignored) as the feed %s",
+		   asks[a].eco, h1.n, i1 ? i1->records_mine : 0, i1 ? i1->ranges_ignored : 0, e.msg);
+		pib_err_clear(&e);
+		vuln_hits_free(&h1);
+		vuln_hits_free(&h2);
+		vuln_db_free(d1);
+		vuln_db_free(d2);
+	}
+
+	/* damaged: cut at every length, then 20000 random changes of 1 to 4 bytes or words; each is refused as
+	 * vulns.invalid or read (and matched) without a byte read outside (the sanitizer build checks it) */
+	char *orig = NULL;
+	size_t len = 0;
+	if (pib_read_file(ix, 64u << 20, &orig, &len) < 0)
+		return;
+	bool all_refused = true;
+	for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
+		struct vuln_db *d = NULL;
+		FILE *f = fopen(bad, "w");
+		fwrite(orig, 1, cut, f);
+		fclose(f);
+		all_refused &= vuln_db_load(bad, "Debian:12", PKGDB_DEB, &d, &e) < 0 && !d && !strcmp(e.code, "vulns.invalid") &&
+			       (cut < 8 || strstr(e.msg, "not a usable index"));
+		pib_err_clear(&e);
+	}
+	ok(all_refused, "a cut index: refused at every length");
+	char *m = malloc(len);
+	unsigned read_ok = 0, refused = 0, other = 0;
+	for (int it = 0; it < 20000 && m; it++) {
+		memcpy(m, orig, len);
+		unsigned changes = 1 + ix_rnd(4);
+		for (unsigned c = 0; c < changes; c++) {
+			size_t at = ix_rnd(4) == 0 ? ix_rnd(168) : ix_rnd((unsigned)len);
+			if (ix_rnd(2)) {
+				m[at] = (char)ix_rnd(256);
+			} else {
+				uint32_t w = ix_rnd(3) == 0 ? 0xffffffffu : ix_rnd(3) == 0 ? ix_rnd(64) : (uint32_t)ix_rng;
+				at &= ~(size_t)3;
+				if (at + 4 <= len)
+					memcpy(m + at, &w, 4);
+			}
+		}
+		FILE *f = fopen(bad, "w");
+		fwrite(m, 1, len, f);
+		fclose(f);
+		struct vuln_db *d = NULL;
+		if (vuln_db_load(bad, "Debian:12", PKGDB_DEB, &d, &e) == 0) {
+			struct vuln_hits h = {0};
+			if (vuln_match(d, pk, 24, &h) == 0)
+				read_ok++;
+			for (size_t k = 0; k < h.n; k++)
+				other += !h.v[k].id || !h.v[k].ecosystem || !h.v[k].aliases;
+			vuln_hits_free(&h);
+			vuln_db_free(d);
+		} else if (!strcmp(e.code, "vulns.invalid") && strstr(e.msg, bad)) { /* as an index, or as JSON when the magic is hit */
+			refused++;
+		} else {
+			if (other++ < 3)
+				printf("# refused otherwise: %s: %s\n", e.code, e.msg);
+		}
+		pib_err_clear(&e);
+	}
+	ok(m && other == 0 && refused > 1000 && read_ok + refused == 20000,
+	   "20000 damaged indexes: %u refused as vulns.invalid naming the file, %u read and matched, %u otherwise",
+	   refused, read_ok, other);
+	free(m);
+	free(orig);
+}
+
 int main(void)
 {
 	check_versions();
@@ -269,6 +451,7 @@ int main(void)
 	ok(vuln_db_load(p, "Debian:12", PKGDB_DEB, &db, &e) < 0 && !strcmp(e.code, "vulns.unreadable"),
 	   "a folder without *.json: vulns.unreadable (%s)", e.msg);
 	pib_err_clear(&e);
+	check_index(dir);
 	(void)pib_rm_rf(dir);
 	free(dir);
 	return tap_done();
