@@ -240,46 +240,65 @@ static int build_list(struct agent_run *run, const struct pkgdb *db, struct pkg_
 	return 0;
 }
 
+/* Adds v under key, a string literal (cJSON keeps the pointer); false when v or the add failed. */
+static bool put(cJSON *j, const char *key, cJSON *v)
+{
+	if (v && cJSON_AddItemToObjectCS(j, key, v))
+		return true;
+	cJSON_Delete(v);
+	return false;
+}
+
+/* A string the report keeps: str copies it (the feed's, the packages'); lit points at a string literal (or is null). */
+static cJSON *str(const char *s)
+{
+	return cJSON_CreateString(s);
+}
+
+static cJSON *lit(const char *s)
+{
+	return s ? cJSON_CreateStringReference(s) : cJSON_CreateNull();
+}
+
+static cJSON *clean(const char *s)
+{
+	char *t = pib_text_clean(s, false);
+	cJSON *j = t ? cJSON_CreateString(t) : NULL;
+	free(t);
+	return j;
+}
+
+/* One hit as vulnerabilities[] lists it (keys and fixed words are literals: thousands of hits, no copies of them). */
 static cJSON *hit_json(const struct vuln_hit *h, const struct vuln_pkg *k, bool violation)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j = cJSON_CreateObject(), *al;
 	if (!j)
 		return NULL;
-	cJSON_AddStringToObject(j, "id", h->id);
-	cJSON *al = cJSON_AddArrayToObject(j, "aliases");
-	for (size_t i = 0; h->aliases && h->aliases[i]; i++)
-		cJSON_AddItemToArray(al, cJSON_CreateString(h->aliases[i]));
-	cJSON_AddStringToObject(j, "package", k->name);
-	cJSON_AddStringToObject(j, "arch", k->arch);
-	cJSON_AddStringToObject(j, "version", k->version);
-	cJSON_AddStringToObject(j, "source", h->record_name);
-	cJSON_AddStringToObject(j, "installed", h->installed);
-	if (h->fixed)
-		cJSON_AddStringToObject(j, "fixed", h->fixed);
-	else
-		cJSON_AddNullToObject(j, "fixed");
-	const char *sev = vuln_severity_name(h->severity);
-	if (sev)
-		cJSON_AddStringToObject(j, "severity", sev);
-	else
-		cJSON_AddNullToObject(j, "severity");
-	if (h->severity_from)
-		cJSON_AddStringToObject(j, "severity_from", h->severity_from);
-	if (h->severity_text) {
-		char *t = pib_text_clean(h->severity_text, false);
-		cJSON_AddStringToObject(j, "severity_text", t ? t : "");
-		free(t);
+	if (!put(j, "id", str(h->id))) {
+		cJSON_Delete(j);
+		return NULL;
 	}
-	if (h->summary) {
-		char *t = pib_text_clean(h->summary, false);
-		cJSON_AddStringToObject(j, "summary", t ? t : "");
-		free(t);
+	bool ok = put(j, "aliases", (al = cJSON_CreateArray())); /* al is j's (or freed) from here */
+	for (size_t i = 0; ok && h->aliases && h->aliases[i]; i++) {
+		cJSON *a = str(h->aliases[i]);
+		ok = a && cJSON_AddItemToArray(al, a);
+		if (!ok)
+			cJSON_Delete(a);
 	}
-	cJSON_AddStringToObject(j, "ecosystem", h->ecosystem);
-	cJSON_AddStringToObject(j, "matched_by", h->why);
-	cJSON_AddStringToObject(j, "modified", h->modified);
-	cJSON_AddStringToObject(j, "origin", k->bundle ? "bundle" : "image");
-	cJSON_AddStringToObject(j, "status", violation ? "violation" : "reported");
+	ok = ok && put(j, "package", str(k->name)) && put(j, "arch", str(k->arch)) && put(j, "version", str(k->version)) &&
+	     put(j, "source", str(h->record_name)) && put(j, "installed", str(h->installed)) &&
+	     put(j, "fixed", h->fixed ? str(h->fixed) : cJSON_CreateNull()) &&
+	     put(j, "severity", lit(vuln_severity_name(h->severity))) &&
+	     (!h->severity_from || put(j, "severity_from", lit(h->severity_from))) &&
+	     (!h->severity_text || put(j, "severity_text", clean(h->severity_text))) &&
+	     (!h->summary || put(j, "summary", clean(h->summary))) && put(j, "ecosystem", str(h->ecosystem)) &&
+	     put(j, "matched_by", lit(h->why)) && put(j, "modified", str(h->modified)) &&
+	     put(j, "origin", lit(k->bundle ? "bundle" : "image")) &&
+	     put(j, "status", lit(violation ? "violation" : "reported"));
+	if (!ok) {
+		cJSON_Delete(j);
+		return NULL;
+	}
 	return j;
 }
 
