@@ -4,7 +4,8 @@
 # EC2 user-data (a cloud-init MIME multipart message) served by the IMDSv2 stand-in, the bundle
 # over HTTPS from the test orchestrator, install, scans, both reports and the SBOM accepted once
 # each and verified with openssl, cleanup leaving no key, job or user-data copy; a second run of a
-# finished build sends nothing.
+# finished build sends nothing. The job's vulns as an index (vulns-index): a bundle finding in the
+# delivered report; a cut index stops the run before the install with a signed failed report.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run-lib.sh"
 run_setup
@@ -147,4 +148,43 @@ else
 	skip_note="tests/tools/imds.py is not there"
 	fail "the IMDS part ran" "$skip_note"
 fi
+
+# ---------------------------------------------------------------- the job's vulns: an index of a feed
+# made off the instance (pib-agent vulns-index) and named by the job: the bundle's libonig5 under
+# a record fixed above it is a finding in the delivered final report; a cut index stops the run
+# before anything is installed, with a signed failed report.
+ONIG_VER=$(dpkg-deb -f "$DEB_LIBONIG5" Version)
+mkdir -p "$T/osv"
+cat >"$T/osv/DSA-9001-1.json" <<JSON
+{"id": "DSA-9001-1", "modified": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "aliases": ["CVE-2026-9001"],
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "libonig"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "$ONIG_VER+deb12u1"}]}],
+   "ecosystem_specific": {"urgency": "high"}}]}
+JSON
+"$PIB_AGENT" vulns-index --vulns "$T/osv" --out "$T/osv.pibvx" 2>/dev/null
+is "vulns-index of the job's feed: exit 0" "$?" 0
+rm -rf "$T/root"
+copy_root "$T/root"
+mkjob "$T/job3.json" b-e2e-vulns "{\"vulns\": \"$T/osv.pibvx\"}"
+run_agent "$T/job3.json"
+is "job's vulns (an index): exit 1, findings" "$RC" 1
+is "job's vulns: the final report accepted once" "$(accepted b-e2e-vulns:final)" 1
+received_report b-e2e-vulns:final "$T/final3.json"
+check "job's vulns: openssl verifies the final report" openssl_ok "$T/final3.json"
+is "job's vulns: status findings, vulns.found" "$(rep status "$T/final3.json") $(rep error.code "$T/final3.json")" "findings vulns.found"
+is "job's vulns: the bundle's hit" "$(rep 'vulnerabilities[id=DSA-9001-1].package' "$T/final3.json") $(rep 'vulnerabilities[id=DSA-9001-1].origin' "$T/final3.json")" \
+	"libonig5 bundle"
+is "job's vulns: the step says the index and what it was made from" "$(rep 'steps[name=vulns].feed.index.made_from' "$T/final3.json")" "$T/osv"
+check "job's vulns: matched after the install (jq installed)" installed "$T/root" jq
+head -c 200 "$T/osv.pibvx" >"$T/cut.pibvx"
+rm -rf "$T/root"
+copy_root "$T/root"
+mkjob "$T/job4.json" b-e2e-vbad "{\"vulns\": \"$T/cut.pibvx\"}"
+run_agent "$T/job4.json"
+is "job's vulns, a cut index: exit 3" "$RC" 3
+received_report b-e2e-vbad:final "$T/final4.json"
+check "job's vulns, a cut index: a signed report delivered" openssl_ok "$T/final4.json"
+is "job's vulns, a cut index: failed, vulns.invalid" "$(rep status "$T/final4.json") $(rep error.code "$T/final4.json")" "failed vulns.invalid"
+contains "job's vulns, a cut index: the index and the field named" "$(rep error.message "$T/final4.json")" "$T/cut.pibvx: not a usable index"
+check_not "job's vulns, a cut index: nothing installed" installed "$T/root" jq
 done_testing
