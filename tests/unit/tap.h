@@ -2,6 +2,7 @@
 /* A tiny TAP writer for the unit tests: ok(cond, name), then tap_done() as main's return value. */
 #pragma once
 
+#include <stdint.h>
 #include <stdio.h>
 
 static int tap_n, tap_failed;
@@ -26,4 +27,13 @@ static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
+}
+
+/* The tests' deterministic random numbers: xorshift64 over the caller's state (never 0). */
+static inline uint64_t tap_next(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
 }

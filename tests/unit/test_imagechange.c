@@ -94,10 +94,7 @@ static bool round_trip(const char *a, const char *b)
 static uint64_t rng = 88172645463325252ull;
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return (unsigned)(tap_next(&rng) % n);
 }
 
 static char *random_text(unsigned lines)

@@ -139,10 +139,7 @@ static void tree_files(struct jf_arena *ar, const char *dir, size_t *n, size_t *
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return tap_next(&rng);
 }
 
 static void mutations(struct jf_arena *ar)

@@ -198,10 +198,7 @@ static void check_bad(const char *dir, const char *text, const char *want_in_msg
 static uint64_t ix_rng = 0x9e3779b97f4a7c15ull;
 static unsigned ix_rnd(unsigned n)
 {
-	ix_rng ^= ix_rng << 13;
-	ix_rng ^= ix_rng >> 7;
-	ix_rng ^= ix_rng << 17;
-	return (unsigned)(ix_rng % n);
+	return (unsigned)(tap_next(&ix_rng) % n);
 }
 
 /* A feed of n varied records: four ecosystems, every event kind, GIT ranges, versions lists, withdrawn ones, each severity source. */
