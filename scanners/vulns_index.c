@@ -408,7 +408,7 @@ int vuln_index_load(struct vuln_db *db, int fd, const char *path, struct pib_err
 			    (unsigned long long)h.withdrawn, h.n_ecos);
 		goto fail;
 	}
-	const char *newest = ix_str(&x, h.newest_text, false, &ok);
+	const char *newest = ix_str(&x, h.newest_text, true, &ok); /* "" when no record had a date: an empty feed */
 	const char *source = ix_str(&x, h.source, false, &ok);
 	const char *built = ix_str(&x, h.built, false, &ok);
 	if (!ok) {
@@ -419,7 +419,7 @@ int vuln_index_load(struct vuln_db *db, int fd, const char *path, struct pib_err
 	in->records = h.records;
 	in->withdrawn = h.withdrawn;
 	in->newest_modified = (time_t)h.newest_modified;
-	snprintf(in->newest_modified_text, sizeof(in->newest_modified_text), "%.39s", newest);
+	snprintf(in->newest_modified_text, sizeof(in->newest_modified_text), "%.39s", newest ? newest : "");
 	snprintf(in->index_built, sizeof(in->index_built), "%.39s", built);
 	in->ecosystems_cut = h.eco_cut != 0;
 	if (!(in->index_source = strdup(source)) || !(in->ecosystems = calloc(h.n_ecos + 1, sizeof(char *)))) {

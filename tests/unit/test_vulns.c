@@ -309,6 +309,18 @@ static void check_index(const char *dir)
 		vuln_db_free(d2);
 	}
 
+	/* an empty feed (no record, so no newest date) makes an index that reads back as empty */
+	char empty[4096], emptyix[4200];
+	snprintf(empty, sizeof(empty), "%s/empty.json", dir);
+	snprintf(emptyix, sizeof(emptyix), "%s.pibvx", empty);
+	write_file(empty, "[]");
+	struct vuln_db *ed = NULL;
+	ok(vuln_index_write(empty, emptyix, &st, &e) == 0 && vuln_db_load(emptyix, "Debian:12", PKGDB_DEB, &ed, &e) == 0 &&
+		   vuln_db_info(ed)->records == 0 && vuln_db_info(ed)->files == 1 && !vuln_db_info(ed)->newest_modified,
+	   "an empty feed's index: read back, no record, no date %s", e.msg);
+	pib_err_clear(&e);
+	vuln_db_free(ed);
+
 	/* damaged: cut at every length, then 20000 random changes of 1 to 4 bytes or words; each is refused as
 	 * vulns.invalid or read (and matched) without a byte read outside (the sanitizer build checks it) */
 	char *orig = NULL;
