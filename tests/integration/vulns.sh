@@ -6,7 +6,8 @@
 # image's dpkg is an image hit (status unchanged); a malformed record stops the run before
 # anything is installed (exit 3, file and JSON pointer named); an old feed, or one of another
 # release only, is said plainly and makes the run incomplete; no feed: vulnerabilities null.
-# osv.dev's all.zip is read as it is downloaded, with the same hits as the unpacked folder.
+# osv.dev's all.zip is read as it is downloaded, with the same hits as the unpacked folder; the
+# feed's index (vulns-index) gives the same report; the rpm path with Red Hat's records.
 . "$(dirname "$0")/lib.sh"
 setup
 
@@ -277,5 +278,69 @@ PY
 agent_run vulns --root "$R1" --vulns "$T/damaged.pibvx"
 is "a damaged index: exit 3" "$RC" 3
 contains "a damaged index: the entry and field named" "$(rep error.message)" "affs[0]: its record is out of bounds"
+
+# --- 11. the rpm path: the hello rpm into the rpm test root (RHEL 9.4: Red Hat:enterprise_linux:9)
+# with rpm-ecosystem records as Red Hat's are written (binary names, severity words): a fix in a
+# longer release (2.0-1.el9 > 2.0-1, rpm's release ordering) is a bundle hit, a fix with an epoch
+# (1:1.0-1 > 2.0-1) in another stream (...:9::appstream) too, a fix below (1.9-9) and another
+# ecosystem's record (AlmaLinux:9) are not; one for the image's own package is an image hit.
+if command -v rpm >/dev/null && command -v rpmbuild >/dev/null && [ -f "$RPMS/hello-2.0-1.x86_64.rpm" ]; then
+	"$TOOLS_DIR/make-rpm-root.sh" "$T/rpmroot" >"$T/mkroot.log" 2>&1 || bail_out "make-rpm-root.sh: $(tail -n 3 "$T/mkroot.log")"
+	"$PYTHON" - "$RPMS/hello-2.0-1.x86_64.rpm" >"$T/rpm.json" <<'PY'
+import json, os, sys
+print(json.dumps({"schema": "pib-agent/bundle/v1",
+                  "product": {"name": "pib-test", "version": "1.0", "seller": "pib-agent tests"},
+                  "targets": [{"name": "rhel", "os": [{"id": "rhel", "versions": [">=8"]}], "arch": ["x86_64"],
+                               "installer": "rpm", "allow_unsigned": True,
+                               "packages": [{"file": "rpms/" + os.path.basename(sys.argv[1]), "_src": sys.argv[1]}]}]}))
+PY
+	mkbundle "$T/rpm.tar.gz" --manifest "$T/rpm.json"
+	# rpm_record ID ECOSYSTEM NAME FIXED SEVERITY: a record as Red Hat's feed writes them
+	rpm_record() {
+		cat <<JSON
+{"id": "$1", "modified": "$NOW", "aliases": ["CVE-2026-${1##*:}"], "summary": "test $1",
+ "affected": [{"package": {"ecosystem": "$2", "name": "$3"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "$4"}]}]}],
+ "database_specific": {"severity": "$5"}}
+JSON
+	}
+	RF=$T/rpmfeed
+	mkdir -p "$RF"
+	rpm_record RHSA-2026:0001 "Red Hat:enterprise_linux:9" hello 2.0-1.el9 Important >"$RF/RHSA-2026-0001.json"
+	rpm_record RHSA-2026:0002 "Red Hat:enterprise_linux:9::appstream" hello 1:1.0-1 Moderate >"$RF/RHSA-2026-0002.json"
+	rpm_record RHSA-2026:0003 "Red Hat:enterprise_linux:9" hello 1.9-9 Important >"$RF/RHSA-2026-0003.json"
+	rpm_record RHSA-2026:0004 "Red Hat:enterprise_linux:9" pib-test-base 1.0-2 Important >"$RF/RHSA-2026-0004.json"
+	rpm_record ALSA-2026:0005 "AlmaLinux:9" hello 3.0-1 Important >"$RF/ALSA-2026-0005.json"
+	validate "$T/rpm.tar.gz" --root "$T/rpmroot" --no-scan --vulns "$RF"
+	is "rpm: exit 1 (a bundle hit at high)" "$RC" 1
+	facts status error.code error.message 'steps[name=vulns].ecosystem' vulnerabilities.id \
+		'vulnerabilities[id=RHSA-2026:0001].origin' 'vulnerabilities[id=RHSA-2026:0001].installed' \
+		'vulnerabilities[id=RHSA-2026:0001].fixed' 'vulnerabilities[id=RHSA-2026:0001].severity' \
+		'vulnerabilities[id=RHSA-2026:0001].status' 'vulnerabilities[id=RHSA-2026:0002].fixed' \
+		'vulnerabilities[id=RHSA-2026:0002].severity' 'vulnerabilities[id=RHSA-2026:0002].status' \
+		'vulnerabilities[id=RHSA-2026:0002].ecosystem' 'vulnerabilities[id=RHSA-2026:0004].package' \
+		'vulnerabilities[id=RHSA-2026:0004].origin' 'vulnerabilities[id=RHSA-2026:0004].status'
+	is "rpm: status findings, vulns.found" "$(fact status) $(fact error.code)" "findings vulns.found"
+	contains "rpm: the message names the record and the package" "$(fact error.message)" "RHSA-2026:0001 in hello 2.0-1"
+	is "rpm: the image's ecosystem" "$(fact 'steps[name=vulns].ecosystem')" "Red Hat:enterprise_linux:9"
+	is "rpm: the hits (not the fix below, not AlmaLinux's)" "$(fact vulnerabilities.id | sort | tr '\n' ' ')" \
+		"RHSA-2026:0001 RHSA-2026:0002 RHSA-2026:0004 "
+	is "rpm: a longer release is newer (2.0-1 < 2.0-1.el9): a bundle violation at high" \
+		"$(fact 'vulnerabilities[id=RHSA-2026:0001].origin') $(fact 'vulnerabilities[id=RHSA-2026:0001].installed') $(fact 'vulnerabilities[id=RHSA-2026:0001].fixed') $(fact 'vulnerabilities[id=RHSA-2026:0001].severity') $(fact 'vulnerabilities[id=RHSA-2026:0001].status')" \
+		"bundle 2.0-1 2.0-1.el9 high violation"
+	is "rpm: an epoch wins (2.0-1 < 1:1.0-1), another stream's record; Moderate is medium, reported" \
+		"$(fact 'vulnerabilities[id=RHSA-2026:0002].fixed') $(fact 'vulnerabilities[id=RHSA-2026:0002].ecosystem') $(fact 'vulnerabilities[id=RHSA-2026:0002].severity') $(fact 'vulnerabilities[id=RHSA-2026:0002].status')" \
+		"1:1.0-1 Red Hat:enterprise_linux:9::appstream medium reported"
+	is "rpm: the image's own package: an image hit, reported" \
+		"$(fact 'vulnerabilities[id=RHSA-2026:0004].package') $(fact 'vulnerabilities[id=RHSA-2026:0004].origin') $(fact 'vulnerabilities[id=RHSA-2026:0004].status')" \
+		"pib-test-base image reported"
+	"$PIB_AGENT" vulns-index --vulns "$RF" --out "$T/rpm.pibvx" 2>/dev/null
+	agent_run vulns --root "$T/rpmroot" --vulns "$T/rpm.pibvx" --vulns-fail-on critical
+	is "rpm: the audit with the feed's index: exit 0 (nothing at critical)" "$RC" 0
+	is "rpm: the audit finds hello (installed now) and the image's package" \
+		"$(rep vulnerabilities.id | sort | tr '\n' ' ')" "RHSA-2026:0001 RHSA-2026:0002 RHSA-2026:0004 "
+else
+	ok "# SKIP the rpm path: rpm, rpmbuild or the rpm fixtures are missing"
+fi
 
 done_testing
