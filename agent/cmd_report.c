@@ -601,15 +601,49 @@ static void term_image_changes(struct term *t, const cJSON *arr)
 	}
 }
 
-/* The vulnerabilities the feed gave (null: no feed given, nothing to show), the bundle's first. */
-static void term_vulns(struct term *t, const cJSON *arr)
+/*
+ * What the feed was, from the vulns step: "4 records (3 for Debian:12), newest 2026-12-02T09:00:00Z,
+ * 0.3 days old; an index made 2026-12-02T10:00:00Z from /feeds/osv"; NULL without a vulns step.
+ * A reader judges "no vulnerabilities" by it. *why: the step's incomplete, or NULL.
+ */
+static const char *feed_line(const cJSON *pred, char *buf, size_t size, const char **why)
 {
-	const cJSON *it;
+	const cJSON *s, *f = NULL;
+
+	*why = NULL;
+	cJSON_ArrayForEach(s, jget(pred, "steps"))
+		if (!strcmp(or (jstr(s, "name"), ""), "vulns")) {
+			f = jget(s, "feed");
+			*why = jstr(s, "incomplete");
+		}
+	if (!cJSON_IsObject(f))
+		return NULL;
+	const cJSON *ix = jget(f, "index"), *age = jget(f, "age_days");
+	int n = snprintf(buf, size, "%s: %.0f records (%.0f for the image), newest %s", or (jstr(f, "path"), "?"),
+			 jnum(f, "records"), jnum(f, "records_for_image"), or (jstr(f, "newest_modified"), "none"));
+	if (n >= 0 && (size_t)n < size && cJSON_IsNumber(age))
+		n += snprintf(buf + n, size - (size_t)n, ", %.1f days old", age->valuedouble);
+	if (n >= 0 && (size_t)n < size && cJSON_IsObject(ix))
+		snprintf(buf + n, size - (size_t)n, "; an index made %s from %s", or (jstr(ix, "made"), "?"),
+			 or (jstr(ix, "made_from"), "?"));
+	return buf;
+}
+
+/* The vulnerabilities the feed gave (null: no feed given, nothing to show), the bundle's first. */
+static void term_vulns(struct term *t, const cJSON *pred)
+{
+	const cJSON *it, *arr = jget(pred, "vulnerabilities");
+	const char *why;
+	char buf[2048];
 	int n = 0;
 
 	if (!cJSON_IsArray(arr))
 		return;
 	term_heading(t, "Vulnerabilities", jlen(arr));
+	if (feed_line(pred, buf, sizeof(buf), &why))
+		tlabel(t, "feed", buf);
+	if (why)
+		tlabel(t, "incomplete", why);
 	cJSON_ArrayForEach(it, arr)
 	{
 		if (n++ == MAX_VULNS_SHOWN) {
@@ -619,7 +653,7 @@ static void term_vulns(struct term *t, const cJSON *arr)
 		tf(t, "  %-9s %-8s %-6s %s %s %s", or (jstr(it, "status"), "?"), or (jstr(it, "severity"), "unknown"),
 		   or (jstr(it, "origin"), "?"), or (jstr(it, "id"), "?"), or (jstr(it, "package"), "?"),
 		   or (jstr(it, "installed"), "?"));
-		tf(t, ", fixed in %s\n", or (jstr(it, "fixed"), "no known version"));
+		tl(t, ", fixed in %s", or (jstr(it, "fixed"), "no known version")); /* tf shows a newline as ? */
 	}
 }
 
@@ -707,7 +741,7 @@ static void render_term(struct term *t, const struct loaded *l)
 	term_heading(t, "Checks", jlen(jget(pred, "checks")));
 	cJSON_ArrayForEach(it, jget(pred, "checks")) term_generic_item(t, it);
 	term_image_changes(t, jget(pred, "image_changes"));
-	term_vulns(t, jget(pred, "vulnerabilities"));
+	term_vulns(t, pred);
 
 	term_heading(t, "Packages", jlen(jget(pred, "packages")));
 	cJSON_ArrayForEach(it, jget(pred, "packages"))
@@ -980,8 +1014,11 @@ static void html_image_changes(struct pib_buf *b, const cJSON *arr)
 }
 
 /* The vulnerabilities the feed gave, one row each (none when no feed was given). */
-static void html_vulns(struct pib_buf *b, const cJSON *arr)
+static void html_vulns(struct pib_buf *b, const cJSON *pred)
 {
+	const cJSON *arr = jget(pred, "vulnerabilities");
+	const char *why;
+	char buf[2048];
 	static const struct html_cell cells[] = {
 	    {"status", "-", HC_BOLD}, {"severity", "unknown", 0}, {"origin", "-", 0},	{"id", "-", HC_MONO},
 	    {"package", "-", HC_MONO}, {"installed", "-", HC_MONO}, {"fixed", "no known version", HC_MONO}, {NULL, NULL, 0}};
@@ -991,6 +1028,16 @@ static void html_vulns(struct pib_buf *b, const cJSON *arr)
 	if (!cJSON_IsArray(arr))
 		return;
 	hr(b, "<section id=\"vulnerabilities\"><h2>Vulnerabilities (%d)</h2>", jlen(arr));
+	if (feed_line(pred, buf, sizeof(buf), &why)) {
+		hraw(b, "<p>feed ");
+		hx(b, buf);
+		hraw(b, "</p>");
+	}
+	if (why) {
+		hraw(b, "<p class=\"hit\">incomplete: ");
+		hx(b, why);
+		hraw(b, "</p>");
+	}
 	if (!jlen(arr)) {
 		hraw(b, "<p class=\"none\">No record of the feed names a package of the image or the bundle in an affected version</p></section>\n");
 		return;
@@ -1168,7 +1215,7 @@ static void render_html(struct pib_buf *b, const struct loaded *l)
 		hraw(b, "<p class=\"none\">No seller checks in this report</p>");
 	hraw(b, "</section></div>\n");
 	html_image_changes(b, jget(pred, "image_changes"));
-	html_vulns(b, jget(pred, "vulnerabilities"));
+	html_vulns(b, pred);
 
 	/* below the fold: every file not scanned or cut short, since the verdict did not see them */
 	const cJSON *skipped = cJSON_IsObject(scan) ? jget(scan, "skipped") : NULL;

@@ -95,6 +95,9 @@ is "the step: the threshold" "$(fact 'steps[name=vulns].fail_on')" high
 grep -E 'violation +high +bundle DSA-9001-1 libonig5' "$T/show.txt" >/dev/null
 check "show: the bundle's vulnerability in its own section" test $? = 0 -a -n "$(grep '^Vulnerabilities' "$T/show.txt")"
 contains "show: the fixed version" "$(grep DSA-9001-1 "$T/show.txt")" "fixed in $ONIG_VER+deb12u1"
+is "show: one line a vulnerability (two)" "$(grep -cE '^  (violation|reported) ' "$T/show.txt")" 2
+contains "show: the feed it was matched against, with its newest record" "$(grep -E '^feed ' "$T/show.txt")" \
+	"$F: 4 records (3 for the image), newest $NOW"
 "$PIB_AGENT" show "$REPORT" --html "$T/show.html" >/dev/null 2>&1
 check "show --html: a vulnerabilities section with the record" grep -q 'id="vulnerabilities".*DSA-9001-1' "$T/show.html"
 is "libonig5 was installed" "$(dpkg_status "$R1" libonig5)" "install ok installed"
