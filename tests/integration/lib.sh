@@ -281,6 +281,20 @@ mkbundle() {
 	"${MKBUNDLE[@]}" "$@" || bail_out "mkbundle.py $* failed"
 }
 
+# mk_rpm_bundle OUT RPM: a bundle of one unsigned rpm for a rhel target (as the rpm test root
+# of tests/tools/make-rpm-root.sh is), its manifest beside OUT
+mk_rpm_bundle() {
+	"$PYTHON" - "$2" >"$1.manifest.json" <<'PY'
+import json, os, sys
+print(json.dumps({"schema": "pib-agent/bundle/v1",
+                  "product": {"name": "pib-test", "version": "1.0", "seller": "pib-agent tests"},
+                  "targets": [{"name": "rhel", "os": [{"id": "rhel", "versions": [">=8"]}], "arch": ["x86_64"],
+                               "installer": "rpm", "allow_unsigned": True,
+                               "packages": [{"file": "rpms/" + os.path.basename(sys.argv[1]), "_src": sys.argv[1]}]}]}))
+PY
+	mkbundle "$1" --manifest "$1.manifest.json"
+}
+
 # validate ARGS...: runs `pib-agent validate ARGS... --report $REPORT`, stdin closed,
 # bounded in time, with TMPDIR=$T/agent-tmp (done_testing checks it is left empty); sets
 # RC, and leaves stdout and stderr in $T/agent.out and $T/agent.err.

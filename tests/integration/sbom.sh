@@ -242,15 +242,7 @@ is "sbom --root on a missing directory: exit 3" "$?" 3
 # ------------------------------------------------------------------- an rpm root
 if command -v rpm >/dev/null && command -v rpmbuild >/dev/null && [ -f "$RPMS/hello-2.0-1.x86_64.rpm" ]; then
 	if "$TOOLS_DIR/make-rpm-root.sh" "$T/rpmroot" >"$T/mkroot.log" 2>&1; then
-		"$PYTHON" - "$RPMS/hello-2.0-1.x86_64.rpm" >"$T/rpm.json" <<'PY'
-import json, os, sys
-print(json.dumps({"schema": "pib-agent/bundle/v1",
-                  "product": {"name": "pib-test", "version": "1.0", "seller": "pib-agent tests"},
-                  "targets": [{"name": "rhel", "os": [{"id": "rhel", "versions": [">=8"]}], "arch": ["x86_64"],
-                               "installer": "rpm", "allow_unsigned": True,
-                               "packages": [{"file": "rpms/" + os.path.basename(sys.argv[1]), "_src": sys.argv[1]}]}]}))
-PY
-		mkbundle "$T/rpm.tar.gz" --manifest "$T/rpm.json"
+		mk_rpm_bundle "$T/rpm.tar.gz" "$RPMS/hello-2.0-1.x86_64.rpm"
 		validate "$T/rpm.tar.gz" --root "$T/rpmroot" --no-scan --key "$T/k.key" --sbom "$T/rpm-sbom.json"
 		is "rpm: validate --sbom exit 0" "$RC" 0
 		payload "$T/rpm-sbom.json" "$T/rpm-st.json"

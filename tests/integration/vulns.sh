@@ -289,15 +289,7 @@ contains "a damaged index: the entry and field named" "$(rep error.message)" "af
 # ecosystem's record (AlmaLinux:9) are not; one for the image's own package is an image hit.
 if command -v rpm >/dev/null && command -v rpmbuild >/dev/null && [ -f "$RPMS/hello-2.0-1.x86_64.rpm" ]; then
 	"$TOOLS_DIR/make-rpm-root.sh" "$T/rpmroot" >"$T/mkroot.log" 2>&1 || bail_out "make-rpm-root.sh: $(tail -n 3 "$T/mkroot.log")"
-	"$PYTHON" - "$RPMS/hello-2.0-1.x86_64.rpm" >"$T/rpm.json" <<'PY'
-import json, os, sys
-print(json.dumps({"schema": "pib-agent/bundle/v1",
-                  "product": {"name": "pib-test", "version": "1.0", "seller": "pib-agent tests"},
-                  "targets": [{"name": "rhel", "os": [{"id": "rhel", "versions": [">=8"]}], "arch": ["x86_64"],
-                               "installer": "rpm", "allow_unsigned": True,
-                               "packages": [{"file": "rpms/" + os.path.basename(sys.argv[1]), "_src": sys.argv[1]}]}]}))
-PY
-	mkbundle "$T/rpm.tar.gz" --manifest "$T/rpm.json"
+	mk_rpm_bundle "$T/rpm.tar.gz" "$RPMS/hello-2.0-1.x86_64.rpm"
 	# rpm_record ID ECOSYSTEM NAME FIXED SEVERITY: a record as Red Hat's feed writes them
 	rpm_record() {
 		cat <<JSON
