@@ -11,6 +11,7 @@
 #include "scan_steps.h"
 #include "sign.h"
 #include "spool.h"
+#include "vulns.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ struct job_run {
 	struct agent_run run;
 	char *root_real;
 	char *bundle_path;       /* STATE_DIR/BUILD_ID/bundle */
+	char *vulns_path;        /* STATE_DIR/BUILD_ID/vulns: the job's vulns.url fetched; NULL without one */
 	enum run_stage resumed;  /* the stage an earlier run reached (RS_NEW: a first run) */
 	bool refetch;            /* the bundle an earlier run fetched is not there intact: fetch again */
 };
@@ -265,8 +267,31 @@ static bool step_fetch(struct job_run *jr)
 		report_step_detail(run->report, "requests", cJSON_CreateNumber(fr.attempts));
 		report_step_detail(run->report, "resumed", cJSON_CreateNumber(fr.resumes));
 		agent_log("fetched %llu bytes, sha256 %s", (unsigned long long)fr.size, fr.sha256);
+		/* the job's vulnerability feed, when it is to be fetched (--vulns wins: then it is not) */
+		if (jr->vulns_path && !run->opts->vulns) {
+			struct fetch_result fv = {0};
+			cJSON *d = cJSON_CreateObject();
+			char *vu = http_url_redacted(jr->job->vulns_url);
+			cJSON_AddStringToObject(d, "url", vu ? vu : "");
+			agent_log("fetching the vulnerability feed from %s", vu ? vu : "?");
+			free(vu);
+			if (fetch_file(&cfg, jr->job->vulns_url, jr->job->vulns_sha256, VULN_MAX_TOTAL_BYTES, jr->vulns_path,
+				       progress, &fv, &run->err) == 0) {
+				cJSON_AddStringToObject(d, "sha256", fv.sha256);
+				cJSON_AddNumberToObject(d, "size", (double)fv.size);
+				agent_log("fetched the feed: %llu bytes, sha256 %s", (unsigned long long)fv.size, fv.sha256);
+			}
+			report_step_detail(run->report, "vulns", d);
+		}
 	}
 	return !agent_step_end(run);
+}
+
+/* Whether path holds the bytes of that SHA-256 (a file fetched by an earlier run is not fsynced). */
+static bool intact(const char *path, const char *sha256)
+{
+	char sha[65] = "";
+	return pib_sha256_file(path, sha, NULL) == 0 && !strcmp(sha, sha256);
 }
 
 /* open, plus: the bundle opened must be the job's (a file changed in the state folder is refused). */
@@ -278,9 +303,21 @@ static bool step_open_checked(struct job_run *jr)
 		return false;
 	cJSON *b = report_get(run->report, "bundle");
 	cJSON *sha = cJSON_GetObjectItemCaseSensitive(b, "sha256");
-	if (cJSON_IsString(sha) && !strcmp(sha->valuestring, jr->job->bundle_sha256))
-		return agent_vulns_load(run, jr->job->vulns, jr->job->vulns_max_age_days,
+	if (cJSON_IsString(sha) && !strcmp(sha->valuestring, jr->job->bundle_sha256)) {
+		const char *feed = jr->job->vulns;
+		if (jr->vulns_path && !run->opts->vulns) {
+			/* the fetched feed: still the job's (the state folder is the agent's alone, but a file changed there is refused) */
+			if (!intact(jr->vulns_path, jr->job->vulns_sha256)) {
+				report_step_begin(run->report, "vulns");
+				pib_fail(&run->err, -EBADMSG, PIB_ERR_FAILED, "fetch.digest_mismatch",
+					 "%s: not the job's vulns.sha256 %s", jr->vulns_path, jr->job->vulns_sha256);
+				return !agent_step_end(run);
+			}
+			feed = jr->vulns_path;
+		}
+		return agent_vulns_load(run, feed, jr->job->vulns_max_age_days,
 					jr->job->vulns_max_age_given); /* --vulns wins */
+	}
 	report_step_begin(run->report, "open");
 	pib_fail(&run->err, -EBADMSG, PIB_ERR_FAILED, "fetch.digest_mismatch",
 		 "%s: sha256 %s is not the job's bundle.sha256 %s", jr->bundle_path,
@@ -890,13 +927,19 @@ int agent_cmd_run(const struct agent_opts *o)
 	if (jr.resumed != RS_NEW)
 		agent_log("build %s: continuing from stage %s", jr.job->build_id, runstate_stage_name(jr.resumed));
 	jr.bundle_path = pib_asprintf("%s/bundle", jr.st->dir);
-	/* a bundle fetched by an earlier run is used only if it is still the job's (it is not fsynced) */
-	char sha[65] = "";
+	if (jr.job->vulns_url && !(jr.vulns_path = pib_asprintf("%s/vulns", jr.st->dir))) {
+		free(jr.bundle_path); /* out of memory: exit 4 below */
+		jr.bundle_path = NULL;
+	}
+	/* what an earlier run fetched is used only if it is still the job's (it is not fsynced) */
 	if (jr.resumed == RS_FETCHED && jr.bundle_path &&
-	    (pib_sha256_file(jr.bundle_path, sha, NULL) < 0 || strcmp(sha, jr.job->bundle_sha256))) {
-		agent_warn("%s: no longer the job's bundle (a crash before it reached the disk?): fetching it again",
-			   jr.bundle_path);
+	    (!intact(jr.bundle_path, jr.job->bundle_sha256) ||
+	     (jr.vulns_path && !o->vulns && !intact(jr.vulns_path, jr.job->vulns_sha256)))) {
+		agent_warn("%s: no longer the job's bundle or feed (a crash before it reached the disk?): fetching again",
+			   jr.st->dir);
 		(void)unlink(jr.bundle_path);
+		if (jr.vulns_path)
+			(void)unlink(jr.vulns_path);
 		jr.refetch = true;
 	}
 	/* the report of an earlier run goes on where it stopped */
@@ -916,6 +959,7 @@ out:
 	pib_err_clear(&e);
 	free(done);
 	free(jr.bundle_path);
+	free(jr.vulns_path);
 	runstate_free(jr.st);
 	agent_run_free(&jr.run);
 	imds_free(jr.imds);

@@ -198,6 +198,19 @@ static int parse_key(struct jr *p, const cJSON *root, struct job *j)
 	return j->key_pem ? 0 : -ENOMEM;
 }
 
+/* A SHA-256 as 64 hex digits, kept in lowercase. */
+static int get_sha256(struct jr *p, const char *path, const cJSON *js, char out[65])
+{
+	if (!cJSON_IsString(js))
+		return jr_bad(p, path, "expected a string, got %s", jr_type_name(js));
+	if (!pib_is_hex64(js->valuestring))
+		return jr_bad(p, path, "expected 64 hex digits");
+	for (int k = 0; k < 64; k++)
+		out[k] = (char)(js->valuestring[k] | 0x20);
+	out[64] = '\0';
+	return 0;
+}
+
 static int parse_bundle(struct jr *p, const cJSON *root, struct job *j)
 {
 	static const char *const keys[] = {"url", "sha256", NULL};
@@ -208,15 +221,28 @@ static int parse_bundle(struct jr *p, const cJSON *root, struct job *j)
 		return r;
 	if ((r = url_check(p, "bundle.url", cJSON_GetObjectItemCaseSensitive(jb, "url"), &j->bundle_url)) < 0)
 		return r;
-	const cJSON *js = cJSON_GetObjectItemCaseSensitive(jb, "sha256");
-	if (!cJSON_IsString(js))
-		return jr_bad(p, "bundle.sha256", "expected a string, got %s", jr_type_name(js));
-	if (!pib_is_hex64(js->valuestring))
-		return jr_bad(p, "bundle.sha256", "expected 64 hex digits");
-	for (int k = 0; k < 64; k++)
-		j->bundle_sha256[k] = (char)(js->valuestring[k] | 0x20);
-	j->bundle_sha256[64] = '\0';
-	return 0;
+	return get_sha256(p, "bundle.sha256", cJSON_GetObjectItemCaseSensitive(jb, "sha256"), j->bundle_sha256);
+}
+
+/*
+ * vulns: a path on the instance (a file or a folder), or {"url", "sha256"}: one feed file (an
+ * index made by vulns-index, osv.dev's all.zip, a JSON array) fetched like the bundle.
+ */
+static int parse_vulns(struct jr *p, const cJSON *root, struct job *j)
+{
+	static const char *const keys[] = {"url", "sha256", NULL};
+	const cJSON *jv = cJSON_GetObjectItemCaseSensitive(root, "vulns");
+	int r;
+
+	if (!jv || cJSON_IsString(jv))
+		return jv ? abs_path(p, "vulns", jv, &j->vulns) : 0;
+	if (!cJSON_IsObject(jv))
+		return jr_bad(p, "vulns", "expected an absolute path or an object {\"url\", \"sha256\"}, got %s",
+			      jr_type_name(jv));
+	if ((r = jr_check_keys(p, "vulns", jv, keys, keys)) < 0 ||
+	    (r = url_check(p, "vulns.url", cJSON_GetObjectItemCaseSensitive(jv, "url"), &j->vulns_url)) < 0)
+		return r;
+	return get_sha256(p, "vulns.sha256", cJSON_GetObjectItemCaseSensitive(jv, "sha256"), j->vulns_sha256);
 }
 
 static int parse_limits(struct jr *p, const cJSON *root, struct job *j)
@@ -314,7 +340,7 @@ static int parse_all(struct jr *p, const cJSON *root, struct job *j)
 	if ((it = cJSON_GetObjectItemCaseSensitive(root, "ca_bundle")) &&
 	    (r = abs_path(p, "ca_bundle", it, &j->ca_bundle)) < 0)
 		return r;
-	if ((it = cJSON_GetObjectItemCaseSensitive(root, "vulns")) && (r = abs_path(p, "vulns", it, &j->vulns)) < 0)
+	if ((r = parse_vulns(p, root, j)) < 0)
 		return r;
 	if ((r = parse_limits(p, root, j)) < 0 || (r = parse_timeouts(p, root, j)) < 0)
 		return r;
@@ -440,6 +466,7 @@ void job_free(struct job *j)
 	free(j->ca_bundle);
 	policyfile_free(j->policy);
 	free(j->vulns);
+	free(j->vulns_url);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }

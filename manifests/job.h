@@ -24,6 +24,8 @@ struct job {
 	char *clamav_db;         /* NULL: none given */
 	char *ca_bundle;         /* NULL: none given */
 	char *vulns;             /* OSV records on the instance (a file or a folder); NULL: none given */
+	char *vulns_url;         /* or vulns.url: one feed file fetched like the bundle (https:// or file://); NULL: none */
+	char vulns_sha256[65];   /* vulns.sha256, lowercase */
 	uint64_t bundle_bytes;   /* limits.bundle_bytes; default 4 GiB */
 	unsigned db_max_age_days;    /* limits.clamav_db_max_age_days; 0: no limit */
 	unsigned vulns_max_age_days; /* limits.vulns_max_age_days; 0: no limit */

@@ -5,7 +5,9 @@
 # over HTTPS from the test orchestrator, install, scans, both reports and the SBOM accepted once
 # each and verified with openssl, cleanup leaving no key, job or user-data copy; a second run of a
 # finished build sends nothing. The job's vulns as an index (vulns-index): a bundle finding in the
-# delivered report; a cut index stops the run before the install with a signed failed report.
+# delivered report; a cut index stops the run before the install with a signed failed report; the
+# feed fetched from the job's vulns.url with its digest checked (another digest: failed at fetch);
+# --vulns wins over it (nothing fetched).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run-lib.sh"
 run_setup
@@ -187,4 +189,37 @@ check "job's vulns, a cut index: a signed report delivered" openssl_ok "$T/final
 is "job's vulns, a cut index: failed, vulns.invalid" "$(rep status "$T/final4.json") $(rep error.code "$T/final4.json")" "failed vulns.invalid"
 contains "job's vulns, a cut index: the index and the field named" "$(rep error.message "$T/final4.json")" "$T/cut.pibvx: not a usable index"
 check_not "job's vulns, a cut index: nothing installed" installed "$T/root" jq
+
+# the feed fetched like the bundle: {"url", "sha256"} (the index served by the orchestrator)
+cp "$T/osv.pibvx" "$T/srv/bundles/osv.pibvx"
+OSV_SHA=$(sha256sum "$T/osv.pibvx" | cut -d' ' -f1)
+rm -rf "$T/root"
+copy_root "$T/root"
+mkjob "$T/job5.json" b-e2e-vurl "{\"vulns\": {\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$OSV_SHA\"}}"
+run_agent "$T/job5.json"
+is "job's vulns.url: exit 1, findings" "$RC" 1
+received_report b-e2e-vurl:final "$T/final5.json"
+check "job's vulns.url: openssl verifies the final report" openssl_ok "$T/final5.json"
+is "job's vulns.url: the fetch step has the feed's digest" "$(rep 'steps[name=fetch].vulns.sha256' "$T/final5.json")" "$OSV_SHA"
+is "job's vulns.url: the bundle's hit" "$(rep 'vulnerabilities[id=DSA-9001-1].origin' "$T/final5.json")" bundle
+is "job's vulns.url: fetched once" "$(orch_log "len([x for x in r if x['path'].endswith('/osv.pibvx') and x['status'] == 200])")" 1
+check "job's vulns.url: the fetched feed is gone with the build's state" test ! -e "$T/state/builds/b-e2e-vurl"
+rm -rf "$T/root"
+copy_root "$T/root"
+mkjob "$T/job6.json" b-e2e-vsha "{\"vulns\": {\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$(printf '%064d' 0)\"}}"
+run_agent "$T/job6.json"
+is "job's vulns.url with another digest: exit 2" "$RC" 2
+received_report b-e2e-vsha:final "$T/final6.json"
+is "job's vulns.url with another digest: failed at fetch, fetch.digest_mismatch" \
+	"$(rep status "$T/final6.json") $(rep error.step "$T/final6.json") $(rep error.code "$T/final6.json")" "failed fetch fetch.digest_mismatch"
+check_not "job's vulns.url with another digest: nothing installed" installed "$T/root" jq
+check "job's vulns.url: both reports valid against report.schema.json" /usr/bin/python3 "$DSSE_PY" schema \
+	"$REPO_DIR/manifests/report.schema.json" "$T/final5.json" "$T/final6.json"
+rm -rf "$T/root"
+copy_root "$T/root"
+n_feed=$(orch_log "len([x for x in r if x['path'].endswith('/no-such.pibvx')])")
+mkjob "$T/job7.json" b-e2e-vopt "{\"vulns\": {\"url\": \"$ORCH/bundles/no-such.pibvx\", \"sha256\": \"$OSV_SHA\"}}"
+run_agent "$T/job7.json" --vulns "$T/osv.pibvx"
+is "--vulns wins over the job's vulns.url: exit 1 (the hit from --vulns)" "$RC" 1
+is "--vulns wins: the job's feed was not fetched" "$(orch_log "len([x for x in r if x['path'].endswith('/no-such.pibvx')])")" "$n_feed"
 done_testing

@@ -67,6 +67,11 @@ static const struct bad_case bad_cases[] = {
 	{"\"clamav_db\"", "\"vulnz\":[],\"clamav_db\"", "job.json: vulnz: unknown key", true},
 	{"\"/var/lib/pib-agent/osv\"", "[]", "job.json: vulns: expected", true},
 	{"\"/var/lib/pib-agent/osv\"", "\"osv\"", "job.json: vulns: expected an absolute path", true},
+	{"\"/var/lib/pib-agent/osv\"", "{\"url\":\"https://orch.example/osv.pibvx\"}", "job.json: vulns.sha256: missing", true},
+	{"\"/var/lib/pib-agent/osv\"", "{\"url\":\"http://orch.example/osv.pibvx\",\"sha256\":\"" H64 "\"}", "job.json: vulns.url: expected an https:// or file:// URL", true},
+	{"\"/var/lib/pib-agent/osv\"", "{\"url\":\"https://orch.example/osv.pibvx\",\"sha256\":\"abc\"}", "job.json: vulns.sha256: expected 64 hex digits", true},
+	{"\"/var/lib/pib-agent/osv\"", "{\"url\":\"https://orch.example/osv.pibvx\",\"sha256\":\"" H64 "\",\"path\":\"/x\"}", "job.json: vulns.path: unknown key", true},
+	{"\"/var/lib/pib-agent/osv\"", "7", "job.json: vulns: expected an absolute path or an object", true},
 	{"\"vulns_max_age_days\":3", "\"vulns_max_age_days\":-1", "job.json: limits.vulns_max_age_days: expected a whole number", true},
 	{"\"build_id\":\"b-2026-000123\",", "\"build_id\":\"a\",\"build_id\":\"b\",", "job.json: build_id: duplicate key", false},
 	{"\"b-2026-000123\"", "\"..\"", "job.json: build_id: expected 1 to 128", true},
@@ -271,6 +276,15 @@ static void test_parse(void)
 		   "timeouts, deliver_seconds defaulted");
 		job_free(j);
 	}
+	char *fetched = subst(good, "\"/var/lib/pib-agent/osv\"",
+			      "{\"url\":\"https://orch.example/feeds/osv.pibvx?X-Amz-Signature=s\",\"sha256\":\"" H64 "\"}");
+	ok(fetched && parse(fetched, &j) == 0 && !j->vulns && j->vulns_url &&
+		   !strcmp(j->vulns_url, "https://orch.example/feeds/osv.pibvx?X-Amz-Signature=s") &&
+		   !strcmp(j->vulns_sha256, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+	   "vulns as {url, sha256}: a feed to fetch, the digest lower-cased %s", e.msg);
+	job_free(j);
+	j = NULL;
+	free(fetched);
 	ok(parse(minimal, &j) == 0, "a minimal job parses: %s", e.msg);
 	if (j) {
 		ok(!strcmp(j->report_method, "POST"), "method defaults to POST");
