@@ -3,7 +3,8 @@
 # pib-agent run killed with SIGKILL during fetch, during install and during delivery, then run
 # again with the same job: each rerun reaches the end state of an uninterrupted run (package
 # installed and configured, no process of the killed run left, each phase's report accepted
-# exactly once), continuing a partial download with a Range request.
+# exactly once), continuing a partial download with a Range request; a bundle or a fetched
+# vulnerability feed damaged on disk is fetched again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run-lib.sh"
 run_setup
@@ -146,4 +147,35 @@ check "damaged: it says the bundle is no longer the job's" grep -q "no longer th
 is "damaged: the bundle was fetched again" "$(orch_log "len([x for x in r if x['path'].startswith('/bundles/')])")" "$((gets0 + 1))"
 check "damaged: hello is installed" installed "$T/root" hello
 is "damaged: pre-install and final accepted once each" "$(accepted b-damaged:pre-install) $(accepted b-damaged:final)" "1 1"
+# --- the same with the job's vulnerability feed fetched ({url, sha256}): damaged on disk, it is
+# fetched again on a rerun from stage "fetched", and the run ends as an uninterrupted one
+mkdir -p "$T/osv"
+printf '{"id": "DSA-1-1", "modified": "%s", "affected": [{"package": {"ecosystem": "Debian:12", "name": "no-such-source"},
+ "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-1"}]}]}]}\n' \
+	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$T/osv/DSA-1-1.json"
+"$PIB_AGENT" vulns-index --vulns "$T/osv" --out "$T/srv/bundles/feed.pibvx" 2>/dev/null
+FEED_SHA=$(sha256sum "$T/srv/bundles/feed.pibvx" | cut -d' ' -f1)
+fresh_root
+faults '{"reports": {"always": 503}}'
+mkjob "$T/j5.json" b-damaged-feed "{\"timeouts\": {\"deliver_seconds\": 2}, \"vulns\": {\"url\": \"$ORCH/bundles/feed.pibvx\", \"sha256\": \"$FEED_SHA\"}}"
+run_agent "$T/j5.json"
+is "damaged feed: the first run stops at the pre-install report (exit 5)" "$RC" 5
+faults ''
+/usr/bin/python3 - "$T/state/builds/b-damaged-feed/state.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["stage"] = "fetched"
+s.pop("transaction", None)
+json.dump(s, open(sys.argv[1], "w"))
+PY
+rm -f "$T/state/spool/b-damaged-feed.pre-install.json" "$T/state/spool/b-damaged-feed.pre-install.meta.json"
+truncate -s 100 "$T/state/builds/b-damaged-feed/vulns"
+feeds0=$(orch_log "len([x for x in r if x['path'] == '/bundles/feed.pibvx'])")
+run_agent "$T/j5.json"
+is "damaged feed: the rerun ends with exit 0" "$RC" 0
+check "damaged feed: it says so" grep -q "no longer the job's bundle or feed" "$T/run.err"
+is "damaged feed: the feed was fetched again" "$(orch_log "len([x for x in r if x['path'] == '/bundles/feed.pibvx'])")" "$((feeds0 + 1))"
+received_report b-damaged-feed:final "$T/final-feed.json"
+is "damaged feed: the final report's vulns step read the fetched index" \
+	"$(rep 'steps[name=vulns].status' "$T/final-feed.json") $(rep 'steps[name=vulns].feed.records' "$T/final-feed.json")" "ok 1"
 done_testing
