@@ -165,13 +165,20 @@ cat >"$T/osv/DSA-9001-1.json" <<JSON
 JSON
 "$PIB_AGENT" vulns-index --vulns "$T/osv" --out "$T/osv.pibvx" 2>/dev/null
 is "vulns-index of the job's feed: exit 0" "$?" 0
-rm -rf "$T/root"
-copy_root "$T/root"
-mkjob "$T/job3.json" b-e2e-vulns "{\"vulns\": \"$T/osv.pibvx\"}"
-run_agent "$T/job3.json"
+# vulns_run N BUILD VULNS [ARGS]: a run of job N (build BUILD, the job's vulns VULNS: JSON) into a
+# fresh copy of the gold root; its final report received as $T/finalN.json
+vulns_run() {
+	local n=$1 build=$2 vulns=$3
+	shift 3
+	rm -rf "$T/root"
+	copy_root "$T/root"
+	mkjob "$T/job$n.json" "$build" "{\"vulns\": $vulns}"
+	run_agent "$T/job$n.json" "$@"
+	received_report "$build:final" "$T/final$n.json"
+}
+vulns_run 3 b-e2e-vulns "\"$T/osv.pibvx\""
 is "job's vulns (an index): exit 1, findings" "$RC" 1
 is "job's vulns: the final report accepted once" "$(accepted b-e2e-vulns:final)" 1
-received_report b-e2e-vulns:final "$T/final3.json"
 check "job's vulns: openssl verifies the final report" openssl_ok "$T/final3.json"
 is "job's vulns: status findings, vulns.found" "$(rep status "$T/final3.json") $(rep error.code "$T/final3.json")" "findings vulns.found"
 is "job's vulns: the bundle's hit" "$(rep 'vulnerabilities[id=DSA-9001-1].package' "$T/final3.json") $(rep 'vulnerabilities[id=DSA-9001-1].origin' "$T/final3.json")" \
@@ -179,12 +186,8 @@ is "job's vulns: the bundle's hit" "$(rep 'vulnerabilities[id=DSA-9001-1].packag
 is "job's vulns: the step says the index and what it was made from" "$(rep 'steps[name=vulns].feed.index.made_from' "$T/final3.json")" "$T/osv"
 check "job's vulns: matched after the install (jq installed)" installed "$T/root" jq
 head -c 200 "$T/osv.pibvx" >"$T/cut.pibvx"
-rm -rf "$T/root"
-copy_root "$T/root"
-mkjob "$T/job4.json" b-e2e-vbad "{\"vulns\": \"$T/cut.pibvx\"}"
-run_agent "$T/job4.json"
+vulns_run 4 b-e2e-vbad "\"$T/cut.pibvx\""
 is "job's vulns, a cut index: exit 3" "$RC" 3
-received_report b-e2e-vbad:final "$T/final4.json"
 check "job's vulns, a cut index: a signed report delivered" openssl_ok "$T/final4.json"
 is "job's vulns, a cut index: failed, vulns.invalid" "$(rep status "$T/final4.json") $(rep error.code "$T/final4.json")" "failed vulns.invalid"
 contains "job's vulns, a cut index: the index and the field named" "$(rep error.message "$T/final4.json")" "$T/cut.pibvx: not a usable index"
@@ -193,33 +196,22 @@ check_not "job's vulns, a cut index: nothing installed" installed "$T/root" jq
 # the feed fetched like the bundle: {"url", "sha256"} (the index served by the orchestrator)
 cp "$T/osv.pibvx" "$T/srv/bundles/osv.pibvx"
 OSV_SHA=$(sha256sum "$T/osv.pibvx" | cut -d' ' -f1)
-rm -rf "$T/root"
-copy_root "$T/root"
-mkjob "$T/job5.json" b-e2e-vurl "{\"vulns\": {\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$OSV_SHA\"}}"
-run_agent "$T/job5.json"
+vulns_run 5 b-e2e-vurl "{\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$OSV_SHA\"}"
 is "job's vulns.url: exit 1, findings" "$RC" 1
-received_report b-e2e-vurl:final "$T/final5.json"
 check "job's vulns.url: openssl verifies the final report" openssl_ok "$T/final5.json"
 is "job's vulns.url: the fetch step has the feed's digest" "$(rep 'steps[name=fetch].vulns.sha256' "$T/final5.json")" "$OSV_SHA"
 is "job's vulns.url: the bundle's hit" "$(rep 'vulnerabilities[id=DSA-9001-1].origin' "$T/final5.json")" bundle
 is "job's vulns.url: fetched once" "$(orch_log "len([x for x in r if x['path'].endswith('/osv.pibvx') and x['status'] == 200])")" 1
 check "job's vulns.url: the fetched feed is gone with the build's state" test ! -e "$T/state/builds/b-e2e-vurl"
-rm -rf "$T/root"
-copy_root "$T/root"
-mkjob "$T/job6.json" b-e2e-vsha "{\"vulns\": {\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$(printf '%064d' 0)\"}}"
-run_agent "$T/job6.json"
+vulns_run 6 b-e2e-vsha "{\"url\": \"$ORCH/bundles/osv.pibvx\", \"sha256\": \"$(printf '%064d' 0)\"}"
 is "job's vulns.url with another digest: exit 2" "$RC" 2
-received_report b-e2e-vsha:final "$T/final6.json"
 is "job's vulns.url with another digest: failed at fetch, fetch.digest_mismatch" \
 	"$(rep status "$T/final6.json") $(rep error.step "$T/final6.json") $(rep error.code "$T/final6.json")" "failed fetch fetch.digest_mismatch"
 check_not "job's vulns.url with another digest: nothing installed" installed "$T/root" jq
 check "job's vulns.url: both reports valid against report.schema.json" /usr/bin/python3 "$DSSE_PY" schema \
 	"$REPO_DIR/manifests/report.schema.json" "$T/final5.json" "$T/final6.json"
-rm -rf "$T/root"
-copy_root "$T/root"
 n_feed=$(orch_log "len([x for x in r if x['path'].endswith('/no-such.pibvx')])")
-mkjob "$T/job7.json" b-e2e-vopt "{\"vulns\": {\"url\": \"$ORCH/bundles/no-such.pibvx\", \"sha256\": \"$OSV_SHA\"}}"
-run_agent "$T/job7.json" --vulns "$T/osv.pibvx"
+vulns_run 7 b-e2e-vopt "{\"url\": \"$ORCH/bundles/no-such.pibvx\", \"sha256\": \"$OSV_SHA\"}" --vulns "$T/osv.pibvx"
 is "--vulns wins over the job's vulns.url: exit 1 (the hit from --vulns)" "$RC" 1
 is "--vulns wins: the job's feed was not fetched" "$(orch_log "len([x for x in r if x['path'].endswith('/no-such.pibvx')])")" "$n_feed"
 done_testing

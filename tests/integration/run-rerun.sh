@@ -125,20 +125,25 @@ is "delivery: pre-install and final accepted once each" "$(accepted b-kill-deliv
 check "delivery: hello is installed" installed "$T/root" hello
 # --- the bundle an earlier run fetched is damaged on disk (what a power loss can do, since it is
 # not fsynced): a rerun from stage "fetched" checks it and fetches it again
-fresh_root
-faults '{"reports": {"always": 503}}'
-mkjob "$T/j4.json" b-damaged '{"timeouts": {"deliver_seconds": 2}}'
-run_agent "$T/j4.json"
-is "damaged: the first run stops at the pre-install report (exit 5)" "$RC" 5
-faults ''
-/usr/bin/python3 - "$T/state/builds/b-damaged/state.json" <<'PY'
+# back_to_fetched JOB BUILD WHAT: a first run of JOB stopped at its pre-install report (reports
+# refused), then its state put back to the stage "fetched" (the pre-install report dropped)
+back_to_fetched() {
+	fresh_root
+	faults '{"reports": {"always": 503}}'
+	run_agent "$1"
+	is "$3: the first run stops at the pre-install report (exit 5)" "$RC" 5
+	faults ''
+	/usr/bin/python3 - "$T/state/builds/$2/state.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 s["stage"] = "fetched"
 s.pop("transaction", None)
 json.dump(s, open(sys.argv[1], "w"))
 PY
-rm -f "$T/state/spool/b-damaged.pre-install.json" "$T/state/spool/b-damaged.pre-install.meta.json"
+	rm -f "$T/state/spool/$2.pre-install.json" "$T/state/spool/$2.pre-install.meta.json"
+}
+mkjob "$T/j4.json" b-damaged '{"timeouts": {"deliver_seconds": 2}}'
+back_to_fetched "$T/j4.json" b-damaged damaged
 truncate -s 1000 "$T/state/builds/b-damaged/bundle"
 gets0=$(orch_log "len([x for x in r if x['path'].startswith('/bundles/')])")
 run_agent "$T/j4.json"
@@ -155,20 +160,8 @@ printf '{"id": "DSA-1-1", "modified": "%s", "affected": [{"package": {"ecosystem
 	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$T/osv/DSA-1-1.json"
 "$PIB_AGENT" vulns-index --vulns "$T/osv" --out "$T/srv/bundles/feed.pibvx" 2>/dev/null
 FEED_SHA=$(sha256sum "$T/srv/bundles/feed.pibvx" | cut -d' ' -f1)
-fresh_root
-faults '{"reports": {"always": 503}}'
 mkjob "$T/j5.json" b-damaged-feed "{\"timeouts\": {\"deliver_seconds\": 2}, \"vulns\": {\"url\": \"$ORCH/bundles/feed.pibvx\", \"sha256\": \"$FEED_SHA\"}}"
-run_agent "$T/j5.json"
-is "damaged feed: the first run stops at the pre-install report (exit 5)" "$RC" 5
-faults ''
-/usr/bin/python3 - "$T/state/builds/b-damaged-feed/state.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-s["stage"] = "fetched"
-s.pop("transaction", None)
-json.dump(s, open(sys.argv[1], "w"))
-PY
-rm -f "$T/state/spool/b-damaged-feed.pre-install.json" "$T/state/spool/b-damaged-feed.pre-install.meta.json"
+back_to_fetched "$T/j5.json" b-damaged-feed "damaged feed"
 truncate -s 100 "$T/state/builds/b-damaged-feed/vulns"
 feeds0=$(orch_log "len([x for x in r if x['path'] == '/bundles/feed.pibvx'])")
 run_agent "$T/j5.json"
