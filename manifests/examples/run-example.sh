@@ -4,8 +4,9 @@
 # runs a whole build the way a build pipeline does (`pib-agent run --job imds`) into a throwaway
 # real Debian 12 root: the job comes from EC2 user-data (a cloud-init MIME multipart message)
 # served by an IMDSv2 stand-in on 127.0.0.1, the example bundle and both signed reports travel
-# over HTTPS to and from a local test orchestrator with its own CA. Prints both reports as
-# received and checks their signatures. Safe to run again.
+# over HTTPS to and from a local test orchestrator with its own CA, with an OSV vulnerability feed
+# (an index made by vulns-index) fetched the same way. Prints both reports as received and
+# checks their signatures. Safe to run again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
@@ -15,6 +16,24 @@ rm -rf "$work/state" "$work/srv"
 mkdir -p "$work/srv/bundles" "$work/srv/reports"
 manifests/examples/make-bundle.sh manifests/examples/jq-suite "$work/srv/bundles/jq-suite.tar.gz"
 [ -f "$work/example.key" ] || "$agent" keygen --out "$work/example"
+# The vulnerability feed the job brings: two OSV records as Debian's feed writes them, dated now
+# (a feed older than 7 days would make the run incomplete), for the bundle's packages' sources,
+# both fixed at or below what the bundle installs (so no hit); made into an index once, here, as
+# an orchestrator would, and fetched by the agent like the bundle.
+mkdir -p "$work/osv"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+while read -r id source fixed; do
+	cat >"$work/osv/$id.json" <<JSON
+{"id": "$id", "modified": "$now", "aliases": ["CVE-2000-0000"], "summary": "an example record, fixed in $fixed",
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "$source"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "$fixed"}]}],
+   "ecosystem_specific": {"urgency": "medium"}}]}
+JSON
+done <<'RECORDS'
+DSA-EXAMPLE-1 libonig 6.9.8-1
+DSA-EXAMPLE-2 jq 1.6-2.1+deb12u1
+RECORDS
+"$agent" vulns-index --vulns "$work/osv" --out "$work/srv/bundles/osv-debian-12.pibvx"
 # The orchestrator's own CA and server certificate, for 127.0.0.1.
 tests/tools/make-ca.sh "$work/pki" >/dev/null
 
@@ -44,6 +63,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 work, orch = sys.argv[1:3]
 bundle = open(work + "/srv/bundles/jq-suite.tar.gz", "rb").read()
+feed = open(work + "/srv/bundles/osv-debian-12.pibvx", "rb").read()
 job = {
     "schema": "pib-agent/job/v1",
     "build_id": "example-build-1",
@@ -52,6 +72,7 @@ job = {
     "signing_key": {"pem": open(work + "/example.key").read()},
     "clamav_db": work + "/db",
     "ca_bundle": work + "/pki/ca.pem",
+    "vulns": {"url": orch + "/bundles/osv-debian-12.pibvx", "sha256": hashlib.sha256(feed).hexdigest()},
 }
 m = MIMEMultipart()
 m.attach(MIMEText("#!/bin/sh\nexec pib-agent run --job imds\n", "x-shellscript"))
