@@ -41,6 +41,7 @@ struct job_run {
 	char *vulns_path;        /* STATE_DIR/BUILD_ID/vulns: the job's vulns.url fetched; NULL without one */
 	enum run_stage resumed;  /* the stage an earlier run reached (RS_NEW: a first run) */
 	bool refetch;            /* the bundle an earlier run fetched is not there intact: fetch again */
+	bool vulns_known;        /* vulns_path holds the job's vulns.sha256: this run fetched or checked it */
 };
 
 static void on_alarm(int sig)
@@ -279,6 +280,7 @@ static bool step_fetch(struct job_run *jr)
 				       progress, &fv, &run->err) == 0) {
 				cJSON_AddStringToObject(d, "sha256", fv.sha256);
 				cJSON_AddNumberToObject(d, "size", (double)fv.size);
+				jr->vulns_known = true; /* its digest checked as the bytes arrived */
 				agent_log("fetched the feed: %llu bytes, sha256 %s", (unsigned long long)fv.size, fv.sha256);
 			}
 			report_step_detail(run->report, "vulns", d);
@@ -306,8 +308,9 @@ static bool step_open_checked(struct job_run *jr)
 	if (cJSON_IsString(sha) && !strcmp(sha->valuestring, jr->job->bundle_sha256)) {
 		const char *feed = jr->job->vulns;
 		if (jr->vulns_path && !run->opts->vulns) {
-			/* the fetched feed: still the job's (the state folder is the agent's alone, but a file changed there is refused) */
-			if (!intact(jr->vulns_path, jr->job->vulns_sha256)) {
+			/* fetched by an earlier run and not checked yet (a rerun after the pre-install report):
+			 * still the job's? The state folder is the agent's alone, but a file changed there is refused */
+			if (!jr->vulns_known && !intact(jr->vulns_path, jr->job->vulns_sha256)) {
 				report_step_begin(run->report, "vulns");
 				pib_fail(&run->err, -EBADMSG, PIB_ERR_FAILED, "fetch.digest_mismatch",
 					 "%s: not the job's vulns.sha256 %s", jr->vulns_path, jr->job->vulns_sha256);
@@ -934,12 +937,13 @@ int agent_cmd_run(const struct agent_opts *o)
 	/* what an earlier run fetched is used only if it is still the job's (it is not fsynced) */
 	if (jr.resumed == RS_FETCHED && jr.bundle_path &&
 	    (!intact(jr.bundle_path, jr.job->bundle_sha256) ||
-	     (jr.vulns_path && !o->vulns && !intact(jr.vulns_path, jr.job->vulns_sha256)))) {
+	     (jr.vulns_path && !o->vulns && !(jr.vulns_known = intact(jr.vulns_path, jr.job->vulns_sha256))))) {
 		agent_warn("%s: no longer the job's bundle or feed (a crash before it reached the disk?): fetching again",
 			   jr.st->dir);
 		(void)unlink(jr.bundle_path);
 		if (jr.vulns_path)
 			(void)unlink(jr.vulns_path);
+		jr.vulns_known = false;
 		jr.refetch = true;
 	}
 	/* the report of an earlier run goes on where it stopped */

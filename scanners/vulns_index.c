@@ -486,14 +486,14 @@ int vuln_index_load(struct vuln_db *db, int fd, const char *path, struct pib_err
 			}
 			n_evs += xr->n_ev;
 			if (n_evs > h.n_evs)
-				field = "ranges' events (shared with another entry's)";
+				field = "ranges' events (more than the index holds: slices overlap)";
 		}
 		for (uint32_t v = 0; !field && v < a->n_versions; v++)
 			if (list[a->versions + v] >= x.str_size)
 				field = "versions";
-		/* slices may not be shared: what is made from an index is never more than the index holds */
+		/* the slices used, together, fit their sections: what is made is never more than the index holds */
 		if (!field && ((n_ranges += a->n_ranges) > h.n_ranges || (n_ptrs += a->n_versions) > h.n_list))
-			field = "ranges or versions (shared with another entry's)";
+			field = "ranges or versions (more than the index holds: slices overlap)";
 		if (field) {
 			rc = ix_bad(&x, "affs[%u].%s: out of bounds, empty or of no known kind", i, field);
 			goto fail;
@@ -541,7 +541,7 @@ int vuln_index_load(struct vuln_db *db, int fd, const char *path, struct pib_err
 				goto fail;
 			}
 		if ((n_ptrs += r->n_aliases) > h.n_list) {
-			rc = ix_bad(&x, "recs[%u].aliases: shared with another record's or entry's", i);
+			rc = ix_bad(&x, "recs[%u].aliases: more than the index holds (slices overlap)", i);
 			goto fail;
 		}
 		n_lists++;

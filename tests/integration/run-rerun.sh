@@ -4,7 +4,8 @@
 # again with the same job: each rerun reaches the end state of an uninterrupted run (package
 # installed and configured, no process of the killed run left, each phase's report accepted
 # exactly once), continuing a partial download with a Range request; a bundle or a fetched
-# vulnerability feed damaged on disk is fetched again.
+# vulnerability feed damaged on disk is fetched again (a changed feed is refused after the
+# pre-install report).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run-lib.sh"
 run_setup
@@ -171,4 +172,20 @@ is "damaged feed: the feed was fetched again" "$(orch_log "len([x for x in r if 
 received_report b-damaged-feed:final "$T/final-feed.json"
 is "damaged feed: the final report's vulns step read the fetched index" \
 	"$(rep 'steps[name=vulns].status' "$T/final-feed.json") $(rep 'steps[name=vulns].feed.records' "$T/final-feed.json")" "ok 1"
+# after the pre-install report (the transaction it announced is what runs) a changed feed is
+# not fetched again: refused, nothing installed
+fresh_root
+faults '{"reports": {"always": 503}}'
+mkjob "$T/j6.json" b-changed-feed "{\"timeouts\": {\"deliver_seconds\": 2}, \"vulns\": {\"url\": \"$ORCH/bundles/feed.pibvx\", \"sha256\": \"$FEED_SHA\"}}"
+run_agent "$T/j6.json"
+is "changed feed: the first run stops at the pre-install report (exit 5)" "$RC" 5
+faults ''
+truncate -s 100 "$T/state/builds/b-changed-feed/vulns"
+run_agent "$T/j6.json"
+is "changed feed: the rerun after the pre-install report fails (exit 2)" "$RC" 2
+received_report b-changed-feed:final "$T/final-changed.json"
+is "changed feed: failed, fetch.digest_mismatch at the vulns step" \
+	"$(rep status "$T/final-changed.json") $(rep error.code "$T/final-changed.json") $(rep error.step "$T/final-changed.json")" \
+	"failed fetch.digest_mismatch vulns"
+check_not "changed feed: hello not installed" installed "$T/root" hello
 done_testing
