@@ -131,10 +131,7 @@ static int split_lines(const char *s, size_t n, struct line **ret, size_t *ret_n
 			v = nv;
 			cap *= 2;
 		}
-		uint64_t h = 1469598103934665603ull;
-		for (size_t j = 0; j < len; j++)
-			h = (h ^ (unsigned char)s[i + j]) * 1099511628211ull;
-		v[k++] = (struct line){s + i, len, h};
+		v[k++] = (struct line){s + i, len, pib_fnv1a(s + i, len)};
 		i += len;
 	}
 	*ret = v;

@@ -62,18 +62,9 @@ struct walker {
 
 /* ---------------------------------------------------------------- the table */
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
 static size_t slot(const struct rd_entry *t, size_t cap, const char *path)
 {
-	for (size_t i = hash_str(path) & (cap - 1);; i = (i + 1) & (cap - 1))
+	for (size_t i = pib_fnv1a_str(path) & (cap - 1);; i = (i + 1) & (cap - 1))
 		if (!t[i].path || !strcmp(t[i].path, path))
 			return i;
 }

@@ -240,6 +240,25 @@ void pib_hex(const unsigned char *md, size_t n, char *hex)
 	hex[2 * n] = '\0';
 }
 
+uint64_t pib_fnv1a(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+uint64_t pib_fnv1a_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
 void pib_sha256_hex(const void *data, size_t len, char hex[65])
 {
 	unsigned char md[32];

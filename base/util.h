@@ -102,6 +102,9 @@ void pib_buf_free(struct pib_buf *b);
 void pib_hex(const unsigned char *d, size_t n, char *hex);
 /* SHA-256 helpers; hex is 64 lowercase digits + NUL. */
 void pib_sha256_hex(const void *data, size_t len, char hex[65]);
+/* FNV-1a (64 bits) of n bytes, or of a string: for hash tables in memory, never for integrity. */
+uint64_t pib_fnv1a(const void *data, size_t n);
+uint64_t pib_fnv1a_str(const char *s);
 int pib_sha256_fd(int fd, char hex[65], uint64_t *ret_size) PIB_MUST_CHECK;
 int pib_sha256_file(const char *path, char hex[65], uint64_t *ret_size) PIB_MUST_CHECK;
 bool pib_is_hex64(const char *s);

@@ -19,9 +19,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 nt=${PIB_NET_TOOL:-$here/build/tests/integration/net-tool}
 runs=${BENCH_RUNS:-5}
 bytes=${BENCH_BYTES:-1073741824}
-for t in curl openssl python3 sha256sum /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y curl openssl python3 coreutils time)" >&2; exit 4; }
-done
+bench_need "curl openssl python3 coreutils time" curl openssl python3 sha256sum /usr/bin/time
 [ -x "$nt" ] || { echo "no net-tool at $nt (build first, or set PIB_NET_TOOL)" >&2; exit 4; }
 
 work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-fetch-bench.XXXXXX")

@@ -22,11 +22,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 agent=${PIB_AGENT:-$here/build/pib-agent}
 gold=${PIB_GOLD_ROOT:-/var/tmp/pib-gold-root}
 runs=${BENCH_RUNS:-3}
-for t in sigtool dpkg-deb chroot unshare /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav dpkg coreutils util-linux time)" >&2; exit 4; }
-done
+bench_need "clamav dpkg coreutils util-linux time" sigtool dpkg-deb chroot unshare /usr/bin/time
 [ "$(id -u)" = 0 ] || { echo "needs root (chroot, mounts)" >&2; exit 4; }
-[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+bench_agent
 [ -e "$gold/.pib-gold-ok" ] || { echo "no gold root at $gold (tests/integration/make-gold.sh $gold)" >&2; exit 4; }
 
 work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-bench.XXXXXX")

@@ -26,3 +26,24 @@ count() {
 
 # median: the median of the numbers on standard input, one a line.
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# bench_need "APT PACKAGES" TOOL...: every TOOL (a name on PATH or a path) is there, else exit 4
+# saying what to install.
+bench_need() {
+	local hint=$1 t
+	shift
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y $hint)" >&2; exit 4; }
+	done
+}
+
+# bench_agent: $agent is an executable, else exit 4.
+bench_agent() {
+	[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+}
+
+# bench_work PREFIX: $work, a new folder under BENCH_TMPDIR (default /var/tmp), removed at exit.
+bench_work() {
+	work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/$1.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+}

@@ -17,13 +17,10 @@ agent=${PIB_AGENT:-$here/build/pib-agent}
 src=${1:-/usr/lib/x86_64-linux-gnu}
 runs=${BENCH_RUNS:-3}
 mb=${BENCH_SRC_MB:-750}
-for t in clamscan sigtool wixl python3 /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav wixl python3 time)" >&2; exit 4; }
-done
-[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+bench_need "clamav wixl python3 time" clamscan sigtool wixl python3 /usr/bin/time
+bench_agent
 
-work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-msi-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+bench_work pib-msi-bench
 "$here/tests/scan/make-db.sh" "$work/db"
 
 echo "packing up to $mb MB of $src into an MSI with wixl..."

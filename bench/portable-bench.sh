@@ -16,9 +16,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/lib.sh"
 runs=${BENCH_RUNS:-21}
 file=${BENCH_FILE:-/usr/bin/dpkg}
-for t in sigtool /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav time)" >&2; exit 4; }
-done
+bench_need "clamav time" sigtool /usr/bin/time
 [ "${BASH_VERSINFO[0]}" -ge 5 ] || { echo "needs bash 5 (EPOCHREALTIME)" >&2; exit 4; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pib-bench.XXXXXX")

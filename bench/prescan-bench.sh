@@ -14,13 +14,10 @@ agent=${PIB_AGENT:-$here/build/pib-agent}
 src=${1:-/usr/lib/x86_64-linux-gnu}
 runs=${BENCH_RUNS:-3}
 z=${BENCH_DEB_Z:-xz}
-for t in clamscan sigtool dpkg-deb /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav dpkg time)" >&2; exit 4; }
-done
-[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+bench_need "clamav dpkg time" clamscan sigtool dpkg-deb /usr/bin/time
+bench_agent
 
-work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+bench_work pib-bench
 "$here/tests/scan/make-db.sh" "$work/db"
 
 echo "packing $src into a .deb (-Z$z)..."

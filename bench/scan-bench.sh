@@ -17,10 +17,8 @@ agent=${PIB_AGENT:-$here/build/pib-agent}
 dir=${1:-/usr/lib/x86_64-linux-gnu}
 runs=${BENCH_RUNS:-3}
 jobs=${BENCH_JOBS:-$(nproc)}
-for t in clamscan sigtool /usr/bin/time; do
-	command -v "$t" >/dev/null || { echo "$t is missing (apt-get install -y clamav time)" >&2; exit 4; }
-done
-[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+bench_need "clamav time" clamscan sigtool /usr/bin/time
+bench_agent
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pib-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

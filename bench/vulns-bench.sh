@@ -23,14 +23,11 @@ runs=${BENCH_RUNS:-5}
 n_recs=${BENCH_RECORDS:-50000}
 n_pkgs=${BENCH_PACKAGES:-3000}
 py=/usr/bin/python3 # Debian's, where python3-apt is
-for t in /usr/bin/time "$py"; do
-	[ -x "$t" ] || { echo "$t is missing (apt-get install -y time python3)" >&2; exit 4; }
-done
+bench_need "time python3" /usr/bin/time "$py"
 "$py" -c 'import apt_pkg' 2>/dev/null || { echo "python3-apt is missing (apt-get install -y python3-apt)" >&2; exit 4; }
-[ -x "$agent" ] || { echo "no agent at $agent (build first, or set PIB_AGENT)" >&2; exit 4; }
+bench_agent
 
-work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/pib-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+bench_work pib-bench
 "$py" "$here/bench/vulns-gen.py" "$work/root" "$work/feed" "$n_pkgs" "$n_recs"
 # the forms a feed comes in: osv.dev's all.zip as downloaded (deflate), the folder it unpacks to,
 # and one JSON array of all records; BENCH_FEED_FORMS chooses (default: all three)

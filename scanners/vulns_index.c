@@ -93,14 +93,6 @@ struct strtab {
 	size_t cap, n;
 };
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static int st_grow(struct strtab *t)
 {
 	size_t cap = t->cap ? t->cap * 2 : 1u << 16;
@@ -109,7 +101,7 @@ static int st_grow(struct strtab *t)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i]) {
-			size_t k = str_hash(t->b.data + t->slot[i] - 1) & (cap - 1);
+			size_t k = pib_fnv1a_str(t->b.data + t->slot[i] - 1) & (cap - 1);
 			while (slot[k])
 				k = (k + 1) & (cap - 1);
 			slot[k] = t->slot[i];
@@ -128,7 +120,7 @@ static int st_add(struct strtab *t, const char *s, uint32_t *ret)
 		return 0;
 	if ((t->n + 1) * 2 > t->cap && st_grow(t) < 0)
 		return -ENOMEM;
-	size_t k = str_hash(s) & (t->cap - 1);
+	size_t k = pib_fnv1a_str(s) & (t->cap - 1);
 	for (; t->slot[k]; k = (k + 1) & (t->cap - 1))
 		if (!strcmp(t->b.data + t->slot[k] - 1, s)) {
 			*ret = t->slot[k] - 1;
